@@ -1,0 +1,211 @@
+"""The Plan: what an NS instance needs on the cluster, as sorted, immutable, serialisable data.
+
+Every adapter (Kubernetes, OSM LCM, OSM NBI, the lab) consumes this object and re-derives nothing. ``Plan.to_dict``
+is the stable JSON form (``schema: osm-l2net.etsi.org/plan/v1``, documented in docs/plan-schema.md);
+``Plan.from_dict`` reads it back, so a plan saved with ``osm-l2net plan -o json`` can be applied later.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from osm_l2net.errors import Problem
+
+SCHEMA = "osm-l2net.etsi.org/plan/v1"
+MANAGED_BY = "osm-l2net"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_NS_ID = "osm.etsi.org/ns-id"
+LABEL_VLD_ID = "osm-l2net.etsi.org/vld-id"
+ANNOTATION_VLD_ID = "osm-l2net.etsi.org/vld-id"
+ANNOTATION_NS_NAME = "osm-l2net.etsi.org/ns-name"
+
+
+@dataclass(frozen=True)
+class Route:
+    """A static route a KNF pod needs: ``ip route add <to> via <via> dev <dev>``."""
+
+    to: str
+    via: str
+    dev: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"to": self.to, "via": self.via, "dev": self.dev}
+
+
+@dataclass(frozen=True)
+class Interface:
+    """One secondary interface of a KDU's pods; ``name`` is net1..netN in attachment order, as L2S-M/Multus name them."""
+
+    name: str
+    vld_id: str
+    network: str  # the Kubernetes network object's name
+    cpd_id: str
+    ip: str | None  # address with prefix length, e.g. 10.0.1.10/24; None = pure L2 (link-local) or provider-assigned
+
+    @property
+    def address(self) -> str | None:
+        return self.ip.split("/")[0] if self.ip else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "vld": self.vld_id, "network": self.network, "cpd": self.cpd_id, "ip": self.ip}
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """One virtual link realised as one cluster network object (``manifest``)."""
+
+    vld_id: str
+    name: str
+    cidr: str | None
+    ip_version: str
+    gateway_ip: str | None
+    manifest: Mapping[str, Any] = field(hash=False, compare=True)
+
+    @property
+    def kind(self) -> str:
+        return str(self.manifest["kind"])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "vld": self.vld_id,
+            "name": self.name,
+            "cidr": self.cidr,
+            "ipVersion": self.ip_version,
+            "gatewayIp": self.gateway_ip,
+            "manifest": _plain(self.manifest),
+        }
+
+
+@dataclass(frozen=True)
+class KduPlan:
+    """What one KDU (one helm release) gets: its interfaces, routes, pod metadata and the helm values carrying them."""
+
+    member_vnf_index: str
+    vnfd_id: str
+    kdu_name: str
+    helm_chart: str | None
+    chart_path: str | None  # local chart folder when the VNF package ships it under charts/
+    release_name: str | None  # kdu-deployment-name when given; else chosen by the deployer (OSM: chart + random)
+    namespace: str
+    replicas: int
+    forwarding: bool
+    interfaces: tuple[Interface, ...]
+    routes: tuple[Route, ...]
+    pod_labels: Mapping[str, str] = field(hash=False)
+    pod_annotations: Mapping[str, str] = field(hash=False)
+    values: Mapping[str, Any] = field(hash=False)  # the user's KDU params with the attachment merged in
+
+    @property
+    def key(self) -> str:
+        return f"{self.member_vnf_index}/{self.kdu_name}"
+
+    def interface_on(self, vld_id: str) -> Interface | None:
+        return next((i for i in self.interfaces if i.vld_id == vld_id), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "memberVnfIndex": self.member_vnf_index,
+            "vnfd": self.vnfd_id,
+            "kdu": self.kdu_name,
+            "helmChart": self.helm_chart,
+            "chartPath": self.chart_path,
+            "releaseName": self.release_name,
+            "namespace": self.namespace,
+            "replicas": self.replicas,
+            "forwarding": self.forwarding,
+            "interfaces": [i.as_dict() for i in self.interfaces],
+            "routes": [r.as_dict() for r in self.routes],
+            "podLabels": dict(self.pod_labels),
+            "podAnnotations": dict(self.pod_annotations),
+            "values": _plain(self.values),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    ns_id: str
+    ns_name: str
+    nsd_id: str
+    namespace: str
+    provider: str
+    networks: tuple[NetworkPlan, ...]
+    kdus: tuple[KduPlan, ...]
+    warnings: tuple[Problem, ...] = ()
+
+    def network(self, vld_id: str) -> NetworkPlan | None:
+        return next((n for n in self.networks if n.vld_id == vld_id), None)
+
+    def kdu(self, member_vnf_index: str, kdu_name: str | None = None) -> KduPlan | None:
+        return next(
+            (k for k in self.kdus if k.member_vnf_index == member_vnf_index and kdu_name in (None, k.kdu_name)), None
+        )
+
+    @property
+    def owner_labels(self) -> dict[str, str]:
+        """Labels that select every object this plan creates (used by delete, status and gc)."""
+        return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: self.ns_id}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "ns": {"id": self.ns_id, "name": self.ns_name, "nsd": self.nsd_id, "namespace": self.namespace},
+            "provider": self.provider,
+            "networks": [n.as_dict() for n in self.networks],
+            "kdus": [k.as_dict() for k in self.kdus],
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"not an osm-l2net plan (schema {data.get('schema')!r}, expected {SCHEMA!r})")
+        ns = data["ns"]
+        return cls(
+            ns_id=ns["id"],
+            ns_name=ns["name"],
+            nsd_id=ns["nsd"],
+            namespace=ns["namespace"],
+            provider=data["provider"],
+            networks=tuple(_network_from(n) for n in data["networks"]),
+            kdus=tuple(_kdu_from(k) for k in data["kdus"]),
+            warnings=tuple(Problem(**w) for w in data.get("warnings", ())),
+        )
+
+
+def _network_from(n: Mapping[str, Any]) -> NetworkPlan:
+    return NetworkPlan(n["vld"], n["name"], n["cidr"], n["ipVersion"], n["gatewayIp"], n["manifest"])
+
+
+def _kdu_from(k: Mapping[str, Any]) -> KduPlan:
+    return KduPlan(
+        member_vnf_index=k["memberVnfIndex"],
+        vnfd_id=k["vnfd"],
+        kdu_name=k["kdu"],
+        helm_chart=k["helmChart"],
+        chart_path=k["chartPath"],
+        release_name=k["releaseName"],
+        namespace=k["namespace"],
+        replicas=k["replicas"],
+        forwarding=k["forwarding"],
+        interfaces=tuple(Interface(i["name"], i["vld"], i["network"], i["cpd"], i["ip"]) for i in k["interfaces"]),
+        routes=tuple(Route(r["to"], r["via"], r["dev"]) for r in k["routes"]),
+        pod_labels=k["podLabels"],
+        pod_annotations=k["podAnnotations"],
+        values=k["values"],
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Deep-copy Mappings/sequences into plain dicts/lists (for JSON/YAML output)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def prefix_len(cidr: str) -> int:
+    return ipaddress.ip_network(cidr, strict=False).prefixlen
