@@ -14,7 +14,7 @@ from osm_l2net.plan import KduPlan, Plan
 DEFAULT_TTL = 64
 
 
-class Unreachable(Exception):  # noqa: N818 - a result, not a failure of the program
+class Unreachable(Exception):
     """No route (or no forwarding KNF) leads to the address."""
 
 
