@@ -19,7 +19,7 @@ from osm_l2net.checks import resolve
 from osm_l2net.errors import Problem
 from osm_l2net.model import Descriptors, NsInstance
 from osm_l2net.names import default_ns_id
-from osm_l2net.options import PlanOptions
+from osm_l2net.options import PlanOptions, ValuesLayout
 from osm_l2net.packages import load_descriptors
 from osm_l2net.params import parse_params
 from osm_l2net.plan import Plan
@@ -80,4 +80,4 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-__all__ = ["Descriptors", "Plan", "Problem", "load", "plan", "validate", "write_plan_files"]
+__all__ = ["Descriptors", "Plan", "PlanOptions", "Problem", "ValuesLayout", "load", "plan", "validate", "write_plan_files"]

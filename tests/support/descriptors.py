@@ -15,7 +15,7 @@ from osm_l2net.sol006 import parse_nsd, parse_vnfd
 
 
 def cidr_of(index: int, prefix: int = 24) -> str:
-    return f"10.{index // 256 % 256}.{index % 256}.0/{prefix}" if prefix == 24 else f"10.{index // 256 % 256}.{index % 256}.0/{prefix}"
+    return f"10.{index // 256 % 256}.{index % 256}.0/{prefix}"
 
 
 def vnfd_doc(n_data: int) -> dict[str, Any]:
