@@ -317,11 +317,11 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         try:
             if target is not None and target.plural and self.faults is not None:
                 fault = self.faults.draw(method, path)
-                if fault == "timeout":
-                    await asyncio.sleep(self.faults.delay)
-                elif fault is not None:
+                if fault is not None and fault != "timeout":
                     raise fault_error(int(fault), method, self.faults.retry_after)
             response, rv = await self._route(request, target, method, query, record)
+            if fault == "timeout" and self.faults is not None:
+                await asyncio.sleep(self.faults.delay)  # applied, but the answer comes after the client gave up
         except ApiError as e:
             response = aiohttp.web.json_response(e.status(), status=e.code, headers=e.headers)
         record(response.status, rv)

@@ -77,10 +77,11 @@ class RequestLog:
 class FaultPlan:
     """Seeded fault injection: each matching request fails with probability ``rate`` with one of ``kinds``.
 
-    ``kinds``: HTTP codes (500, 503, 429, 409, ...) answered with a proper ``Status`` body before the request is
-    applied, or ``"timeout"``: the answer is delayed by ``delay`` seconds (past the client's timeout) and the request IS
-    applied afterwards, as when a real server is slow. ``match`` is a regex searched in ``"METHOD /path"`` or a
-    predicate on (method, path). Same seed + same request sequence = same faults (``injected`` records them).
+    ``kinds``: HTTP codes (500, 503, 429, 409, ...) answered with a proper ``Status`` body instead of applying the
+    request, or ``"timeout"``: the request IS applied but the answer is held back ``delay`` seconds (past the client's
+    timeout), as when a response is lost: the client cannot know whether its write happened.
+    ``match`` is a regex searched in ``"METHOD /path"`` or a predicate on (method, path).
+    Same seed + same request sequence = same faults (``injected`` records them).
     """
 
     seed: int
