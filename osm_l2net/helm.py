@@ -290,8 +290,7 @@ class Helm:
         argv = [self.settings.binary, *args, *(self._global_flags() if cluster else [])]
         returncode, out, err = run_process(argv, timeout or self._op_timeout())
         if returncode != 0:
-            error = TemporaryToolError if _TEMPORARY.search(err) else ToolError
-            raise error(argv, returncode, err)
+            raise (TemporaryToolError if is_temporary(err) else ToolError)(argv, returncode, err)
         if err.strip():
             log.debug("helm stderr: %s", err.strip()[-500:])
         return out
@@ -301,6 +300,11 @@ class Helm:
             return json.loads(out) if out.strip() else None
         except json.JSONDecodeError as e:
             raise ToolError([self.settings.binary, *what], 0, f"helm printed invalid JSON: {e}: {out[:200]}") from e
+
+
+def is_temporary(stderr: str) -> bool:
+    """Whether helm's error text says the API server was unreachable, overloaded or slow (a retry may help)."""
+    return _TEMPORARY.search(stderr) is not None
 
 
 def run_process(argv: Sequence[str], timeout: float) -> tuple[int, str, str]:
@@ -322,7 +326,7 @@ def run_process(argv: Sequence[str], timeout: float) -> tuple[int, str, str]:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as e:
         _stop(proc)
-        raise TemporaryToolError(argv, -signal.SIGTERM, f"no result after {timeout:.0f}s; stopped") from e
+        raise TemporaryToolError(argv, -signal.SIGTERM, f"no result after {timeout:g}s; stopped") from e
     except BaseException:
         _stop(proc)
         raise
