@@ -40,7 +40,7 @@ STOP_SECONDS = 10.0  # after SIGTERM (helm then cancels the operation) before SI
 # helm prints the client-go error text; these mean the API server was unreachable, overloaded or slow.
 _TEMPORARY = re.compile(
     r"connection refused|connection reset|i/o timeout|context deadline exceeded|tls handshake timeout"
-    r"|timed out waiting|too many requests|the server is currently unable|service unavailable|bad gateway"
+    r"|timed out waiting|too many requests|unable to handle the request|try again later|service unavailable|bad gateway"
     r"|gateway timeout|internal ?error|an error on the server|no route to host|unexpected eof|etcdserver"
     r"|server sent goaway|status code 5\d\d|request did not complete within|unable to return a response in the time",
     re.IGNORECASE,
@@ -250,8 +250,9 @@ class Helm:
 
     @contextmanager
     def _values_file(self, values: Mapping[str, Any] | None) -> Iterator[str]:
-        content = yaml.safe_dump(_plain(values or {}), sort_keys=False).encode()
-        with private_file(content, suffix=".yaml", directory=self.settings.tmp_dir) as path:
+        # JSON is YAML without YAML 1.1's traps: helm would read an unquoted "y" or "1e3" as a bool or a number
+        content = json.dumps(_plain(values or {}), indent=1, default=str).encode()
+        with private_file(content, suffix=".json", directory=self.settings.tmp_dir) as path:
             yield path
 
     # --- plumbing ---------------------------------------------------------------------------------------------

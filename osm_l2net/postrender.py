@@ -36,6 +36,22 @@ POD_TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
 _DOC_START = re.compile(r"^---(?:[ \t].*)?$")
 EXIT_BAD_INPUT = 2
 
+# Plain scalars that helm's YAML parser (go-yaml v2, YAML 1.1) reads as booleans or numbers but PyYAML would write
+# unquoted: a label "y" or "1e3" must stay a string.
+_GO_YAML_NON_STRING = re.compile(r"^(?:[yYnN]|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$")
+
+
+class ManifestDumper(yaml.SafeDumper):
+    """SafeDumper that also quotes the strings go-yaml v2 would not read back as strings."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "'" if _GO_YAML_NON_STRING.match(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+ManifestDumper.add_representer(str, _represent_str)
+
 
 class BadInput(Exception):
     """The stream or the metadata file cannot be post-rendered; the message is for the user."""
@@ -199,7 +215,7 @@ def _dump(chunk: str, docs: list[Any]) -> str:
             break
         head.append(line if line.endswith("\n") else line + "\n")
     body = "".join(
-        ("---\n" if i else "") + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+        ("---\n" if i else "") + yaml.dump(doc, Dumper=ManifestDumper, sort_keys=False, default_flow_style=False)
         for i, doc in enumerate(d for d in docs if d is not None)
     )
     return "".join(head) + body

@@ -80,11 +80,25 @@ def test_values_file_is_0600_during_the_call_and_removed_after(
     helm.template("rel-a", str(chart), "osm-ns", {"replicas": 4, "secret": "s3cr3t"}, post_renderer)
     seen = json.loads(record.read_text())
     [(name, entry)] = seen.items()
-    assert name.endswith(".yaml")
+    assert name.endswith(".json")
     assert entry["mode"] == 0o600
-    assert "replicas: 4" in entry["text"]
-    assert "s3cr3t" in entry["text"]
+    assert json.loads(entry["text"]) == {"replicas": 4, "secret": "s3cr3t"}
     assert os.listdir(scratch) == [], "the values file must be removed after the call"
+
+
+LOOKALIKES = {"a": "y", "b": "n", "c": "on", "d": "1e3", "e": "0755", "f": "no", "g": "2024-01-01", "h": "~"}
+
+
+def test_values_that_look_like_yaml_booleans_or_numbers_stay_strings(helm: Helm, make_chart: ChartFactory) -> None:
+    chart = make_chart(
+        "strings",
+        {
+            "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n"
+            "data:\n{{ toYaml .Values.data | indent 2 }}\n"
+        },
+    )
+    [configmap] = helm.template("rel-a", str(chart), "osm-ns", {"data": LOOKALIKES})
+    assert configmap["data"] == LOOKALIKES
 
 
 def test_values_file_is_removed_when_helm_fails(helm: Helm, make_chart: ChartFactory, scratch: Path) -> None:

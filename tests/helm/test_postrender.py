@@ -159,6 +159,15 @@ def test_changed_document_keeps_its_source_comment() -> None:
     assert pod_meta(yaml.safe_load(out))["labels"] == POD_LABELS
 
 
+def test_rewritten_strings_that_helm_would_read_as_bool_or_number_are_quoted() -> None:
+    lookalikes = {"a": "y", "b": "N", "c": "1e3", "d": "-2.5E-3", "e": ".5", "f": "yes", "g": "plain"}
+    out, _ = render(stream(workload("Deployment", labels=lookalikes)), POD)
+    for key in "abcdef":
+        assert f"{key}: '{lookalikes[key]}'" in out
+    assert "g: plain" in out
+    assert pod_meta(yaml.safe_load(out))["labels"] == {**lookalikes, **POD_LABELS}
+
+
 def test_list_kinds_are_descended_into() -> None:
     items = [workload("Deployment", name="a"), {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}]
     doc = {"apiVersion": "v1", "kind": "List", "items": [*items, workload("Job", name="j")]}
