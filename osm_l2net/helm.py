@@ -45,6 +45,7 @@ _TEMPORARY = re.compile(
     r"|server sent goaway|status code 5\d\d|request did not complete within|unable to return a response in the time",
     re.IGNORECASE,
 )
+NO_POD_TEMPLATE = "the chart renders no pod template"
 _NOT_FOUND = re.compile(r"release: not found|release not found", re.IGNORECASE)
 
 
@@ -62,11 +63,16 @@ class AttachmentError(L2NetError):
     def __init__(self, release: str, problems: Sequence[str]) -> None:
         self.release = release
         self.problems = tuple(problems)
+        hint = (
+            ". If the chart has no podLabels/podAnnotations values, install it through the osm-l2net post-renderer "
+            "(helm --post-renderer running `osm-l2net post-render --metadata FILE`), or point "
+            "--values-labels-path/--values-annotations-path at the chart's own keys"
+        )
+        no_pods = all(NO_POD_TEMPLATE in p for p in self.problems)
         super().__init__(
             f"release {release}: pods would not be attached to their networks: "
             + "; ".join(self.problems)
-            + ". If the chart has no podLabels/podAnnotations values hook, install it with the osm-l2net "
-            "post-renderer (osm-l2net post-render, see Helm.attachment_post_renderer)."
+            + ("" if no_pods else hint)
         )
 
 
@@ -387,7 +393,7 @@ def check_attachment(manifests: Sequence[Mapping[str, Any]], kdu: KduPlan) -> li
         return []
     templates = [t for doc in manifests if not is_hook(doc) for t in pod_templates(dict(doc))]
     if not templates:
-        return [f"KDU {kdu.key}: the chart renders no pod template (nothing that could be attached to its networks)"]
+        return [f"KDU {kdu.key}: {NO_POD_TEMPLATE} (nothing that could be attached to its networks)"]
     problems = []
     for template in templates:
         wrong = _mismatches(template.meta("labels"), kdu.pod_labels, "label")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import stat
@@ -379,11 +380,32 @@ def test_verify_release_before_install_explains_and_suggests_the_post_renderer(
     ]
     message = str(e)
     assert "release cdn-1" in message and "Deployment/cdn-1-web" in message
-    assert "post-renderer" in message
+    assert "osm-l2net post-render --metadata FILE" in message
 
     with helm.attachment_post_renderer(kdu) as post_renderer:
         manifests = verify_release(helm, kdu, "cdn-1", chart=str(chart), post_renderer=post_renderer)
     assert len([m for m in manifests if m["kind"] == "Deployment"]) == 1
+
+
+def test_verify_release_without_pods_does_not_suggest_the_post_renderer(
+    helm: Helm, make_chart: ChartFactory, kdu: KduPlan
+) -> None:
+    chart = make_chart("config-only", {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"})
+    with pytest.raises(AttachmentError) as err:
+        verify_release(helm, kdu, "cfg-1", chart=str(chart))
+    assert "renders no pod template" in str(err.value)
+    assert "post-render" not in str(err.value)
+
+
+def test_debug_log_shows_argv_but_never_values(
+    helm: Helm, make_chart: ChartFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    chart = make_chart("hooked", HOOK_TEMPLATES)
+    with caplog.at_level(logging.DEBUG, logger="osm_l2net.helm"):
+        helm.template("rel-a", str(chart), "osm-ns", {"password": "hunter2-secret"})
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"{helm.settings.binary} template rel-a {chart}" in logged
+    assert "hunter2-secret" not in logged
 
 
 def test_verify_release_uses_the_plan_values_by_default(helm: Helm, make_chart: ChartFactory, kdu: KduPlan) -> None:
