@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 import urllib3
+import yaml
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
@@ -105,7 +106,7 @@ def connect(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> 
                 config_file=resolved.kubeconfig, context=resolved.context, client_configuration=cfg,
                 persist_config=False)
             namespace = access.namespace or _context_namespace(resolved)
-    except (ConfigException, OSError, ValueError, TypeError, KeyError) as e:
+    except (ConfigException, yaml.YAMLError, OSError, ValueError, TypeError, KeyError) as e:
         raise ClusterError(f"cannot use the cluster credentials from {where}: {e}") from e
     cfg.retries = False  # retries are ours (counted, bounded, with backoff); urllib3 would hide them
     return client.ApiClient(cfg), namespace

@@ -101,7 +101,7 @@ def parse_target(path: str) -> Target | None:
 # ---------------------------------------------------------------- the emulator
 
 @attrs.define(kw_only=True)
-class KubernetesAPIEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
+class KubernetesAPIEmulator(kmock.KubernetesEmulator):
     """Test double of kube-apiserver (see the module docstring). Create it inside a running event loop."""
 
     faults: FaultPlan | None = None
@@ -509,7 +509,7 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
 
     async def _serve_version(self, request: rendering.Request) -> Any:
         try:
-            served = await super()._serve_version(request)
+            served: Any = await super()._serve_version(request)
         except kmock.KubernetesNotFoundError as e:
             raise ApiError(404, "NotFound", "the server could not find the requested resource") from e
         for entry in served["resources"]:
