@@ -14,11 +14,15 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from osm_l2net.errors import ClusterError, L2NetError
+from osm_l2net.helm import Helm, check_attachment, verify_release
 from osm_l2net.names import label_value
 from osm_l2net.plan import KduPlan, NetworkPlan, Plan
+
+if TYPE_CHECKING:  # the kubernetes client is slow to import; LCM loads this module at start
+    from osm_l2net.kube import Cluster
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,9 +68,9 @@ class DeployError(L2NetError):
 
 
 class Deployer:
-    def __init__(self, cluster: Any, helm: Any = None, settings: DeploySettings | None = None,
+    def __init__(self, cluster: Cluster, helm: Helm | None = None, settings: DeploySettings | None = None,
                  progress: Progress | None = None) -> None:
-        """``cluster`` is a :class:`osm_l2net.kube.Cluster`, ``helm`` a :class:`osm_l2net.helm.Helm` (None: networks only)."""
+        """``helm`` None: networks only."""
         self.cluster = cluster
         self.helm = helm
         self.settings = settings or DeploySettings()
@@ -117,19 +121,17 @@ class Deployer:
             raise failures[0][1]
         return report
 
-    def _install(self, helm: Any, kdu: KduPlan) -> bool:
+    def _install(self, helm: Helm, kdu: KduPlan) -> bool:
         """Install one release (True), or leave an existing deployed one (False); failed leftovers are replaced."""
-        from osm_l2net import helm as helm_module
-
         status = helm.status(kdu.release_name, kdu.namespace)
         state = ((status or {}).get("info") or {}).get("status")
         if state == "deployed":
-            self._verify(helm_module, helm, kdu)
+            self._verify(helm, kdu)
             return False
         if status is not None:  # failed / pending from a crashed run: start again
             helm.uninstall(kdu.release_name, kdu.namespace)
         chart = kdu.chart_path or kdu.helm_chart or ""
-        use_post = self._needs_post_renderer(helm_module, helm, kdu, chart)
+        use_post = self._needs_post_renderer(helm, kdu, chart)
         self.progress(f"installing {kdu.key} as {kdu.namespace}/{kdu.release_name}"
                       + (" (attachment by post-renderer)" if use_post else ""))
         if use_post:
@@ -137,24 +139,24 @@ class Deployer:
                 helm.install(kdu.release_name, chart, kdu.namespace, kdu.values, post)
         else:
             helm.install(kdu.release_name, chart, kdu.namespace, kdu.values)
-        self._verify(helm_module, helm, kdu)
+        self._verify(helm, kdu)
         return True
 
-    def _needs_post_renderer(self, helm_module: Any, helm: Any, kdu: KduPlan, chart: str) -> bool:
+    def _needs_post_renderer(self, helm: Helm, kdu: KduPlan, chart: str) -> bool:
         mode = self.settings.post_renderer
         if mode == "always":
             return True
         if mode == "never" or not self.settings.verify or not kdu.interfaces:
             return False
-        problems = helm_module.check_attachment(helm.template(kdu.release_name, chart, kdu.namespace, kdu.values), kdu)
+        problems = check_attachment(helm.template(kdu.release_name, chart, kdu.namespace, kdu.values), kdu)
         if problems:
             log.info("%s: the chart does not carry the attachment through its values (%s); using the post-renderer",
                      kdu.key, "; ".join(problems))
         return bool(problems)
 
-    def _verify(self, helm_module: Any, helm: Any, kdu: KduPlan) -> None:
+    def _verify(self, helm: Helm, kdu: KduPlan) -> None:
         if self.settings.verify and kdu.interfaces:
-            helm_module.verify_release(helm, kdu, kdu.release_name)
+            verify_release(helm, kdu, kdu.release_name)
 
     def uninstall_kdus(self, plan: Plan, report: Report) -> Report:
         helm = self._helm()
@@ -201,7 +203,7 @@ class Deployer:
 
     # ---- plumbing ---------------------------------------------------------------------------------------------------
 
-    def _helm(self) -> Any:
+    def _helm(self) -> Helm:
         if self.helm is None:
             raise L2NetError("no helm runner configured: this deployer handles networks only")
         return self.helm
