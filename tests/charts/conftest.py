@@ -87,9 +87,6 @@ CDN_VALUES: dict[str, dict[str, Any]] = {
 }
 
 
-CHECKSUM_ANNOTATION = {"cdn-server": "checksum/config", "router-firewall": "checksum/firewall", "content-server": "checksum/nginx"}
-
-
 @dataclass(frozen=True)
 class Rendered:
     """The parsed output of one `helm template`."""
@@ -180,7 +177,9 @@ def helm_run(chart_helm: str) -> Callable[..., subprocess.CompletedProcess[str]]
 def render(chart_helm: str, values_file: Callable[[str, Mapping[str, Any]], Path]) -> Iterator[Render]:
     """helm template <release> <chart> [-f values] [extra args] → parsed documents; a helm error fails the test."""
 
-    def _render(chart: str, values: Mapping[str, Any] | None = None, *extra: str, release: str | None = None) -> Rendered:
+    def _render(
+        chart: str, values: Mapping[str, Any] | None = None, *extra: str, release: str | None = None
+    ) -> Rendered:
         release = release or f"{chart}-0123456789"
         args = ["template", release, str(CHARTS[chart])]
         if values is not None:
@@ -190,6 +189,18 @@ def render(chart_helm: str, values_file: Callable[[str, Mapping[str, Any]], Path
         return Rendered(chart, release, [d for d in yaml.safe_load_all(proc.stdout) if d])
 
     yield _render
+
+
+@pytest.fixture
+def render_error(chart_helm: str, values_file: Callable[[str, Mapping[str, Any]], Path]) -> Callable[..., str]:
+    """helm template that must fail → its stderr."""
+
+    def _fail(chart: str, values: Mapping[str, Any], *extra: str) -> str:
+        proc = run_helm(chart_helm, "template", "r", str(CHARTS[chart]), "-f", str(values_file(chart, values)), *extra)
+        assert proc.returncode != 0, f"helm template {chart} succeeded, expected a failure:\n{proc.stdout}"
+        return proc.stderr
+
+    return _fail
 
 
 COMMANDS = ("need", "garp", "ip", "sysctl", "nft", "curl", "head", "mv")
