@@ -50,6 +50,21 @@ def test_cdn_routes_are_the_plans(render, cdn_values, commands_of):
     assert ["sysctl", "-w", "net.ipv4.ip_forward=1"] not in cdn + content
 
 
+def test_pure_l2_and_ipv6_interfaces(chart, render, cdn_values, commands_of, l2net_expected):
+    """No ip (pure L2 or provider-addressed): only the link is brought up. IPv6: no gratuitous ARP."""
+    values = cdn_values[chart]
+    values["l2net"]["interfaces"][0]["ip"] = None
+    values["l2net"]["interfaces"].append({"name": "net9", "network": "v6", "vld": "v6", "cpd": "v6", "ip": "fd00::10/64"})
+    out = render(chart, values)
+    commands = commands_of(out.script(out.init_container("l2net")))
+    assert commands == l2net_expected(values["l2net"])
+    first = values["l2net"]["interfaces"][0]["name"]
+    assert ["ip", "link", "set", "dev", first, "up"] in commands
+    assert not [c for c in commands if first in c and c[:3] == ["ip", "addr", "replace"]]
+    assert ["ip", "addr", "replace", "fd00::10/64", "dev", "net9"] in commands
+    assert not [c for c in commands if c[0] == "garp" and c[1] in (first, "net9")]
+
+
 def test_without_injection_there_is_no_attachment(chart, render):
     out = render(chart)
     assert out.init_container("l2net") is None

@@ -29,7 +29,7 @@ kept) or a provider that already set the address (L2S-M with "ips") does not fai
 {{- $l := .Values.l2net | default dict -}}
 set -eu
 need() { ip link show dev "$1" >/dev/null 2>&1 || { echo "l2net: interface $1 is missing: the network provider did not attach this pod to its network" >&2; exit 1; }; }
-garp() { if command -v arping >/dev/null 2>&1; then arping -U -c 2 -I "$1" "$2" >/dev/null 2>&1 || echo "l2net: gratuitous ARP for $2 on $1 failed (ignored)" >&2; fi; }
+garp() { if command -v arping >/dev/null 2>&1; then { arping -U -c 2 -I "$1" "$2" >/dev/null 2>&1 || echo "l2net: gratuitous ARP for $2 on $1 failed (ignored)" >&2; } & fi; }
 {{- range $i := $l.interfaces | default list }}
 need {{ include "l2net.sh" $i.name }}
 {{- if $i.ip }}
@@ -51,6 +51,7 @@ garp {{ include "l2net.sh" $i.name }} {{ include "l2net.sh" (regexReplaceAll "/.
 {{- end }}
 {{- end }}
 {{- end }}
+wait
 echo "l2net: interfaces, routes and forwarding configured"
 {{- end -}}
 
