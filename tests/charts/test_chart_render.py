@@ -54,7 +54,8 @@ def test_pure_l2_and_ipv6_interfaces(chart, render, cdn_values, commands_of, l2n
     """No ip (pure L2 or provider-addressed): only the link is brought up. IPv6: no gratuitous ARP."""
     values = cdn_values[chart]
     values["l2net"]["interfaces"][0]["ip"] = None
-    values["l2net"]["interfaces"].append({"name": "net9", "network": "v6", "vld": "v6", "cpd": "v6", "ip": "fd00::10/64"})
+    v6 = {"name": "net9", "network": "v6", "vld": "v6", "cpd": "v6", "ip": "fd00::10/64"}
+    values["l2net"]["interfaces"].append(v6)
     out = render(chart, values)
     commands = commands_of(out.script(out.init_container("l2net")))
     assert commands == l2net_expected(values["l2net"])
