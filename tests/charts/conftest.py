@@ -223,7 +223,7 @@ def expected_l2net_commands(l2net: Mapping[str, Any], gratuitous_arp: bool = Tru
         commands.append(["need", i["name"]])
         if i.get("ip"):
             commands.append(["ip", "addr", "replace", i["ip"], "dev", i["name"]])
-        commands.append(["ip", "link", "set", "dev", i["name"], "up"])
+        commands.append(["ip", "link", "set", i["name"], "up"])
     commands += [["ip", "route", "replace", r["to"], "via", r["via"], "dev", r["dev"]] for r in l2net.get("routes", [])]
     if l2net.get("forwarding"):
         commands.append(["sysctl", "-w", "net.ipv4.ip_forward=1"])

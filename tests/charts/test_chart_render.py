@@ -60,7 +60,7 @@ def test_pure_l2_and_ipv6_interfaces(chart, render, cdn_values, commands_of, l2n
     commands = commands_of(out.script(out.init_container("l2net")))
     assert commands == l2net_expected(values["l2net"])
     first = values["l2net"]["interfaces"][0]["name"]
-    assert ["ip", "link", "set", "dev", first, "up"] in commands
+    assert ["ip", "link", "set", first, "up"] in commands
     assert not [c for c in commands if first in c and c[:3] == ["ip", "addr", "replace"]]
     assert ["ip", "addr", "replace", "fd00::10/64", "dev", "net9"] in commands
     assert not [c for c in commands if c[0] == "garp" and c[1] in (first, "net9")]
@@ -184,7 +184,7 @@ def test_values_are_shell_quoted_even_without_the_schema(chart, render, cdn_valu
     out = render(chart, values, "--skip-schema-validation")
     commands = commands_of(out.script(out.init_container("l2net")))
     assert ["need", hostile] in commands
-    assert ["ip", "link", "set", "dev", hostile, "up"] in commands
+    assert ["ip", "link", "set", hostile, "up"] in commands
 
 
 def test_rendered_scripts_are_valid_shell(chart, render, cdn_values, tmp_path):

@@ -35,7 +35,7 @@ need {{ include "l2net.sh" $i.name }}
 {{- if $i.ip }}
 ip addr replace {{ include "l2net.sh" $i.ip }} dev {{ include "l2net.sh" $i.name }}
 {{- end }}
-ip link set dev {{ include "l2net.sh" $i.name }} up
+ip link set {{ include "l2net.sh" $i.name }} up
 {{- end }}
 {{- range $r := $l.routes | default list }}
 ip route replace {{ include "l2net.sh" $r.to }} via {{ include "l2net.sh" $r.via }} dev {{ include "l2net.sh" $r.dev }}
