@@ -26,7 +26,7 @@ def parse_pool(pool: str) -> tuple[IPAddress, IPAddress]:
         first, last = net[0], net[-1]
     else:
         first = last = ipaddress.ip_address(pool.strip())
-    if first.version != last.version or first > last:
+    if first.version != last.version or int(first) > int(last):
         raise ValueError(f"'{pool}' is not an ascending range of one IP version")
     return first, last
 
@@ -57,11 +57,10 @@ class Allocator:
 
     def _iterate(self) -> Iterator[IPAddress]:
         for first, last in self._pools:
-            current = first
-            while current <= last:
+            for value in range(int(first), int(last) + 1):
+                current = ipaddress.ip_address(value) if self._net.version == 4 else ipaddress.IPv6Address(value)
                 if usable(self._net, current) and current not in self._taken:
                     yield current
-                current += 1
 
     def next(self) -> IPAddress | None:
         """The next free address, or None when the link is full."""

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 
 from osm_l2net.addressing import IPAddress, IPNetwork, parse_pool, usable
 from osm_l2net.errors import Problem
-from osm_l2net.model import CpAttachment, Descriptors, NsDeploymentFlavour, NsInstance, VirtualLinkProfile, Vnfd, VnfProfile
+from osm_l2net.model import (
+    CpAttachment,
+    Descriptors,
+    NsDeploymentFlavour,
+    NsInstance,
+    VirtualLinkProfile,
+    Vnfd,
+    VnfProfile,
+)
 from osm_l2net.names import LABEL_VALUE, MAX_NAME, MAX_RELEASE, dns1123_problem
 from osm_l2net.options import PlanOptions
 
@@ -69,6 +77,7 @@ class _Check:
         self.instance = instance
         self.options = options
         self.service = Service(self.nsd.id, self.nsd.source)
+        self.vnfd_ids = set(self.nsd.vnfd_ids)
 
     def error(self, source: str, path: str, message: str, expected: str = "") -> None:
         self.service.problems.append(Problem(source, path, message, expected))
@@ -103,22 +112,20 @@ def _deployment_flavour(c: _Check) -> NsDeploymentFlavour | None:
 
 
 def _links(c: _Check, df: NsDeploymentFlavour, mgmt: set[str]) -> None:
-    vld_ids = [v.id for v in c.nsd.vlds]
+    vld_ids = {v.id for v in c.nsd.vlds}
     profiles: dict[str, VirtualLinkProfile] = {}
     for vlp in df.virtual_link_profiles:
         if vlp.vld_id not in vld_ids:
             c.error(c.nsd.source, f"{vlp.path}.virtual-link-desc-id", f"'{vlp.vld_id}' matches no virtual-link-desc id",
-                    f"one of {vld_ids}")
+                    _one_of(v.id for v in c.nsd.vlds))
         elif vlp.vld_id in mgmt and vlp.l3 is not None:
             c.error(c.nsd.source, f"{vlp.path}.virtual-link-protocol-data",
                     "protocol data on a mgmt-network virtual link (OSM NBI rejects it)", "no virtual-link-protocol-data")
         else:
             profiles.setdefault(vlp.vld_id, vlp)
     for vld in c.nsd.vlds:
-        if vld.id in mgmt:
-            continue
-        vlp = profiles.get(vld.id)
-        c.service.links[vld.id] = _link(c, vld.id, vlp, vld.path)
+        if vld.id not in mgmt:
+            c.service.links[vld.id] = _link(c, vld.id, profiles.get(vld.id), vld.path)
 
 
 def _link(c: _Check, vld_id: str, vlp: VirtualLinkProfile | None, vld_path: str) -> Link:
@@ -156,20 +163,24 @@ def _link(c: _Check, vld_id: str, vlp: VirtualLinkProfile | None, vld_path: str)
 
 
 def _overlaps(c: _Check) -> None:
-    """CIDRs of one NS's L2 links must not overlap: a KNF on two of them could not route. O(n log n)."""
-    nets = sorted(((link.cidr, link) for link in c.service.links.values() if link.cidr is not None),
-                  key=lambda x: (x[0].version, x[0].network_address, x[0].prefixlen))
-    for (net_a, link_a), (net_b, link_b) in zip(nets, nets[1:], strict=False):
-        if net_a.version == net_b.version and net_a.overlaps(net_b):
-            c.error(c.nsd.source, link_b.path, f"cidr {net_b} of '{link_b.vld_id}' overlaps {net_a} of '{link_a.vld_id}'",
+    """CIDRs of one NS's L2 links must not overlap: a KNF on two of them could not route. O(n log n) on integer ranges."""
+    spans = sorted((link.cidr.version, int(link.cidr.network_address), int(link.cidr.broadcast_address), i, link)
+                   for i, link in enumerate(c.service.links.values()) if link.cidr is not None)
+    reach: tuple[int, int, Link] | None = None  # the previous span reaching furthest: (version, last address, link)
+    for version, first, last, _, link in spans:
+        if reach is not None and reach[0] == version and first <= reach[1]:
+            other = reach[2]
+            c.error(c.nsd.source, link.path, f"cidr {link.cidr} of '{link.vld_id}' overlaps {other.cidr} of '{other.vld_id}'",
                     "non-overlapping cidrs for the NS's L2 virtual links")
+        if reach is None or reach[0] != version or last > reach[1]:
+            reach = (version, last, link)
 
 
 def _vnf_profile(c: _Check, profile: VnfProfile, mgmt: set[str]) -> None:
     source = c.nsd.source
-    if profile.vnfd_id not in c.nsd.vnfd_ids:
+    if profile.vnfd_id not in c.vnfd_ids:
         c.error(source, f"{profile.path}.vnfd-id", f"'{profile.vnfd_id}' is not in the NSD's vnfd-id list",
-                f"one of {list(c.nsd.vnfd_ids)}")
+                _one_of(c.nsd.vnfd_ids))
     vnfd = c.d.vnfds.get(profile.vnfd_id)
     if vnfd is None:
         c.error(source, f"{profile.path}.vnfd-id", f"VNFD '{profile.vnfd_id}' was not given",
@@ -208,7 +219,7 @@ def _attachment(c: _Check, profile: VnfProfile, vnfd: Vnfd, cp: CpAttachment, mg
     if cp.vld_id not in c.service.links:
         c.error(source, f"{cp.path.rsplit('.constituent-cpd-id', 1)[0]}.virtual-link-profile-id",
                 f"'{cp.vld_id}' matches no virtual-link-desc id (OSM looks it up among VLD ids)",
-                f"one of {[v.id for v in c.nsd.vlds]}")
+                _one_of(v.id for v in c.nsd.vlds))
         return None
     if (cp.cpd_id, cp.vld_id) in seen:
         c.error(source, cp.path, f"ext-cpd '{cp.cpd_id}' is attached to '{cp.vld_id}' twice", "each once")
@@ -260,7 +271,8 @@ def _addresses(c: _Check) -> None:
             c.error(c.nsd.source, path, f"{a.ip} is given but '{a.vld_id}' has no cidr",
                     "a cidr in the link's l3-protocol-data (or the ip-profile parameter)")
         elif a.ip.version != link.cidr.version:
-            c.error(c.nsd.source, path, f"{a.ip} is IPv{a.ip.version} on an IPv{link.cidr.version} link", f"an address in {link.cidr}")
+            c.error(c.nsd.source, path, f"{a.ip} is IPv{a.ip.version} on an IPv{link.cidr.version} link",
+                    f"an address in {link.cidr}")
         elif a.ip not in link.cidr:
             c.error(c.nsd.source, path, f"{a.ip} is outside the link's cidr {link.cidr}", f"an address in {link.cidr}")
         elif not usable(link.cidr, a.ip):
@@ -276,10 +288,11 @@ def _params(c: _Check, df: NsDeploymentFlavour) -> None:
     """Instantiation parameters must name things that exist, as OSM NBI checks them."""
     params = c.instance.params
     members = {p.id: c.d.vnfds.get(p.vnfd_id) for p in df.vnf_profiles}
-    vld_ids = [v.id for v in c.nsd.vlds]
+    vld_ids = {v.id for v in c.nsd.vlds}
     for vld in params.vlds:
         if vld.name not in vld_ids:
-            c.error(params.source, f"{vld.path}.name", f"'{vld.name}' matches no VLD of the NSD", f"one of {vld_ids}")
+            c.error(params.source, f"{vld.path}.name", f"'{vld.name}' matches no VLD of the NSD",
+                    _one_of(v.id for v in c.nsd.vlds))
         for member, cpd in vld.cp_ips:
             vnfd = members.get(member)
             if vnfd is None or vnfd.ext_cpd(cpd) is None:
@@ -316,10 +329,17 @@ def _names(c: _Check) -> None:
         if why := dns1123_problem(name):
             c.error(source, path, f"{why}: it cannot be a Kubernetes namespace", "a DNS-1123 label of at most 63 characters")
     for knf in c.service.knfs:
-        for kdu in knf.vnfd.kdus:
-            if len(kdu.name) > MAX_NAME or not LABEL_VALUE.fullmatch(kdu.name):
-                c.error(knf.vnfd.source, f"{kdu.path}.name", f"'{kdu.name}' cannot be a Kubernetes label value "
+        for desc in knf.vnfd.kdus:
+            if len(desc.name) > MAX_NAME or not LABEL_VALUE.fullmatch(desc.name):
+                c.error(knf.vnfd.source, f"{desc.path}.name", f"'{desc.name}' cannot be a Kubernetes label value "
                         "(OSM labels pods with it)", "at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends")
+
+
+def _one_of(ids: Iterable[str], limit: int = 10) -> str:
+    """'one of [..]' for messages, cut short for big NSDs."""
+    items = list(ids)
+    shown = ", ".join(repr(i) for i in items[:limit])
+    return f"one of [{shown}{', …' if len(items) > limit else ''}]"
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:

@@ -8,7 +8,9 @@ metadata, and merge the attachment into each KDU's helm values.
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from osm_l2net import providers
@@ -31,7 +33,7 @@ from osm_l2net.plan import (
     Plan,
     Route,
 )
-from osm_l2net.topology import Edge, TopoRoute, Topology
+from osm_l2net.topology import Edge, Topology, TopoRoute
 
 Key = tuple[str, str, str]  # (member-vnf-index, cpd id, vld id)
 
@@ -59,8 +61,15 @@ def build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpti
     net_namespace = instance.params.k8s_namespace or options.namespace
     provider = providers.get(options.provider)
     networks = tuple(_network(provider, service, instance, vld, names[vld], net_namespace) for vld in service.links)
+    by_kdu: dict[tuple[str, str], list[Attachment]] = defaultdict(list)
+    for a in service.attachments:
+        by_kdu[(a.member_vnf_index, a.kdu_name)].append(a)
+    by_member: dict[str, list[TopoRoute]] = defaultdict(list)
+    for r in routes:
+        by_member[r.member_vnf_index].append(r)
     kdus = tuple(
-        _kdu_plan(provider, service, instance, options, knf, kdu, addresses, names, routes, topology, replicas, net_namespace)
+        _kdu_plan(provider, instance, options, knf, kdu, _Inputs(service, by_kdu[(knf.member_vnf_index, kdu.name)],
+                  by_member[knf.member_vnf_index], addresses, names, replicas, net_namespace), topology)
         for knf in service.knfs for kdu in knf.vnfd.kdus
     )
     return Plan(instance.ns_id, instance.ns_name, service.nsd_id, net_namespace, options.provider, networks, kdus,
@@ -97,11 +106,14 @@ def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], p
 
 def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> dict[Key, IPAddress | None]:
     """Pinned addresses first; then one address per single-replica interface, in descriptor order, from the cidr."""
-    allocators: dict[str, Allocator] = {}
-    for vld, link in service.links.items():
-        if link.cidr is not None:
-            pinned = [a.ip for a in service.attachments if a.vld_id == vld and a.ip is not None]
-            allocators[vld] = Allocator(link.cidr, pinned + ([link.gateway] if link.gateway else []), link.pools)
+    pinned: dict[str, list[IPAddress]] = defaultdict(list)
+    for a in service.attachments:
+        if a.ip is not None:
+            pinned[a.vld_id].append(a.ip)
+    allocators = {
+        vld: Allocator(link.cidr, pinned[vld] + ([link.gateway] if link.gateway else []), link.pools)
+        for vld, link in service.links.items() if link.cidr is not None
+    }
     out: dict[Key, IPAddress | None] = {}
     for a in service.attachments:
         ip = a.ip
@@ -121,21 +133,30 @@ def _network(provider: providers.Provider, service: Service, instance: NsInstanc
     return NetworkPlan(vld, name, cidr, link.ip_version, str(link.gateway) if link.gateway else None, manifest)
 
 
-def _kdu_plan(provider: providers.Provider, service: Service, instance: NsInstance, options: PlanOptions, knf: Knf,
-              kdu: Kdu, addresses: Mapping[Key, IPAddress | None], names: Mapping[str, str],
-              routes: list[TopoRoute], topology: Topology, replicas: Mapping[tuple[str, str], int],
-              net_namespace: str) -> KduPlan:
-    member = knf.member_vnf_index
-    mine = [a for a in service.attachments if a.member_vnf_index == member and a.kdu_name == kdu.name]
+@dataclass(frozen=True)
+class _Inputs:
+    """What one KDU's plan is made from, grouped once so that planning stays linear in the NS size."""
+
+    service: Service
+    attachments: list[Attachment]
+    routes: list[TopoRoute]
+    addresses: Mapping[Key, IPAddress | None]
+    names: Mapping[str, str]
+    replicas: Mapping[tuple[str, str], int]
+    net_namespace: str
+
+
+def _kdu_plan(provider: providers.Provider, instance: NsInstance, options: PlanOptions, knf: Knf, kdu: Kdu,
+              inputs: _Inputs, topology: Topology) -> KduPlan:
+    member, net_namespace = knf.member_vnf_index, inputs.net_namespace
     interfaces = tuple(
-        Interface(f"net{i}", a.vld_id, names[a.vld_id], a.cpd_id, _with_prefix(addresses[_key(a)], service, a.vld_id))
-        for i, a in enumerate(mine, start=1)
+        Interface(f"net{i}", a.vld_id, inputs.names[a.vld_id], a.cpd_id,
+                  _with_prefix(inputs.addresses[_key(a)], inputs.service, a.vld_id))
+        for i, a in enumerate(inputs.attachments, start=1)
     )
     dev = {i.vld_id: i.name for i in interfaces if i.ip}
-    kdu_routes = tuple(sorted(
-        (Route(str(r.to), str(r.via), dev[r.out_vld]) for r in routes if r.member_vnf_index == member and r.out_vld in dev),
-        key=lambda r: r.to,
-    ))
+    kdu_routes = tuple(sorted((Route(str(r.to), str(r.via), dev[r.out_vld]) for r in inputs.routes if r.out_vld in dev),
+                              key=lambda r: r.to))
     labels, annotations = provider.pod_metadata(interfaces, net_namespace) if interfaces else ({}, {})
     if interfaces:
         labels = {**labels, LABEL_NS_ID: label_value(instance.ns_id)}
@@ -152,7 +173,7 @@ def _kdu_plan(provider: providers.Provider, service: Service, instance: NsInstan
         member_vnf_index=member, vnfd_id=knf.vnfd.id, kdu_name=kdu.name, helm_chart=kdu.helm_chart,
         chart_path=knf.vnfd.local_charts.get(kdu.helm_chart or ""),
         release_name=kdu_params.kdu_deployment_name if kdu_params else None, namespace=namespace,
-        replicas=replicas.get((member, kdu.name), 1), forwarding=forwarding, interfaces=interfaces, routes=kdu_routes,
+        replicas=inputs.replicas.get((member, kdu.name), 1), forwarding=forwarding, interfaces=interfaces, routes=kdu_routes,
         pod_labels=labels, pod_annotations=annotations, values=values,
     )
 

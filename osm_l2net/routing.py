@@ -14,7 +14,7 @@ from osm_l2net.plan import KduPlan, Plan
 DEFAULT_TTL = 64
 
 
-class Unreachable(Exception):  # noqa: N818 - a result, not a failure of the program
+class Unreachable(Exception):
     """No route (or no forwarding KNF) leads to the address."""
 
 
@@ -33,6 +33,9 @@ def expected_path(plan: Plan, member_vnf_index: str, dst_address: str, max_hops:
             path.append(next_hop)
             return tuple(path)
         router = _owner(plan, next_hop)
+        if router is not None and any(i.address == str(dst) for i in router.interfaces):
+            path.append(str(dst))  # the next hop owns the destination address: it answers itself
+            return tuple(path)
         if router is None or not router.forwarding:
             raise Unreachable(f"{next_hop} (next hop from {current.key} to {dst}) does not forward")
         path.append(next_hop)

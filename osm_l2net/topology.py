@@ -57,7 +57,7 @@ class Topology:
             self.graph.add_edge(knf(e.member_vnf_index), vl(e.vld_id), ip=e.ip)
         override = forwarding_override or {}
         self.forwarding = {
-            m: (override[m] if override.get(m) is not None else self._routed_links(m) >= 2)  # type: ignore[misc]
+            m: (override[m] if override.get(m) is not None else self._routed_links(m) >= 2)
             for m in members
         }
 
@@ -132,7 +132,7 @@ class Topology:
             if self.forwarding.get(member[1]) or len(self.graph.adj[member]) == 1:
                 routed.add_edge(a, b)
             else:  # a non-forwarding KNF joins its links' islands only as a leaf of each
-                routed.add_edge(member + (link[1],), link)
+                routed.add_edge((*member, link[1]), link)
         groups = [sorted(n[1] for n in comp if n[0] == "vl") for comp in nx.connected_components(routed)]
         groups = sorted(g for g in groups if g)
         if len(groups) <= 1:
