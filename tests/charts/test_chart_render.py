@@ -236,3 +236,10 @@ def test_object_labels_carry_the_ns_id(chart, render, cdn_values):
     for doc in out.docs:
         assert doc["metadata"]["labels"]["osm.etsi.org/ns-id"] == cdn_values[chart]["l2net"]["nsId"]
         assert doc["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+
+
+def test_null_blocks_mean_none(chart, render):
+    """`l2net: null` (or `firewall: null`) in a values file removes the block; the chart treats it as empty."""
+    out = render(chart, {"l2net": None, "firewall": None})
+    assert out.init_container("l2net") is None
+    assert out.init_container("firewall") is None
