@@ -75,10 +75,13 @@ def test_without_injection_there_is_no_attachment(chart, render):
 
 
 def test_router_deployment_is_named_as_in_the_poc(render, cdn_values):
-    for values in (None, cdn_values["router-firewall"]):
-        out = render("router-firewall", values, release="router-firewall-9876543210")
-        assert out.get("Deployment")["metadata"]["name"] == "router-server-knf"
-        assert out.get("ConfigMap")["metadata"]["name"] == "router-server-knf-firewall"
+    """examples/cdn_vod/config.yaml names it as the PoC did; by default the name follows the release."""
+    poc = {**cdn_values["router-firewall"], "fullnameOverride": "router-server-knf"}
+    out = render("router-firewall", poc, release="router-firewall-9876543210")
+    assert out.get("Deployment")["metadata"]["name"] == "router-server-knf"
+    assert out.get("ConfigMap")["metadata"]["name"] == "router-server-knf-firewall"
+    out = render("router-firewall", cdn_values["router-firewall"], release="router-firewall-9876543210")
+    assert out.get("Deployment")["metadata"]["name"] == "router-firewall-9876543210"
 
 
 def test_other_deployments_are_named_after_the_release(render):
