@@ -93,10 +93,7 @@ LOOKALIKES = {"a": "y", "b": "n", "c": "on", "d": "1e3", "e": "0755", "f": "no",
 def test_values_that_look_like_yaml_booleans_or_numbers_stay_strings(helm: Helm, make_chart: ChartFactory) -> None:
     chart = make_chart(
         "strings",
-        {
-            "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n"
-            "data:\n{{ toYaml .Values.data | indent 2 }}\n"
-        },
+        {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata:\n{{ toYaml .Values.data | indent 2 }}\n"},
     )
     [configmap] = helm.template("rel-a", str(chart), "osm-ns", {"data": LOOKALIKES})
     assert configmap["data"] == LOOKALIKES
@@ -319,9 +316,7 @@ def test_parse_manifests_drops_empty_documents_and_rejects_garbage() -> None:
 # --- attachment check -------------------------------------------------------------------------------------------
 
 
-def test_check_attachment_names_each_pod_template_and_what_is_wrong(
-    helm: Helm, make_chart: ChartFactory, kdu: KduPlan
-) -> None:
+def test_check_attachment_names_each_pod_template_and_what_is_wrong(helm: Helm, make_chart: ChartFactory, kdu: KduPlan) -> None:
     chart = make_chart("hooked", HOOK_TEMPLATES)
     values = {"podLabels": {"l2sm": "true"}, "podAnnotations": {"l2sm/networks": "[]"}}
     problems = check_attachment(helm.template("rel-a", str(chart), "osm-ns", values), kdu)
@@ -397,9 +392,7 @@ def test_verify_release_without_pods_does_not_suggest_the_post_renderer(
     assert "post-render" not in str(err.value)
 
 
-def test_debug_log_shows_argv_but_never_values(
-    helm: Helm, make_chart: ChartFactory, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_debug_log_shows_argv_but_never_values(helm: Helm, make_chart: ChartFactory, caplog: pytest.LogCaptureFixture) -> None:
     chart = make_chart("hooked", HOOK_TEMPLATES)
     with caplog.at_level(logging.DEBUG, logger="osm_l2net.helm"):
         helm.template("rel-a", str(chart), "osm-ns", {"password": "hunter2-secret"})
