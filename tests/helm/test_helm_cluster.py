@@ -196,3 +196,14 @@ def test_post_rendered_labels_reach_the_api_as_strings(khelm: Helm, cluster: Emu
     meta = pod_template_meta(cluster.get(DEPLOYMENTS, NS, "q"))
     assert meta["labels"] == {"app": "q", **lookalikes}
     assert meta["annotations"] == {"note": "y"}
+
+
+def test_uninstall_with_wait_returns_once_resources_are_gone(
+    khelm: Helm, cluster: EmulatedCluster, make_chart: ChartFactory, kdu: KduPlan
+) -> None:
+    chart = make_chart("hooked", HOOK_TEMPLATES)
+    khelm.install("cdn-1", str(chart), NS, kdu.values)
+    waiting = Helm(replace(khelm.settings, wait=True, timeout=20))
+    assert waiting.uninstall("cdn-1", NS) is True
+    assert cluster.get(DEPLOYMENTS, NS, "cdn-1") is None
+    assert waiting.uninstall("cdn-1", NS) is False
