@@ -200,7 +200,7 @@ class Helm:
         out = self._run(["list", *scope, "--all", "--max", "0", "--output", "json"])
         items = self._json(out, ["list", *scope])
         if not isinstance(items, list):
-            raise ToolError([self.settings.binary, "list"], 0, f"expected a JSON list, got: {out[:200]}")
+            raise ToolError([self.settings.binary, "list"], 0, f"expected a JSON list, got {type(items).__name__}")
         return [Release.from_listing(i) for i in items]
 
     def status(self, release: str, namespace: str) -> dict[str, Any] | None:
@@ -270,7 +270,7 @@ class Helm:
             out = self._run(argv, timeout=self._op_timeout())
         data = self._json(out, args[:2])
         if not isinstance(data, dict):
-            raise ToolError([self.settings.binary, *args], 0, f"expected a release object, got: {out[:200]}")
+            raise ToolError([self.settings.binary, *args], 0, f"expected a release object, got {type(data).__name__}")
         return Release.from_release(data)
 
     def _change_flags(self, namespace: str, version: str | None) -> list[str]:
@@ -303,10 +303,11 @@ class Helm:
         return out
 
     def _json(self, out: str, what: Sequence[str]) -> Any:
+        # the output is not quoted in the error: release objects carry the values, which may hold secrets
         try:
             return json.loads(out) if out.strip() else None
         except json.JSONDecodeError as e:
-            raise ToolError([self.settings.binary, *what], 0, f"helm printed invalid JSON: {e}: {out[:200]}") from e
+            raise ToolError([self.settings.binary, *what], 0, f"helm printed invalid JSON ({e})") from e
 
 
 def is_temporary(stderr: str) -> bool:
