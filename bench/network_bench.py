@@ -26,17 +26,17 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kubernetes import client, watch  # noqa: E402
+from kubernetes import client, watch
 
-from osm_l2net.deploy import Deployer, DeploySettings  # noqa: E402
-from osm_l2net.kube import Cluster, ClusterAccess, connect  # noqa: E402
-from osm_l2net.model import NsInstance  # noqa: E402
-from osm_l2net.plan import Plan  # noqa: E402
-from osm_l2net.planner import build_plan  # noqa: E402
-from osm_l2net.render import table  # noqa: E402
-from tests.support.descriptors import descriptors, service_docs  # noqa: E402
-from tests.support.k8s_harness import EmulatedCluster  # noqa: E402
-from tests.support.tools import find_tool  # noqa: E402
+from osm_l2net.deploy import Deployer, DeploySettings
+from osm_l2net.kube import Cluster, ClusterAccess, connect
+from osm_l2net.model import NsInstance
+from osm_l2net.plan import Plan
+from osm_l2net.planner import build_plan
+from osm_l2net.render import table
+from tests.support.descriptors import descriptors, service_docs
+from tests.support.k8s_harness import EmulatedCluster
+from tests.support.tools import find_tool
 
 
 def plan_of(n: int) -> Plan:
