@@ -46,6 +46,8 @@ def chart_helm() -> str:
     helm = find_helm()
     if helm is None:
         pytest.skip("helm binary not found (set OSM_L2NET_HELM or run scripts/fetch-helm)")
+    if not (Path(helm).is_file() and os.access(helm, os.X_OK)) and shutil.which(helm) is None:
+        pytest.fail(f"OSM_L2NET_HELM={helm} is not an executable file")
     return helm
 
 
