@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from osm_l2net.errors import NO_POD_TEMPLATE, AttachmentError, TemporaryToolError, ToolError
-from osm_l2net.plan import KduPlan
+from osm_l2net.plan import KduPlan, plain
 from osm_l2net.postrender import PodMetadata, is_hook, pod_templates
 from osm_l2net.postrender import command as post_render_command
 
@@ -229,7 +229,7 @@ class Helm:
     @contextmanager
     def _values_file(self, values: Mapping[str, Any] | None) -> Iterator[str]:
         # JSON is YAML without YAML 1.1's traps: helm would read an unquoted "y" or "1e3" as a bool or a number
-        content = json.dumps(_plain(values or {}), indent=1, default=str).encode()
+        content = json.dumps(plain(values or {}), indent=1, default=str).encode()
         with private_file(content, suffix=".json", directory=self.settings.tmp_dir) as path:
             yield path
 
@@ -413,12 +413,3 @@ def _post_renderer_flags(post_renderer: Sequence[str] | None) -> list[str]:
         return []
     # "--flag=value" so that arguments starting with "-" (python's "-m") are not taken for flags
     return [f"--post-renderer={post_renderer[0]}", *(f"--post-renderer-args={a}" for a in post_renderer[1:])]
-
-
-def _plain(value: Any) -> Any:
-    """Mappings/tuples (the plan's frozen values) as plain dicts/lists that yaml.safe_dump accepts."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
