@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -178,6 +179,12 @@ class _Api:
     def __init__(self, policy: RetryPolicy, rng: random.Random, sleep: Callable[[float], None]) -> None:
         self.policy, self.rng, self.sleep = policy, rng, sleep
         self.stats: Counter[str] = Counter()
+        self._lock = threading.Lock()  # callers may share a Cluster across asyncio.to_thread workers
+
+    def count(self, verb: str) -> None:
+        with self._lock:
+            self.stats[verb] += 1
+            self.stats["total"] += 1
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -190,8 +197,7 @@ class _Api:
         started, attempt = time.monotonic(), 0
         while True:
             attempt += 1
-            self.stats[verb] += 1
-            self.stats["total"] += 1
+            self.count(verb)
             retry_after: float | None = None
             try:
                 return fn(*args, _request_timeout=self.timeout, **kwargs)
@@ -208,7 +214,8 @@ class _Api:
             if attempt >= self.policy.attempts or elapsed + delay > self.policy.total_s:
                 raise TemporaryClusterError(
                     f"{what}: {reason} (gave up after {attempt} attempts in {elapsed:.1f}s)") from failure
-            self.stats["retries"] += 1
+            with self._lock:
+                self.stats["retries"] += 1
             log.info("%s: %s; retry %d in %.2fs", what, reason, attempt, delay)
             self.sleep(delay)
 
@@ -378,8 +385,7 @@ class Cluster:
             args: tuple[Any, ...] = (ns,)
         else:
             fn, args = self._co.list_namespaced_custom_object, (ref.group, ref.version, ns, ref.plural)
-        self._api.stats["watch"] += 1
-        self._api.stats["total"] += 1
+        self._api.count("watch")
         stream = watch.Watch()  # type: ignore[no-untyped-call]
         events = stream.stream(  # type: ignore[no-untyped-call]
             fn, *args, label_selector=selector, resource_version=rv or None, timeout_seconds=seconds,
@@ -501,7 +507,7 @@ class Cluster:
         objs, ok = self._await(_PODS, ns, f"{LABEL_NS_ID}={ns_id}", lambda o: not o,
                                time.monotonic() + deadline_s)
         if not ok:
-            left = [f"{name} ({_pod_state(p)})" for name, p in sorted(objs.items())]
+            left = [f"{name} ({ks.pod_state(p)})" for name, p in sorted(objs.items())]
             raise WaitTimeout(f"pods of NS {ns_id} still present in {ns} after {deadline_s:g}s: {', '.join(left)}")
 
     # ------------------------------------------------------------ status and gc
@@ -564,17 +570,8 @@ def _ref(manifest: Mapping[str, Any]) -> ResourceRef:
     return ref
 
 
-def _plain(value: Any) -> Any:
-    """A deep copy as plain dicts/lists (manifests may hold read-only mappings and tuples)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _with_namespace(manifest: Mapping[str, Any], ns: str) -> dict[str, Any]:
-    body: dict[str, Any] = _plain(manifest)
+    body: dict[str, Any] = ks.plain(manifest)
     body.setdefault("metadata", {})["namespace"] = ns
     return body
 
@@ -590,12 +587,3 @@ def _selector_for(nets: Sequence[NetworkPlan]) -> str:
     """The owner selector of these networks' NS instance (all of ours when they span several)."""
     ids = {ks.labels_of(n.manifest).get(LABEL_NS_ID) for n in nets}
     return ks.owner_selector(ids.pop() if len(ids) == 1 else None)
-
-
-def _pod_state(pod: Mapping[str, Any]) -> str:
-    meta = pod.get("metadata", {})
-    phase = (pod.get("status") or {}).get("phase", "Unknown")
-    if meta.get("deletionTimestamp"):
-        finalizers = meta.get("finalizers") or []
-        return f"{phase}, terminating" + (f", finalizers {finalizers}" if finalizers else "")
-    return str(phase)

@@ -128,6 +128,24 @@ def stuck_reason(obj: Mapping[str, Any], attached: Sequence[str]) -> str:
 # ---------------------------------------------------------------- pods
 
 
+def pod_state(pod: Mapping[str, Any]) -> str:
+    meta = pod.get("metadata", {})
+    phase = (pod.get("status") or {}).get("phase", "Unknown")
+    if meta.get("deletionTimestamp"):
+        finalizers = meta.get("finalizers") or []
+        return f"{phase}, terminating" + (f", finalizers {finalizers}" if finalizers else "")
+    return str(phase)
+
+
+def plain(value: Any) -> Any:
+    """A deep copy as plain dicts/lists (manifests may hold read-only mappings and tuples)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class PodAttachment:
     """One pod attached to one network: its interface and addresses as Multus reports them, and what is wrong."""

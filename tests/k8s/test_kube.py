@@ -62,6 +62,9 @@ def test_access_resolution_follows_kubectl(tmp_path: Path) -> None:
     assert home.kubeconfig == str(tmp_path / ".kube" / "config")
     with pytest.raises(ClusterError, match="no kubeconfig found"):
         connect(ClusterAccess(), {"KUBECONFIG": f"{tmp_path}/missing:{tmp_path}/also-missing"})
+    if not Path("/var/run/secrets/kubernetes.io/serviceaccount/token").exists():
+        with pytest.raises(ClusterError, match="cannot use the cluster credentials from in-cluster"):
+            connect(ClusterAccess(), {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"})
 
 
 def test_colon_list_and_context_namespace(kube_emulator: EmulatedCluster, tmp_path: Path) -> None:
@@ -261,6 +264,19 @@ def test_network_status_joins_attached_pods(kube_emulator: EmulatedCluster, clus
     assert any("no interface" in p for p in pods["cdn-1"].problems)
     assert not absent.exists and absent.problems == (f"{missing.name}: not found",)
     assert len(status.problems) == 2
+
+
+def test_network_status_for_multus_nads_matches_by_name(kube_emulator: EmulatedCluster, cluster: Cluster) -> None:
+    a, b = nad("vl-a"), nad("vl-b")
+    for n in (a, b):
+        cluster.ensure_network(n)
+    kube_emulator.create_pod("default", "router-0", annotations={"k8s.v1.cni.cncf.io/networks": f"{a.name}, {b.name}"},
+                             networks=[PodNetwork(b.name, "net2", ("10.0.2.1/24",))])
+    sa, sb = cluster.network_status([a, b])
+    assert sa.ready and sb.ready
+    assert sb.pods[0].interface == "net2" and sb.pods[0].ips == ("10.0.2.1",) and not sb.pods[0].problems
+    assert sa.pods[0].interface is None and sa.problems == (f"{a.name}: pod router-0: no interface for {a.name} "
+                                                            "in k8s.v1.cni.cncf.io/network-status",)
 
 
 def _foreign(name: str, labels: dict[str, str]) -> dict[str, Any]:
