@@ -368,13 +368,18 @@ class Cluster:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return objs, False
+            started = time.monotonic()
             try:
                 if self._watch(ref, ns, selector=selector, rv=rv, objs=objs, done=done, deadline=deadline):
                     return objs, True
+                if time.monotonic() - started >= 0.5:
+                    continue  # the stream ran its course: list again at once
+                reason = "the watch ended at once"
             except (ApiException, *_TRANSPORT_ERRORS) as e:
-                failures += 1
-                log.info("watch %s in %s failed (%s); listing again", ref.plural, ns, e)
-                self._api.sleep(min(self.policy.delay(failures, self._api.rng), max(0.0, remaining)))
+                reason = f"the watch failed: {e}"
+            failures += 1  # back off, so that a server ending every watch cannot turn this into a busy loop
+            log.info("%s (%s in %s); listing again", reason, ref.plural, ns)
+            self._api.sleep(min(self.policy.delay(failures, self._api.rng), max(0.0, deadline - time.monotonic())))
 
     def _watch(self, ref: ResourceRef, ns: str, *, selector: str, rv: str, objs: dict[str, dict[str, Any]],
                done: Callable[[dict[str, dict[str, Any]]], bool], deadline: float) -> bool:

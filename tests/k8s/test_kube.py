@@ -333,6 +333,26 @@ def test_retry_after_is_honoured_and_failures_are_project_errors(kube_emulator: 
         assert len(slept) == 1 + 7 and max(slept[1:]) <= FAST.max_delay_s
 
 
+def test_unreachable_cluster_is_a_temporary_error_after_bounded_retries(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    slept: list[float] = []
+    with Cluster(ClusterAccess(kubeconfig=str(kubeconfig)), policy=FAST, sleep=slept.append) as c:
+        with pytest.raises(TemporaryClusterError, match="gave up after 8 attempts") as err:
+            c.list_owned()
+        assert c.stats["list"] == 8 and len(slept) == 7
+    assert "Connection refused" in str(err.value) and err.value.__cause__ is not None
+
+
 @pytest.mark.parametrize(("rate", "attempts", "must_fail"), [(0.2, 10, False), (0.6, 2, True)])
 def test_seeded_faults_over_many_cycles_leak_nothing(kube_emulator: EmulatedCluster, rate: float, attempts: int,
                                                      must_fail: bool) -> None:
