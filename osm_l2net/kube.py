@@ -255,13 +255,26 @@ class Cluster:
         """Requests sent, by verb (create/get/list/patch/delete/watch), plus "total" and "retries"."""
         return self._api.stats
 
+    def _ns(self, net: NetworkPlan, namespace: str | None) -> str:
+        """Explicit argument > the plan's ``metadata.namespace`` > the access's namespace."""
+        planned = (net.manifest.get("metadata") or {}).get("namespace")
+        return namespace or (str(planned) if planned else self.namespace)
+
+    def _groups(self, networks: Iterable[NetworkPlan],
+                namespace: str | None) -> list[tuple[ResourceRef, str, list[NetworkPlan]]]:
+        """Networks by (kind, namespace): one list/watch serves each group."""
+        groups: dict[tuple[ResourceRef, str], list[NetworkPlan]] = {}
+        for net in networks:
+            groups.setdefault((ks.resource_of(net.manifest), self._ns(net, namespace)), []).append(net)
+        return [(ref, ns, nets) for (ref, ns), nets in groups.items()]
+
     # ------------------------------------------------------------ create
 
     def ensure_network(self, net: NetworkPlan, namespace: str | None = None) -> EnsureOutcome:
         """Create the network; if the name is taken by our own object, bring its spec in line ("adopted") or leave it
         ("unchanged"); if taken by anything else, raise ``ConflictError`` and touch nothing."""
-        ref, ns = _ref(net.manifest), namespace or self.namespace
-        body = _with_namespace(net.manifest, ns)
+        ref, ns = ks.resource_of(net.manifest), self._ns(net, namespace)
+        body = ks.with_namespace(net.manifest, ns)
         what = f"create {ref.kind} {ns}/{net.name}"
         for _ in range(self.policy.attempts):
             try:
@@ -414,10 +427,10 @@ class Cluster:
                    progress: Progress | None = None) -> list[Readiness]:
         """Until every network is ready (L2Network: status.internalConnectivity == Available; NAD: present), or
         ``WaitTimeout`` naming those that are not and why. ``progress`` gets every change of a network's state."""
-        ns, deadline = namespace or self.namespace, time.monotonic() + deadline_s
+        deadline = time.monotonic() + deadline_s
         seen: dict[str, str] = {}
         final: dict[str, Readiness] = {}
-        for ref, nets in _by_kind(networks):
+        for ref, ns, nets in self._groups(networks, namespace):
             names = [n.name for n in nets]
 
             def done(objs: dict[str, dict[str, Any]], ref: ResourceRef = ref, names: list[str] = names) -> bool:
@@ -429,9 +442,9 @@ class Cluster:
                     seen[state.name] = state.detail
                 return all(s.ready for s in states)
 
-            _, ok = self._await(ref, ns, _selector_for(nets), done, deadline)
+            _, ok = self._await(ref, ns, ks.selector_for(nets), done, deadline)
             if not ok:
-                stuck = [s for s in final.values() if not s.ready]
+                stuck = [final[n.name] for n in nets if not final[n.name].ready]
                 listed = "; ".join(f"{ref.kind} {ns}/{s.name}: {s.detail}" for s in stuck)
                 raise WaitTimeout(f"networks not ready after {deadline_s:g}s: {listed}")
         return [final[n.name] for n in networks]
@@ -453,18 +466,20 @@ class Cluster:
 
         Pods must be gone first (L2S-M does not check, attached pods keep dead interfaces): unless ``force``,
         ``ClusterError`` names the pods still attached and nothing is deleted."""
-        ns = namespace or self.namespace
+        groups = self._groups(networks, namespace)
         if not force:
-            pods = self._pods(ns)
-            attached = {n.name: ks.attached_pods(pods, n.name) for n in networks}
-            busy = "; ".join(f"{name}: {', '.join(p)}" for name, p in attached.items() if p)
-            if busy:
-                raise ClusterError(f"pods are still attached to networks in {ns} ({busy}): remove the KNFs first")
+            for ns in sorted({ns for _, ns, _ in groups}):
+                pods = self._pods(ns)
+                attached = {n.name: ks.attached_pods(pods, n.name) for _, n_ns, nets in groups if n_ns == ns
+                            for n in nets}
+                busy = "; ".join(f"{name}: {', '.join(p)}" for name, p in attached.items() if p)
+                if busy:
+                    raise ClusterError(f"pods are still attached to networks in {ns} ({busy}): remove the KNFs first")
         deleted: list[str] = []
         absent: list[str] = []
         skipped: list[str] = []
-        for ref, nets in _by_kind(networks):
-            owned = {o["metadata"]["name"]: o for o in self._list(ref, ns, _selector_for(nets))[0] if ks.is_ours(o)}
+        for ref, ns, nets in groups:
+            owned = {o["metadata"]["name"]: o for o in self._list(ref, ns, ks.selector_for(nets))[0] if ks.is_ours(o)}
             for net in nets:
                 obj = owned.get(net.name)
                 outcome = "absent" if obj is None else self._delete(ref, ns, obj)
@@ -502,8 +517,7 @@ class Cluster:
     def wait_gone(self, networks: Sequence[NetworkPlan], namespace: str | None = None,
                   deadline_s: float = 120.0) -> None:
         """Until the networks are gone, or ``WaitTimeout`` naming each one still there and why (finalizers, pods)."""
-        ns = namespace or self.namespace
-        for ref, nets in _by_kind(networks):
+        for ref, ns, nets in self._groups(networks, namespace):
             self._wait_absent(ref, ns, [n.name for n in nets], deadline_s)
 
     def wait_pods_gone(self, ns_id: str, namespace: str | None = None, deadline_s: float = 300.0) -> None:
@@ -519,11 +533,13 @@ class Cluster:
 
     def network_status(self, networks: Sequence[NetworkPlan], namespace: str | None = None) -> list[NetworkStatus]:
         """Each planned network (ours only) with its readiness and the pods attached (interface, IPs, problems)."""
-        ns = namespace or self.namespace
-        pods = self._pods(ns)
         result: dict[str, NetworkStatus] = {}
-        for ref, nets in _by_kind(networks):
-            owned = {o["metadata"]["name"]: o for o in self._list(ref, ns, _selector_for(nets))[0] if ks.is_ours(o)}
+        pods_by_ns: dict[str, list[dict[str, Any]]] = {}
+        for ref, ns, nets in self._groups(networks, namespace):
+            if ns not in pods_by_ns:
+                pods_by_ns[ns] = self._pods(ns)
+            pods = pods_by_ns[ns]
+            owned = {o["metadata"]["name"]: o for o in self._list(ref, ns, ks.selector_for(nets))[0] if ks.is_ours(o)}
             for net in nets:
                 obj = owned.get(net.name)
                 state = ks.readiness(ref.kind, net.name, obj)
@@ -562,33 +578,3 @@ class Cluster:
             elif outcome != "absent":
                 skipped.append((net, outcome))
         return GcResult(tuple(deleted), tuple(skipped))
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _ref(manifest: Mapping[str, Any]) -> ResourceRef:
-    ref = ks.resource_for(manifest)
-    if ref is None:
-        raise ClusterError(f"unsupported network kind {manifest.get('apiVersion')}/{manifest.get('kind')} "
-                           f"(supported: {', '.join(r.api_version + '/' + r.kind for r in ks.NETWORK_KINDS)})")
-    return ref
-
-
-def _with_namespace(manifest: Mapping[str, Any], ns: str) -> dict[str, Any]:
-    body: dict[str, Any] = ks.plain(manifest)
-    body.setdefault("metadata", {})["namespace"] = ns
-    return body
-
-
-def _by_kind(networks: Iterable[NetworkPlan]) -> list[tuple[ResourceRef, list[NetworkPlan]]]:
-    groups: dict[ResourceRef, list[NetworkPlan]] = {}
-    for net in networks:
-        groups.setdefault(_ref(net.manifest), []).append(net)
-    return list(groups.items())
-
-
-def _selector_for(nets: Sequence[NetworkPlan]) -> str:
-    """The owner selector of these networks' NS instance (all of ours when they span several)."""
-    ids = {ks.labels_of(n.manifest).get(LABEL_NS_ID) for n in nets}
-    return ks.owner_selector(ids.pop() if len(ids) == 1 else None)

@@ -434,3 +434,27 @@ def test_created_objects_conform_to_the_real_crds(kube_emulator: EmulatedCluster
     proc = subprocess.run([sys.executable, str(validator), str(path)], capture_output=True, text=True,
                           timeout=120, check=False, env=dict(os.environ))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- with the real planner
+
+
+@pytest.mark.parametrize("provider", ["l2sm", "l2sm-nad", "multus"])
+def test_cdn_plan_lifecycle_in_the_plans_namespace(kube_emulator: EmulatedCluster, cluster: Cluster,
+                                                   provider: str) -> None:
+    from osm_l2net import api
+    from osm_l2net.options import PlanOptions
+    from tests.conftest import CDN_PACKAGES
+
+    plan = api.plan(CDN_PACKAGES, ns_name="vod", namespace="vod", options=PlanOptions(provider=provider))
+    kube_emulator.create_namespace("vod")
+    kube_emulator.operator.start(ready_after=0.1, release_after=0.1)
+    assert [cluster.ensure_network(n) for n in plan.networks] == ["created"] * len(plan.networks)
+    assert cluster.stats["total"] == len(plan.networks), "one request per network, nothing else"
+    assert all(s.ready for s in cluster.wait_ready(plan.networks, deadline_s=10))
+    assert {(o.namespace, o.vld_id) for o in cluster.list_owned(plan.ns_id)} == {
+        ("vod", "my-first-osm-net"), ("vod", "my-second-osm-net")}
+    assert not [o for o in kube_emulator.list(L2NETWORKS, "default")], "nothing lands outside the plan's namespace"
+    cluster.delete_networks(plan.networks)
+    cluster.wait_gone(plan.networks, deadline_s=10)
+    assert cluster.list_owned() == []
