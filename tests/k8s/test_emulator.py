@@ -236,9 +236,10 @@ def test_operator_down_keeps_deleting_networks(kube_emulator: EmulatedCluster, a
     kube_emulator.operator.start(ready_after=None, release_finalizer=False)
     co = client.CustomObjectsApi(api)
     co.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, l2net("stuck"))
-    time.sleep(0.2)
+    kube_emulator.wait_for(lambda: bool((kube_emulator.l2network("default", "stuck") or {})
+                                        .get("metadata", {}).get("finalizers")), what="the operator's finalizer")
     co.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "stuck")
-    time.sleep(0.3)
+    time.sleep(0.3)  # the operator is down: nothing may happen meanwhile
     obj = kube_emulator.l2network("default", "stuck")
     assert obj is not None and obj["metadata"]["deletionTimestamp"] and "status" not in obj
     kube_emulator.operator.start(release_finalizer=True)  # the operator comes back

@@ -146,12 +146,18 @@ def test_missing_namespace_and_crd_are_clear_errors(kube_emulator: EmulatedClust
 
 
 def test_wait_ready_follows_the_operator(kube_emulator: EmulatedCluster, cluster: Cluster) -> None:
-    kube_emulator.operator.start(ready_after=0.3)
+    kube_emulator.operator.start(ready_after=None)  # the operator adds its finalizer but is slow to connect
     nets = [l2net("vl-a"), l2net("vl-b", cidr="10.0.2.0/24")]
     for n in nets:
         cluster.ensure_network(n)
     seen: list[Readiness] = []
-    states = cluster.wait_ready(nets, deadline_s=10, progress=seen.append)
+
+    def progress(state: Readiness) -> None:
+        seen.append(state)
+        if len(seen) == len(nets):  # both reported waiting: now the operator makes them Available
+            kube_emulator.operator.start(ready_after=0.1)
+
+    states = cluster.wait_ready(nets, deadline_s=10, progress=progress)
     assert [s.ready for s in states] == [True, True]
     assert {s.name for s in seen if not s.ready} == {n.name for n in nets}, "progress reports the wait"
     assert [s.name for s in seen if s.ready] and seen[-1].ready
@@ -193,9 +199,12 @@ def test_delete_waits_for_the_operator_to_release_its_finalizer(kube_emulator: E
     cluster.wait_ready([net], deadline_s=5)
     assert kube_emulator.l2network("default", net.name)["metadata"]["finalizers"] == [L2SM_FINALIZER]  # type: ignore[index]
     assert cluster.delete_networks([net]).deleted == (net.name,)
-    assert kube_emulator.l2network("default", net.name) is not None, "held by the finalizer for a while"
     cluster.wait_gone([net], deadline_s=5)
-    assert kube_emulator.l2network("default", net.name) is None
+    history = kube_emulator.history(L2NETWORKS, "default", net.name)
+    assert history[-1] is None
+    held = [v for v in history if v and v["metadata"].get("deletionTimestamp")]
+    assert held and held[0]["metadata"]["finalizers"] == [L2SM_FINALIZER], "deletion was held by the finalizer"
+    assert kube_emulator.operator.actions[-1] == ("released", "default", net.name)
     assert cluster.delete_networks([net]).absent == (net.name,), "deleting again is a no-op"
 
 
@@ -216,6 +225,7 @@ def test_attached_pods_block_delete_and_are_named(kube_emulator: EmulatedCluster
     net, other = l2net("vl-a"), l2net("vl-b", cidr="10.0.2.0/24")
     for n in (net, other):
         cluster.ensure_network(n)
+    cluster.wait_ready([net, other], deadline_s=5)  # the operator's finalizer is on
     kube_emulator.create_pod("default", "cdn-0", annotations={"l2sm/networks": json.dumps([{"name": net.name}])})
     kube_emulator.create_pod("default", "old-0", annotations={"k8s.v1.cni.cncf.io/networks": net.name})
     with pytest.raises(ClusterError) as err:

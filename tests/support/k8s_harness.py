@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,6 +299,24 @@ class EmulatedCluster:
                "spec": {"nodeName": node, "containers": [{"name": "main", "image": "busybox"}]},
                "status": {"phase": phase, "podIP": "10.244.0.10"}}
         return self.put(PODS, namespace, pod)
+
+    def history(self, res: Resource, namespace: str | None, name: str) -> list[dict[str, Any] | None]:
+        """Every stored version of an object, oldest first; None marks a deletion."""
+        def read() -> list[dict[str, Any] | None]:
+            key = (res, namespace, name)
+            if key not in self.emulator.objects:
+                return []
+            return [None if v is None else dict(v.raw) for v in self.emulator.objects[key].history]
+
+        return self.call(read)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+        """Poll ``predicate`` (e.g. on the store) until true; AssertionError naming ``what`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(0.02)
 
     def l2network(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.get(L2NETWORKS, namespace, name)
