@@ -82,6 +82,32 @@ def test_colon_list_and_context_namespace(kube_emulator: EmulatedCluster, tmp_pa
         connect(ClusterAccess(kubeconfig=str(bad)))
 
 
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(("code", "reason", "expected", "hint"), [
+    (422, "Invalid", ClusterError, "spec.type: Unsupported value"),
+    (403, "Forbidden", ClusterError, "check the kubeconfig credentials and RBAC"),
+    (409, "Conflict", ConflictError, "spec.type: Unsupported value"),
+    (503, "ServiceUnavailable", TemporaryClusterError, "spec.type: Unsupported value"),
+])
+def test_api_failures_become_project_errors_keeping_the_status_message(
+        code: int, reason: str, expected: type[ClusterError], hint: str) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    from osm_l2net.kube import to_error
+
+    e = ApiException(status=code, reason=reason)
+    e.body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code, "reason": reason,
+                         "message": 'L2Network "x" is invalid: spec.type: Unsupported value: "bogus"'})
+    err = to_error(e, "create L2Network default/x")
+    assert type(err) is expected
+    assert str(err).startswith(f"create L2Network default/x: HTTP {code} {reason}: ") and hint in str(err)
+    plain = ApiException(status=404, reason="Not Found")
+    plain.body = "404 page not found"
+    assert "is the CRD installed?" in str(to_error(plain, "create L2Network default/x"))
+
+
 # ---------------------------------------------------------------- create
 
 
