@@ -18,7 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ReadTimeoutError
 
 from tests.support import k8s_wire as wire
-from tests.support.k8s_emulator import CONFIGMAPS, L2NETWORKS, SECRETS, FaultPlan
+from tests.support.k8s_emulator import CONFIGMAPS, L2NETWORKS, PODS, SECRETS, FaultPlan
 from tests.support.k8s_harness import L2SM_FINALIZER, EmulatedCluster, PodNetwork
 from tests.support.tools import find_tool
 
@@ -339,3 +339,91 @@ def test_kubectl_apply_and_get_l2networks(kube_emulator: EmulatedCluster, tmp_pa
     assert [i["metadata"]["name"] for i in listed["items"]] == ["from-kubectl"]
     assert listed["items"][0]["spec"]["type"] == "vnet"
     assert L2NETWORKS.plural in _run([kubectl, "api-resources", "--api-group", GROUP], kube_emulator, tmp_path)
+
+
+# ---------------------------------------------------------------- workload controller double
+
+
+def _deployment(name: str, replicas: int, annotations: dict[str, str]) -> dict[str, Any]:
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": {**labels, "l2sm": "true"}, "annotations": annotations},
+                                  "spec": {"containers": [{"name": "main", "image": "busybox"}]}}}}
+
+
+def test_workload_double_creates_replaces_and_deletes_pods(kube_emulator: EmulatedCluster,
+                                                           api: client.ApiClient) -> None:
+    kube_emulator.workloads.start()
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    attach = json.dumps([{"name": "net-a", "ips": ["10.0.1.10/24"]}, {"name": "net-b"}])
+    apps.create_namespaced_deployment("default", _deployment("cdn", 2, {"l2sm/networks": attach}))
+
+    def pods() -> list[Any]:
+        return core.list_namespaced_pod("default", label_selector="app=cdn").items
+
+    kube_emulator.wait_for(lambda: len(pods()) == 2, what="2 pods")
+    status = json.loads(pods()[0].metadata.annotations["k8s.v1.cni.cncf.io/network-status"])
+    assert [(s["interface"], s["ips"]) for s in status[1:]] == [("net1", ["10.0.1.10"]), ("net2", [])]
+    assert kube_emulator.workloads.violations == [
+        f"pod default/{p} created while L2Network {n} does not exist"
+        for p in sorted(p.metadata.name for p in pods()) for n in ("net-a", "net-b")]
+    apps.patch_namespaced_deployment("cdn", "default", {"spec": {"replicas": 1}})
+    kube_emulator.wait_for(lambda: len(pods()) == 1, what="scaled to 1")
+    old = pods()[0].metadata.name
+    apps.patch_namespaced_deployment("cdn", "default", {"spec": {"template": {"metadata": {"annotations": {
+        "l2sm/networks": json.dumps([{"name": "net-a", "ips": ["10.0.1.11/24"]}])}}}}})
+    kube_emulator.wait_for(lambda: [p.metadata.name for p in pods()] not in ([], [old]), what="a new pod")
+    apps.delete_namespaced_deployment("cdn", "default")
+    kube_emulator.wait_for(lambda: pods() == [], what="pods deleted with their deployment")
+
+
+def test_workload_double_plays_port_exhaustion(kube_emulator: EmulatedCluster, api: client.ApiClient) -> None:
+    kube_emulator.workloads.start(port_exhaustion=True)
+    client.AppsV1Api(api).create_namespaced_deployment("default", _deployment("r", 1, {"l2sm/networks": "net-a"}))
+    kube_emulator.wait_for(lambda: bool(kube_emulator.list(PODS, "default")), what="the pod")
+    [pod] = kube_emulator.list(PODS, "default")
+    assert pod["metadata"]["annotations"]["l2sm/error"] == "No interfaces available for node node-1"
+    assert len(json.loads(pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])) == 1
+
+
+@pytest.mark.helm
+def test_helm_release_pods_attach_to_planned_networks(kube_emulator: EmulatedCluster, tmp_path: Path) -> None:
+    """What an orchestrator will do: networks first, chart second, and teardown in reverse order."""
+    from osm_l2net.kube import Cluster, ClusterAccess
+    from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, MANAGED_BY, NetworkPlan
+
+    helm = _tool("helm")
+    kube_emulator.operator.start(ready_after=0.1, release_after=0.1)
+    kube_emulator.workloads.start()
+    manifest = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "L2Network",
+                "metadata": {"name": "vod-net1", "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: "ns-9"}},
+                "spec": {"type": "vnet", "networkCIDR": "10.0.1.0/24"}}
+    net = NetworkPlan("net1", "vod-net1", "10.0.1.0/24", "ipv4", None, manifest)
+    chart = tmp_path / "knf"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: knf\nversion: 0.1.0\n")
+    (chart / "templates" / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: 1\n"
+        "  selector:\n    matchLabels: {app: {{ .Release.Name }}}\n  template:\n    metadata:\n"
+        "      labels: {app: {{ .Release.Name }}, {{- range $k, $v := .Values.podLabels }} {{ $k }}: {{ $v | quote }},"
+        "{{- end }} }\n      annotations:\n{{ toYaml .Values.podAnnotations | indent 8 }}\n"
+        "    spec:\n      containers: [{name: main, image: busybox}]\n")
+    values = tmp_path / "values.yaml"
+    values.write_text(json.dumps({"podLabels": {"l2sm": "true", LABEL_NS_ID: "ns-9"},
+                                  "podAnnotations": {"l2sm/networks": '[{"name":"vod-net1","ips":["10.0.1.10/24"]}]'}}))
+    with Cluster(ClusterAccess(kubeconfig=str(kube_emulator.kubeconfig))) as cluster:
+        cluster.ensure_network(net)
+        cluster.wait_ready([net], deadline_s=10)
+        _run([helm, "install", "cdn", str(chart), "-f", str(values), "--disable-openapi-validation"],
+             kube_emulator, tmp_path)
+        kube_emulator.wait_for(lambda: bool(cluster.network_status([net])[0].pods), what="the KNF's pod")
+        [state] = cluster.network_status([net])
+        assert [(p.interface, p.ips, p.problems) for p in state.pods] == [("net1", ("10.0.1.10",), ())]
+        assert kube_emulator.workloads.violations == [], "the chart was installed after the network was ready"
+        [pod] = kube_emulator.list(PODS, "default")
+        assert pod["metadata"]["labels"][LABEL_NS_ID] == "ns-9" and pod["metadata"]["labels"]["l2sm"] == "true"
+        _run([helm, "uninstall", "cdn"], kube_emulator, tmp_path)
+        cluster.wait_pods_gone("ns-9", deadline_s=10)
+        cluster.delete_networks([net])
+        cluster.wait_gone([net], deadline_s=10)
