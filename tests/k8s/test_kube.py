@@ -121,6 +121,21 @@ def test_create_costs_one_write_and_no_read(kube_emulator: EmulatedCluster, clus
     assert live["metadata"]["labels"][LABEL_NS_ID] == "ns-1"
 
 
+def test_async_callers_share_a_cluster_through_threads(kube_emulator: EmulatedCluster, cluster: Cluster) -> None:
+    import asyncio
+
+    kube_emulator.operator.start(ready_after=0.05)
+    nets = [l2net(f"vl-{i}", cidr=f"10.0.{i}.0/24") for i in range(8)]
+
+    async def apply() -> list[str]:
+        outcomes = await asyncio.gather(*(asyncio.to_thread(cluster.ensure_network, n) for n in nets))
+        await asyncio.to_thread(cluster.wait_ready, nets, None, 10.0)
+        return list(outcomes)
+
+    assert asyncio.run(apply()) == ["created"] * 8
+    assert cluster.stats["create"] == 8 and len(kube_emulator.log.select("POST")) == 8
+
+
 def test_rerun_is_unchanged_and_drift_is_adopted(kube_emulator: EmulatedCluster, cluster: Cluster) -> None:
     net = l2net("vl-a")
     assert cluster.ensure_network(net) == "created"
