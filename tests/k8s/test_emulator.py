@@ -427,3 +427,37 @@ def test_helm_release_pods_attach_to_planned_networks(kube_emulator: EmulatedClu
         cluster.wait_pods_gone("ns-9", deadline_s=10)
         cluster.delete_networks([net])
         cluster.wait_gone([net], deadline_s=10)
+
+
+def _pb_field(number: int, payload: bytes | int) -> bytes:
+    def varint(n: int) -> bytes:
+        out = b""
+        while True:
+            byte, n = n & 0x7F, n >> 7
+            out += bytes([byte | (0x80 if n else 0)])
+            if not n:
+                return out
+
+    if isinstance(payload, int):
+        return varint(number << 3) + varint(payload)
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def test_protobuf_secret_and_delete_options_decode() -> None:
+    meta = (_pb_field(1, b"sh.helm.release.v1.r.v1") + _pb_field(3, b"") +
+            _pb_field(11, _pb_field(1, b"owner") + _pb_field(2, b"helm")) + _pb_field(14, b"f/x"))
+    secret = _pb_field(1, meta) + _pb_field(2, _pb_field(1, b"release") + _pb_field(2, b"\x00\x01payload")) + \
+        _pb_field(3, b"helm.sh/release.v1")
+    envelope = wire.PROTOBUF_MAGIC + _pb_field(1, _pb_field(1, b"v1") + _pb_field(2, b"Secret")) + _pb_field(2, secret)
+    decoded = wire.decode_protobuf(envelope)
+    assert decoded == {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+                       "metadata": {"name": "sh.helm.release.v1.r.v1", "labels": {"owner": "helm"},
+                                    "finalizers": ["f/x"]},
+                       "data": {"release": "AAFwYXlsb2Fk"}}
+    options = _pb_field(1, 0) + _pb_field(2, _pb_field(1, b"uid-1")) + _pb_field(4, b"Background")
+    envelope = wire.PROTOBUF_MAGIC + _pb_field(1, _pb_field(2, b"DeleteOptions")) + _pb_field(2, options)
+    assert wire.decode_protobuf(envelope) == {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
+                                              "preconditions": {"uid": "uid-1"}, "propagationPolicy": "Background"}
+    with pytest.raises(wire.ApiError) as unsupported:
+        wire.decode_protobuf(wire.PROTOBUF_MAGIC + _pb_field(1, _pb_field(2, b"Pod")))
+    assert unsupported.value.code == 415
