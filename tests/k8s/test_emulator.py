@@ -283,6 +283,29 @@ def test_bad_label_selector_is_a_400() -> None:
     assert bad.value.code == 400
 
 
+@pytest.mark.parametrize(("meta", "bad"), [
+    ({"name": "vod-my-first-osm-net-6a6a0f32"}, None),
+    ({"name": "Upper"}, "metadata.name"),
+    ({"name": "x" * 254}, "metadata.name"),
+    ({"name": "ok", "labels": {"osm.etsi.org/ns-id": "b7aef249-a362-5a5e-ab6c-a4f417ae5bfb"}}, None),
+    ({"name": "ok", "labels": {"k": "v" * 64}}, "label value"),
+    ({"name": "ok", "labels": {"bad key!": "v"}}, "label key"),
+    ({"name": "ok", "labels": {"k": "-x"}}, "label value"),
+])
+def test_metadata_is_validated_like_the_apiserver(meta: dict[str, Any], bad: str | None) -> None:
+    problems = wire.metadata_problems(meta)
+    assert (bad is None) == (not problems), problems
+    if bad is not None:
+        assert bad.split()[0] in problems[0] and (bad.split()[-1] in problems[0])
+
+
+def test_invalid_names_are_rejected_over_http(kube_emulator: EmulatedCluster, api: client.ApiClient) -> None:
+    with pytest.raises(ApiException) as bad:
+        client.CustomObjectsApi(api).create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL,
+                                                                    l2net("Not_A_Name"))
+    assert bad.value.status == 422 and "RFC 1123" in json.loads(bad.value.body)["message"]
+
+
 def test_patches() -> None:
     doc = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
     assert wire.merge_patch(doc, {"a": {"b": None, "e": 2}, "d": [3]}) == {"a": {"c": [1, 2], "e": 2}, "d": [3]}

@@ -217,6 +217,7 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         if not meta.get("name"):
             raise ApiError(422, "Invalid", "metadata.name: Required value: name or generateName is required")
+        _validate(res, meta)
         if info.namespaced:
             meta["namespace"] = meta.get("namespace") or namespace
             if meta["namespace"] != namespace:
@@ -260,6 +261,7 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             new.pop("status", None)
         if old.get("spec") != new.get("spec"):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
+        _validate(res, meta)
         added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
         if old_meta.get("deletionTimestamp") and added:
             raise ApiError(422, "Invalid", f"metadata.finalizers: Forbidden: no new finalizers can be added if the "
@@ -522,6 +524,13 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             return await super()._serve_group(request)
         except kmock.KubernetesNotFoundError as e:
             raise ApiError(404, "NotFound", "the server could not find the requested resource") from e
+
+
+def _validate(res: Resource, meta: Mapping[str, Any]) -> None:
+    problems = wire.metadata_problems(meta)
+    if problems:
+        raise ApiError(422, "Invalid", f'{res.plural} "{meta.get("name")}" is invalid: {"; ".join(problems)}',
+                       {"name": meta.get("name"), "group": res.group, "kind": res.plural})
 
 
 def _content_type(request: rendering.Request) -> str:
