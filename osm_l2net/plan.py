@@ -88,7 +88,7 @@ class KduPlan:
     kdu_name: str
     helm_chart: str | None
     chart_path: str | None  # local chart folder when the VNF package ships it under charts/
-    release_name: str | None  # kdu-deployment-name when given; else chosen by the deployer (OSM: chart + random)
+    release_name: str  # kdu-deployment-name when given, else <kdu>-<hash(ns id, member, kdu)> (OSM's LCM passes its own)
     namespace: str
     replicas: int
     forwarding: bool

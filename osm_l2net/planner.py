@@ -19,7 +19,7 @@ from osm_l2net.addressing import Allocator, IPAddress
 from osm_l2net.checks import Attachment, Knf, Service, resolve
 from osm_l2net.errors import InputError, Problem
 from osm_l2net.model import Descriptors, Kdu, NsInstance
-from osm_l2net.names import label_value, network_name
+from osm_l2net.names import label_value, network_name, release_name
 from osm_l2net.options import PROVIDERS, PlanOptions, ValuesLayout
 from osm_l2net.plan import (
     ANNOTATION_NS_NAME,
@@ -192,7 +192,8 @@ def _kdu_plan(provider: providers.Provider, instance: NsInstance, options: PlanO
     return KduPlan(
         member_vnf_index=member, vnfd_id=knf.vnfd.id, kdu_name=kdu.name, helm_chart=kdu.helm_chart,
         chart_path=knf.vnfd.local_charts.get(kdu.helm_chart or ""),
-        release_name=kdu_params.kdu_deployment_name if kdu_params else None, namespace=namespace,
+        release_name=(kdu_params.kdu_deployment_name if kdu_params else None)
+        or release_name(instance.ns_id, member, kdu.name), namespace=namespace,
         replicas=inputs.replicas.get((member, kdu.name), 1), forwarding=forwarding, interfaces=interfaces, routes=kdu_routes,
         pod_labels=labels, pod_annotations=annotations, values=values,
     )
