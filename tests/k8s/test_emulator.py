@@ -484,3 +484,49 @@ def test_protobuf_secret_and_delete_options_decode() -> None:
     with pytest.raises(wire.ApiError) as unsupported:
         wire.decode_protobuf(wire.PROTOBUF_MAGIC + _pb_field(1, _pb_field(2, b"Pod")))
     assert unsupported.value.code == 415
+
+
+# ---------------------------------------------------------------- CRD schema validation
+
+
+def test_crd_schemas_are_enforced_like_the_apiserver(kube_emulator: EmulatedCluster, api: client.ApiClient) -> None:
+    if kube_emulator.emulator.schemas is None:
+        pytest.skip("the shared conformance models (CRDs) are not there: set OSM_L2NET_MODELS")
+    co = client.CustomObjectsApi(api)
+    bad = l2net("bad")
+    bad["spec"]["type"] = "bogus"
+    with pytest.raises(ApiException) as invalid:
+        co.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, bad)
+    assert invalid.value.status == 422
+    assert "spec.type" in json.loads(invalid.value.body)["message"] and "bogus" in invalid.value.body
+    extra = l2net("extra")
+    extra["spec"]["mtu"] = 1400
+    created = co.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, extra)
+    assert "mtu" not in created["spec"], "unknown fields are pruned by default, as kube-apiserver does"
+    assert [e.status for e in kube_emulator.log.select("POST")] == [422, 201]
+    with pytest.raises(ApiException) as strict:
+        co.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, dict(extra, metadata={"name": "s"}),
+                                           field_validation="Strict")
+    assert strict.value.status == 400 and 'unknown field "spec.mtu"' in json.loads(strict.value.body)["message"]
+
+
+@pytest.mark.helm
+def test_kubectl_validates_on_the_server_and_helm_creates_namespaces(kube_emulator: EmulatedCluster,
+                                                                     tmp_path: Path) -> None:
+    if kube_emulator.emulator.schemas is None:
+        pytest.skip("the shared conformance models (CRDs) are not there: set OSM_L2NET_MODELS")
+    kubectl, helm = _tool("kubectl"), _tool("helm")
+    _run([kubectl, "apply", "-f", "-"], kube_emulator, tmp_path, json.dumps(l2net("strict-ok")))
+    bad = l2net("strict-bad")
+    bad["spec"]["mtu"] = 1400
+    env = {"KUBECONFIG": str(kube_emulator.kubeconfig), "HOME": str(tmp_path), "PATH": os.environ.get("PATH", "")}
+    proc = subprocess.run([kubectl, "apply", "-f", "-"], env=env, input=json.dumps(bad), capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode != 0 and 'unknown field "spec.mtu"' in proc.stderr
+    chart = tmp_path / "ns-chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: nschart\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n")
+    _run([helm, "install", "r", str(chart), "-n", "fresh", "--create-namespace", "--disable-openapi-validation"],
+         kube_emulator, tmp_path)
+    assert kube_emulator.get(CONFIGMAPS, "fresh", "cm") is not None
