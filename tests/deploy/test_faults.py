@@ -62,7 +62,7 @@ def test_seeded_faults_over_many_cycles_leak_nothing(env: Env) -> None:
     assert succeeded, "no step ever succeeded: lower the fault rate"
 
 
-class Crash(BaseException):  # noqa: N818 - stands for the process dying: no except clause of ours catches it
+class Crash(BaseException):
     """The process dies here."""
 
 
