@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from osm_l2net.errors import ClusterError
-from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, plain
 
 L2SM_FINALIZER = "l2sm.operator.io/finalizer"
 ANNOTATION_L2SM_NETWORKS = "l2sm/networks"
@@ -156,15 +156,6 @@ def pod_state(pod: Mapping[str, Any]) -> str:
         finalizers = meta.get("finalizers") or []
         return f"{phase}, terminating" + (f", finalizers {finalizers}" if finalizers else "")
     return str(phase)
-
-
-def plain(value: Any) -> Any:
-    """A deep copy as plain dicts/lists (manifests may hold read-only mappings and tuples)."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)

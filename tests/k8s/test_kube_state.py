@@ -97,10 +97,3 @@ def test_backoff_grows_is_bounded_jittered_and_honours_retry_after() -> None:
         assert step / 2 <= d <= step
     assert len(set(delays)) == len(delays), "jittered"
     assert policy.delay(1, rng, retry_after=7) == 7
-
-
-def test_plain_copies_read_only_structures() -> None:
-    from types import MappingProxyType
-
-    src = MappingProxyType({"a": (1, MappingProxyType({"b": 2}))})
-    assert ks.plain(src) == {"a": [1, {"b": 2}]}
