@@ -158,3 +158,37 @@ def test_pods_that_never_go_block_network_deletion_with_their_names(env: Env) ->
     emulated.delete(PODS, "default", "stuck-pod")
     env.deployer(with_helm=False).terminate(plan)
     assert owned(env, plan) == []
+
+
+def test_pods_come_up_attached_status_shows_them_and_terminate_waits_for_them(env: Env) -> None:
+    """With the workload controller double: every pod is created after its networks are Available (the double
+    records any violation), status joins networks with the pods' interfaces and addresses, and terminate removes
+    the pods before the networks."""
+    emulated = env.emulator
+    env.operator(ready_after=0.3)
+    emulated.workloads.start()
+    plan = cdn_plan()
+    env.deployer().instantiate(plan)
+    with env.cluster() as cluster:
+        found = {s.name: s for s in cluster.network_status(list(plan.networks), plan.namespace)}
+    first, second = (found[n.name] for n in plan.networks)
+    assert first.ready and second.ready
+    ips_first = sorted(ip for p in first.pods for ip in p.ips)
+    ips_second = sorted(ip for p in second.pods for ip in p.ips)
+    assert ips_first == ["10.0.1.1", "10.0.1.10"] and ips_second == ["10.0.2.1", "10.0.2.10"]
+    assert not first.problems and not second.problems
+    assert emulated.workloads.violations == []
+    env.deployer().terminate(plan)
+    assert emulated.list(PODS, "default") == [] and owned(env, plan) == []
+
+
+def test_port_exhaustion_is_reported_by_status(env: Env) -> None:
+    emulated = env.emulator
+    env.operator()
+    emulated.workloads.start(port_exhaustion=True)
+    plan = cdn_plan()
+    env.deployer().instantiate(plan)
+    with env.cluster() as cluster:
+        problems = [p for s in cluster.network_status(list(plan.networks), plan.namespace) for p in s.problems]
+    assert any("No interfaces available" in p for p in problems), problems
+    env.deployer().terminate(plan)
