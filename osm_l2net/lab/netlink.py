@@ -1,0 +1,202 @@
+"""Kernel networking for the lab over netlink (pyroute2): namespaces, bridges, veths, addresses, routes, tc, sysctl.
+
+The only module that imports pyroute2. Every function is idempotent ("already exists" → make it so) and turns
+netlink/OS failures into LabError, chained.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pyroute2 import IPRoute, netns
+from pyroute2.netlink.exceptions import NetlinkError
+
+from osm_l2net.errors import LabError
+from osm_l2net.lab.spec import BridgeSpec, LinkSpec, PodSpec
+
+BRIDGE_NF = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-call-arptables")
+
+
+def list_netns() -> list[str]:
+    return sorted(netns.listnetns())
+
+
+def ensure_netns(name: str) -> None:
+    if name not in netns.listnetns():
+        try:
+            netns.create(name)
+        except OSError as e:
+            raise LabError(f"cannot create network namespace {name}: {e}") from e
+
+
+def delete_netns(name: str) -> bool:
+    if name not in netns.listnetns():
+        return False
+    try:
+        netns.remove(name)
+    except OSError as e:
+        raise LabError(f"cannot delete network namespace {name}: {e}") from e
+    return True
+
+
+def netns_pids(names: set[str]) -> dict[str, list[int]]:
+    """Processes living in each of ``names`` (what keeps a deleted namespace alive)."""
+    return {n: pids for n, pids in netns.ns_pids().items() if n in names}
+
+
+@contextmanager
+def rtnl(ns: str | None) -> Iterator[Any]:
+    try:
+        with IPRoute(netns=ns) if ns else IPRoute() as ipr:
+            yield ipr
+    except NetlinkError as e:
+        raise LabError(f"netlink error in {ns or 'the host namespace'}: {e}") from e
+
+
+def in_netns(ns: str, fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` in a short-lived thread that has joined ``ns`` (setns is per thread), e.g. to write /proc/sys/net."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            netns.setns(ns, flags=0)
+            result["value"] = fn()
+        except BaseException as e:  # re-raised in the caller's thread
+            result["error"] = e
+
+    worker = threading.Thread(target=target, name=f"netns-{ns}")
+    worker.start()
+    worker.join()
+    if "error" in result:
+        raise LabError(f"in namespace {ns}: {result['error']}") from result["error"]
+    return result.get("value")
+
+
+def write_sysctl(ns: str, key: str, value: str) -> str | None:
+    """Set /proc/sys/<key> inside ``ns``; returns the value read back (None when the knob does not exist there)."""
+    path = Path("/proc/sys") / key.replace(".", "/")
+
+    def write() -> str | None:
+        if not path.exists():
+            return None
+        path.write_text(value)
+        return path.read_text().strip()
+
+    out: str | None = in_netns(ns, write)
+    return out
+
+
+def setup_switch(switch: str, bridges: tuple[BridgeSpec, ...]) -> dict[str, str | None]:
+    """The lab's switch namespace: one bridge per network. br_netfilter's knobs are per namespace, so turning them off
+    here keeps bridged lab traffic out of the host's iptables without touching the host's settings."""
+    ensure_netns(switch)
+    nf = {k: write_sysctl(switch, f"net/bridge/{k}", "0") for k in BRIDGE_NF}
+    with rtnl(switch) as ipr:
+        _up(ipr, "lo")
+        for br in bridges:
+            if not ipr.link_lookup(ifname=br.name):
+                _ignore_exists(lambda b=br: ipr.link("add", ifname=b.name, kind="bridge", address=b.mac,
+                                                        br_forward_delay=0, br_stp_state=0))
+            idx = ipr.link_lookup(ifname=br.name)[0]
+            ipr.link("set", index=idx, address=br.mac, ifalias=br.alias, state="up")
+    return nf
+
+
+def setup_pod_links(switch: str, pod: PodSpec) -> None:
+    ensure_netns(pod.netns)
+    with rtnl(switch) as sw, rtnl(pod.netns) as ipr:
+        _up(ipr, "lo")
+        for link in pod.links:
+            _ensure_veth(sw, ipr, pod.netns, link)
+            _configure_pod_end(ipr, link)
+        for route in pod.routes:
+            oif = ipr.link_lookup(ifname=route.dev)
+            if not oif:
+                raise LabError(f"{pod.key}: route {route.to} uses {route.dev}, which the pod does not have")
+            ipr.route("replace", dst=route.to, gateway=route.via, oif=oif[0])
+    if pod.forwarding:
+        write_sysctl(pod.netns, "net/ipv4/ip_forward", "1")
+
+
+def _ensure_veth(sw: Any, ipr: Any, pod_ns: str, link: LinkSpec) -> None:
+    inside, outside = ipr.link_lookup(ifname=link.ifname), sw.link_lookup(ifname=link.peer)
+    if inside and outside and _peer_index(ipr, inside[0]) == outside[0]:
+        pass  # already wired as planned
+    else:
+        for idx in outside:  # a half-made pair from an interrupted run
+            sw.link("del", index=idx)
+        for idx in ipr.link_lookup(ifname=link.ifname):
+            ipr.link("del", index=idx)
+        sw.link("add", ifname=link.peer, kind="veth", address=link.peer_mac,
+                peer={"ifname": link.ifname, "net_ns_fd": pod_ns, "address": link.mac})
+    bridge = sw.link_lookup(ifname=link.bridge)
+    if not bridge:
+        raise LabError(f"bridge {link.bridge} is missing from the lab switch")
+    peer = sw.link_lookup(ifname=link.peer)[0]
+    sw.link("set", index=peer, master=bridge[0], address=link.peer_mac, ifalias=link.alias, state="up")
+
+
+def _peer_index(ipr: Any, index: int) -> int | None:
+    msg = ipr.link("get", index=index)[0]
+    return msg.get_attr("IFLA_LINK") if msg.get_attr("IFLA_LINKINFO") else None
+
+
+def _configure_pod_end(ipr: Any, link: LinkSpec) -> None:
+    idx = ipr.link_lookup(ifname=link.ifname)[0]
+    ipr.link("set", index=idx, address=link.mac, ifalias=link.alias, state="up")
+    if link.ip:
+        address, prefix = link.ip.split("/")
+        for current in ipr.get_addr(index=idx, family=2):
+            if (current.get_attr("IFA_ADDRESS"), current["prefixlen"]) != (address, int(prefix)):
+                ipr.addr("del", index=idx, address=current.get_attr("IFA_ADDRESS"), prefixlen=current["prefixlen"])
+        _ignore_exists(lambda: ipr.addr("add", index=idx, address=address, prefixlen=int(prefix)))
+
+
+def shape(ns: str, ifname: str, rate_bps: int | None) -> None:
+    """tbf on ``ifname``'s egress: a steady rate on local links, where curl --limit-rate is erratic."""
+    with rtnl(ns) as ipr:
+        idx = ipr.link_lookup(ifname=ifname)[0]
+        if rate_bps is None:
+            return
+        burst = max(rate_bps // 8 // 20, 6000)  # ≈50 ms of data, at least a few frames
+        ipr.tc("replace", "tbf", index=idx, handle="1:", rate=f"{rate_bps}bit", burst=burst, latency="200ms")
+
+
+def host_links_with_alias(prefix: str) -> list[str]:
+    with rtnl(None) as ipr:
+        return [str(m.get_attr("IFLA_IFNAME")) for m in ipr.get_links()
+                if (m.get_attr("IFLA_IFALIAS") or "").startswith(prefix)]
+
+
+def delete_host_link(name: str) -> None:
+    with rtnl(None) as ipr:
+        for idx in ipr.link_lookup(ifname=name):
+            ipr.link("del", index=idx)
+
+
+def describe_links(ns: str) -> list[dict[str, Any]]:
+    with rtnl(ns) as ipr:
+        addrs: dict[int, list[str]] = {}
+        for a in ipr.get_addr(family=2):
+            addrs.setdefault(a["index"], []).append(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
+        return [{"name": m.get_attr("IFLA_IFNAME"), "mac": m.get_attr("IFLA_ADDRESS"),
+                 "state": m.get_attr("IFLA_OPERSTATE"), "master": m.get_attr("IFLA_MASTER"),
+                 "addresses": addrs.get(m["index"], [])} for m in ipr.get_links()
+                if m.get_attr("IFLA_IFNAME") != "lo"]
+
+
+def _up(ipr: Any, ifname: str) -> None:
+    ipr.link("set", index=ipr.link_lookup(ifname=ifname)[0], state="up")
+
+
+def _ignore_exists(call: Callable[[], Any]) -> None:
+    try:
+        call()
+    except NetlinkError as e:
+        if e.code != errno.EEXIST:
+            raise
