@@ -41,6 +41,10 @@ def _curl(args: argparse.Namespace, part: Path) -> int:
 
 def pull(args: argparse.Namespace) -> int:
     part, final, status = Path(args.part), Path(args.final), Path(args.status)
+    if args.start_file:
+        _status(status, state="waiting", bytes=0, attempts=0)
+        while not Path(args.start_file).exists():
+            time.sleep(0.05)
     attempts, started = 0, time.time()
     while True:
         have = part.stat().st_size if part.exists() else 0
@@ -78,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--size", type=int, required=True)
     parser.add_argument("--stall-seconds", type=int, default=3)
+    parser.add_argument("--start-file", help="wait until this file exists before pulling")
     args = parser.parse_args(argv)
     _daemonize(args.pidfile)
     return pull(args)

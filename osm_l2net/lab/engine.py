@@ -83,6 +83,7 @@ class Lab:
         if replicas == 0:
             self.progress(f"scale {pod.key} → 0: stop its processes, delete {pod.netns}")
             procs.stop(self._pod_pids(state, pod))
+            netlink.unplug_pod(spec.switch, pod)
             netlink.delete_netns(pod.netns)
             state.data["pids"][pod.key] = []
             state.data["replicas"][pod.key] = 0
@@ -91,6 +92,11 @@ class Lab:
             self._start_pod(state, ctx, pod)
             roles.announce(pod)
         return pod
+
+    def start_pull(self, member: str) -> None:
+        """Let a cache whose profile says ``pull: manual`` start downloading."""
+        _, spec, ctx = self._load()
+        roles.start_pull(ctx, spec.pod(member))
 
     def down(self) -> dict[str, Any]:
         """Remove everything of this lab: by state file AND by name scan, also after a crash or a lost state file."""

@@ -157,6 +157,17 @@ def _configure_pod_end(ipr: Any, link: LinkSpec) -> None:
         _ignore_exists(lambda: ipr.addr("add", index=idx, address=address, prefixlen=int(prefix)))
 
 
+def unplug_pod(switch: str, pod: PodSpec) -> None:
+    """Delete the pod's veths from the switch side first: namespace teardown is asynchronous in the kernel and
+    its interfaces can outlive ``ip netns del`` for a while; deleting one veth end removes both at once."""
+    if switch not in netns.listnetns():
+        return
+    with rtnl(switch) as sw:
+        for link in pod.links:
+            for idx in sw.link_lookup(ifname=link.peer):
+                sw.link("del", index=idx)
+
+
 def shape(ns: str, ifname: str, rate_bps: int | None) -> None:
     """tbf on ``ifname``'s egress: a steady rate on local links, where curl --limit-rate is erratic."""
     with rtnl(ns) as ipr:

@@ -36,6 +36,7 @@ class Member:
     probe_port: int = 8081  # a non-HTTP listener on the content server: the firewall must block it
     source: str | None = None  # cache: the member whose file it pulls (its address comes from the plan)
     output: str = "video.avi"
+    pull: str = "auto"  # cache: "auto" pulls at once; "manual" waits for Lab.start_pull (the scenario pings first)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,9 @@ class Profile:
             for m in self.members
         )
         return replace(self, members=members)
+
+    def with_pull(self, pull: str) -> Profile:
+        return replace(self, members=tuple(replace(m, pull=pull) if m.role == "cache" else m for m in self.members))
 
     def with_timings(self, **changes: Any) -> Profile:
         return replace(self, timings=replace(self.timings, **changes))
@@ -120,7 +124,14 @@ def _member(key: str, spec: Any, where: str) -> Member:
         probe_port=int(spec.get("probe-port", base.probe_port)),
         source=spec.get("source"),
         output=str(spec.get("output", base.output)),
+        pull=_choice(spec.get("pull", base.pull), ("auto", "manual"), f"{where}.pull"),
     )
+
+
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise InputError.single(where, "", f"invalid value {value!r}", " | ".join(allowed))
+    return str(value)
 
 
 def _external(spec: Any, source: str) -> External:

@@ -114,6 +114,8 @@ def _cache(ctx: Context, pod: PodSpec) -> list[int]:
              "--part", str(base / "partial" / member.output), "--final", str(base / "www" / member.output),
              "--sha256", content.sha256, "--size", str(content.size), "--status", str(base / "agent.json"),
              "--pidfile", str(base / "agent.pid"), "--log", str(base / "agent.log")]
+    if member.pull == "manual":
+        agent += ["--start-file", str(base / "pull")]
     pids.append(procs.start_daemon(pod.netns, agent, base / "agent.pid", base / "agent.log"))
     return pids
 
@@ -127,6 +129,10 @@ def cache_source(spec: LabSpec, pod: PodSpec) -> tuple[PodSpec, Member]:
                                 f"cannot tell which content server the cache pulls from ({wanted!r})",
                                 "the member-vnf-index of a content-server member")
     return found[0], found[0].role
+
+
+def start_pull(ctx: Context, pod: PodSpec) -> None:
+    (ctx.pod_dir(pod) / "pull").touch()
 
 
 def cache_status(ctx: Context, pod: PodSpec) -> dict[str, Any]:
