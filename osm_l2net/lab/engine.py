@@ -63,6 +63,8 @@ class Lab:
         state.data["pids"][pod.key] = []
         state.data["replicas"][pod.key] = 1
         state.save()
+        if pod.role:
+            state.intend("start", pod.key)
         try:
             state.data["pids"][pod.key] = roles.start(ctx, pod)
         finally:

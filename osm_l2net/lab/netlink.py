@@ -172,10 +172,15 @@ def shape(ns: str, ifname: str, rate_bps: int | None) -> None:
     """tbf on ``ifname``'s egress: a steady rate on local links, where curl --limit-rate is erratic."""
     with rtnl(ns) as ipr:
         idx = ipr.link_lookup(ifname=ifname)[0]
-        if rate_bps is None:
+        if not rate_bps:
+            ipr.tc("del", index=idx) if _has_root_qdisc(ipr, idx) else None
             return
         burst = max(rate_bps // 8 // 20, 6000)  # ≈50 ms of data, at least a few frames
         ipr.tc("replace", "tbf", index=idx, handle="1:", rate=f"{rate_bps}bit", burst=burst, latency="200ms")
+
+
+def _has_root_qdisc(ipr: Any, idx: int) -> bool:
+    return any(q["handle"] == 0x10000 and q.get_attr("TCA_KIND") == "tbf" for q in ipr.get_qdiscs(index=idx))
 
 
 def host_links_with_alias(prefix: str) -> list[str]:

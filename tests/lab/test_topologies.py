@@ -1,0 +1,54 @@
+"""Routes are computed, not hard-coded: a two-router chain gives TTL 62 and 3 hops; two NS instances stay apart."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from plans import cdn_plan, chain_plan
+
+from osm_l2net.lab import Lab
+from osm_l2net.lab.expect import expected_path, expected_ttl
+from osm_l2net.lab.observe import parse_ping, parse_traceroute
+from osm_l2net.lab.profile import Profile
+
+pytestmark = pytest.mark.lab
+
+
+def test_two_routers_in_a_chain(lab_name: str) -> None:
+    plan = chain_plan()
+    lab = Lab(lab_name)
+    lab.up(plan, Profile())
+    server = plan.kdu("server")
+    assert server is not None and server.interfaces[0].address
+    dst = server.interfaces[0].address
+    path = expected_path(plan, "client", dst)
+    ping = parse_ping(lab.exec("client", ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", dst], 20, True).stdout)
+    assert (ping.received, set(ping.ttls)) == (3, {expected_ttl(path)})
+    assert expected_ttl(path) == 62
+    trace = lab.exec("client", ["traceroute", "-n", "-I", "-q", "1", "-w", "2", "-m", "6", dst], 30, True).stdout
+    assert parse_traceroute(trace) == path
+    assert len(path) == 3
+
+
+def _neigh_mac(lab: Lab, member: str, address: str) -> str:
+    out = lab.exec(member, ["ip", "neigh", "show", address], 10, True).stdout.split()
+    return out[out.index("lladdr") + 1] if "lladdr" in out else ""
+
+
+def test_two_ns_instances_with_the_same_addresses_cannot_reach_each_other(lab_name: str) -> None:
+    a, b = Lab(lab_name), Lab(f"{lab_name}_b")
+    spec_a = a.up(cdn_plan("ns-instance-a"), Profile())
+    spec_b = b.up(cdn_plan("ns-instance-b"), Profile())
+    for lab in (a, b):
+        assert lab.exec("cdn-server", ["ping", "-c", "1", "-W", "2", "10.0.2.10"], 10, True).returncode == 0
+    # each cache resolved ITS OWN router (stable MACs differ per NS id)
+    assert _neigh_mac(a, "cdn-server", "10.0.1.1") == spec_a.pod("router-firewall").links[0].mac
+    assert _neigh_mac(b, "cdn-server", "10.0.1.1") == spec_b.pod("router-firewall").links[0].mac
+    b.scale("content-server", 0)  # B's 10.0.2.10 is gone; A's (same address) must stay out of reach
+    got = parse_ping(b.exec("cdn-server", ["ping", "-n", "-c", "2", "-i", "0.2", "-W", "1", "10.0.2.10"], 10, True).stdout)
+    assert got.received == 0
+    assert a.exec("cdn-server", ["ping", "-c", "1", "-W", "2", "10.0.2.10"], 10, True).returncode == 0
+    bridges = subprocess.run(["ip", "-n", spec_b.switch, "-o", "link", "show", "type", "bridge"],
+                             capture_output=True, text=True, check=True).stdout
+    assert not any(br.name in bridges for br in spec_a.bridges)
