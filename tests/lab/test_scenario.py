@@ -96,8 +96,10 @@ def test_missing_tool_is_a_clear_error_naming_the_package(tmp_path: Path) -> Non
 
 
 def test_not_root_is_a_clear_error() -> None:
-    argv = [sys.executable, "-m", "osm_l2net.lab", "status", "--lab", "never"]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd="/", user=65534, group=65534,
-                          extra_groups=[])
+    setpriv = shutil.which("setpriv")  # util-linux, an essential Debian package
+    assert setpriv, "setpriv (util-linux) drops root for this test"
+    argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "osm_l2net.lab",
+            "status", "--lab", "never"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd="/")
     assert done.returncode == 2, done.stderr
     assert "needs root" in done.stderr and "Traceback" not in done.stderr
