@@ -57,7 +57,7 @@ def lab() -> None:
     """Run an NS in a local network-namespace lab (needs root)."""
 
 
-def _profile_and_plan(paths: tuple[Path, ...], profile: Path | None, lab_name: str, ns_id: str | None,
+def _profile_and_plan(*, paths: tuple[Path, ...], profile: Path | None, lab_name: str, ns_id: str | None,
                       size: str | None, rate: str | None) -> tuple[Any, Any]:
     prof = load_profile_file(profile or default_path(DEFAULT_PROFILE))
     prof = prof.with_content(size=parse_size(size, "--size") if size else None,
@@ -85,12 +85,13 @@ def _with_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
 @lab.command()
 @_with_inputs
 @_LAB
-def up(inputs: tuple[Path, ...], profile: Path | None, ns_id: str | None, size: str | None, rate: str | None,
+def up(*, inputs: tuple[Path, ...], profile: Path | None, ns_id: str | None, size: str | None, rate: str | None,
        lab_name: str) -> None:
     """Realise a plan (plan JSON, or OSM packages/descriptors; default: descriptors/) in the lab."""
     with _errors():
         procs.check_host()
-        plan, prof = _profile_and_plan(inputs, profile, lab_name, ns_id, size, rate)
+        plan, prof = _profile_and_plan(paths=inputs, profile=profile, lab_name=lab_name, ns_id=ns_id,
+                                       size=size, rate=rate)
         spec = Lab(lab_name, progress=_say).up(plan, prof)
         click.echo(f"lab {lab_name} is up: NS {plan.ns_id}, {len(spec.pods)} pods, {len(spec.bridges)} networks")
 
@@ -102,7 +103,8 @@ def down(lab_name: str) -> None:
     with _errors():
         procs.check_host(tools=())
         done = Lab(lab_name).down()
-        click.echo(f"lab {lab_name} is down: {len(done['netns'])} namespaces, {len(done['processes'])} processes removed")
+        click.echo(f"lab {lab_name} is down: {len(done['netns'])} namespaces, "
+                   f"{len(done['processes'])} processes removed")
 
 
 @lab.command()
@@ -161,12 +163,13 @@ def exec_(member: str, argv: tuple[str, ...], lab_name: str) -> None:
 @_LAB
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
 @click.option("--isolation/--no-isolation", default=None, help="Also check a second NS instance (default: profile).")
-def run(inputs: tuple[Path, ...], profile: Path | None, ns_id: str | None, size: str | None, rate: str | None,
+def run(*, inputs: tuple[Path, ...], profile: Path | None, ns_id: str | None, size: str | None, rate: str | None,
         lab_name: str, report: Path | None, isolation: bool | None) -> None:
     """The PoC scenario: up → ping, traceroute, firewall, cut-off, downloads, isolation → down."""
     with _errors(), _terminate_as_interrupt():
         procs.check_host()
-        plan, prof = _profile_and_plan(inputs, profile, lab_name, ns_id, size, rate)
+        plan, prof = _profile_and_plan(paths=inputs, profile=profile, lab_name=lab_name, ns_id=ns_id,
+                                       size=size, rate=rate)
         if isolation is not None:
             prof = prof.with_timings(isolation_instance=isolation)
         result = run_scenario(plan, prof, lab_name, report_path=report, progress=_say)

@@ -1,8 +1,9 @@
 """The router chart's ``firewall:`` values → nftables rules, and the same rules as a pure predicate (no I/O).
 
 The chart's values.yaml is the source of truth (merged with the plan's values the way helm merges ``-f``):
-``protected`` addresses receive forwarded traffic only when an ``allow`` entry matches; replies
-(established/related) always pass. The predicate lets the scenario compute what it must observe instead of hard-coding it.
+``protected`` addresses receive forwarded traffic only when an ``allow`` entry matches;
+replies (established/related) always pass. The predicate lets the scenario compute what it must observe
+instead of hard-coding it.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ def load_profile_file(path: Path) -> Profile:
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as e:
-        raise InputError.single(str(path), "", f"cannot read the lab profile: {e.strerror}", "a readable YAML file") from e
+        raise InputError.single(str(path), "", f"cannot read the lab profile: {e.strerror}",
+                                "a readable YAML file") from e
     except yaml.YAMLError as e:
         raise InputError.single(str(path), "", f"invalid YAML: {e}", "a lab profile") from e
     if not isinstance(data, dict):
@@ -55,7 +56,8 @@ def _plan_file(path: Path) -> Plan:
     except OSError as e:
         raise InputError.single(str(path), "", f"cannot read: {e.strerror}", "a plan JSON file") from e
     except (ValueError, KeyError, TypeError) as e:
-        raise InputError.single(str(path), "", f"not a valid plan: {e}", "the output of 'osm-l2net plan -o json'") from e
+        raise InputError.single(str(path), "", f"not a valid plan: {e}",
+                                "the output of 'osm-l2net plan -o json'") from e
 
 
 def _plan_from_descriptors(paths: Sequence[Path], ns_id: str, ns_name: str) -> Plan:

@@ -1,10 +1,11 @@
 """Deterministic, kernel-safe names and MAC addresses for everything the lab creates (pure, no I/O).
 
-Every name carries the lab's prefix so that ``lab down`` can find what it owns by scanning, without trusting saved state:
-network namespaces are ``l2n-<lab>`` (the lab's switch, holding one bridge per plan network) and ``l2n-<lab>-<pod>``
-(one per KNF pod). Lab names contain no ``-``, so ``l2n-a-*`` never matches the namespaces of a lab called ``a-b``.
-Bridges (``l2b<hash>``) and switch-side veth ends (``l2v<hash>``) are 15 characters, the kernel's limit, and their hashes
-include the NS id, so two NS instances never share a bridge.
+Every name carries the lab's prefix so that ``lab down`` can find what it owns by scanning, without trusting saved
+state: network namespaces are ``l2n-<lab>`` (the lab's switch, holding one bridge per plan network) and
+``l2n-<lab>-<pod>`` (one per KNF pod). Lab names contain no ``-``, so ``l2n-a-*`` never matches the namespaces
+of a lab called ``a-b``.
+Bridges (``l2b<hash>``) and switch-side veth ends (``l2v<hash>``) are 15 characters, the kernel's limit, and their
+hashes include the NS id, so two NS instances never share a bridge.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def short_hash(*parts: str, length: int = 12) -> str:
 
 def check_lab_name(lab: str) -> str:
     if not _LAB_RE.match(lab):
-        raise InputError.single("lab", "name", f"invalid lab name {lab!r}", "1-24 characters of a-z, 0-9 and _ (no '-')")
+        raise InputError.single("lab", "name", f"invalid lab name {lab!r}",
+                                "1-24 characters of a-z, 0-9 and _ (no '-')")
     return lab
 
 

@@ -100,8 +100,8 @@ def setup_switch(switch: str, bridges: tuple[BridgeSpec, ...]) -> dict[str, str 
         _up(ipr, "lo")
         for br in bridges:
             if not ipr.link_lookup(ifname=br.name):
-                _ignore_exists(lambda b=br: ipr.link("add", ifname=b.name, kind="bridge", address=b.mac,
-                                                        br_forward_delay=0, br_stp_state=0))
+                _ignore_exists(ipr.link, "add", ifname=br.name, kind="bridge", address=br.mac,
+                               br_forward_delay=0, br_stp_state=0)
             idx = ipr.link_lookup(ifname=br.name)[0]
             ipr.link("set", index=idx, address=br.mac, ifalias=br.alias, state="up")
     return nf
@@ -154,7 +154,7 @@ def _configure_pod_end(ipr: Any, link: LinkSpec) -> None:
         for current in ipr.get_addr(index=idx, family=2):
             if (current.get_attr("IFA_ADDRESS"), current["prefixlen"]) != (address, int(prefix)):
                 ipr.addr("del", index=idx, address=current.get_attr("IFA_ADDRESS"), prefixlen=current["prefixlen"])
-        _ignore_exists(lambda: ipr.addr("add", index=idx, address=address, prefixlen=int(prefix)))
+        _ignore_exists(ipr.addr, "add", index=idx, address=address, prefixlen=int(prefix))
 
 
 def unplug_pod(switch: str, pod: PodSpec) -> None:
@@ -210,9 +210,9 @@ def _up(ipr: Any, ifname: str) -> None:
     ipr.link("set", index=ipr.link_lookup(ifname=ifname)[0], state="up")
 
 
-def _ignore_exists(call: Callable[[], Any]) -> None:
+def _ignore_exists(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     try:
-        call()
+        call(*args, **kwargs)
     except NetlinkError as e:
         if e.code != errno.EEXIST:
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -30,7 +31,8 @@ def check_host(tools: Iterable[str] = TOOLS) -> None:
     missing = {t: TOOLS.get(t, t) for t in tools if shutil.which(t) is None}
     if missing:
         pkgs = " ".join(sorted(set(missing.values())))
-        raise LabSetupError(f"missing tools: {', '.join(sorted(missing))} (install the Debian packages: apt-get install {pkgs})")
+        raise LabSetupError(f"missing tools: {', '.join(sorted(missing))} "
+                            f"(install the Debian packages: apt-get install {pkgs})")
     if not Path("/proc/self/ns/net").exists():
         raise LabSetupError("this kernel has no network namespaces")
 
@@ -90,10 +92,8 @@ def stop(pids: Iterable[int], grace: float = 2.0) -> list[int]:
     targets = [p for p in set(pids) if alive(p)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in targets:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and any(alive(p) for p in targets):
             time.sleep(0.02)

@@ -71,8 +71,8 @@ class Profile:
     def with_content(self, size: int | None = None, rate_bps: int | None = None) -> Profile:
         """Override file size / rate of every content server (CLI --size/--rate, tests)."""
         members = tuple(
-            replace(m, size=size or m.size, rate_bps=m.rate_bps if rate_bps is None else rate_bps) if m.role == "content-server" else m
-            for m in self.members
+            replace(m, size=size or m.size, rate_bps=m.rate_bps if rate_bps is None else rate_bps)
+            if m.role == "content-server" else m for m in self.members
         )
         return replace(self, members=members)
 

@@ -7,6 +7,7 @@ the lab can stop it (and ``lab down`` also stops anything else found in the lab'
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -139,10 +140,8 @@ def cache_status(ctx: Context, pod: PodSpec) -> dict[str, Any]:
     base = ctx.run_dir / "pods" / pod.netns
     assert pod.role is not None
     status: dict[str, Any] = {}
-    try:
+    with contextlib.suppress(OSError, ValueError):
         status = json.loads((base / "agent.json").read_text())
-    except (OSError, ValueError):
-        pass
     part, final = base / "partial" / pod.role.output, base / "www" / pod.role.output
     status["bytes"] = final.stat().st_size if final.exists() else (part.stat().st_size if part.exists() else 0)
     status["complete"] = final.exists()
@@ -189,12 +188,12 @@ def announce(pod: PodSpec) -> None:
 
 def _nginx(ctx: Context, pod: PodSpec, addresses: list[str], ports: tuple[int, ...], root: Path) -> int:
     base = ctx.pod_dir(pod)
-    for sub in ("tmp", "logs"):
+    for sub in ("spool", "logs"):
         (base / sub).mkdir(exist_ok=True)
     if not addresses:
         raise LabError(f"{pod.key}: a web server needs an address, and the plan gives this pod none")
     listens = "".join(f"    listen {a}:{p};\n" for a in addresses for p in sorted(set(ports)))
-    temp = "".join(f"  {k}_temp_path {base}/tmp/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "".join(f"  {k}_temp_path {base}/spool/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     conf = base / "nginx.conf"
     conf.write_text(
         f"user www-data;\nworker_processes 1;\npid {base}/nginx.pid;\nerror_log {base}/logs/error.log;\n"

@@ -158,7 +158,8 @@ class Scenario:
             return
         self.lab.scale(router.key, 0)
         netns_gone = router.netns not in self.lab_netns()
-        self.check(f"scale {router.member} --replicas 0", "namespace gone", "namespace gone" if netns_gone else "present")
+        self.check(f"scale {router.member} --replicas 0", "namespace gone",
+                   "namespace gone" if netns_gone else "present")
         time.sleep(0.5)
         before = self.progress_bytes()["bytes"]
         reach = parse_ping(self.lab.exec(self.cache.key, ["ping", "-n", "-c", "1", "-W", "1", self.dst],
@@ -183,10 +184,11 @@ class Scenario:
 
     def check_download(self) -> None:
         status = self.wait_bytes(lambda s: s["complete"], self.profile.timings.download_timeout, "download")
+        role = self.cache.role
+        assert role is not None
         served = self.ctx.pod_dir(self.source) / "www" / self.member.file
-        cached = self.ctx.pod_dir(self.cache) / "www" / self.cache.role.output  # type: ignore[union-attr]
-        self.check(f"sha256 of the cached {self.cache.role.output}",  # type: ignore[union-attr]
-                   _sha256(served)[:16], _sha256(cached)[:16])
+        cached = self.ctx.pod_dir(self.cache) / "www" / role.output
+        self.check(f"sha256 of the cached {role.output}", _sha256(served)[:16], _sha256(cached)[:16])
         self.report_attempts = status.get("attempts")
         self.say(f"download complete: {status.get('attempts')} curl run(s), {status.get('seconds')}s")
 
@@ -195,7 +197,9 @@ class Scenario:
         if ext is None:
             return
         target = self.ctx.pod_dir(self.cache) / "external-user-copy"
-        url = f"http://{ext.member_ip.split('/')[0]}:{self.cache.role.port}/{self.cache.role.output}"  # type: ignore[union-attr]
+        role = self.cache.role
+        assert role is not None
+        url = f"http://{ext.member_ip.split('/')[0]}:{role.port}/{role.output}"
         out = self.lab.exec(ext.name, ["curl", "-sS", "-m", "60", "-o", str(target), url], timeout=70, capture=True)
         served = self.ctx.pod_dir(self.source) / "www" / self.member.file
         observed = _sha256(target)[:16] if out.returncode == 0 and target.exists() else f"curl exit {out.returncode}"
@@ -226,7 +230,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_scenario(plan: Plan, profile: Profile, lab_name: str = "cdn", root: Path | None = None,
+def run_scenario(plan: Plan, profile: Profile, lab_name: str = "cdn", *, root: Path | None = None,
                  report_path: Path | None = None, progress: Progress = print) -> Report:
     """up → checks → down; nothing is left behind, also on failure or Ctrl-C."""
     lab = Lab(lab_name, root, progress) if root else Lab(lab_name, progress=progress)

@@ -70,11 +70,12 @@ def build_spec(lab: str, plan: Plan, profile: Profile) -> LabSpec:
     names.check_lab_name(lab)
     bridges = [_bridge(lab, plan.ns_id, n.vld_id) for n in plan.networks]
     known = {b.vld_id for b in bridges}
-    multi = {k.member_vnf_index for k in plan.kdus if sum(x.member_vnf_index == k.member_vnf_index for x in plan.kdus) > 1}
+    members = [k.member_vnf_index for k in plan.kdus]
+    multi = {m for m in members if members.count(m) > 1}
     pods = []
     for kdu in plan.kdus:
         pod_name = f"{kdu.member_vnf_index}-{kdu.kdu_name}" if kdu.member_vnf_index in multi else kdu.member_vnf_index
-        pods.append(_pod(lab, plan, kdu, pod_name, known, profile.member(kdu.key, kdu.member_vnf_index)))
+        pods.append(_pod(lab, plan, kdu, pod_name, known=known, role=profile.member(kdu.key, kdu.member_vnf_index)))
     if profile.external:
         bridges.append(_bridge(lab, plan.ns_id, EXTERNAL_VLD))
         pods = _with_external(lab, plan.ns_id, pods, profile)
@@ -87,7 +88,7 @@ def _bridge(lab: str, ns_id: str, vld_id: str) -> BridgeSpec:
                       names.link_alias(lab, ns_id, f"vld={vld_id}"))
 
 
-def _link(lab: str, ns_id: str, pod: str, ifname: str, ip: str | None, vld_id: str) -> LinkSpec:
+def _link(lab: str, ns_id: str, pod: str, *, ifname: str, ip: str | None, vld_id: str) -> LinkSpec:
     names.check_ifname(ifname, f"lab pod {pod}")
     return LinkSpec(
         ifname=ifname,
@@ -100,13 +101,13 @@ def _link(lab: str, ns_id: str, pod: str, ifname: str, ip: str | None, vld_id: s
     )
 
 
-def _pod(lab: str, plan: Plan, kdu: KduPlan, pod: str, known: set[str], role: Member | None) -> PodSpec:
+def _pod(lab: str, plan: Plan, kdu: KduPlan, pod: str, *, known: set[str], role: Member | None) -> PodSpec:
     links = []
     for iface in kdu.interfaces:
         if iface.vld_id not in known:
             raise InputError.single("plan", f"{kdu.key}.{iface.name}", f"network {iface.vld_id!r} is not in the plan",
                                     ", ".join(sorted(known)))
-        links.append(_link(lab, plan.ns_id, pod, iface.name, iface.ip, iface.vld_id))
+        links.append(_link(lab, plan.ns_id, pod, ifname=iface.name, ip=iface.ip, vld_id=iface.vld_id))
     _check_unique([li.ifname for li in links], f"interfaces of {kdu.key}")
     return PodSpec(kdu.key, kdu.member_vnf_index, names.pod_netns(lab, pod), kdu.forwarding, tuple(links),
                    kdu.routes, role)
@@ -121,8 +122,8 @@ def _with_external(lab: str, ns_id: str, pods: list[PodSpec], profile: Profile) 
                                 ", ".join(p.key for p in pods))
     att = target[0]
     ifname = f"net{len(att.links) + 1}"
-    extra = _link(lab, ns_id, att.key, ifname, ext.member_ip, EXTERNAL_VLD)
-    user_link = _link(lab, ns_id, ext.name, "net1", ext.user_ip, EXTERNAL_VLD)
+    extra = _link(lab, ns_id, att.key, ifname=ifname, ip=ext.member_ip, vld_id=EXTERNAL_VLD)
+    user_link = _link(lab, ns_id, ext.name, ifname="net1", ip=ext.user_ip, vld_id=EXTERNAL_VLD)
     user = PodSpec(ext.name, ext.name, names.pod_netns(lab, ext.name), False, (user_link,), (), None)
     out = [PodSpec(p.key, p.member, p.netns, p.forwarding, (*p.links, extra), p.routes, p.role) if p is att else p
            for p in pods]

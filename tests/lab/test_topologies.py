@@ -46,7 +46,8 @@ def test_two_ns_instances_with_the_same_addresses_cannot_reach_each_other(lab_na
     assert _neigh_mac(a, "cdn-server", "10.0.1.1") == spec_a.pod("router-firewall").links[0].mac
     assert _neigh_mac(b, "cdn-server", "10.0.1.1") == spec_b.pod("router-firewall").links[0].mac
     b.scale("content-server", 0)  # B's 10.0.2.10 is gone; A's (same address) must stay out of reach
-    got = parse_ping(b.exec("cdn-server", ["ping", "-n", "-c", "2", "-i", "0.2", "-W", "1", "10.0.2.10"], 10, True).stdout)
+    argv = ["ping", "-n", "-c", "2", "-i", "0.2", "-W", "1", "10.0.2.10"]
+    got = parse_ping(b.exec("cdn-server", argv, 10, True).stdout)
     assert got.received == 0
     assert a.exec("cdn-server", ["ping", "-c", "1", "-W", "2", "10.0.2.10"], 10, True).returncode == 0
     bridges = subprocess.run(["ip", "-n", spec_b.switch, "-o", "link", "show", "type", "bridge"],

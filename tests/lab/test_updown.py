@@ -23,7 +23,8 @@ def ip_json(netns: str, *args: str) -> list[dict[str, object]]:
 
 
 def in_ns(netns: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", "netns", "exec", netns, *argv], capture_output=True, text=True, timeout=30, check=False)
+    argv_ = ["ip", "netns", "exec", netns, *argv]
+    return subprocess.run(argv_, capture_output=True, text=True, timeout=30, check=False)
 
 
 def test_plan_is_realised_as_planned(lab_name: str) -> None:
