@@ -46,7 +46,8 @@ class Vnfd:
     k8s_nets: tuple[str, ...]
     kdus: tuple[Kdu, ...]
     source: str
-    package_dir: str | None = None  # folder holding charts/ when loaded from an OSM package
+    package_dir: str | None = None  # folder of the OSM package it came from
+    local_charts: Mapping[str, str] = field(default_factory=dict)  # helm-chart -> chart folder shipped in the package
 
     def ext_cpd(self, cpd_id: str) -> ExtCpd | None:
         return next((c for c in self.ext_cpds if c.id == cpd_id), None)

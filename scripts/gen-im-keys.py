@@ -56,7 +56,8 @@ def main() -> None:
     out = {"vnfd": parse(tree(models, "etsi-nfv-vnfd.yang"), "vnfd"), "nsd": parse(tree(models, "etsi-nfv-nsd.yang"), "nsd")}
     dest = Path(__file__).resolve().parent.parent / "osm_l2net" / "data" / "im_keys.json"
     dest.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {dest}: {sum(len(v) for v in out['vnfd'].values())} vnfd keys, {sum(len(v) for v in out['nsd'].values())} nsd keys")
+    counts = {kind: sum(len(v) for v in tree_keys.values()) for kind, tree_keys in out.items()}
+    print(f"wrote {dest}: {counts['vnfd']} vnfd keys, {counts['nsd']} nsd keys")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""Plan time and peak memory against NS size (10 → 10,000 VLs), with parsing measured apart.
+
+    .venv/bin/python bench/plan_bench.py [--sizes 10,100,1000,10000] [--repeat 3]
+
+Each generated NSD has groups of 4 virtual links chained by 2 forwarding KNFs (so 10,000 VLs → 5,000 KNFs and 20,000
+routes). Prints a table and one JSON line. Not a test: timing goals are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from osm_l2net.model import NsInstance
+from osm_l2net.planner import build_plan
+from osm_l2net.render import table
+from tests.support.descriptors import descriptors, service_docs
+
+
+def measure(vls: int, repeat: int) -> dict[str, float]:
+    groups = max(1, -(-vls // 4))
+    nsd, vnfds = service_docs(groups, 4, 2)
+    parse, plan = [], []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        d = descriptors(nsd, vnfds)
+        t1 = time.perf_counter()
+        result = build_plan(d, NsInstance("bench", "bench"))
+        t2 = time.perf_counter()
+        parse.append(t1 - t0)
+        plan.append(t2 - t1)
+    tracemalloc.start()
+    build_plan(d, NsInstance("bench", "bench"))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"vls": len(result.networks), "knfs": len(result.kdus), "routes": sum(len(k.routes) for k in result.kdus),
+            "parse_s": statistics.median(parse), "plan_s": statistics.median(plan), "plan_peak_mib": peak / 2**20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,1000,10000")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    rows = [measure(int(s), args.repeat) for s in args.sizes.split(",")]
+    base = rows[0]
+    print(table(["VLs", "KNFs", "routes", "parse s", "plan s", "plan µs/VL", "growth vs linear", "peak MiB"],
+                [(r["vls"], r["knfs"], r["routes"], f"{r['parse_s']:.3f}", f"{r['plan_s']:.3f}",
+                  f"{r['plan_s'] / r['vls'] * 1e6:.0f}",
+                  f"{(r['plan_s'] / base['plan_s']) / (r['vls'] / base['vls']):.2f}", f"{r['plan_peak_mib']:.1f}")
+                 for r in rows]))
+    print(json.dumps({"bench": "plan", "python": platform.python_version(), "machine": platform.machine(), "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()

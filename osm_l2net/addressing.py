@@ -1,0 +1,70 @@
+"""IP address helpers and the deterministic allocator. Pure."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_pool(pool: str) -> tuple[IPAddress, IPAddress]:
+    """An OSM ``ip-allocation-pools`` entry: ``first-last``, a CIDR, or one address."""
+    if "-" in pool:
+        first, last = (ipaddress.ip_address(p.strip()) for p in pool.split("-", 1))
+    elif "/" in pool:
+        net = ipaddress.ip_network(pool, strict=False)
+        first, last = net[0], net[-1]
+    else:
+        first = last = ipaddress.ip_address(pool.strip())
+    if first.version != last.version or int(first) > int(last):
+        raise ValueError(f"'{pool}' is not an ascending range of one IP version")
+    return first, last
+
+
+def usable(net: IPNetwork, address: IPAddress) -> bool:
+    """Inside the network and not its network or (IPv4) broadcast address, except on /31, /32 (RFC 3021)."""
+    if address not in net:
+        return False
+    if net.version == 4 and net.prefixlen < 31:
+        return address not in (net.network_address, net.broadcast_address)
+    if net.version == 6 and net.prefixlen < 127:
+        return address != net.network_address  # the subnet-router anycast address
+    return True
+
+
+class Allocator:
+    """Hands out addresses of one link in ascending order, skipping taken ones; deterministic for the same input.
+
+    Candidates come from the link's ``ip-allocation-pools`` when given, else from the whole CIDR. Addresses pinned by
+    descriptors or parameters, and the gateway, are marked taken first, so an allocated address never collides.
+    """
+
+    def __init__(self, net: IPNetwork, taken: Iterable[IPAddress], pools: Iterable[tuple[IPAddress, IPAddress]] = ()):
+        self._net = net
+        self._taken = set(taken)
+        self._pools = list(pools) or [(net.network_address, net.broadcast_address)]
+        self._candidates = self._iterate()
+
+    def _iterate(self) -> Iterator[IPAddress]:
+        for first, last in self._pools:
+            for value in range(int(first), int(last) + 1):
+                current = ipaddress.ip_address(value) if self._net.version == 4 else ipaddress.IPv6Address(value)
+                if usable(self._net, current) and current not in self._taken:
+                    yield current
+
+    def next(self) -> IPAddress | None:
+        """The next free address, or None when the link is full."""
+        address = next(self._candidates, None)
+        if address is not None:
+            self._taken.add(address)
+        return address

@@ -1,0 +1,83 @@
+"""The public library API: load, validate, plan. Anything the CLI does, a library user does in three lines::
+
+    from osm_l2net import api
+    plan = api.plan(["descriptors/"], ns_name="vod-service-deployment")
+    print(plan.as_dict())
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from osm_l2net.checks import resolve
+from osm_l2net.errors import Problem
+from osm_l2net.model import Descriptors, NsInstance
+from osm_l2net.names import default_ns_id
+from osm_l2net.options import PlanOptions, ValuesLayout
+from osm_l2net.packages import load_descriptors
+from osm_l2net.params import parse_params
+from osm_l2net.plan import Plan
+from osm_l2net.planner import build_plan
+
+PathLike = str | os.PathLike[str]
+
+
+def load(paths: Iterable[PathLike]) -> Descriptors:
+    """Read one NSD and its VNFDs from files, OSM package folders or .tar.gz packages."""
+    return load_descriptors(paths)
+
+
+def validate(paths: Iterable[PathLike], config: Mapping[str, Any] | None = None,
+             options: PlanOptions | None = None, config_source: str = "--config") -> list[Problem]:
+    """Every problem (errors and warnings) of descriptors + parameters; raises InputError only for unreadable input."""
+    descriptors = load_descriptors(paths)
+    instance = NsInstance("validate", "validate", params=parse_params(config, config_source))
+    options = options or PlanOptions()
+    problems = resolve(descriptors, instance, options).problems
+    if not any(p.severity == "error" for p in problems):
+        problems = list(build_plan(descriptors, instance, options).warnings)
+    return problems
+
+
+def plan(paths: Iterable[PathLike] | Descriptors, ns_name: str, ns_id: str | None = None, namespace: str = "default",
+         config: Mapping[str, Any] | None = None, options: PlanOptions | None = None,
+         config_source: str = "--config") -> Plan:
+    """Plan an NS instance. ``ns_id`` defaults to a stable id derived from ``ns_name``, so re-runs converge."""
+    descriptors = paths if isinstance(paths, Descriptors) else load_descriptors(paths)
+    instance = NsInstance(ns_id or default_ns_id(ns_name), ns_name, namespace, parse_params(config, config_source))
+    options = replace(options, namespace=namespace) if options else PlanOptions(namespace=namespace)
+    return build_plan(descriptors, instance, options)
+
+
+def write_plan_files(plan: Plan, out_dir: Path) -> list[Path]:
+    """One manifest per network and one values file per KDU, plus plan.json; files are written 0600 (values may hold
+    the user's secrets)."""
+    import json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for net in plan.networks:
+        written.append(_write(out_dir / "networks" / f"{net.name}.yaml", yaml.safe_dump(dict(net.as_dict()["manifest"]),
+                                                                                        sort_keys=False)))
+    for kdu in plan.kdus:
+        name = f"{kdu.member_vnf_index}--{kdu.kdu_name}.yaml"
+        written.append(_write(out_dir / "values" / name, yaml.safe_dump(kdu.as_dict()["values"], sort_keys=False)))
+    written.append(_write(out_dir / "plan.json", json.dumps(plan.as_dict(), indent=2) + "\n"))
+    return written
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+__all__ = ["Descriptors", "Plan", "PlanOptions", "Problem", "ValuesLayout", "load", "plan", "validate", "write_plan_files"]

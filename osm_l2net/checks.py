@@ -1,0 +1,346 @@
+"""Resolve an NSD + VNFDs + instantiation parameters into links and attachments, checking every rule on the way.
+
+All problems are collected (errors and warnings) so the user sees everything at once, each with its file and
+descriptor path. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from osm_l2net.addressing import IPAddress, IPNetwork, parse_pool, usable
+from osm_l2net.errors import Problem
+from osm_l2net.model import (
+    CpAttachment,
+    Descriptors,
+    NsDeploymentFlavour,
+    NsInstance,
+    VirtualLinkProfile,
+    Vnfd,
+    VnfProfile,
+)
+from osm_l2net.names import LABEL_VALUE, MAX_NAME, MAX_RELEASE, dns1123_problem
+from osm_l2net.options import PlanOptions
+
+
+@dataclass(frozen=True)
+class Link:
+    """A data (non-management) virtual link of the NS with its effective L3 settings."""
+
+    vld_id: str
+    cidr: IPNetwork | None
+    ip_version: str
+    gateway: IPAddress | None
+    pools: tuple[tuple[IPAddress, IPAddress], ...]
+    mtu: int | None
+    path: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    member_vnf_index: str
+    cpd_id: str
+    vld_id: str
+    kdu_name: str
+    ip: IPAddress | None  # pinned by the NSD or the instantiation parameters
+    path: str
+
+
+@dataclass(frozen=True)
+class Knf:
+    member_vnf_index: str
+    vnfd: Vnfd
+    forwarding: bool | None  # explicit override from additionalParamsForVnf[].additionalParams.l2net.forwarding
+    path: str
+
+
+@dataclass
+class Service:
+    nsd_id: str
+    nsd_source: str
+    links: dict[str, Link] = field(default_factory=dict)
+    knfs: list[Knf] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+
+class _Check:
+    def __init__(self, descriptors: Descriptors, instance: NsInstance, options: PlanOptions) -> None:
+        self.d = descriptors
+        self.nsd = descriptors.nsd
+        self.instance = instance
+        self.options = options
+        self.service = Service(self.nsd.id, self.nsd.source)
+        self.vnfd_ids = set(self.nsd.vnfd_ids)
+
+    def error(self, source: str, path: str, message: str, expected: str = "") -> None:
+        self.service.problems.append(Problem(source, path, message, expected))
+
+    def warn(self, source: str, path: str, message: str, expected: str = "") -> None:
+        self.service.problems.append(Problem(source, path, message, expected, "warning"))
+
+
+def resolve(descriptors: Descriptors, instance: NsInstance, options: PlanOptions) -> Service:
+    """Check everything and return the resolved service; ``service.problems`` holds every finding."""
+    c = _Check(descriptors, instance, options)
+    df = _deployment_flavour(c)
+    if df is None:
+        return c.service
+    mgmt = {v.id for v in c.nsd.vlds if v.mgmt_network}
+    _links(c, df, mgmt)
+    _overlaps(c)
+    for profile in df.vnf_profiles:
+        _vnf_profile(c, profile, mgmt)
+    _addresses(c)
+    _params(c, df)
+    _names(c)
+    return c.service
+
+
+def _deployment_flavour(c: _Check) -> NsDeploymentFlavour | None:
+    wanted = c.options.df_id
+    df = next((d for d in c.nsd.dfs if wanted in (None, d.id)), None)
+    if df is None:
+        c.error(c.nsd.source, f"{c.nsd.path}.df", f"no deployment flavour '{wanted}'", f"one of {[d.id for d in c.nsd.dfs]}")
+    return df
+
+
+def _links(c: _Check, df: NsDeploymentFlavour, mgmt: set[str]) -> None:
+    vld_ids = {v.id for v in c.nsd.vlds}
+    profiles: dict[str, VirtualLinkProfile] = {}
+    for vlp in df.virtual_link_profiles:
+        if vlp.vld_id not in vld_ids:
+            c.error(c.nsd.source, f"{vlp.path}.virtual-link-desc-id", f"'{vlp.vld_id}' matches no virtual-link-desc id",
+                    _one_of(v.id for v in c.nsd.vlds))
+        elif vlp.vld_id in mgmt and vlp.l3 is not None:
+            c.error(c.nsd.source, f"{vlp.path}.virtual-link-protocol-data",
+                    "protocol data on a mgmt-network virtual link (OSM NBI rejects it)", "no virtual-link-protocol-data")
+        else:
+            profiles.setdefault(vlp.vld_id, vlp)
+    for vld in c.nsd.vlds:
+        if vld.id not in mgmt:
+            c.service.links[vld.id] = _link(c, vld.id, profiles.get(vld.id), vld.path)
+
+
+def _link(c: _Check, vld_id: str, vlp: VirtualLinkProfile | None, vld_path: str) -> Link:
+    l3 = vlp.l3 if vlp else None
+    cidr = ipaddress.ip_network(l3.cidr) if l3 and l3.cidr else None
+    version = l3.ip_version if l3 else "ipv4"
+    gateway = ipaddress.ip_address(l3.gateway_ip) if l3 and l3.gateway_ip else None
+    path = vlp.path if vlp else vld_path
+    source = c.nsd.source
+    override = c.instance.params.vld(vld_id)
+    if override and override.ip_profile:
+        ip = override.ip_profile
+        source, path = c.instance.params.source, f"{override.path}.ip-profile"
+        version = ip.ip_version or version
+        cidr = ipaddress.ip_network(ip.subnet_address) if ip.subnet_address else cidr
+        gateway = ipaddress.ip_address(ip.gateway_address) if ip.gateway_address else gateway
+    if cidr is not None and cidr.version != int(version[-1]):
+        c.error(source, path, f"cidr {cidr} is IPv{cidr.version} but ip-version is {version}", f"an IPv{version[-1]} cidr")
+    if gateway is not None and cidr is not None and gateway not in cidr:
+        c.warn(source, path, f"gateway-ip {gateway} is outside the link's cidr {cidr}", f"an address inside {cidr}")
+    pools = []
+    for i, pool in enumerate(l3.ip_allocation_pools if l3 else ()):
+        try:
+            first, last = parse_pool(pool)
+        except ValueError as e:
+            c.error(source, f"{path}.virtual-link-protocol-data.l3-protocol-data.ip-allocation-pools[{i}]",
+                    f"'{pool}' is not an address range ({e})", "first-last, a CIDR or one address inside the cidr")
+            continue
+        if cidr is None or first not in cidr or last not in cidr:
+            c.error(source, f"{path}.virtual-link-protocol-data.l3-protocol-data.ip-allocation-pools[{i}]",
+                    f"'{pool}' is not inside the link's cidr {cidr}", "a range inside the cidr")
+            continue
+        pools.append((first, last))
+    return Link(vld_id, cidr, version, gateway, tuple(pools), vlp.mtu if vlp else None, path)
+
+
+def _overlaps(c: _Check) -> None:
+    """CIDRs of one NS's L2 links must not overlap: a KNF on two of them could not route. O(n log n) on integer ranges."""
+    spans = sorted((link.cidr.version, int(link.cidr.network_address), int(link.cidr.broadcast_address), i, link)
+                   for i, link in enumerate(c.service.links.values()) if link.cidr is not None)
+    reach: tuple[int, int, Link] | None = None  # the previous span reaching furthest: (version, last address, link)
+    for version, first, last, _, link in spans:
+        if reach is not None and reach[0] == version and first <= reach[1]:
+            other = reach[2]
+            c.error(c.nsd.source, link.path, f"cidr {link.cidr} of '{link.vld_id}' overlaps {other.cidr} of '{other.vld_id}'",
+                    "non-overlapping cidrs for the NS's L2 virtual links")
+        if reach is None or reach[0] != version or last > reach[1]:
+            reach = (version, last, link)
+
+
+def _vnf_profile(c: _Check, profile: VnfProfile, mgmt: set[str]) -> None:
+    source = c.nsd.source
+    if profile.vnfd_id not in c.vnfd_ids:
+        c.error(source, f"{profile.path}.vnfd-id", f"'{profile.vnfd_id}' is not in the NSD's vnfd-id list",
+                _one_of(c.nsd.vnfd_ids))
+    vnfd = c.d.vnfds.get(profile.vnfd_id)
+    if vnfd is None:
+        c.error(source, f"{profile.path}.vnfd-id", f"VNFD '{profile.vnfd_id}' was not given",
+                "its VNFD file or package among the paths")
+        return
+    if not vnfd.kdus:
+        c.warn(vnfd.source, "vnfd.kdu", f"VNFD '{vnfd.id}' has no KDU: not a KNF, its connection points are ignored",
+               "KNF VNFDs with kdu[]")
+        return
+    c.service.knfs.append(Knf(profile.id, vnfd, _forwarding_override(c, profile), profile.path))
+    seen: set[tuple[str, str]] = set()
+    count: dict[str, int] = {}
+    for cp in profile.attachments:
+        attachment = _attachment(c, profile, vnfd, cp, mgmt, seen)
+        if attachment is not None:
+            c.service.attachments.append(attachment)
+            count[attachment.kdu_name] = count.get(attachment.kdu_name, 0) + 1
+    for kdu_name, n in count.items():
+        if n > c.options.interface_capacity:
+            c.error(source, profile.path, f"KDU '{kdu_name}' needs {n} L2 interfaces",
+                    f"at most {c.options.interface_capacity} (the per-node switch capacity; set --interface-capacity)")
+
+
+def _attachment(c: _Check, profile: VnfProfile, vnfd: Vnfd, cp: CpAttachment, mgmt: set[str],
+                seen: set[tuple[str, str]]) -> Attachment | None:
+    source = c.nsd.source
+    if cp.member_vnf_index != profile.id:
+        c.error(source, f"{cp.path}.constituent-base-element-id", f"'{cp.member_vnf_index}' is not this vnf-profile's id",
+                f"'{profile.id}'")
+    if vnfd.ext_cpd(cp.cpd_id) is None:
+        c.error(source, f"{cp.path}.constituent-cpd-id", f"'{cp.cpd_id}' matches no ext-cpd of VNFD '{vnfd.id}'",
+                f"one of {[e.id for e in vnfd.ext_cpds]}")
+        return None
+    if cp.vld_id in mgmt:
+        return None
+    if cp.vld_id not in c.service.links:
+        c.error(source, f"{cp.path.rsplit('.constituent-cpd-id', 1)[0]}.virtual-link-profile-id",
+                f"'{cp.vld_id}' matches no virtual-link-desc id (OSM looks it up among VLD ids)",
+                _one_of(v.id for v in c.nsd.vlds))
+        return None
+    if (cp.cpd_id, cp.vld_id) in seen:
+        c.error(source, cp.path, f"ext-cpd '{cp.cpd_id}' is attached to '{cp.vld_id}' twice", "each once")
+        return None
+    seen.add((cp.cpd_id, cp.vld_id))
+    return Attachment(profile.id, cp.cpd_id, cp.vld_id, _kdu_for(c, vnfd, cp), _pinned_ip(c, cp), cp.path)
+
+
+def _kdu_for(c: _Check, vnfd: Vnfd, cp: CpAttachment) -> str:
+    """The KDU whose pods carry this connection point: the one whose service names it, else the VNFD's first KDU."""
+    for kdu in vnfd.kdus:
+        if any(s.external_connection_point_ref == cp.cpd_id for s in kdu.services):
+            return kdu.name
+    if len(vnfd.kdus) > 1:
+        c.warn(vnfd.source, "vnfd.kdu", f"ext-cpd '{cp.cpd_id}' is named by no kdu service; attached to the first KDU "
+               f"'{vnfd.kdus[0].name}'", "kdu[].service[].external-connection-point-ref naming it")
+    return vnfd.kdus[0].name
+
+
+def _pinned_ip(c: _Check, cp: CpAttachment) -> IPAddress | None:
+    override = c.instance.params.vld(cp.vld_id)
+    if override and (cp.member_vnf_index, cp.cpd_id) in override.cp_ips:
+        return ipaddress.ip_address(override.cp_ips[(cp.member_vnf_index, cp.cpd_id)])
+    if len(cp.ip_addresses) > 1:
+        c.warn(c.nsd.source, f"{cp.path}.ip-address", f"{len(cp.ip_addresses)} addresses given; only the first is used",
+               "one address per connection point")
+    return ipaddress.ip_address(cp.ip_addresses[0]) if cp.ip_addresses else None
+
+
+def _forwarding_override(c: _Check, profile: VnfProfile) -> bool | None:
+    vnf = c.instance.params.vnf(profile.id)
+    l2net = vnf.additional_params.get("l2net") if vnf else None
+    value = l2net.get("forwarding") if isinstance(l2net, dict) else None
+    if value is not None and not isinstance(value, bool):
+        c.error(c.instance.params.source, f"{vnf.path if vnf else ''}.additionalParams.l2net.forwarding",
+                f"'{value}' is not a boolean", "true or false")
+        return None
+    return value
+
+
+def _addresses(c: _Check) -> None:
+    taken: dict[tuple[str, IPAddress], Attachment] = {}
+    for a in c.service.attachments:
+        link = c.service.links[a.vld_id]
+        if a.ip is None:
+            continue
+        path = f"{a.path}.ip-address"
+        if link.cidr is None:
+            c.error(c.nsd.source, path, f"{a.ip} is given but '{a.vld_id}' has no cidr",
+                    "a cidr in the link's l3-protocol-data (or the ip-profile parameter)")
+        elif a.ip.version != link.cidr.version:
+            c.error(c.nsd.source, path, f"{a.ip} is IPv{a.ip.version} on an IPv{link.cidr.version} link",
+                    f"an address in {link.cidr}")
+        elif a.ip not in link.cidr:
+            c.error(c.nsd.source, path, f"{a.ip} is outside the link's cidr {link.cidr}", f"an address in {link.cidr}")
+        elif not usable(link.cidr, a.ip):
+            c.error(c.nsd.source, path, f"{a.ip} is the network or broadcast address of {link.cidr}", "a host address")
+        elif (a.vld_id, a.ip) in taken:
+            first = taken[(a.vld_id, a.ip)]
+            c.error(c.nsd.source, path, f"{a.ip} is also given to '{first.member_vnf_index}' ({first.path})",
+                    "a unique address per link")
+        taken.setdefault((a.vld_id, a.ip), a)
+
+
+def _params(c: _Check, df: NsDeploymentFlavour) -> None:
+    """Instantiation parameters must name things that exist, as OSM NBI checks them."""
+    params = c.instance.params
+    members = {p.id: c.d.vnfds.get(p.vnfd_id) for p in df.vnf_profiles}
+    vld_ids = {v.id for v in c.nsd.vlds}
+    for vld in params.vlds:
+        if vld.name not in vld_ids:
+            c.error(params.source, f"{vld.path}.name", f"'{vld.name}' matches no VLD of the NSD",
+                    _one_of(v.id for v in c.nsd.vlds))
+        for member, cpd in vld.cp_ips:
+            vnfd = members.get(member)
+            if vnfd is None or vnfd.ext_cpd(cpd) is None:
+                c.error(params.source, f"{vld.path}.vnfd-connection-point-ref",
+                        f"({member}, {cpd}) is not a connection point of the NS", "a member-vnf-index and one of its ext-cpd ids")
+    for vnf in params.vnfs:
+        vnfd = members.get(vnf.member_vnf_index)
+        if vnfd is None:
+            c.error(params.source, f"{vnf.path}.member-vnf-index", f"'{vnf.member_vnf_index}' is not a vnf-profile id",
+                    f"one of {sorted(members)}")
+            continue
+        for kdu in vnf.kdus:
+            if kdu.kdu_name not in [k.name for k in vnfd.kdus]:
+                c.error(params.source, f"{kdu.path}.kdu_name", f"'{kdu.kdu_name}' is not a KDU of '{vnfd.id}'",
+                        f"one of {[k.name for k in vnfd.kdus]}")
+
+
+def _names(c: _Check) -> None:
+    """Things that become Kubernetes names must be valid ones (DNS-1123), before anything touches a cluster."""
+    params = c.instance.params
+    namespaces: list[tuple[str, str, str]] = [(c.instance.namespace, "namespace", "--namespace")]
+    if params.k8s_namespace:
+        namespaces.append((params.k8s_namespace, params.source, "k8s-namespace"))
+    for vnf in params.vnfs:
+        if vnf.k8s_namespace:
+            namespaces.append((vnf.k8s_namespace, params.source, f"{vnf.path}.k8s-namespace"))
+        for kdu in vnf.kdus:
+            if kdu.k8s_namespace:
+                namespaces.append((kdu.k8s_namespace, params.source, f"{kdu.path}.k8s-namespace"))
+            if kdu.kdu_deployment_name and (why := dns1123_problem(kdu.kdu_deployment_name, MAX_RELEASE)):
+                c.error(params.source, f"{kdu.path}.kdu-deployment-name", f"{why}: it cannot be a helm release name",
+                        f"a DNS-1123 label of at most {MAX_RELEASE} characters")
+    for name, source, path in namespaces:
+        if why := dns1123_problem(name):
+            c.error(source, path, f"{why}: it cannot be a Kubernetes namespace", "a DNS-1123 label of at most 63 characters")
+    for knf in c.service.knfs:
+        for desc in knf.vnfd.kdus:
+            if len(desc.name) > MAX_NAME or not LABEL_VALUE.fullmatch(desc.name):
+                c.error(knf.vnfd.source, f"{desc.path}.name", f"'{desc.name}' cannot be a Kubernetes label value "
+                        "(OSM labels pods with it)", "at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends")
+
+
+def _one_of(ids: Iterable[str], limit: int = 10) -> str:
+    """'one of [..]' for messages, cut short for big NSDs."""
+    items = list(ids)
+    shown = ", ".join(repr(i) for i in items[:limit])
+    return f"one of [{shown}{', …' if len(items) > limit else ''}]"
+
+
+def errors(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]

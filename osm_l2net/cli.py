@@ -1,0 +1,180 @@
+"""The ``osm-l2net`` command. Thin: each command translates its flags and calls one library function.
+
+Exit codes: 0 success, 1 internal error, 2 invalid input (descriptors, parameters, flags), 3 conflict with an object
+we do not own, 4 a deadline passed. Errors are one clear message, never a traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from osm_l2net import api
+from osm_l2net.errors import InputError, L2NetError
+from osm_l2net.options import PROVIDERS, PlanOptions, ValuesLayout
+from osm_l2net.render import dump, plan_dot, plan_text, problems_text, table
+
+F = TypeVar("F", bound=Callable[..., Any])
+OUTPUT = click.option("-o", "--output", "fmt", type=click.Choice(["table", "yaml", "json"]), default="table",
+                      show_default=True, help="Output format.")
+
+
+def _plan_options(func: F) -> F:
+    options = [
+        click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True)),
+        click.option("--ns-name", default="vod-service-deployment", show_default=True, help="NS instance name."),
+        click.option("--ns-id", default=None, help="NS instance id (OSM nsr id); default: derived from --ns-name."),
+        click.option("-n", "--namespace", default="default", show_default=True, help="Kubernetes namespace of the NS."),
+        click.option("--provider", type=click.Choice(PROVIDERS), default="l2sm", show_default=True),
+        click.option("--config", "config", default=None,
+                     help="Instantiation parameters as osmclient --config: a YAML file or inline YAML."),
+        click.option("--df", "df_id", default=None, help="NSD deployment flavour (default: the first)."),
+        click.option("--interface-capacity", type=click.IntRange(1, 4096), default=10, show_default=True,
+                     help="L2 interfaces a pod may have (L2S-M: the Overlay's interfaceNumber)."),
+        click.option("--values-labels-path", default="podLabels", show_default=True,
+                     help="Dotted path of pod labels in the charts' values."),
+        click.option("--values-annotations-path", default="podAnnotations", show_default=True,
+                     help="Dotted path of pod annotations in the charts' values."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _handle_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as e:
+            click.echo(problems_text(e.problems), err=True)
+            sys.exit(e.exit_code)
+        except L2NetError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(e.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_config(config: str | None) -> dict[str, Any] | None:
+    """``--config`` as osmclient takes it: a file path, or inline YAML."""
+    if config is None:
+        return None
+    path = Path(config)
+    source = str(path) if path.is_file() else "--config"
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else config
+        data = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as e:
+        raise InputError.single(source, "", f"cannot be read as YAML: {e}", "a YAML mapping (osmclient --config)") from e
+    if data is not None and not isinstance(data, dict):
+        raise InputError.single(source, "", f"is a {type(data).__name__}", "a YAML mapping (osmclient --config)")
+    return data
+
+
+def _build(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace: str, provider: str, config: str | None,
+           df_id: str | None, interface_capacity: int, values_labels_path: str, values_annotations_path: str) -> api.Plan:
+    options = PlanOptions(provider=provider, namespace=namespace, df_id=df_id, interface_capacity=interface_capacity,
+                          values_layout=ValuesLayout(values_labels_path, values_annotations_path))
+    raw = load_config(config)
+    return api.plan(paths, ns_name=ns_name, ns_id=ns_id, namespace=namespace, config=raw,
+                    config_source=config if config and Path(config).is_file() else "--config", options=options)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Log debug messages and show tracebacks of internal errors.")
+@click.version_option(package_name="osm-l2net")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Turn OSM network-service virtual links into isolated L2 networks for KNFs on Kubernetes."""
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--config", default=None, help="Instantiation parameters (YAML file or inline YAML) to check too.")
+@click.option("--provider", type=click.Choice(PROVIDERS), default="l2sm", show_default=True)
+@click.option("--interface-capacity", type=click.IntRange(1, 4096), default=10, show_default=True)
+@OUTPUT
+@_handle_errors
+def validate(paths: tuple[str, ...], config: str | None, provider: str, interface_capacity: int, fmt: str) -> None:
+    """Check descriptors (files, package folders, .tar.gz) and parameters; report every problem with its path."""
+    problems = api.validate(paths, config=load_config(config),
+                            options=PlanOptions(provider=provider, interface_capacity=interface_capacity))
+    errors = [p for p in problems if p.severity == "error"]
+    if fmt == "table":
+        click.echo(problems_text(problems) if problems else "valid: no problems found")
+        if problems and not errors:
+            click.echo(f"valid, with {len(problems)} warning(s)")
+    else:
+        click.echo(dump({"valid": not errors, "problems": [p.as_dict() for p in problems]}, fmt))
+    if errors:
+        sys.exit(2)
+
+
+@cli.command()
+@_plan_options
+@OUTPUT
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+              help="Also write one manifest per network and one values file per KDU here.")
+@_handle_errors
+def plan(fmt: str, out_dir: str | None, **kwargs: Any) -> None:
+    """Show what the NS needs on the cluster: networks, each KDU's interfaces, routes and helm values."""
+    result = _build(**kwargs)
+    click.echo(plan_text(result) if fmt == "table" else dump(result.as_dict(), fmt), nl=fmt == "table")
+    if out_dir:
+        written = api.write_plan_files(result, Path(out_dir))
+        click.echo(f"wrote {len(written)} files to {out_dir}", err=True)
+
+
+@cli.command()
+@_plan_options
+@click.option("--format", "image_format", type=click.Choice(["svg", "png", "dot"]), default="svg", show_default=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout).")
+@_handle_errors
+def graph(image_format: str, out_file: str | None, **kwargs: Any) -> None:
+    """Draw the NS topology: KNFs (routers double-boxed), virtual links and addresses (Graphviz)."""
+    dot = plan_dot(_build(**kwargs))
+    if image_format == "dot":
+        data = dot.encode()
+    else:
+        from osm_l2net.graphviz import render
+
+        data = render(dot, image_format)
+    if out_file:
+        Path(out_file).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+def _register_optional() -> None:
+    """Adapter command groups that land in their own modules."""
+    try:
+        from osm_l2net.lab.cli import lab  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return
+    cli.add_command(lab)
+
+
+_register_optional()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="osm-l2net", standalone_mode=True)
+    except Exception as e:  # the last line of defence: never a traceback for users unless --debug
+        if "--debug" in (argv if argv is not None else sys.argv):
+            raise
+        click.echo(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", err=True)
+        sys.exit(1)
+
+
+__all__ = ["cli", "main", "table"]

@@ -1,0 +1,206 @@
+"""Descriptors + NS instance → Plan. Pure and deterministic: the same input gives the same plan, byte for byte.
+
+Order of decisions: resolve and check everything (:mod:`checks`), pin or allocate each interface's address, compute
+forwarding and routes on the graph (:mod:`topology`), then let the provider shape the network objects and pod
+metadata, and merge the attachment into each KDU's helm values.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from osm_l2net import providers
+from osm_l2net.addressing import Allocator, IPAddress
+from osm_l2net.checks import Attachment, Knf, Service, resolve
+from osm_l2net.errors import InputError, Problem
+from osm_l2net.model import Descriptors, Kdu, NsInstance
+from osm_l2net.names import label_value, network_name
+from osm_l2net.options import PROVIDERS, PlanOptions, ValuesLayout
+from osm_l2net.plan import (
+    ANNOTATION_NS_NAME,
+    ANNOTATION_VLD_ID,
+    LABEL_MANAGED_BY,
+    LABEL_NS_ID,
+    LABEL_VLD_ID,
+    MANAGED_BY,
+    Interface,
+    KduPlan,
+    NetworkPlan,
+    Plan,
+    Route,
+)
+from osm_l2net.topology import Edge, Topology, TopoRoute
+
+Key = tuple[str, str, str]  # (member-vnf-index, cpd id, vld id)
+
+
+def build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOptions | None = None) -> Plan:
+    """Check the descriptors and parameters and return the plan; raise InputError listing every problem found."""
+    options = options or PlanOptions(namespace=instance.namespace)
+    if options.provider not in PROVIDERS:
+        raise InputError.single("--provider", "", f"unknown provider '{options.provider}'", f"one of {list(PROVIDERS)}")
+    service = resolve(descriptors, instance, options)
+    replicas = {(k.member_vnf_index, kdu.name): _replicas(instance, k.member_vnf_index, kdu) for k in service.knfs
+                for kdu in k.vnfd.kdus}
+    _check_replicas(service, replicas, options.provider)
+    if not service.ok:
+        raise InputError(sorted(service.problems, key=lambda p: p.severity != "error"))
+    addresses = _addresses(service, replicas)
+    topology = Topology(
+        [k.member_vnf_index for k in service.knfs],
+        {vld: link.cidr for vld, link in service.links.items()},
+        [Edge(a.member_vnf_index, a.vld_id, addresses[_key(a)]) for a in service.attachments],
+        {k.member_vnf_index: k.forwarding for k in service.knfs},
+    )
+    routes, route_warnings = topology.routes()
+    names = {vld: network_name(instance.ns_name, instance.ns_id, vld) for vld in service.links}
+    net_namespace = instance.params.k8s_namespace or options.namespace
+    provider = providers.get(options.provider)
+    networks = tuple(_network(provider, service, instance, vld, names[vld], net_namespace) for vld in service.links)
+    by_kdu: dict[tuple[str, str], list[Attachment]] = defaultdict(list)
+    for a in service.attachments:
+        by_kdu[(a.member_vnf_index, a.kdu_name)].append(a)
+    by_member: dict[str, list[TopoRoute]] = defaultdict(list)
+    for r in routes:
+        by_member[r.member_vnf_index].append(r)
+    kdus = tuple(
+        _kdu_plan(provider, instance, options, knf, kdu, _Inputs(service, by_kdu[(knf.member_vnf_index, kdu.name)],
+                  by_member[knf.member_vnf_index], addresses, names, replicas, net_namespace), topology)
+        for knf in service.knfs for kdu in knf.vnfd.kdus
+    )
+    return Plan(instance.ns_id, instance.ns_name, service.nsd_id, net_namespace, options.provider, networks, kdus,
+                tuple(p for p in service.problems if p.severity != "error") + tuple(route_warnings))
+
+
+def _key(a: Attachment) -> Key:
+    return (a.member_vnf_index, a.cpd_id, a.vld_id)
+
+
+def _replicas(instance: NsInstance, member: str, kdu: Kdu) -> int:
+    vnf = instance.params.vnf(member)
+    params = vnf.kdu(kdu.name) if vnf else None
+    value = params.additional_params.get("replicaCount", 1) if params else 1
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
+
+
+def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], provider: str) -> None:
+    """A pinned address on a KDU with several replicas would be given to every replica (the Multus static-IPAM trap)."""
+    for a in service.attachments:
+        n = replicas.get((a.member_vnf_index, a.kdu_name), 1)
+        if n <= 1:
+            continue
+        if a.ip is not None:
+            service.problems.append(Problem(service.nsd_source, f"{a.path}.ip-address",
+                                            f"{a.ip} is pinned but KDU '{a.kdu_name}' has replicaCount {n}: every "
+                                            "replica would get the same address",
+                                            "replicaCount 1, or no ip-address so that each replica gets its own"))
+        elif provider != "l2sm":
+            service.problems.append(Problem(service.nsd_source, a.path,
+                                            f"KDU '{a.kdu_name}' has replicaCount {n} but provider '{provider}' cannot "
+                                            "give each replica its own address", "replicaCount 1, or provider l2sm"))
+
+
+def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> dict[Key, IPAddress | None]:
+    """Pinned addresses first; then one address per single-replica interface, in descriptor order, from the cidr."""
+    pinned: dict[str, list[IPAddress]] = defaultdict(list)
+    for a in service.attachments:
+        if a.ip is not None:
+            pinned[a.vld_id].append(a.ip)
+    allocators = {
+        vld: Allocator(link.cidr, pinned[vld] + ([link.gateway] if link.gateway else []), link.pools)
+        for vld, link in service.links.items() if link.cidr is not None
+    }
+    out: dict[Key, IPAddress | None] = {}
+    for a in service.attachments:
+        ip = a.ip
+        if ip is None and a.vld_id in allocators and replicas.get((a.member_vnf_index, a.kdu_name), 1) == 1:
+            ip = allocators[a.vld_id].next()
+        out[_key(a)] = ip
+    return out
+
+
+def _network(provider: providers.Provider, service: Service, instance: NsInstance, vld: str, name: str,
+             namespace: str) -> NetworkPlan:
+    link = service.links[vld]
+    labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: label_value(instance.ns_id), LABEL_VLD_ID: label_value(vld)}
+    annotations = {ANNOTATION_VLD_ID: vld, ANNOTATION_NS_NAME: instance.ns_name}
+    cidr = str(link.cidr) if link.cidr else None
+    manifest = provider.network_manifest(name, namespace, cidr, link.mtu, labels, annotations)
+    return NetworkPlan(vld, name, cidr, link.ip_version, str(link.gateway) if link.gateway else None, manifest)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What one KDU's plan is made from, grouped once so that planning stays linear in the NS size."""
+
+    service: Service
+    attachments: list[Attachment]
+    routes: list[TopoRoute]
+    addresses: Mapping[Key, IPAddress | None]
+    names: Mapping[str, str]
+    replicas: Mapping[tuple[str, str], int]
+    net_namespace: str
+
+
+def _kdu_plan(provider: providers.Provider, instance: NsInstance, options: PlanOptions, knf: Knf, kdu: Kdu,
+              inputs: _Inputs, topology: Topology) -> KduPlan:
+    member, net_namespace = knf.member_vnf_index, inputs.net_namespace
+    interfaces = tuple(
+        Interface(f"net{i}", a.vld_id, inputs.names[a.vld_id], a.cpd_id,
+                  _with_prefix(inputs.addresses[_key(a)], inputs.service, a.vld_id))
+        for i, a in enumerate(inputs.attachments, start=1)
+    )
+    dev = {i.vld_id: i.name for i in interfaces if i.ip}
+    kdu_routes = tuple(sorted((Route(str(r.to), str(r.via), dev[r.out_vld]) for r in inputs.routes if r.out_vld in dev),
+                              key=lambda r: r.to))
+    labels, annotations = provider.pod_metadata(interfaces, net_namespace) if interfaces else ({}, {})
+    if interfaces:
+        labels = {**labels, LABEL_NS_ID: label_value(instance.ns_id)}
+    vnf = instance.params.vnf(member)
+    kdu_params = vnf.kdu(kdu.name) if vnf else None
+    forwarding = bool(topology.forwarding.get(member)) and len(interfaces) >= 1
+    values = _values(options.values_layout, kdu_params.additional_params if kdu_params else {}, labels, annotations,
+                     {"nsId": instance.ns_id, "forwarding": forwarding,
+                      "interfaces": [i.as_dict() for i in interfaces], "routes": [r.as_dict() for r in kdu_routes]},
+                     inject=bool(interfaces))
+    namespace = ((kdu_params.k8s_namespace if kdu_params else None) or (vnf.k8s_namespace if vnf else None)
+                 or net_namespace)
+    return KduPlan(
+        member_vnf_index=member, vnfd_id=knf.vnfd.id, kdu_name=kdu.name, helm_chart=kdu.helm_chart,
+        chart_path=knf.vnfd.local_charts.get(kdu.helm_chart or ""),
+        release_name=kdu_params.kdu_deployment_name if kdu_params else None, namespace=namespace,
+        replicas=inputs.replicas.get((member, kdu.name), 1), forwarding=forwarding, interfaces=interfaces, routes=kdu_routes,
+        pod_labels=labels, pod_annotations=annotations, values=values,
+    )
+
+
+def _with_prefix(ip: IPAddress | None, service: Service, vld: str) -> str | None:
+    cidr = service.links[vld].cidr
+    return f"{ip}/{cidr.prefixlen}" if ip is not None and cidr is not None else None
+
+
+def _values(layout: ValuesLayout, user: Mapping[str, Any], labels: Mapping[str, str], annotations: Mapping[str, str],
+            l2net: Mapping[str, Any], inject: bool) -> dict[str, Any]:
+    """The user's KDU params with the attachment merged in at the layout's paths (ours win on our own keys)."""
+    values: dict[str, Any] = copy.deepcopy(dict(user))
+    if not inject:
+        return values
+    _merge_at(values, layout.pod_labels, labels)
+    _merge_at(values, layout.pod_annotations, annotations)
+    _merge_at(values, layout.l2net, l2net)
+    return values
+
+
+def _merge_at(values: dict[str, Any], dotted: str, data: Mapping[str, Any]) -> None:
+    node = values
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    existing = node.get(parts[-1])
+    node[parts[-1]] = {**existing, **data} if isinstance(existing, dict) else dict(data)

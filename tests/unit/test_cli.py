@@ -1,0 +1,116 @@
+"""The ``osm-l2net`` command: output formats, exit codes, files written, and no traceback on bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from osm_l2net.cli import cli
+from tests.conftest import CDN_PACKAGES, MODELS, REPO
+
+BAD = MODELS / "examples" / "bad"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_plan_json_is_the_documented_schema() -> None:
+    code, out, _ = invoke("plan", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "-o", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["schema"] == "osm-l2net.etsi.org/plan/v1"
+    assert [n["cidr"] for n in data["networks"]] == ["10.0.1.0/24", "10.0.2.0/24"]
+    assert {k["memberVnfIndex"]: k["routes"] for k in data["kdus"]}["cdn-server"] == [
+        {"to": "10.0.2.0/24", "via": "10.0.1.1", "dev": "net1"}]
+
+
+def test_plan_yaml_and_table() -> None:
+    code, out, _ = invoke("plan", *CDN_PACKAGES, "-o", "yaml", "--provider", "multus", "-n", "vod")
+    assert code == 0 and yaml.safe_load(out)["networks"][0]["manifest"]["kind"] == "NetworkAttachmentDefinition"
+    code, out, _ = invoke("plan", *CDN_PACKAGES)
+    assert code == 0
+    assert "10.0.2.0/24 via 10.0.1.1" in out and "router-firewall*(10.0.1.1)" in out
+
+
+def test_out_dir_writes_one_file_per_network_and_kdu_privately(tmp_path: Path) -> None:
+    code, _, err = invoke("plan", *CDN_PACKAGES, "--out-dir", str(tmp_path / "out"))
+    assert code == 0 and "wrote 6 files" in err
+    nets = sorted((tmp_path / "out" / "networks").iterdir())
+    values = sorted((tmp_path / "out" / "values").iterdir())
+    assert len(nets) == 2 and len(values) == 3
+    assert yaml.safe_load(nets[0].read_text())["kind"] == "L2Network"
+    for f in nets + values:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600
+
+
+def test_config_inline_and_file(tmp_path: Path) -> None:
+    inline = "{vld: [{name: my-first-osm-net, ip-profile: {subnet-address: 10.7.0.0/24}}]}"
+    code, _, err = invoke("plan", *CDN_PACKAGES, "--config", inline, "-o", "json")
+    assert code == 2 and "outside the link's cidr 10.7.0.0/24" in err  # the pinned 10.0.1.x addresses no longer fit
+    conf = tmp_path / "params.yaml"
+    conf.write_text("additionalParamsForVnf: [{member-vnf-index: ghost}]\n")
+    code, _, err = invoke("plan", *CDN_PACKAGES, "--config", str(conf))
+    assert code == 2 and f"{conf}: additionalParamsForVnf[0].member-vnf-index" in err
+    code, _, err = invoke("plan", *CDN_PACKAGES, "--config", "[1, 2]")
+    assert code == 2 and "expected a YAML mapping" in err
+
+
+def test_validate_ok_warning_and_broken() -> None:
+    code, out, _ = invoke("validate", *CDN_PACKAGES)
+    assert code == 0 and "valid" in out
+    code, out, _ = invoke("validate", str(BAD / "warn_nsd_ip_outside_cidr.yaml"), str(MODELS / "examples" / "l2net_knf_vnfd.yaml"))
+    assert code == 2 and "outside the link's cidr" in out  # OSM only warns; here it cannot be planned
+    code, out, _ = invoke("validate", str(BAD / "nsd_vl_ref.yaml"), str(MODELS / "examples" / "l2net_knf_vnfd.yaml"), "-o", "json")
+    data = json.loads(out)
+    assert code == 2 and data["valid"] is False
+    assert data["problems"][0]["path"].startswith("nsd[0].df[0].vnf-profile[0]")
+
+
+def test_graph_dot_and_svg(tmp_path: Path) -> None:
+    code, out, _ = invoke("graph", *CDN_PACKAGES, "--format", "dot")
+    assert code == 0 and out.startswith("graph ns {") and "peripheries=2" in out
+    if shutil.which("dot") is None:
+        code, _, err = invoke("graph", *CDN_PACKAGES, "--format", "svg", "--out", str(tmp_path / "t.svg"))
+        assert code == 2 and "apt-get install graphviz" in err
+    else:
+        code, _, _ = invoke("graph", *CDN_PACKAGES, "--format", "svg", "--out", str(tmp_path / "t.svg"))
+        assert code == 0 and "<svg" in (tmp_path / "t.svg").read_text()
+
+
+@pytest.mark.parametrize("args", [
+    ["validate", str(BAD / "vnfd_unknown_field.yaml")],
+    ["plan", str(BAD / "nsd_cidr.yaml"), str(MODELS / "examples" / "l2net_knf_vnfd.yaml")],
+    ["plan", str(REPO / "pyproject.toml")],
+])
+def test_the_real_command_never_prints_a_traceback(args: list[str]) -> None:
+    exe = Path(sys.executable).with_name("osm-l2net")
+    done = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert done.stderr.startswith("error: ") and args[1] in done.stderr
+
+
+def test_internal_errors_are_one_line_with_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from osm_l2net import api
+    from osm_l2net import cli as cli_module
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(api, "plan", boom)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_module.main(["plan", *CDN_PACKAGES])
+    assert exit_info.value.code == 1
+    assert "internal error: RuntimeError: kaboom" in capsys.readouterr().err
