@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -17,9 +18,17 @@ import yaml
 from osm_l2net.errors import L2NetError
 from osm_l2net.lab import procs
 from osm_l2net.lab.engine import Lab
-from osm_l2net.lab.inputs import DEFAULT_PACKAGES, DEFAULT_PROFILE, default_path, load_plan, load_profile_file
-from osm_l2net.lab.profile import parse_rate, parse_size
+from osm_l2net.lab.inputs import (
+    DEFAULT_PACKAGES,
+    DEFAULT_PROFILE,
+    default_path,
+    is_plan_file,
+    load_plan,
+    load_profile_file,
+)
+from osm_l2net.lab.profile import Profile, parse_rate, parse_size
 from osm_l2net.lab.scenario import run_scenario
+from osm_l2net.plan import Plan
 
 _LAB = click.option("--lab", "lab_name", default="default", show_default=True, envvar="OSM_L2NET_LAB",
                     help="Lab name (a-z, 0-9, _): several labs can run side by side.")
@@ -41,8 +50,16 @@ def _errors() -> Iterator[None]:
 
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so ``finally`` clean-ups run."""
-    def raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
+    """SIGTERM unwinds like Ctrl-C, so ``finally`` clean-ups run: in this process only. pyroute2 forks helpers
+    (netns creation) and stops them with SIGTERM; a forked copy must die, not run our clean-up from its copy of the
+    stack."""
+    owner = os.getpid()
+
+    def raise_interrupt(sig: int, _frame: FrameType | None) -> None:
+        if os.getpid() != owner:
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+            return
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, raise_interrupt)
@@ -57,20 +74,28 @@ def lab() -> None:
     """Run an NS in a local network-namespace lab (needs root)."""
 
 
-def _profile_and_plan(*, paths: tuple[Path, ...], profile: Path | None, lab_name: str, ns_id: str | None,
-                      size: str | None, rate: str | None) -> tuple[Any, Any]:
-    prof = load_profile_file(profile or default_path(DEFAULT_PROFILE))
-    prof = prof.with_content(size=parse_size(size, "--size") if size else None,
+def _profile(opts: dict[str, Any]) -> Profile:
+    prof = load_profile_file(opts["profile"] or default_path(DEFAULT_PROFILE))
+    size, rate = opts["size"], opts["rate"]
+    return prof.with_content(size=parse_size(size, "--size") if size else None,
                              rate_bps=(parse_rate(rate, "--rate") or 0) if rate else None)  # 0: unlimited
-    plan = load_plan(paths or (default_path(DEFAULT_PACKAGES),), lab_name, ns_id)
-    return plan, prof
+
+
+def _paths(opts: dict[str, Any]) -> tuple[Path, ...]:
+    return tuple(opts["inputs"]) or (default_path(DEFAULT_PACKAGES),)
+
+
+def _plan(opts: dict[str, Any], suffix: str = "") -> Plan:
+    ns_name = (opts["ns_name"] or f"lab-{opts['lab_name']}") + suffix
+    return load_plan(_paths(opts), ns_name, None if suffix else opts["ns_id"])
 
 
 _INPUTS: list[Callable[[Any], Any]] = [
     click.argument("inputs", nargs=-1, type=click.Path(exists=True, path_type=Path)),
     click.option("--profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help=f"Lab profile (default {DEFAULT_PROFILE})."),
-    click.option("--ns-id", help="NS instance id when planning from descriptors (default: derived from --lab)."),
+    click.option("--ns-name", help="NS instance name when planning from descriptors (default: lab-<lab>)."),
+    click.option("--ns-id", help="NS instance id when planning from descriptors (default: derived from the name)."),
     click.option("--size", help="Override the content file size, e.g. 2MiB."),
     click.option("--rate", help="Override the content server's rate, e.g. 1600kbit or unlimited."),
 ]
@@ -85,13 +110,12 @@ def _with_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
 @lab.command()
 @_with_inputs
 @_LAB
-def up(*, inputs: tuple[Path, ...], profile: Path | None, ns_id: str | None, size: str | None, rate: str | None,
-       lab_name: str) -> None:
+def up(**opts: Any) -> None:
     """Realise a plan (plan JSON, or OSM packages/descriptors; default: descriptors/) in the lab."""
+    lab_name = opts["lab_name"]
     with _errors():
         procs.check_host()
-        plan, prof = _profile_and_plan(paths=inputs, profile=profile, lab_name=lab_name, ns_id=ns_id,
-                                       size=size, rate=rate)
+        prof, plan = _profile(opts), _plan(opts)
         spec = Lab(lab_name, progress=_say).up(plan, prof)
         click.echo(f"lab {lab_name} is up: NS {plan.ns_id}, {len(spec.pods)} pods, {len(spec.bridges)} networks")
 
@@ -163,16 +187,17 @@ def exec_(member: str, argv: tuple[str, ...], lab_name: str) -> None:
 @_LAB
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
 @click.option("--isolation/--no-isolation", default=None, help="Also check a second NS instance (default: profile).")
-def run(*, inputs: tuple[Path, ...], profile: Path | None, ns_id: str | None, size: str | None, rate: str | None,
-        lab_name: str, report: Path | None, isolation: bool | None) -> None:
+def run(**opts: Any) -> None:
     """The PoC scenario: up → ping, traceroute, firewall, cut-off, downloads, isolation → down."""
     with _errors(), _terminate_as_interrupt():
         procs.check_host()
-        plan, prof = _profile_and_plan(paths=inputs, profile=profile, lab_name=lab_name, ns_id=ns_id,
-                                       size=size, rate=rate)
-        if isolation is not None:
-            prof = prof.with_timings(isolation_instance=isolation)
-        result = run_scenario(plan, prof, lab_name, report_path=report, progress=_say)
+        prof, plan = _profile(opts), _plan(opts)
+        if opts["isolation"] is not None:
+            prof = prof.with_timings(isolation_instance=opts["isolation"])
+        # the second instance is planned like the first, under another NS name (so another NS id)
+        second = None if is_plan_file(_paths(opts)) else _plan(opts, suffix="-b")
+        result = run_scenario(plan, prof, opts["lab_name"], report_path=opts["report"], progress=_say,
+                              second_plan=second)
         click.echo(result.table())
         if not result.ok:
             sys.exit(1)

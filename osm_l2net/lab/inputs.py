@@ -4,13 +4,13 @@ a lab profile YAML file."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from osm_l2net import api
 from osm_l2net.errors import InputError
 from osm_l2net.lab.profile import Profile, load_profile
 from osm_l2net.plan import Plan
@@ -38,15 +38,27 @@ def load_profile_file(path: Path) -> Profile:
     return load_profile(data, str(path))
 
 
-def default_ns_id(lab: str) -> str:
-    """Deterministic per lab, so re-running ``lab up`` adopts what is there."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"osm-l2net-lab:{lab}"))
+def is_plan_file(paths: Sequence[Path]) -> bool:
+    return len(paths) == 1 and paths[0].is_file() and paths[0].suffix == ".json"
 
 
-def load_plan(paths: Sequence[Path], lab: str, ns_id: str | None = None, ns_name: str | None = None) -> Plan:
-    if len(paths) == 1 and paths[0].is_file() and paths[0].suffix == ".json":
+def load_plan(paths: Sequence[Path], ns_name: str, ns_id: str | None = None) -> Plan:
+    """A plan JSON file as it is, or a plan made now from OSM packages / descriptor files."""
+    if is_plan_file(paths):
         return _plan_file(paths[0])
-    return _plan_from_descriptors(paths, ns_id or default_ns_id(lab), ns_name or f"lab-{lab}")
+    return api.plan([str(p) for p in expand_packages(paths)], ns_name=ns_name, ns_id=ns_id)
+
+
+def expand_packages(paths: Sequence[Path]) -> list[Path]:
+    """A folder that holds package folders (like descriptors/) stands for all of them."""
+    out: list[Path] = []
+    for path in paths:
+        subdirs = sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
+        if path.is_dir() and not any(path.glob("*.yaml")) and subdirs:
+            out.extend(subdirs)
+        else:
+            out.append(path)
+    return out
 
 
 def _plan_file(path: Path) -> Plan:
@@ -58,16 +70,3 @@ def _plan_file(path: Path) -> Plan:
     except (ValueError, KeyError, TypeError) as e:
         raise InputError.single(str(path), "", f"not a valid plan: {e}",
                                 "the output of 'osm-l2net plan -o json'") from e
-
-
-def _plan_from_descriptors(paths: Sequence[Path], ns_id: str, ns_name: str) -> Plan:
-    try:
-        from osm_l2net import planner, sol006  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as e:
-        raise InputError.single(", ".join(map(str, paths)), "", "this build has no planner to read descriptors",
-                                "a plan JSON file (osm-l2net plan -o json)") from e
-    from osm_l2net.model import NsInstance
-
-    descriptors = sol006.load_descriptors([str(p) for p in paths])
-    plan: Plan = planner.build_plan(descriptors, NsInstance(ns_id=ns_id, ns_name=ns_name))
-    return plan

@@ -64,8 +64,10 @@ class Report:
 
 
 class Scenario:
-    def __init__(self, lab: Lab, plan: Plan, profile: Profile, report: Report, progress: Progress) -> None:
+    def __init__(self, lab: Lab, plan: Plan, profile: Profile, report: Report, progress: Progress,
+                 second_plan: Plan | None = None) -> None:
         self.lab, self.plan, self.profile, self.report, self.say = lab, plan, profile, report, progress
+        self.second_plan = second_plan or replace(plan, ns_id=f"{plan.ns_id}-b", ns_name=f"{plan.ns_name}-b")
         spec = lab.spec()
         caches = [p for p in spec.pods if p.role and p.role.role == "cache"]
         if len(caches) != 1:
@@ -208,9 +210,8 @@ class Scenario:
     # ---- a second NS instance -----------------------------------------------------------------------------------
     def check_second_instance(self) -> None:
         other = Lab(f"{self.lab.name}_b"[:24], self.lab.root, self.say)
-        plan_b = replace(self.plan, ns_id=f"{self.plan.ns_id}-b", ns_name=f"{self.plan.ns_name}-b")
         try:
-            other.up(plan_b, Profile(source="isolation instance (network only)"))
+            other.up(self.second_plan, Profile(source="isolation instance (network only)"))
             pod_b = other.spec().pod(self.source.key)
             other.scale(pod_b.key, 0)  # its own 10.0.2.10 is gone; the first instance's must stay out of reach
             out = other.exec(self.cache.key, ["ping", "-n", "-c", "2", "-i", "0.2", "-W", "1", self.dst],
@@ -231,7 +232,7 @@ def _sha256(path: Path) -> str:
 
 
 def run_scenario(plan: Plan, profile: Profile, lab_name: str = "cdn", *, root: Path | None = None,
-                 report_path: Path | None = None, progress: Progress = print) -> Report:
+                 report_path: Path | None = None, progress: Progress = print, second_plan: Plan | None = None) -> Report:
     """up → checks → down; nothing is left behind, also on failure or Ctrl-C."""
     lab = Lab(lab_name, root, progress) if root else Lab(lab_name, progress=progress)
     report = Report(lab_name, plan.ns_id)
@@ -240,7 +241,7 @@ def run_scenario(plan: Plan, profile: Profile, lab_name: str = "cdn", *, root: P
         lab.down()  # leftovers of an interrupted earlier run
         profile = profile.with_pull("manual")  # measure a quiet network first, as the PoC did
         lab.up(plan, profile)
-        Scenario(lab, plan, profile, report, progress).run()
+        Scenario(lab, plan, profile, report, progress, second_plan).run()
     except LabError as e:
         report.error = str(e)
     finally:

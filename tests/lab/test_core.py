@@ -10,7 +10,7 @@ from plans import CDN_FIREWALL, cdn_plan, chain_plan
 
 from osm_l2net.errors import InputError
 from osm_l2net.lab import names
-from osm_l2net.lab.expect import _local_expected_path, expected_path, expected_ttl, routers_on
+from osm_l2net.lab.expect import expected_path, expected_ttl, routers_on
 from osm_l2net.lab.firewall import firewall_from_values
 from osm_l2net.lab.inputs import DEFAULT_PROFILE, default_path, load_profile_file
 from osm_l2net.lab.observe import parse_ping, parse_traceroute
@@ -64,8 +64,8 @@ def test_interface_on_unknown_network_is_rejected() -> None:
 
 def test_expected_path_follows_the_plans_routes() -> None:
     assert expected_path(cdn_plan(), "cdn-server", "10.0.2.10") == ("10.0.1.1", "10.0.2.10")
-    assert _local_expected_path(chain_plan(), "client", "10.9.3.10") == ("10.9.1.1", "10.9.2.2", "10.9.3.10")
-    assert _local_expected_path(chain_plan(), "server", "10.9.1.10") == ("10.9.3.1", "10.9.2.1", "10.9.1.10")
+    assert expected_path(chain_plan(), "client", "10.9.3.10") == ("10.9.1.1", "10.9.2.2", "10.9.3.10")
+    assert expected_path(chain_plan(), "server", "10.9.1.10") == ("10.9.3.1", "10.9.2.1", "10.9.1.10")
     assert expected_ttl(("10.9.1.1", "10.9.2.2", "10.9.3.10")) == 62
     assert [k.member_vnf_index for k in routers_on(chain_plan(), ("10.9.1.1", "10.9.2.2", "10.9.3.10"))] == ["r1", "r2"]
 
@@ -74,7 +74,7 @@ def test_expected_path_rejects_a_next_hop_that_does_not_forward() -> None:
     plan = cdn_plan()
     router = replace(plan.kdus[1], forwarding=False)
     with pytest.raises(InputError, match="does not forward"):
-        _local_expected_path(replace(plan, kdus=(plan.kdus[0], router, plan.kdus[2])), "cdn-server", "10.0.2.10")
+        expected_path(replace(plan, kdus=(plan.kdus[0], router, plan.kdus[2])), "cdn-server", "10.0.2.10")
 
 
 def test_firewall_predicate_and_rules_come_from_the_values() -> None:
