@@ -51,14 +51,15 @@ class Lab:
         self.progress(f"switch {spec.switch}: {len(spec.bridges)} bridges")
         state.data["bridge_nf"] = netlink.setup_switch(spec.switch, spec.bridges)
         ctx = roles.Context(spec, plan, state.run_dir)
-        for pod in sorted(spec.pods, key=_start_rank):
-            self._start_pod(state, ctx, pod)
+        with netlink.rtnl(spec.switch) as sw:
+            for pod in sorted(spec.pods, key=_start_rank):
+                self._start_pod(state, ctx, pod, sw)
         return spec
 
-    def _start_pod(self, state: LabState, ctx: roles.Context, pod: PodSpec) -> None:
+    def _start_pod(self, state: LabState, ctx: roles.Context, pod: PodSpec, sw: Any = None) -> None:
         self.progress(f"pod {pod.key}: {pod.netns} ({pod.role.role if pod.role else 'no role'})")
         state.intend("netns", pod.netns)
-        netlink.setup_pod_links(ctx.spec.switch, pod)
+        netlink.setup_pod_links(ctx.spec.switch, pod, sw)
         procs.stop(self._pod_pids(state, pod))  # idempotent re-up: restart the pod's daemons with current settings
         state.data["pids"][pod.key] = []
         state.data["replicas"][pod.key] = 1

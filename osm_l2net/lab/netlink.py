@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -99,23 +99,25 @@ def setup_switch(switch: str, bridges: tuple[BridgeSpec, ...]) -> dict[str, str 
     with rtnl(switch) as ipr:
         _up(ipr, "lo")
         for br in bridges:
-            if not ipr.link_lookup(ifname=br.name):
+            if not _lookup(ipr, br.name):
                 _ignore_exists(ipr.link, "add", ifname=br.name, kind="bridge", address=br.mac,
                                br_forward_delay=0, br_stp_state=0)
-            idx = ipr.link_lookup(ifname=br.name)[0]
+            idx = _lookup(ipr, br.name)[0]
             ipr.link("set", index=idx, address=br.mac, ifalias=br.alias, state="up")
     return nf
 
 
-def setup_pod_links(switch: str, pod: PodSpec) -> None:
+def setup_pod_links(switch: str, pod: PodSpec, sw_handle: Any = None) -> None:
+    """Veths from the switch's bridges into the pod, addresses, routes, ip_forward. ``sw_handle``: an open rtnl of the
+    switch namespace to reuse across pods (opening one costs a fork in pyroute2)."""
     ensure_netns(pod.netns)
-    with rtnl(switch) as sw, rtnl(pod.netns) as ipr:
+    with (nullcontext(sw_handle) if sw_handle is not None else rtnl(switch)) as sw, rtnl(pod.netns) as ipr:
         _up(ipr, "lo")
         for link in pod.links:
             _ensure_veth(sw, ipr, pod.netns, link)
             _configure_pod_end(ipr, link)
         for route in pod.routes:
-            oif = ipr.link_lookup(ifname=route.dev)
+            oif = _lookup(ipr, route.dev)
             if not oif:
                 raise LabError(f"{pod.key}: route {route.to} uses {route.dev}, which the pod does not have")
             ipr.route("replace", dst=route.to, gateway=route.via, oif=oif[0])
@@ -124,20 +126,20 @@ def setup_pod_links(switch: str, pod: PodSpec) -> None:
 
 
 def _ensure_veth(sw: Any, ipr: Any, pod_ns: str, link: LinkSpec) -> None:
-    inside, outside = ipr.link_lookup(ifname=link.ifname), sw.link_lookup(ifname=link.peer)
+    inside, outside = _lookup(ipr, link.ifname), _lookup(sw, link.peer)
     if inside and outside and _peer_index(ipr, inside[0]) == outside[0]:
         pass  # already wired as planned
     else:
         for idx in outside:  # a half-made pair from an interrupted run
             sw.link("del", index=idx)
-        for idx in ipr.link_lookup(ifname=link.ifname):
+        for idx in _lookup(ipr, link.ifname):
             ipr.link("del", index=idx)
         sw.link("add", ifname=link.peer, kind="veth", address=link.peer_mac,
                 peer={"ifname": link.ifname, "net_ns_fd": pod_ns, "address": link.mac})
-    bridge = sw.link_lookup(ifname=link.bridge)
+    bridge = _lookup(sw, link.bridge)
     if not bridge:
         raise LabError(f"bridge {link.bridge} is missing from the lab switch")
-    peer = sw.link_lookup(ifname=link.peer)[0]
+    peer = _lookup(sw, link.peer)[0]
     sw.link("set", index=peer, master=bridge[0], address=link.peer_mac, ifalias=link.alias, state="up")
 
 
@@ -147,7 +149,7 @@ def _peer_index(ipr: Any, index: int) -> int | None:
 
 
 def _configure_pod_end(ipr: Any, link: LinkSpec) -> None:
-    idx = ipr.link_lookup(ifname=link.ifname)[0]
+    idx = _lookup(ipr, link.ifname)[0]
     ipr.link("set", index=idx, address=link.mac, ifalias=link.alias, state="up")
     if link.ip:
         address, prefix = link.ip.split("/")
@@ -164,14 +166,14 @@ def unplug_pod(switch: str, pod: PodSpec) -> None:
         return
     with rtnl(switch) as sw:
         for link in pod.links:
-            for idx in sw.link_lookup(ifname=link.peer):
+            for idx in _lookup(sw, link.peer):
                 sw.link("del", index=idx)
 
 
 def shape(ns: str, ifname: str, rate_bps: int | None) -> None:
     """tbf on ``ifname``'s egress: a steady rate on local links, where curl --limit-rate is erratic."""
     with rtnl(ns) as ipr:
-        idx = ipr.link_lookup(ifname=ifname)[0]
+        idx = _lookup(ipr, ifname)[0]
         if not rate_bps:
             ipr.tc("del", index=idx) if _has_root_qdisc(ipr, idx) else None
             return
@@ -191,7 +193,7 @@ def host_links_with_alias(prefix: str) -> list[str]:
 
 def delete_host_link(name: str) -> None:
     with rtnl(None) as ipr:
-        for idx in ipr.link_lookup(ifname=name):
+        for idx in _lookup(ipr, name):
             ipr.link("del", index=idx)
 
 
@@ -206,8 +208,18 @@ def describe_links(ns: str) -> list[dict[str, Any]]:
                 if m.get_attr("IFLA_IFNAME") != "lo"]
 
 
+def _lookup(ipr: Any, ifname: str) -> list[int]:
+    """[index] of ``ifname``, or []: one RTM_GETLINK by name (link_lookup dumps every link: quadratic in a big lab)."""
+    try:
+        return [int(ipr.link("get", ifname=ifname)[0]["index"])]
+    except NetlinkError as e:
+        if e.code == errno.ENODEV:
+            return []
+        raise
+
+
 def _up(ipr: Any, ifname: str) -> None:
-    ipr.link("set", index=ipr.link_lookup(ifname=ifname)[0], state="up")
+    ipr.link("set", index=_lookup(ipr, ifname)[0], state="up")
 
 
 def _ignore_exists(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

@@ -44,7 +44,8 @@ class LabState:
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
-            json.dump(self.data, out, indent=1, sort_keys=True)
+            # compact: the C encoder (indent= falls back to pure Python, which dominated a 50-pod 'up')
+            out.write(json.dumps(self.data, separators=(",", ":")))
         tmp.replace(self.path)
 
     def intend(self, kind: str, name: str) -> None:

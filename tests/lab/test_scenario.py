@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
-from leftovers import leftovers
+from leftovers import alive, leftovers, pids_in
 from plans import cdn_plan
 
 from osm_l2net.lab.cli import lab
@@ -21,22 +24,57 @@ from osm_l2net.lab.scenario import run_scenario
 pytestmark = pytest.mark.lab
 
 
-def test_the_poc_scenario_passes_and_leaves_nothing(lab_name: str, tmp_path: Path) -> None:
-    profile = load_profile_file(default_path(DEFAULT_PROFILE)).with_content(size=3 * 2**19)
-    profile = profile.with_timings(down_seconds=2.0, cutoff_at=0.25, download_timeout=60.0)
+def _fast_profile(tmp_path: Path, **scenario: object) -> Path:
+    data = yaml.safe_load(default_path(DEFAULT_PROFILE).read_text())
+    data["scenario"].update({"down-seconds": 2, "cutoff-at": 0.25, "download-timeout": 60, **scenario})
+    path = tmp_path / "lab.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_lab_run_passes_the_poc_scenario_from_the_packages_and_leaves_nothing(lab_name: str, tmp_path: Path) -> None:
+    """`lab run` as a user runs it: the CDN packages in descriptors/, planned by the core, firewall from the chart."""
     report_file = tmp_path / "report.json"
-    report = run_scenario(cdn_plan(), profile, lab_name, report_path=report_file, progress=lambda _: None)
-    assert report.ok, report.table()
-    names = [c.name for c in report.checks]
-    for expected in ("ping 10.0.2.10", "traceroute", "firewall", "transfer while", "resumes", "sha256",
+    argv = [sys.executable, "-m", "osm_l2net.lab", "run", "--lab", lab_name, "--size", "1536KiB",
+            "--profile", str(_fast_profile(tmp_path)), "--report", str(report_file)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS" in done.stdout and "Traceback" not in done.stderr
+    report = json.loads(report_file.read_text())
+    assert report["ok"] is True
+    names = [c["name"] for c in report["checks"]]
+    for expected in ("ping 10.0.2.10", "traceroute", "Range", "firewall", "transfer while", "resumes", "sha256",
                      "external-user", "second NS instance"):
         assert any(expected in n for n in names), f"missing check {expected!r} in {names}"
-    ping = next(c for c in report.checks if c.name.startswith("ping"))
-    assert ping.observed == "3/3 received, 0% loss, ttl=63"
-    saved = json.loads(report_file.read_text())
-    assert saved["ok"] is True and len(saved["checks"]) == len(report.checks)
+    ping = next(c for c in report["checks"] if c["name"].startswith("ping"))
+    assert ping["observed"] == "3/3 received, 0% loss, ttl=63"
     assert leftovers(lab_name) == {}
     assert leftovers(f"{lab_name}_b") == {}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_lab_run_leaves_nothing(lab_name: str, tmp_path: Path, sig: signal.Signals) -> None:
+    argv = [sys.executable, "-m", "osm_l2net.lab", "run", str(_plan_file(tmp_path)), "--lab", lab_name,
+            "--size", "4MiB", "--profile", str(_fast_profile(tmp_path))]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    agent = Path(f"/run/osm-l2net/lab/{lab_name}/pods/l2n-{lab_name}-cdn-server/agent.json")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and '"downloading"' not in (agent.read_text() if agent.exists() else ""):
+        time.sleep(0.05)
+    assert child.poll() is None, child.communicate()
+    running = pids_in(lab_name)
+    child.send_signal(sig)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode != 0
+    assert "Traceback" not in err
+    assert leftovers(lab_name) == {}
+    assert alive(running) == set()
+
+
+def _plan_file(tmp_path: Path) -> Path:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(cdn_plan().as_dict()))
+    return path
 
 
 def test_scenario_reports_a_mismatch_when_the_firewall_is_not_what_the_values_say(lab_name: str) -> None:
