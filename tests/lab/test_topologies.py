@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 
 import pytest
 from plans import cdn_plan, chain_plan
 
+from osm_l2net import api
 from osm_l2net.lab import Lab
 from osm_l2net.lab.expect import expected_path, expected_ttl
+from osm_l2net.lab.inputs import REPO
 from osm_l2net.lab.observe import parse_ping, parse_traceroute
 from osm_l2net.lab.profile import Profile
+from osm_l2net.plan import Plan
 
 pytestmark = pytest.mark.lab
 
 
-def test_two_routers_in_a_chain(lab_name: str) -> None:
-    plan = chain_plan()
+def _planned_chain() -> Plan:
+    return api.plan([str(REPO / "examples" / "two_routers")], ns_name="two-routers-lab")
+
+
+@pytest.mark.parametrize("make_plan", [chain_plan, _planned_chain], ids=["hand-built", "planned-from-descriptors"])
+def test_two_routers_in_a_chain(lab_name: str, make_plan: Callable[[], Plan]) -> None:
+    plan = make_plan()
     lab = Lab(lab_name)
     lab.up(plan, Profile())
     server = plan.kdu("server")
