@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from osm_l2net.errors import LabError
-from osm_l2net.lab import roles
+from osm_l2net.lab import netlink, roles
 from osm_l2net.lab.engine import Lab
 from osm_l2net.lab.expect import expected_path, expected_ttl, routers_on
 from osm_l2net.lab.observe import parse_ping, parse_traceroute
@@ -44,6 +44,7 @@ class Report:
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)  # measured numbers: resume time, curl runs, transfer time
 
     @property
     def ok(self) -> bool:
@@ -51,7 +52,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {"lab": self.lab, "ns_id": self.ns_id, "ok": self.ok, "seconds": round(self.seconds, 2),
-                "error": self.error, "checks": [asdict(c) for c in self.checks]}
+                "error": self.error, "facts": self.facts, "checks": [asdict(c) for c in self.checks]}
 
     def table(self) -> str:
         rows = [("CHECK", "EXPECTED", "OBSERVED", "RESULT")]
@@ -177,11 +178,11 @@ class Scenario:
         after = self.progress_bytes()["bytes"]
         self.wait_bytes(lambda s: s["bytes"] > after or s["complete"], t.resume_within + 30, "resume")
         took = time.monotonic() - started
+        self.report.facts["resume_seconds"] = round(took, 2)
         self.check(f"scale {router.member} --replicas 1: transfer resumes", f"within {t.resume_within:g}s",
                    f"after {took:.1f}s", ok=took <= t.resume_within)
 
     def lab_netns(self) -> set[str]:
-        from osm_l2net.lab import netlink
         return set(netlink.list_netns())
 
     def check_download(self) -> None:
@@ -191,7 +192,9 @@ class Scenario:
         served = self.ctx.pod_dir(self.source) / "www" / self.member.file
         cached = self.ctx.pod_dir(self.cache) / "www" / role.output
         self.check(f"sha256 of the cached {role.output}", _sha256(served)[:16], _sha256(cached)[:16])
-        self.report_attempts = status.get("attempts")
+        self.report.facts.update(curl_runs=status.get("attempts"), download_seconds=status.get("seconds"),
+                                 file_bytes=self.member.size, rate_bps=self.member.rate_bps,
+                                 sha256=_sha256(served))
         self.say(f"download complete: {status.get('attempts')} curl run(s), {status.get('seconds')}s")
 
     def check_external_user(self) -> None:
