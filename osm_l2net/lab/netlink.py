@@ -7,6 +7,7 @@ netlink/OS failures into LabError, chained.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -123,6 +124,23 @@ def setup_pod_links(switch: str, pod: PodSpec, sw_handle: Any = None) -> None:
             ipr.route("replace", dst=route.to, gateway=route.via, oif=oif[0])
     if pod.forwarding:
         write_sysctl(pod.netns, "net/ipv4/ip_forward", "1")
+    verify_pod(pod)
+
+
+def verify_pod(pod: PodSpec) -> None:
+    """Read back what the kernel has and compare it with the spec: 'make it so, then verify'."""
+    have = {str(li["name"]): li for li in describe_links(pod.netns)}
+    problems = []
+    for link in pod.links:
+        got = have.get(link.ifname)
+        if got is None or got["mac"] != link.mac or (link.ip and got["addresses"] != [link.ip]):
+            problems.append(f"{link.ifname}: want {link.mac} {link.ip}, have {got and (got['mac'], got['addresses'])}")
+    with rtnl(pod.netns) as ipr:
+        routes = {(f"{r.get_attr('RTA_DST')}/{r['dst_len']}", r.get_attr("RTA_GATEWAY")) for r in ipr.get_routes(family=2)}
+    problems += [f"route {r.to} via {r.via} missing" for r in pod.routes
+                 if (str(ipaddress.ip_network(r.to, strict=False)), r.via) not in routes]
+    if problems:
+        raise LabError(f"{pod.key} is not as planned after setup: {'; '.join(problems)}")
 
 
 def _ensure_veth(sw: Any, ipr: Any, pod_ns: str, link: LinkSpec) -> None:
