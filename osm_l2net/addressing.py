@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@lru_cache(maxsize=1 << 16)
+def address(text: str) -> IPAddress:
+    """Parse an address once: loading, checking and planning all look at the same strings."""
+    return ipaddress.ip_address(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def network(text: str) -> IPNetwork:
+    """Parse a network prefix (strict: no host bits) once."""
+    return ipaddress.ip_network(text, strict=True)
+
+
 def is_ip(text: str) -> bool:
     try:
-        ipaddress.ip_address(text)
+        address(text)
     except ValueError:
         return False
     return True

@@ -6,11 +6,10 @@ descriptor path. Pure: no I/O.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from osm_l2net.addressing import IPAddress, IPNetwork, parse_pool, usable
+from osm_l2net.addressing import IPAddress, IPNetwork, address, network, parse_pool, usable
 from osm_l2net.errors import Problem
 from osm_l2net.model import (
     CpAttachment,
@@ -130,9 +129,9 @@ def _links(c: _Check, df: NsDeploymentFlavour, mgmt: set[str]) -> None:
 
 def _link(c: _Check, vld_id: str, vlp: VirtualLinkProfile | None, vld_path: str) -> Link:
     l3 = vlp.l3 if vlp else None
-    cidr = ipaddress.ip_network(l3.cidr) if l3 and l3.cidr else None
+    cidr = network(l3.cidr) if l3 and l3.cidr else None
     version = l3.ip_version if l3 else "ipv4"
-    gateway = ipaddress.ip_address(l3.gateway_ip) if l3 and l3.gateway_ip else None
+    gateway = address(l3.gateway_ip) if l3 and l3.gateway_ip else None
     path = vlp.path if vlp else vld_path
     source = c.nsd.source
     override = c.instance.params.vld(vld_id)
@@ -140,8 +139,8 @@ def _link(c: _Check, vld_id: str, vlp: VirtualLinkProfile | None, vld_path: str)
         ip = override.ip_profile
         source, path = c.instance.params.source, f"{override.path}.ip-profile"
         version = ip.ip_version or version
-        cidr = ipaddress.ip_network(ip.subnet_address) if ip.subnet_address else cidr
-        gateway = ipaddress.ip_address(ip.gateway_address) if ip.gateway_address else gateway
+        cidr = network(ip.subnet_address) if ip.subnet_address else cidr
+        gateway = address(ip.gateway_address) if ip.gateway_address else gateway
     if cidr is not None and cidr.version != int(version[-1]):
         c.error(source, path, f"cidr {cidr} is IPv{cidr.version} but ip-version is {version}", f"an IPv{version[-1]} cidr")
     if gateway is not None and cidr is not None and gateway not in cidr:
@@ -242,11 +241,11 @@ def _kdu_for(c: _Check, vnfd: Vnfd, cp: CpAttachment) -> str:
 def _pinned_ip(c: _Check, cp: CpAttachment) -> IPAddress | None:
     override = c.instance.params.vld(cp.vld_id)
     if override and (cp.member_vnf_index, cp.cpd_id) in override.cp_ips:
-        return ipaddress.ip_address(override.cp_ips[(cp.member_vnf_index, cp.cpd_id)])
+        return address(override.cp_ips[(cp.member_vnf_index, cp.cpd_id)])
     if len(cp.ip_addresses) > 1:
         c.warn(c.nsd.source, f"{cp.path}.ip-address", f"{len(cp.ip_addresses)} addresses given; only the first is used",
                "one address per connection point")
-    return ipaddress.ip_address(cp.ip_addresses[0]) if cp.ip_addresses else None
+    return address(cp.ip_addresses[0]) if cp.ip_addresses else None
 
 
 def _forwarding_override(c: _Check, profile: VnfProfile) -> bool | None:

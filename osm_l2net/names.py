@@ -33,6 +33,14 @@ def network_name(ns_name: str, ns_id: str, vld_id: str) -> str:
     return f"{slug(ns_name, 24)}-{slug(vld_id, 29)}-{short_hash(ns_id, vld_id)}"
 
 
+def release_name(ns_id: str, member_vnf_index: str, kdu_name: str) -> str:
+    """A helm release name unique per NS instance and KDU (≤ 53 chars), when ``kdu-deployment-name`` is not given.
+
+    OSM appends random digits instead; a deterministic name lets a re-run after a crash find the release it made.
+    """
+    return f"{slug(kdu_name, 40)}-{short_hash(ns_id, member_vnf_index, kdu_name)}"
+
+
 def default_ns_id(ns_name: str) -> str:
     """A stable NS id for plans made outside OSM, so re-running with the same --ns-name converges on the same objects."""
     return str(uuid.uuid5(_NS_ID_NAMESPACE, ns_name))

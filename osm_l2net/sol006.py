@@ -8,7 +8,6 @@ as OSM NBI does (pyangbind, ``skip_unknown=False``); the allowed keys come from 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -16,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from osm_l2net.addressing import is_ip
+from osm_l2net.addressing import is_ip, network
 from osm_l2net.errors import DescriptorError, Problem
 from osm_l2net.model import (
     CpAttachment,
@@ -327,7 +326,7 @@ def _l3(reader: _Reader, path: str, node: Any) -> L3ProtocolData | None:
 
 def _check_cidr(reader: _Reader, path: str, cidr: str, version: str) -> str | None:
     try:
-        net = ipaddress.ip_network(cidr, strict=True)
+        net = network(cidr)
     except ValueError as e:
         reader.problem(path, f"'{cidr}' is not a valid network prefix ({e})", "a network in CIDR form, e.g. 10.0.1.0/24")
         return None

@@ -12,9 +12,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import networkx as nx
-
-from osm_l2net.addressing import IPAddress, IPNetwork
 from osm_l2net.errors import Problem
 
 Node = tuple[str, str]  # ("knf", member-vnf-index) or ("vl", vld id)
@@ -24,14 +21,14 @@ Node = tuple[str, str]  # ("knf", member-vnf-index) or ("vl", vld id)
 class Edge:
     member_vnf_index: str
     vld_id: str
-    ip: IPAddress | None
+    ip: str | None  # the KNF's address on the link (addresses are compared as canonical strings)
 
 
 @dataclass(frozen=True)
 class TopoRoute:
     member_vnf_index: str
-    to: IPNetwork
-    via: IPAddress
+    to: str  # subnet in CIDR form
+    via: str
     out_vld: str  # the link the route leaves through
     routers: int  # forwarding KNFs crossed to reach the subnet
 
@@ -45,16 +42,17 @@ def vl(vld_id: str) -> Node:
 
 
 class Topology:
-    def __init__(self, members: Iterable[str], subnets: Mapping[str, IPNetwork | None], edges: Iterable[Edge],
+    def __init__(self, members: Iterable[str], subnets: Mapping[str, str | None], edges: Iterable[Edge],
                  forwarding_override: Mapping[str, bool | None] | None = None) -> None:
+        import networkx as nx  # half a second to import: loaded on first use, not when LCM imports the connector
+
         self.graph = nx.Graph()
         self.subnets = dict(subnets)
         for m in members:
             self.graph.add_node(knf(m))
         for vld_id in self.subnets:
             self.graph.add_node(vl(vld_id))
-        for e in edges:
-            self.graph.add_edge(knf(e.member_vnf_index), vl(e.vld_id), ip=e.ip)
+        self.graph.add_edges_from((knf(e.member_vnf_index), vl(e.vld_id), {"ip": e.ip}) for e in edges)
         override = forwarding_override or {}
         self.forwarding = {
             m: (override[m] if override.get(m) is not None else self._routed_links(m) >= 2)
@@ -68,7 +66,7 @@ class Topology:
         """Neighbours in insertion (descriptor) order, which makes every traversal deterministic."""
         return list(self.graph.adj[node])
 
-    def ip_on(self, member: str, vld_id: str) -> IPAddress | None:
+    def ip_on(self, member: str, vld_id: str) -> str | None:
         data = self.graph.get_edge_data(knf(member), vl(vld_id))
         return data["ip"] if data else None
 
@@ -88,9 +86,9 @@ class Topology:
         """BFS from a KNF; a path may cross a KNF only if it forwards. Remembers the first hop of each reached link."""
         start = knf(member)
         direct = {n[1] for n in self.neighbours(start)}
-        first_hop: dict[str, tuple[str, IPAddress, int]] = {}  # vld -> (out vld, via, routers)
+        first_hop: dict[str, tuple[str, str, int]] = {}  # vld -> (out vld, via, routers)
         warnings: list[Problem] = []
-        queue: deque[tuple[str, str, IPAddress, int]] = deque()  # (router member, out vld, via, routers so far)
+        queue: deque[tuple[str, str, str, int]] = deque()  # (router member, out vld, via, routers so far)
         for out in self.neighbours(start):
             for router in self._forwarders_on(out[1], exclude=member):
                 via = self.ip_on(router, out[1])
@@ -126,6 +124,8 @@ class Topology:
 
     def _islands(self) -> list[Problem]:
         """Groups of KNFs that cannot reach each other over the NS's L2 links (only the cluster network joins them)."""
+        import networkx as nx
+
         routed = nx.Graph()
         for a, b in self.graph.edges:
             member, link = (a, b) if a[0] == "knf" else (b, a)

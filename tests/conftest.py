@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.support.pytest_plugin"]
+
 REPO = Path(__file__).resolve().parent.parent
 DESCRIPTORS = REPO / "descriptors"
 CDN_PACKAGES = sorted(str(p) for p in DESCRIPTORS.iterdir() if p.is_dir())

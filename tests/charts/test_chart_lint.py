@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,3 +63,14 @@ def test_vnfd_kdu_names_its_chart(chart, chart_dirs):
     kdus = yaml.safe_load(vnfd_file.read_text())["vnfd"]["kdu"]
     assert [k["helm-chart"] for k in kdus] == [chart]
     assert (package / "README.md").is_file()
+
+
+def test_chart_packages(chart, helm_run, chart_dirs, tmp_path):
+    """`helm package` works (a chart repository or OSM's helm-chart by name could serve it)."""
+    proc = helm_run("package", str(chart_dirs[chart]), "--destination", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    (archive,) = tmp_path.glob(f"{chart}-*.tgz")
+    with tarfile.open(archive) as tgz:
+        names = set(tgz.getnames())
+    assert {f"{chart}/Chart.yaml", f"{chart}/values.yaml", f"{chart}/values.schema.json",
+            f"{chart}/templates/_l2net.tpl", f"{chart}/templates/deployment.yaml"} <= names

@@ -88,8 +88,26 @@ def servers(pods: dict[str, str], tmp_path: Path) -> Iterator[Any]:
             p.wait(10)
 
 
-def _configure(pods: dict[str, str], render, cdn_values, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Apply each pod's init containers in pod order: router firewall, then every l2net script (concurrently)."""
+def _busybox_env(tmp_path: Path) -> dict[str, str]:
+    """PATH where ip, arping, sysctl and sh are busybox applets, as in the busybox:1.36 init image."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.skip("busybox is not installed (Debian package: busybox)")
+    applets = tmp_path / "busybox-bin"
+    applets.mkdir(exist_ok=True)
+    for applet in ("ip", "arping", "sysctl", "sh"):
+        if not (applets / applet).exists():
+            (applets / applet).symlink_to(busybox)
+    return {**os.environ, "PATH": f"{applets}:{os.environ['PATH']}"}
+
+
+def _configure(pods: dict[str, str], render, cdn_values, tmp_path: Path,  # type: ignore[no-untyped-def]
+               busybox: bool = False) -> None:
+    """Apply each pod's init containers in pod order: router firewall, then every l2net script (concurrently).
+
+    With busybox, the cache's and the content server's scripts run with busybox applets, as in their init image;
+    the router's always with iproute2/iputils, as in netshoot.
+    """
     router = render("router-firewall", cdn_values["router-firewall"])
     ruleset = tmp_path / "firewall.nft"
     ruleset.write_text(router.get("ConfigMap")["data"]["firewall.nft"])
@@ -98,11 +116,13 @@ def _configure(pods: dict[str, str], render, cdn_values, tmp_path: Path) -> None
     running = []
     for chart, ns in pods.items():
         out = router if chart == "router-firewall" else render(chart, cdn_values[chart])
-        argv = ["ip", "netns", "exec", ns, "/bin/sh", "-c", out.script(out.init_container("l2net"))]
-        running.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    for proc in running:
-        stdout, stderr = proc.communicate(timeout=30)
-        assert proc.returncode == 0, stderr
+        env = _busybox_env(tmp_path) if busybox and chart != "router-firewall" else None
+        host_ip = shutil.which("ip") or "ip"  # resolved before PATH points at the busybox applets
+        argv = [host_ip, "netns", "exec", ns, "sh", "-c", out.script(out.init_container("l2net"))]
+        running.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    results = [(proc.communicate(timeout=30), proc.returncode) for proc in running]  # reap all before asserting
+    for (stdout, stderr), returncode in results:
+        assert returncode == 0, stderr
         assert "l2net: interfaces, routes and forwarding configured" in stdout
 
 
@@ -117,8 +137,14 @@ def _routes(ns: str) -> set[tuple[str, str, str]]:
             if "gateway" in r}
 
 
-def test_cdn_service_data_plane_from_the_rendered_charts(pods, render, cdn_values, servers, tmp_path):
-    _configure(pods, render, cdn_values, tmp_path)
+@pytest.fixture(params=["iproute2", "busybox"])
+def configure(request, pods, render, cdn_values, tmp_path):  # type: ignore[no-untyped-def]
+    """Configure the pods once, with the cache's and content server's scripts run by `request.param` tools."""
+    return lambda: _configure(pods, render, cdn_values, tmp_path, busybox=request.param == "busybox")
+
+
+def test_cdn_service_data_plane_from_the_rendered_charts(pods, configure, servers):
+    configure()
     cdn, rtr, cnt = pods["cdn-server"], pods["router-firewall"], pods["content-server"]
     assert _addresses(cdn) == {"net1": {"10.0.1.10/24"}}
     assert _addresses(rtr) == {"net1": {"10.0.1.1/24"}, "net2": {"10.0.2.1/24"}}

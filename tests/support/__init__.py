@@ -1,0 +1,1 @@
+"""Test support: the Kubernetes API test double (``KubernetesAPIEmulator``) and its pytest fixture."""

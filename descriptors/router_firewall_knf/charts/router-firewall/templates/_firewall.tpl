@@ -28,7 +28,7 @@ because it ends up in nft syntax: a malformed one must fail the render, not the 
 {{- end -}}
 
 {{- define "router-firewall.ruleset" -}}
-{{- $fw := .Values.firewall -}}
+{{- $fw := .Values.firewall | default dict -}}
 # osm-l2net router-firewall: rendered by helm from .Values.firewall; `nft -f` applies the whole file atomically.
 # Forwarded traffic to a protected address is dropped unless allowed; replies to allowed flows always pass.
 table inet osm_l2net

@@ -35,13 +35,22 @@ need {{ include "l2net.sh" $i.name }}
 {{- if $i.ip }}
 ip addr replace {{ include "l2net.sh" $i.ip }} dev {{ include "l2net.sh" $i.name }}
 {{- end }}
-ip link set dev {{ include "l2net.sh" $i.name }} up
+ip link set {{ include "l2net.sh" $i.name }} up
 {{- end }}
 {{- range $r := $l.routes | default list }}
 ip route replace {{ include "l2net.sh" $r.to }} via {{ include "l2net.sh" $r.via }} dev {{ include "l2net.sh" $r.dev }}
 {{- end }}
 {{- if $l.forwarding }}
 sysctl -w net.ipv4.ip_forward=1
+{{- $v6 := dict }}
+{{- range $i := $l.interfaces | default list }}
+{{- if and $i.ip (contains ":" (toString $i.ip)) }}
+{{- $_ := set $v6 "any" true }}
+{{- end }}
+{{- end }}
+{{- if $v6.any }}
+sysctl -w net.ipv6.conf.all.forwarding=1
+{{- end }}
 {{- end }}
 {{- if (.Values.l2netInit | default dict).gratuitousArp }}
 {{- range $i := $l.interfaces | default list }}

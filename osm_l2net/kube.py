@@ -1,0 +1,601 @@
+"""The Kubernetes adapter: creates, waits for, inspects and deletes the plan's network objects (the only module
+importing ``kubernetes``).
+
+Built on the official client's synchronous API (async callers use ``asyncio.to_thread``). Every request carries a
+timeout; 429 (honouring Retry-After), 5xx, connection errors and timeouts are retried with exponential backoff and
+jitter, bounded in attempts and time; every failure becomes the project's own error chained to the client's.
+Objects are only modified or deleted when they carry our ownership labels (and deletes carry a uid precondition, so
+an object replaced meanwhile is never touched). Creating a network costs exactly one write and no read when the name
+is free; ``stats`` counts every request for benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import urllib3
+import yaml
+from kubernetes import client, config, watch
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from osm_l2net import kube_state as ks
+from osm_l2net.errors import ClusterError, ConflictError, TemporaryClusterError, WaitTimeout
+from osm_l2net.kube_state import (
+    DeleteResult,
+    GcResult,
+    NetworkStatus,
+    OwnedNetwork,
+    Readiness,
+    ResourceRef,
+    RetryPolicy,
+)
+from osm_l2net.plan import LABEL_NS_ID, NetworkPlan
+
+__all__ = [
+    "Cluster", "ClusterAccess", "DeleteResult", "EnsureOutcome", "GcResult", "NetworkStatus", "OwnedNetwork",
+    "Readiness", "ResolvedAccess", "RetryPolicy", "connect", "resolve_access",
+]
+
+log = logging.getLogger(__name__)
+
+EnsureOutcome = Literal["created", "adopted", "unchanged"]
+Progress = Callable[[Readiness], None]
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+_TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
+_PODS = ResourceRef("", "v1", "pods", "Pod")
+
+
+# ---------------------------------------------------------------- access
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """How to reach the cluster, resolved like kubectl: explicit kubeconfig > $KUBECONFIG (a colon list) >
+    in-cluster service account (when $KUBERNETES_SERVICE_HOST is set) > ~/.kube/config."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedAccess:
+    source: str  # "--kubeconfig", "$KUBECONFIG", "in-cluster" or "~/.kube/config"
+    kubeconfig: str | None  # path or colon list; None in-cluster
+    context: str | None
+
+
+def resolve_access(access: ClusterAccess, environ: Mapping[str, str] | None = None,
+                   home: Path | None = None) -> ResolvedAccess:
+    env = os.environ if environ is None else environ
+    if access.kubeconfig:
+        return ResolvedAccess("--kubeconfig", access.kubeconfig, access.context)
+    if env.get("KUBECONFIG"):
+        return ResolvedAccess("$KUBECONFIG", env["KUBECONFIG"], access.context)
+    if env.get("KUBERNETES_SERVICE_HOST"):
+        return ResolvedAccess("in-cluster", None, None)
+    return ResolvedAccess("~/.kube/config", str((home or Path.home()) / ".kube" / "config"), access.context)
+
+
+def connect(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> tuple[Any, str]:
+    """An ``ApiClient`` for ``access`` and the namespace to use (flag > kubeconfig context > service account)."""
+    resolved = resolve_access(access, environ)
+    cfg = client.Configuration()
+    where = f"{resolved.source} {resolved.kubeconfig or ''}".strip()
+    try:
+        if resolved.kubeconfig is None:
+            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+            namespace = access.namespace or _service_account_namespace()
+        else:
+            paths = [p for p in resolved.kubeconfig.split(os.pathsep) if p]
+            if not any(Path(p).expanduser().is_file() for p in paths):
+                raise ClusterError(f"no kubeconfig found ({where}); pass --kubeconfig or set $KUBECONFIG")
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=resolved.kubeconfig, context=resolved.context, client_configuration=cfg,
+                persist_config=False)
+            namespace = access.namespace or _context_namespace(resolved)
+    except (ConfigException, yaml.YAMLError, OSError, ValueError, TypeError, KeyError) as e:
+        raise ClusterError(f"cannot use the cluster credentials from {where}: {e}") from e
+    cfg.retries = False  # retries are ours (counted, bounded, with backoff); urllib3 would hide them
+    return client.ApiClient(cfg), namespace
+
+
+def _context_namespace(resolved: ResolvedAccess) -> str:
+    contexts, active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+        config_file=resolved.kubeconfig)
+    chosen = next((c for c in contexts if c["name"] == resolved.context), active) if resolved.context else active
+    return str((chosen or {}).get("context", {}).get("namespace") or "default")
+
+
+def _service_account_namespace() -> str:
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+    except OSError:
+        return "default"
+
+
+# ---------------------------------------------------------------- errors and retries
+
+
+def _status_of(e: ApiException) -> tuple[int, str, str, dict[str, Any]]:
+    """(code, reason, message, details) from the Status body; plain-text bodies (e.g. '404 page not found') too."""
+    try:
+        body = json.loads(e.body or "")
+    except (TypeError, ValueError):
+        body = None
+    if isinstance(body, dict) and body.get("kind") == "Status":
+        return int(body.get("code") or e.status or 0), str(body.get("reason") or e.reason or ""), \
+            str(body.get("message") or ""), dict(body.get("details") or {})
+    return int(e.status or 0), str(e.reason or ""), str(e.body or "").strip()[:300], {}
+
+
+def _retryable(e: ApiException) -> bool:
+    return e.status == 429 or (e.status is not None and 500 <= e.status <= 599)
+
+
+def _retry_after(e: ApiException) -> float | None:
+    headers = e.headers or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def to_error(e: ApiException, what: str) -> ClusterError:
+    """The project's error for an API failure, keeping the server's Status message."""
+    code, reason, message, details = _status_of(e)
+    if code == 404 and details.get("kind") == "namespaces":
+        return ClusterError(f"{what}: namespace {details.get('name')!r} does not exist")
+    text = f"{what}: HTTP {code} {reason}: {message}".rstrip(": ")
+    if code == 404:
+        return ClusterError(f"{text} (is the CRD installed? L2S-M provides l2networks.l2sm.l2sm.k8s.local, "
+                            f"Multus network-attachment-definitions.k8s.cni.cncf.io)")
+    if code in (401, 403):
+        return ClusterError(f"{text} (check the kubeconfig credentials and RBAC)")
+    if code == 409:
+        return ConflictError(text)
+    if code == 429 or code >= 500:
+        return TemporaryClusterError(text)
+    return ClusterError(text)
+
+
+class _Api:
+    """Calls the client with timeouts, bounded retries and request counting."""
+
+    def __init__(self, policy: RetryPolicy, rng: random.Random, sleep: Callable[[float], None]) -> None:
+        self.policy, self.rng, self.sleep = policy, rng, sleep
+        self.stats: Counter[str] = Counter()
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return self.policy.connect_timeout_s, self.policy.request_timeout_s
+
+    def call(self, verb: str, what: str, fn: Callable[..., Any], *args: Any, retry_conflict: bool = False,
+             **kwargs: Any) -> Any:
+        """Retry 429/5xx/transport failures (and 409 when ``retry_conflict``: an update without resourceVersion
+        conflicts only transiently); other ``ApiException`` propagate for the caller to judge."""
+        started, attempt = time.monotonic(), 0
+        while True:
+            attempt += 1
+            self.stats[verb] += 1
+            self.stats["total"] += 1
+            retry_after: float | None = None
+            try:
+                return fn(*args, _request_timeout=self.timeout, **kwargs)
+            except ApiException as e:
+                if not (_retryable(e) or (retry_conflict and e.status == 409)):
+                    raise
+                failure: Exception = e
+                retry_after = _retry_after(e)
+                reason = f"HTTP {e.status} {_status_of(e)[2]}"
+            except _TRANSPORT_ERRORS as e:
+                failure, reason = e, f"{type(e).__name__}: {e}"
+            delay = self.policy.delay(attempt, self.rng, retry_after)
+            elapsed = time.monotonic() - started
+            if attempt >= self.policy.attempts or elapsed + delay > self.policy.total_s:
+                raise TemporaryClusterError(
+                    f"{what}: {reason} (gave up after {attempt} attempts in {elapsed:.1f}s)") from failure
+            self.stats["retries"] += 1
+            log.info("%s: %s; retry %d in %.2fs", what, reason, attempt, delay)
+            self.sleep(delay)
+
+
+# ---------------------------------------------------------------- the adapter
+
+
+class Cluster:
+    """Network objects of NS instances in one cluster (see the module docstring)."""
+
+    def __init__(self, access: ClusterAccess | None = None, *, api_client: Any = None, namespace: str | None = None,
+                 policy: RetryPolicy | None = None, seed: int | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if api_client is None:
+            api_client, default_ns = connect(access or ClusterAccess())
+        else:
+            default_ns = "default"
+        self.api_client = api_client
+        self.namespace = namespace or (access.namespace if access else None) or default_ns
+        self.policy = policy or RetryPolicy()
+        self._api = _Api(self.policy, random.Random(seed), sleep)  # noqa: S311 (jitter, not crypto)
+        self._co = client.CustomObjectsApi(api_client)
+        self._core = client.CoreV1Api(api_client)
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    @property
+    def stats(self) -> Counter[str]:
+        """Requests sent, by verb (create/get/list/patch/delete/watch), plus "total" and "retries"."""
+        return self._api.stats
+
+    # ------------------------------------------------------------ create
+
+    def ensure_network(self, net: NetworkPlan, namespace: str | None = None) -> EnsureOutcome:
+        """Create the network; if the name is taken by our own object, bring its spec in line ("adopted") or leave it
+        ("unchanged"); if taken by anything else, raise ``ConflictError`` and touch nothing."""
+        ref, ns = _ref(net.manifest), namespace or self.namespace
+        body = _with_namespace(net.manifest, ns)
+        what = f"create {ref.kind} {ns}/{net.name}"
+        for _ in range(self.policy.attempts):
+            try:
+                self._api.call("create", what, self._co.create_namespaced_custom_object,
+                               ref.group, ref.version, ns, ref.plural, body)
+                return "created"
+            except ApiException as e:
+                if e.status != 409:
+                    raise to_error(e, what) from e
+            live = self._read(ref, ns, net.name)
+            if live is None:
+                continue  # deleted meanwhile (or the 409 was spurious): create again
+            if not ks.same_owner(live, body):
+                raise ConflictError(
+                    f"{ref.kind} {ns}/{net.name} already exists and is not this NS instance's "
+                    f"({ks.describe_owner(live)}; expected {ks.describe_owner(body)}): left untouched; remove it or "
+                    f"choose another network name")
+            if live["metadata"].get("deletionTimestamp"):
+                self._wait_absent(ref, ns, [net.name], self.policy.total_s)
+                continue
+            return self._align(ref, ns, live, body)
+        raise TemporaryClusterError(f"{what}: the name kept being taken and released; gave up")
+
+    def _align(self, ref: ResourceRef, ns: str, live: Mapping[str, Any], body: Mapping[str, Any]) -> EnsureOutcome:
+        drift = ks.spec_drift(live, body)
+        missing_labels = {k: v for k, v in ks.labels_of(body).items() if ks.labels_of(live).get(k) != v}
+        if not drift and not missing_labels:
+            return "unchanged"
+        patch: dict[str, Any] = {}
+        if drift:
+            patch["spec"] = drift
+        if missing_labels:
+            patch["metadata"] = {"labels": missing_labels}
+        name = live["metadata"]["name"]
+        what = f"update {ref.kind} {ns}/{name}"
+        try:
+            self._api.call("patch", what, self._co.patch_namespaced_custom_object,
+                           ref.group, ref.version, ns, ref.plural, name, patch, retry_conflict=True)
+        except ApiException as e:
+            raise to_error(e, what) from e
+        log.info("%s: adopted, changed %s", what, sorted(drift) + sorted(missing_labels))
+        return "adopted"
+
+    def _read(self, ref: ResourceRef, ns: str, name: str) -> dict[str, Any] | None:
+        what = f"read {ref.kind} {ns}/{name}"
+        try:
+            return dict(self._api.call("get", what, self._co.get_namespaced_custom_object,
+                                       ref.group, ref.version, ns, ref.plural, name))
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise to_error(e, what) from e
+
+    # ------------------------------------------------------------ listing
+
+    def _list(self, ref: ResourceRef, ns: str | None, selector: str) -> tuple[list[dict[str, Any]], str]:
+        """Objects and the list's resourceVersion; a kind whose CRD is not installed lists as empty."""
+        what = f"list {ref.plural} in {ns or 'all namespaces'}"
+        try:
+            if ref is _PODS:
+                if ns is None:
+                    raw = self._api.call("list", what, self._core.list_pod_for_all_namespaces,
+                                         label_selector=selector, _preload_content=False)
+                else:
+                    raw = self._api.call("list", what, self._core.list_namespaced_pod, ns,
+                                         label_selector=selector, _preload_content=False)
+                body = json.loads(raw.data)
+            elif ns is None:
+                body = self._api.call("list", what, self._co.list_cluster_custom_object,
+                                      ref.group, ref.version, ref.plural, label_selector=selector)
+            else:
+                body = self._api.call("list", what, self._co.list_namespaced_custom_object,
+                                      ref.group, ref.version, ns, ref.plural, label_selector=selector)
+        except ApiException as e:
+            if e.status == 404 and ref is not _PODS and _status_of(e)[3].get("kind") != "namespaces":
+                return [], ""
+            raise to_error(e, what) from e
+        items = [dict(i, kind=i.get("kind") or ref.kind) for i in body.get("items") or []]
+        return items, str((body.get("metadata") or {}).get("resourceVersion") or "")
+
+    def _pods(self, ns: str | None, selector: str = "") -> list[dict[str, Any]]:
+        return self._list(_PODS, ns, selector)[0]
+
+    def list_owned(self, ns_id: str | None = None, namespace: str | None = None) -> list[OwnedNetwork]:
+        """Our network objects (of one NS instance, or all), in one namespace or cluster-wide; one list per kind."""
+        found: list[OwnedNetwork] = []
+        for ref in ks.NETWORK_KINDS:
+            items, _ = self._list(ref, namespace, ks.owner_selector(ns_id))
+            found.extend(OwnedNetwork.from_object(o) for o in items if ks.is_ours(o))
+        return sorted(found, key=lambda o: (o.namespace, o.name, o.kind))
+
+    # ------------------------------------------------------------ waiting
+
+    def _await(self, ref: ResourceRef, ns: str, selector: str, done: Callable[[dict[str, dict[str, Any]]], bool],
+               deadline: float) -> tuple[dict[str, dict[str, Any]], bool]:
+        """List, then watch from the list's resourceVersion until ``done(objects by name)`` or the deadline;
+        a failed or expired watch is followed by a fresh list after a backoff. Returns (objects, done?)."""
+        failures = 0
+        while True:
+            items, rv = self._list(ref, ns, selector)
+            objs = {o["metadata"]["name"]: o for o in items}
+            if done(objs):
+                return objs, True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return objs, False
+            try:
+                if self._watch(ref, ns, selector=selector, rv=rv, objs=objs, done=done, deadline=deadline):
+                    return objs, True
+            except (ApiException, *_TRANSPORT_ERRORS) as e:
+                failures += 1
+                log.info("watch %s in %s failed (%s); listing again", ref.plural, ns, e)
+                self._api.sleep(min(self.policy.delay(failures, self._api.rng), max(0.0, remaining)))
+
+    def _watch(self, ref: ResourceRef, ns: str, *, selector: str, rv: str, objs: dict[str, dict[str, Any]],
+               done: Callable[[dict[str, dict[str, Any]]], bool], deadline: float) -> bool:
+        remaining = deadline - time.monotonic()
+        seconds = max(1, math.ceil(min(remaining, 60)))
+        if ref is _PODS:
+            fn: Callable[..., Any] = self._core.list_namespaced_pod
+            args: tuple[Any, ...] = (ns,)
+        else:
+            fn, args = self._co.list_namespaced_custom_object, (ref.group, ref.version, ns, ref.plural)
+        self._api.stats["watch"] += 1
+        self._api.stats["total"] += 1
+        stream = watch.Watch()  # type: ignore[no-untyped-call]
+        events = stream.stream(  # type: ignore[no-untyped-call]
+            fn, *args, label_selector=selector, resource_version=rv or None, timeout_seconds=seconds,
+            deserialize=False, _request_timeout=(self.policy.connect_timeout_s, seconds + 10))
+        for event in events:
+            obj = event["object"]
+            name = obj.get("metadata", {}).get("name")
+            if event["type"] == "DELETED":
+                objs.pop(name, None)
+            elif name:
+                objs[name] = dict(obj, kind=obj.get("kind") or ref.kind)
+            if done(objs):
+                stream.stop()  # type: ignore[no-untyped-call]
+                return True
+            if time.monotonic() > deadline:
+                stream.stop()  # type: ignore[no-untyped-call]
+                return False
+        return False
+
+    def wait_ready(self, networks: Sequence[NetworkPlan], namespace: str | None = None, deadline_s: float = 120.0,
+                   progress: Progress | None = None) -> list[Readiness]:
+        """Until every network is ready (L2Network: status.internalConnectivity == Available; NAD: present), or
+        ``WaitTimeout`` naming those that are not and why. ``progress`` gets every change of a network's state."""
+        ns, deadline = namespace or self.namespace, time.monotonic() + deadline_s
+        seen: dict[str, str] = {}
+        final: dict[str, Readiness] = {}
+        for ref, nets in _by_kind(networks):
+            names = [n.name for n in nets]
+
+            def done(objs: dict[str, dict[str, Any]], ref: ResourceRef = ref, names: list[str] = names) -> bool:
+                states = [ks.readiness(ref.kind, name, objs.get(name)) for name in names]
+                for state in states:
+                    final[state.name] = state
+                    if progress is not None and seen.get(state.name) != state.detail:
+                        progress(state)
+                    seen[state.name] = state.detail
+                return all(s.ready for s in states)
+
+            _, ok = self._await(ref, ns, _selector_for(nets), done, deadline)
+            if not ok:
+                stuck = [s for s in final.values() if not s.ready]
+                listed = "; ".join(f"{ref.kind} {ns}/{s.name}: {s.detail}" for s in stuck)
+                raise WaitTimeout(f"networks not ready after {deadline_s:g}s: {listed}")
+        return [final[n.name] for n in networks]
+
+    def _wait_absent(self, ref: ResourceRef, ns: str, names: Sequence[str], deadline_s: float) -> None:
+        deadline = time.monotonic() + deadline_s
+        objs, ok = self._await(ref, ns, "", lambda o: not any(n in o for n in names), deadline)
+        if not ok:
+            pods = self._pods(ns)
+            stuck = [f"{ref.kind} {ns}/{n}: {ks.stuck_reason(objs[n], ks.attached_pods(pods, n))}"
+                     for n in names if n in objs]
+            raise WaitTimeout(f"networks still present {deadline_s:g}s after deletion: {'; '.join(stuck)}")
+
+    # ------------------------------------------------------------ delete
+
+    def delete_networks(self, networks: Sequence[NetworkPlan], namespace: str | None = None, *,
+                        force: bool = False) -> DeleteResult:
+        """Delete the planned networks that carry our labels (uid precondition: a replaced object is left alone).
+
+        Pods must be gone first (L2S-M does not check, attached pods keep dead interfaces): unless ``force``,
+        ``ClusterError`` names the pods still attached and nothing is deleted."""
+        ns = namespace or self.namespace
+        if not force:
+            pods = self._pods(ns)
+            attached = {n.name: ks.attached_pods(pods, n.name) for n in networks}
+            busy = "; ".join(f"{name}: {', '.join(p)}" for name, p in attached.items() if p)
+            if busy:
+                raise ClusterError(f"pods are still attached to networks in {ns} ({busy}): remove the KNFs first")
+        deleted: list[str] = []
+        absent: list[str] = []
+        skipped: list[str] = []
+        for ref, nets in _by_kind(networks):
+            owned = {o["metadata"]["name"]: o for o in self._list(ref, ns, _selector_for(nets))[0] if ks.is_ours(o)}
+            for net in nets:
+                obj = owned.get(net.name)
+                outcome = "absent" if obj is None else self._delete(ref, ns, obj)
+                if outcome == "deleted":
+                    deleted.append(net.name)
+                elif outcome == "absent":
+                    absent.append(net.name)
+                else:
+                    skipped.append(f"{net.name}: {outcome}")
+        return DeleteResult(tuple(deleted), tuple(absent), tuple(skipped))
+
+    def _delete(self, ref: ResourceRef, ns: str, obj: Mapping[str, Any]) -> str:
+        meta = obj["metadata"]
+        what = f"delete {ref.kind} {ns}/{meta['name']}"
+        options = client.V1DeleteOptions(propagation_policy="Background",
+                                         preconditions=client.V1Preconditions(uid=meta["uid"]))
+        for _ in range(self.policy.attempts):
+            try:
+                self._api.call("delete", what, self._co.delete_namespaced_custom_object,
+                               ref.group, ref.version, ns, ref.plural, meta["name"], body=options)
+                return "deleted"
+            except ApiException as e:
+                if e.status == 404:
+                    return "absent"
+                if e.status != 409:
+                    raise to_error(e, what) from e
+            # 409: the uid precondition failed, or a transient conflict; only the object can tell which
+            live = self._read(ref, ns, meta["name"])
+            if live is None:
+                return "absent"
+            if live["metadata"].get("uid") != meta["uid"]:
+                return "replaced meanwhile by another object (uid differs): left alone"
+        raise TemporaryClusterError(f"{what}: kept conflicting; gave up")
+
+    def wait_gone(self, networks: Sequence[NetworkPlan], namespace: str | None = None,
+                  deadline_s: float = 120.0) -> None:
+        """Until the networks are gone, or ``WaitTimeout`` naming each one still there and why (finalizers, pods)."""
+        ns = namespace or self.namespace
+        for ref, nets in _by_kind(networks):
+            self._wait_absent(ref, ns, [n.name for n in nets], deadline_s)
+
+    def wait_pods_gone(self, ns_id: str, namespace: str | None = None, deadline_s: float = 300.0) -> None:
+        """Until no pod labelled ``osm.etsi.org/ns-id=<ns_id>`` is left (teardown order: pods, then networks)."""
+        ns = namespace or self.namespace
+        objs, ok = self._await(_PODS, ns, f"{LABEL_NS_ID}={ns_id}", lambda o: not o,
+                               time.monotonic() + deadline_s)
+        if not ok:
+            left = [f"{name} ({_pod_state(p)})" for name, p in sorted(objs.items())]
+            raise WaitTimeout(f"pods of NS {ns_id} still present in {ns} after {deadline_s:g}s: {', '.join(left)}")
+
+    # ------------------------------------------------------------ status and gc
+
+    def network_status(self, networks: Sequence[NetworkPlan], namespace: str | None = None) -> list[NetworkStatus]:
+        """Each planned network (ours only) with its readiness and the pods attached (interface, IPs, problems)."""
+        ns = namespace or self.namespace
+        pods = self._pods(ns)
+        result: dict[str, NetworkStatus] = {}
+        for ref, nets in _by_kind(networks):
+            owned = {o["metadata"]["name"]: o for o in self._list(ref, ns, _selector_for(nets))[0] if ks.is_ours(o)}
+            for net in nets:
+                obj = owned.get(net.name)
+                state = ks.readiness(ref.kind, net.name, obj)
+                attachments = tuple(a for p in pods if (a := ks.attachment(p, net.name)) is not None)
+                finalizers = tuple((obj or {}).get("metadata", {}).get("finalizers") or ())
+                result[net.name] = NetworkStatus(net.name, ref.kind, ns, obj is not None, state.ready, state.detail,
+                                                 finalizers, attachments)
+        return [result[n.name] for n in networks]
+
+    def gc(self, existing_ns_ids: Collection[str] | None, ns_id: str | None = None,
+           namespace: str | None = None) -> GcResult:
+        """Delete our networks whose NS instance no longer exists: those of ``ns_id`` (when its NS is gone), or,
+        cluster-wide / in ``namespace``, every one whose ns-id is not in ``existing_ns_ids``. Networks with pods
+        still attached or already being deleted are kept and reported; objects without our labels are never listed."""
+        if existing_ns_ids is None and ns_id is None:
+            raise ValueError("gc needs the NS instances that still exist, or the ns_id of one that is gone")
+        if ns_id is not None and existing_ns_ids is not None and ns_id in existing_ns_ids:
+            return GcResult((), ())
+        candidates = [o for o in self.list_owned(ns_id, namespace)
+                      if existing_ns_ids is None or o.ns_id not in existing_ns_ids]
+        pods_by_ns = {ns: self._pods(ns) for ns in sorted({o.namespace for o in candidates})}
+        deleted: list[OwnedNetwork] = []
+        skipped: list[tuple[OwnedNetwork, str]] = []
+        for net in candidates:
+            attached = ks.attached_pods(pods_by_ns[net.namespace], net.name)
+            if attached:
+                skipped.append((net, f"pods still attached: {', '.join(attached)}"))
+                continue
+            if net.deleting:
+                skipped.append((net, f"already being deleted (finalizers {list(net.finalizers)})"))
+                continue
+            ref = next(r for r in ks.NETWORK_KINDS if r.kind == net.kind)
+            outcome = self._delete(ref, net.namespace, {"metadata": {"name": net.name, "uid": net.uid}})
+            if outcome == "deleted":
+                deleted.append(net)
+            elif outcome != "absent":
+                skipped.append((net, outcome))
+        return GcResult(tuple(deleted), tuple(skipped))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _ref(manifest: Mapping[str, Any]) -> ResourceRef:
+    ref = ks.resource_for(manifest)
+    if ref is None:
+        raise ClusterError(f"unsupported network kind {manifest.get('apiVersion')}/{manifest.get('kind')} "
+                           f"(supported: {', '.join(r.api_version + '/' + r.kind for r in ks.NETWORK_KINDS)})")
+    return ref
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy as plain dicts/lists (manifests may hold read-only mappings and tuples)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _with_namespace(manifest: Mapping[str, Any], ns: str) -> dict[str, Any]:
+    body: dict[str, Any] = _plain(manifest)
+    body.setdefault("metadata", {})["namespace"] = ns
+    return body
+
+
+def _by_kind(networks: Iterable[NetworkPlan]) -> list[tuple[ResourceRef, list[NetworkPlan]]]:
+    groups: dict[ResourceRef, list[NetworkPlan]] = {}
+    for net in networks:
+        groups.setdefault(_ref(net.manifest), []).append(net)
+    return list(groups.items())
+
+
+def _selector_for(nets: Sequence[NetworkPlan]) -> str:
+    """The owner selector of these networks' NS instance (all of ours when they span several)."""
+    ids = {ks.labels_of(n.manifest).get(LABEL_NS_ID) for n in nets}
+    return ks.owner_selector(ids.pop() if len(ids) == 1 else None)
+
+
+def _pod_state(pod: Mapping[str, Any]) -> str:
+    meta = pod.get("metadata", {})
+    phase = (pod.get("status") or {}).get("phase", "Unknown")
+    if meta.get("deletionTimestamp"):
+        finalizers = meta.get("finalizers") or []
+        return f"{phase}, terminating" + (f", finalizers {finalizers}" if finalizers else "")
+    return str(phase)
