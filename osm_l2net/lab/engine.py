@@ -53,6 +53,10 @@ class Lab:
         ctx = roles.Context(spec, plan, state.run_dir)
         with netlink.rtnl(spec.switch) as sw:
             for pod in sorted(spec.pods, key=_start_rank):
+                if pod.replicas == 0:
+                    self.progress(f"pod {pod.key}: replicas 0 in the plan, not started (lab scale … --replicas 1)")
+                    state.data["replicas"][pod.key] = 0
+                    continue
                 self._start_pod(state, ctx, pod, sw)
         return spec
 

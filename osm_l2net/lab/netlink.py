@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -20,6 +21,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from osm_l2net.errors import LabError
 from osm_l2net.lab.spec import BridgeSpec, LinkSpec, PodSpec
 
+IFA_F_NODAD = 0x02
 BRIDGE_NF = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-call-arptables")
 
 
@@ -136,7 +138,8 @@ def verify_pod(pod: PodSpec) -> None:
         if got is None or got["mac"] != link.mac or (link.ip and got["addresses"] != [link.ip]):
             problems.append(f"{link.ifname}: want {link.mac} {link.ip}, have {got and (got['mac'], got['addresses'])}")
     with rtnl(pod.netns) as ipr:
-        routes = {(f"{r.get_attr('RTA_DST')}/{r['dst_len']}", r.get_attr("RTA_GATEWAY")) for r in ipr.get_routes(family=2)}
+        routes = {(f"{r.get_attr('RTA_DST')}/{r['dst_len']}", r.get_attr("RTA_GATEWAY"))
+                  for family in (socket.AF_INET, socket.AF_INET6) for r in ipr.get_routes(family=family)}
     problems += [f"route {r.to} via {r.via} missing" for r in pod.routes
                  if (str(ipaddress.ip_network(r.to, strict=False)), r.via) not in routes]
     if problems:
@@ -171,10 +174,14 @@ def _configure_pod_end(ipr: Any, link: LinkSpec) -> None:
     ipr.link("set", index=idx, address=link.mac, ifalias=link.alias, state="up")
     if link.ip:
         address, prefix = link.ip.split("/")
-        for current in ipr.get_addr(index=idx, family=2):
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        for current in ipr.get_addr(index=idx, family=family):
+            if current["scope"] != 0:
+                continue  # keep the kernel's link-local (IPv6) addresses
             if (current.get_attr("IFA_ADDRESS"), current["prefixlen"]) != (address, int(prefix)):
                 ipr.addr("del", index=idx, address=current.get_attr("IFA_ADDRESS"), prefixlen=current["prefixlen"])
-        _ignore_exists(ipr.addr, "add", index=idx, address=address, prefixlen=int(prefix))
+        nodad = {"flags": IFA_F_NODAD} if family == socket.AF_INET6 else {}  # usable at once, no DAD wait
+        _ignore_exists(ipr.addr, "add", index=idx, address=address, prefixlen=int(prefix), **nodad)
 
 
 def unplug_pod(switch: str, pod: PodSpec) -> None:
@@ -218,7 +225,9 @@ def delete_host_link(name: str) -> None:
 def describe_links(ns: str) -> list[dict[str, Any]]:
     with rtnl(ns) as ipr:
         addrs: dict[int, list[str]] = {}
-        for a in ipr.get_addr(family=2):
+        for a in ipr.get_addr():
+            if a["scope"] != 0:  # global addresses only (not IPv6 link-local)
+                continue
             addrs.setdefault(a["index"], []).append(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
         return [{"name": m.get_attr("IFLA_IFNAME"), "mac": m.get_attr("IFLA_ADDRESS"),
                  "state": m.get_attr("IFLA_OPERSTATE"), "master": m.get_attr("IFLA_MASTER"),

@@ -6,7 +6,7 @@ kernel would refuse is an input error at plan time, not a half-built lab.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from osm_l2net.errors import InputError
 from osm_l2net.lab import names
@@ -44,6 +44,7 @@ class PodSpec:
     links: tuple[LinkSpec, ...]
     routes: tuple[Route, ...]
     role: Member | None
+    replicas: int = 1  # the plan's: 0 = planned but not started; the lab runs at most one
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _pod(lab: str, plan: Plan, kdu: KduPlan, pod: str, *, known: set[str], role:
         links.append(_link(lab, plan.ns_id, pod, ifname=iface.name, ip=iface.ip, vld_id=iface.vld_id))
     _check_unique([li.ifname for li in links], f"interfaces of {kdu.key}")
     return PodSpec(kdu.key, kdu.member_vnf_index, names.pod_netns(lab, pod), kdu.forwarding, tuple(links),
-                   kdu.routes, role)
+                   kdu.routes, role, min(kdu.replicas, 1))
 
 
 def _with_external(lab: str, ns_id: str, pods: list[PodSpec], profile: Profile) -> list[PodSpec]:
@@ -125,8 +126,7 @@ def _with_external(lab: str, ns_id: str, pods: list[PodSpec], profile: Profile) 
     extra = _link(lab, ns_id, att.key, ifname=ifname, ip=ext.member_ip, vld_id=EXTERNAL_VLD)
     user_link = _link(lab, ns_id, ext.name, ifname="net1", ip=ext.user_ip, vld_id=EXTERNAL_VLD)
     user = PodSpec(ext.name, ext.name, names.pod_netns(lab, ext.name), False, (user_link,), (), None)
-    out = [PodSpec(p.key, p.member, p.netns, p.forwarding, (*p.links, extra), p.routes, p.role) if p is att else p
-           for p in pods]
+    out = [replace(p, links=(*p.links, extra)) if p is att else p for p in pods]
     return [*out, user]
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
-from plans import cdn_plan, chain_plan
+from leftovers import netns_of
+from plans import cdn_plan, chain_plan, kdu, network
 
 from osm_l2net import api
 from osm_l2net.lab import Lab
@@ -62,3 +64,18 @@ def test_two_ns_instances_with_the_same_addresses_cannot_reach_each_other(lab_na
     bridges = subprocess.run(["ip", "-n", spec_b.switch, "-o", "link", "show", "type", "bridge"],
                              capture_output=True, text=True, check=True).stdout
     assert not any(br.name in bridges for br in spec_a.bridges)
+
+
+def test_ipv6_network_and_a_pod_planned_with_zero_replicas(lab_name: str) -> None:
+    ns = "v6-0001"
+    nets = (network(ns, "v6net", "fd00:10::/64"),)
+    kdus = (kdu("a", [("v6net", "fd00:10::a/64")], ns_id=ns), kdu("b", [("v6net", "fd00:10::b/64")], ns_id=ns),
+            replace(kdu("c", [("v6net", "fd00:10::c/64")], ns_id=ns), replicas=0))
+    lab = Lab(lab_name)
+    spec = lab.up(Plan(ns, "v6", "v6_ns", "default", "l2sm", nets, kdus), Profile())
+    ping6 = ["ping", "-6", "-n", "-c", "2", "-i", "0.2", "-W", "2", "fd00:10::b"]
+    assert parse_ping(lab.exec("a", ping6, 10, True).stdout).received == 2
+    assert spec.pod("c").netns not in netns_of(lab_name)
+    assert [p["replicas"] for p in lab.status()["pods"]] == [1, 1, 0]
+    lab.scale("c", 1)
+    assert lab.exec("c", ["ping", "-6", "-c", "1", "-W", "2", "fd00:10::a"], 10, True).returncode == 0
