@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from osm_l2net.errors import LabError
@@ -226,6 +231,30 @@ class Scenario:
             other.down()
 
 
+@contextmanager
+def _shielded(progress: Progress) -> Iterator[None]:
+    """Let the clean-up finish when a second Ctrl-C / SIGTERM arrives (main thread of this process only: a process
+    forked by pyroute2 keeps the default behaviour)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    owner = os.getpid()
+
+    def hold(sig: int, _frame: FrameType | None) -> None:
+        if os.getpid() != owner:
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+            return
+        progress("cleaning up the lab, please wait")
+
+    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -249,7 +278,8 @@ def run_scenario(plan: Plan, profile: Profile, lab_name: str = "cdn", *, root: P
         report.error = str(e)
     finally:
         progress(f"lab down {lab_name}")
-        lab.down()
+        with _shielded(progress):
+            lab.down()
         report.seconds = time.monotonic() - started
         if report_path:
             report_path.write_text(json.dumps(report.as_dict(), indent=1) + "\n")
