@@ -132,3 +132,17 @@ def test_output_parsers() -> None:
     assert str(got) == "2/3 received, 33.3333% loss, ttl=63"
     trace = "traceroute to 10.0.2.10 (10.0.2.10), 4 hops max\n 1  10.0.1.1  0.1 ms\n 2  *\n 3  10.0.2.10  0.2 ms\n"
     assert parse_traceroute(trace) == ("10.0.1.1", "*", "10.0.2.10")
+
+
+def test_the_router_firewall_comes_from_the_chart_values_merged_with_the_plans() -> None:
+    from osm_l2net.lab.inputs import REPO
+    from osm_l2net.lab.roles import firewall_of
+
+    router = cdn_plan(firewall=None).kdus[1]
+    chart = REPO / "descriptors" / "router_firewall_knf" / "charts" / "router-firewall"
+    from_chart = firewall_of(replace(router, chart_path=str(chart)))
+    assert from_chart.permits("10.0.1.10", "10.0.2.10", "tcp", 80)
+    assert not from_chart.permits("10.0.1.10", "10.0.2.10", "tcp", 8081)
+    overridden = firewall_of(replace(router, chart_path=str(chart), values={"firewall": {"enabled": False}}))
+    assert overridden.permits("10.0.1.10", "10.0.2.10", "tcp", 8081)  # the plan's values win, as with helm -f
+    assert firewall_of(router).permits("10.0.1.10", "10.0.2.10", "tcp", 8081)  # no chart, no rules
