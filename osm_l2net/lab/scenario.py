@@ -217,7 +217,7 @@ class Scenario:
 
     # ---- a second NS instance -----------------------------------------------------------------------------------
     def check_second_instance(self) -> None:
-        other = Lab(f"{self.lab.name}_b"[:24], self.lab.root, self.say)
+        other = Lab(sibling_name(self.lab.name), self.lab.root, self.say)
         try:
             other.up(self.second_plan, Profile(source="isolation instance (network only)"))
             pod_b = other.spec().pod(self.source.key)
@@ -229,6 +229,12 @@ class Scenario:
                        "unreachable" if got.received == 0 else f"reachable ({got})")
         finally:
             other.down()
+
+
+def sibling_name(lab: str) -> str:
+    """The second NS instance's lab: ``<lab>_b``, kept within the lab-name limit and never equal to ``lab``."""
+    base = lab if len(lab) <= 22 else lab[:22]
+    return f"{base}_b" if f"{base}_b" != lab else f"{base}_c"
 
 
 @contextmanager

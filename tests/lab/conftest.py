@@ -43,9 +43,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def lab_name(request: pytest.FixtureRequest) -> Iterator[str]:
     """A lab name unique to this test and process; whatever the test leaves is removed afterwards."""
     from osm_l2net.lab import Lab
+    from osm_l2net.lab.scenario import sibling_name
 
     base = "".join(c for c in request.node.name.lower() if c.isalnum())[:12]
     name = f"{base}{os.getpid() % 100000}"
     yield name
     Lab(name).down()
-    Lab(f"{name}_b").down()
+    Lab(sibling_name(name)).down()

@@ -146,3 +146,12 @@ def test_the_router_firewall_comes_from_the_chart_values_merged_with_the_plans()
     overridden = firewall_of(replace(router, chart_path=str(chart), values={"firewall": {"enabled": False}}))
     assert overridden.permits("10.0.1.10", "10.0.2.10", "tcp", 8081)  # the plan's values win, as with helm -f
     assert firewall_of(router).permits("10.0.1.10", "10.0.2.10", "tcp", 8081)  # no chart, no rules
+
+
+@pytest.mark.parametrize("lab", ["cdn", "a" * 22, "a" * 24, "a" * 22 + "_b"])
+def test_the_second_instance_lab_is_a_valid_different_name(lab: str) -> None:
+    from osm_l2net.lab.scenario import sibling_name
+
+    other = sibling_name(lab)
+    assert other != lab and names.check_lab_name(other) == other
+    assert not names.owns_netns(lab, names.switch_netns(other))

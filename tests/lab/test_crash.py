@@ -58,3 +58,20 @@ def test_killed_up_is_cleaned_by_down(lab_name: str, tmp_path: Path, steps: int,
 
 def test_down_of_a_lab_that_never_existed_is_a_no_op(lab_name: str) -> None:
     assert Lab(lab_name).down()["netns"] == []
+
+
+def test_down_removes_host_links_carrying_the_labs_alias_and_no_other(lab_name: str) -> None:
+    """Ownership by alias: a link that says it belongs to this lab goes; another lab's link stays."""
+    ours, theirs = f"l2vt{os.getpid() % 10**8}", f"l2vu{os.getpid() % 10**8}"
+    for name, owner in ((ours, lab_name), (theirs, f"{lab_name}x")):
+        subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", f"{name}p"], check=True)
+        subprocess.run(["ip", "link", "set", name, "alias", f"osm-l2net lab={owner} ns=x stray"], check=True)
+    try:
+        assert Lab(lab_name).down()["host_links"] == [ours]
+        def exists(name: str) -> bool:
+            return subprocess.run(["ip", "link", "show", "dev", name], capture_output=True, check=False).returncode == 0
+
+        assert not exists(ours) and exists(theirs)
+    finally:
+        subprocess.run(["ip", "link", "del", theirs], check=False)
+        subprocess.run(["ip", "link", "del", ours], check=False, capture_output=True)
