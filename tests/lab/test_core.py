@@ -6,7 +6,6 @@ from dataclasses import replace
 
 import pytest
 import yaml
-from plans import CDN_FIREWALL, cdn_plan, chain_plan
 
 from osm_l2net.errors import InputError
 from osm_l2net.lab import names
@@ -17,6 +16,7 @@ from osm_l2net.lab.observe import parse_ping, parse_traceroute
 from osm_l2net.lab.profile import Profile, load_profile, parse_rate, parse_size
 from osm_l2net.lab.spec import build_spec
 from osm_l2net.plan import Interface
+from tests.lab.plans import CDN_FIREWALL, cdn_plan, chain_plan
 
 
 def test_kernel_names_fit_and_differ_per_ns_instance() -> None:

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from leftovers import alive, leftovers, netns_of, pids_in
-from plans import cdn_plan
 
 from osm_l2net.lab import Lab
 from osm_l2net.lab.inputs import DEFAULT_PROFILE, default_path
+from tests.lab.leftovers import alive, leftovers, netns_of, pids_in
+from tests.lab.plans import cdn_plan
 
 pytestmark = pytest.mark.lab
 

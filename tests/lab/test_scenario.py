@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from leftovers import alive, leftovers, pids_in
-from plans import cdn_plan
 
 from osm_l2net.lab.cli import lab
 from osm_l2net.lab.inputs import DEFAULT_PROFILE, default_path, load_profile_file
 from osm_l2net.lab.scenario import run_scenario
+from tests.lab.leftovers import alive, leftovers, pids_in
+from tests.lab.plans import cdn_plan
 
 pytestmark = pytest.mark.lab
 

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from leftovers import netns_of
-from plans import cdn_plan, chain_plan, kdu, network
 
 from osm_l2net import api
 from osm_l2net.lab import Lab
@@ -17,6 +15,8 @@ from osm_l2net.lab.inputs import REPO
 from osm_l2net.lab.observe import parse_ping, parse_traceroute
 from osm_l2net.lab.profile import Profile
 from osm_l2net.plan import Plan
+from tests.lab.leftovers import netns_of
+from tests.lab.plans import cdn_plan, chain_plan, kdu, network
 
 pytestmark = pytest.mark.lab
 

@@ -6,12 +6,12 @@ import json
 import subprocess
 
 import pytest
-from leftovers import alive, leftovers, pids_in
-from plans import cdn_plan
 
 from osm_l2net.lab import Lab, build_spec
 from osm_l2net.lab.inputs import DEFAULT_PROFILE, default_path, load_profile_file
 from osm_l2net.lab.profile import Profile
+from tests.lab.leftovers import alive, leftovers, pids_in
+from tests.lab.plans import cdn_plan
 
 pytestmark = pytest.mark.lab
 
