@@ -1,0 +1,173 @@
+"""The lab: realise a Plan on this host (one switch namespace with a bridge per network, one namespace per KNF pod),
+scale pods to 0/1 as ``kubectl scale`` would, report status, and remove exactly what it made."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from osm_l2net.errors import LabError
+from osm_l2net.lab import names, netlink, procs, roles
+from osm_l2net.lab.profile import Profile
+from osm_l2net.lab.spec import LabSpec, PodSpec, build_spec
+from osm_l2net.lab.state import DEFAULT_ROOT, LabState
+from osm_l2net.plan import Plan
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _start_rank(pod: PodSpec) -> int:
+    """Servers first, then routers, then clients (the cache starts pulling at once)."""
+    order = ("content-server", "router", "none", "cache")
+    return order.index(pod.role.role) if pod.role else order.index("none")
+
+
+class Lab:
+    def __init__(self, name: str = "default", root: Path = DEFAULT_ROOT, progress: Progress = _quiet) -> None:
+        self.name = names.check_lab_name(name)
+        self.root = root
+        self.progress = progress
+
+    # ---- lifecycle ----------------------------------------------------------------------------------------------
+    def up(self, plan: Plan, profile: Profile) -> LabSpec:
+        procs.check_host()
+        spec = build_spec(self.name, plan, profile)  # every name is checked before anything is created
+        state = LabState.load(self.root, self.name)
+        old = state.plan
+        if old is not None and old.ns_id != plan.ns_id:
+            raise LabError(f"lab {self.name} already runs NS {old.ns_id}; run 'lab down' first or use another --lab")
+        state.set_inputs(plan, profile)
+        state.intend("dir", str(state.run_dir))
+        state.run_dir.mkdir(parents=True, exist_ok=True)
+        state.run_dir.chmod(0o755)
+        state.intend("netns", spec.switch)
+        self.progress(f"switch {spec.switch}: {len(spec.bridges)} bridges")
+        state.data["bridge_nf"] = netlink.setup_switch(spec.switch, spec.bridges)
+        ctx = roles.Context(spec, plan, state.run_dir)
+        with netlink.rtnl(spec.switch) as sw:
+            for pod in sorted(spec.pods, key=_start_rank):
+                if pod.replicas == 0:
+                    self.progress(f"pod {pod.key}: replicas 0 in the plan, not started (lab scale … --replicas 1)")
+                    state.data["replicas"][pod.key] = 0
+                    continue
+                self._start_pod(state, ctx, pod, sw)
+        return spec
+
+    def _start_pod(self, state: LabState, ctx: roles.Context, pod: PodSpec, sw: Any = None) -> None:
+        self.progress(f"pod {pod.key}: {pod.netns} ({pod.role.role if pod.role else 'no role'})")
+        state.intend("netns", pod.netns)
+        netlink.setup_pod_links(ctx.spec.switch, pod, sw)
+        procs.stop(self._pod_pids(state, pod))  # idempotent re-up: restart the pod's daemons with current settings
+        state.data["pids"][pod.key] = []
+        state.data["replicas"][pod.key] = 1
+        state.save()
+        if pod.role:
+            state.intend("start", pod.key)
+        try:
+            state.data["pids"][pod.key] = roles.start(ctx, pod)
+        finally:
+            state.data["pids"][pod.key] += sorted(set(self._pod_pids(state, pod)) - set(state.data["pids"][pod.key]))
+            state.save()
+
+    def _pod_pids(self, state: LabState, pod: PodSpec) -> list[int]:
+        found = netlink.netns_pids({pod.netns}).get(pod.netns, [])
+        recorded = [p for p in state.data["pids"].get(pod.key, []) if str(state.run_dir) in procs.cmdline(p)]
+        return sorted(set(found) | set(recorded))
+
+    def scale(self, member: str, replicas: int) -> PodSpec:
+        if replicas not in (0, 1):
+            raise LabError(f"the lab runs 0 or 1 replica per KNF, not {replicas}")
+        procs.check_host()
+        state, spec, ctx = self._load()
+        pod = spec.pod(member)
+        if replicas == 0:
+            self.progress(f"scale {pod.key} → 0: stop its processes, delete {pod.netns}")
+            procs.stop(self._pod_pids(state, pod))
+            netlink.unplug_pod(spec.switch, pod)
+            netlink.delete_netns(pod.netns)
+            state.data["pids"][pod.key] = []
+            state.data["replicas"][pod.key] = 0
+            state.save()
+        else:
+            self._start_pod(state, ctx, pod)
+            roles.announce(pod)
+        return pod
+
+    def start_pull(self, member: str) -> None:
+        """Let a cache whose profile says ``pull: manual`` start downloading."""
+        _, spec, ctx = self._load()
+        roles.start_pull(ctx, spec.pod(member))
+
+    def down(self) -> dict[str, Any]:
+        """Remove everything of this lab: by state file AND by name scan, also after a crash or a lost state file."""
+        try:
+            state = LabState.load(self.root, self.name)
+        except LabError:
+            state = LabState(self.root, self.name)
+        present = set(netlink.list_netns())
+        ours = {n for n in present if names.owns_netns(self.name, n)} | (state.netns_names() & present)
+        pids = {p for ps in netlink.netns_pids(ours).values() for p in ps}
+        pids |= {p for p in state.all_pids() if str(state.run_dir) in procs.cmdline(p)}
+        stopped = procs.stop(pids)
+        switch = names.switch_netns(self.name)
+        removed = [n for n in sorted(ours, key=lambda n: n == switch) if netlink.delete_netns(n)]
+        stray = netlink.host_links_with_alias(f"{names.ALIAS_PREFIX}{self.name} ")
+        for link in stray:
+            netlink.delete_host_link(link)
+        shutil.rmtree(state.run_dir, ignore_errors=True)
+        state.remove()
+        return {"lab": self.name, "netns": removed, "processes": sorted(stopped), "host_links": stray}
+
+    # ---- inspection -------------------------------------------------------------------------------------------
+    def _load(self) -> tuple[LabState, LabSpec, roles.Context]:
+        state = LabState.load(self.root, self.name)
+        plan = state.plan
+        if plan is None:
+            raise LabError(f"lab {self.name} is not up (no state in {state.path})")
+        spec = build_spec(self.name, plan, state.profile)
+        return state, spec, roles.Context(spec, plan, state.run_dir)
+
+    def spec(self) -> LabSpec:
+        return self._load()[1]
+
+    def plan(self) -> Plan:
+        plan = self._load()[0].plan
+        assert plan is not None
+        return plan
+
+    def status(self) -> dict[str, Any]:
+        state, spec, ctx = self._load()
+        present = set(netlink.list_netns())
+        pods = [self._pod_status(state, ctx, pod, pod.netns in present) for pod in spec.pods]
+        return {"lab": self.name, "ns_id": spec.ns_id, "switch": spec.switch, "bridge_nf": state.data.get("bridge_nf"),
+                "bridges": [{"vld": b.vld_id, "name": b.name, "mac": b.mac} for b in spec.bridges],
+                "pods": pods, "state_file": str(state.path)}
+
+    def _pod_status(self, state: LabState, ctx: roles.Context, pod: PodSpec, up: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"pod": pod.key, "netns": pod.netns, "role": pod.role.role if pod.role else "none",
+                               "replicas": state.data["replicas"].get(pod.key, 0), "up": up,
+                               "processes": [p for p in self._pod_pids(state, pod) if procs.alive(p)] if up else []}
+        out["links"] = netlink.describe_links(pod.netns) if up else []
+        if pod.role and pod.role.role == "cache":
+            out["download"] = roles.cache_status(ctx, pod)
+        return out
+
+    def exec(self, member: str, argv: Sequence[str], timeout: float | None = None,
+             capture: bool = False) -> subprocess.CompletedProcess[str]:
+        pod = self.spec().pod(member)
+        if pod.netns not in netlink.list_netns():
+            raise LabError(f"{pod.key} is scaled to 0 (no namespace {pod.netns})")
+        try:
+            return subprocess.run(procs.netns_argv(pod.netns, argv), capture_output=capture, text=True,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as e:
+            raise LabError(f"{argv[0]} in {pod.key} timed out after {timeout}s") from e
+        except OSError as e:
+            raise LabError(f"cannot run {argv[0]} in {pod.key}: {e}") from e

@@ -1,0 +1,72 @@
+"""Where the lab's inputs come from: a plan JSON file, or OSM packages/descriptor paths through the planner;
+a lab profile YAML file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from osm_l2net import api
+from osm_l2net.errors import InputError
+from osm_l2net.lab.profile import Profile, load_profile
+from osm_l2net.plan import Plan
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_PROFILE = Path("examples/cdn_vod/lab.yaml")
+DEFAULT_PACKAGES = Path("descriptors")
+
+
+def default_path(relative: Path) -> Path:
+    """``relative`` from the current directory, else from the source checkout this package runs from."""
+    return relative if relative.exists() else REPO / relative
+
+
+def load_profile_file(path: Path) -> Profile:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise InputError.single(str(path), "", f"cannot read the lab profile: {e.strerror}",
+                                "a readable YAML file") from e
+    except yaml.YAMLError as e:
+        raise InputError.single(str(path), "", f"invalid YAML: {e}", "a lab profile") from e
+    if not isinstance(data, dict):
+        raise InputError.single(str(path), "", "not a mapping", "a lab profile (schema, members, ...)")
+    return load_profile(data, str(path))
+
+
+def is_plan_file(paths: Sequence[Path]) -> bool:
+    return len(paths) == 1 and paths[0].is_file() and paths[0].suffix == ".json"
+
+
+def load_plan(paths: Sequence[Path], ns_name: str, ns_id: str | None = None) -> Plan:
+    """A plan JSON file as it is, or a plan made now from OSM packages / descriptor files."""
+    if is_plan_file(paths):
+        return _plan_file(paths[0])
+    return api.plan([str(p) for p in expand_packages(paths)], ns_name=ns_name, ns_id=ns_id)
+
+
+def expand_packages(paths: Sequence[Path]) -> list[Path]:
+    """A folder that holds package folders (like descriptors/) stands for all of them."""
+    out: list[Path] = []
+    for path in paths:
+        subdirs = sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
+        if path.is_dir() and not any(path.glob("*.yaml")) and subdirs:
+            out.extend(subdirs)
+        else:
+            out.append(path)
+    return out
+
+
+def _plan_file(path: Path) -> Plan:
+    try:
+        data: Any = json.loads(path.read_text())
+        return Plan.from_dict(data)
+    except OSError as e:
+        raise InputError.single(str(path), "", f"cannot read: {e.strerror}", "a plan JSON file") from e
+    except (ValueError, KeyError, TypeError) as e:
+        raise InputError.single(str(path), "", f"not a valid plan: {e}",
+                                "the output of 'osm-l2net plan -o json'") from e

@@ -1,0 +1,52 @@
+"""Plans built by hand for the lab tests (the same shape the planner produces), and generated topologies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from osm_l2net.plan import Interface, KduPlan, NetworkPlan, Plan, Route
+
+CDN_FIREWALL: dict[str, Any] = {
+    "enabled": True,
+    "protected": ["10.0.2.10/32"],
+    "allow": [{"from": "10.0.1.0/24", "proto": "tcp", "port": 80}, {"from": "10.0.1.0/24", "proto": "icmp"}],
+}
+
+
+def network(ns_id: str, vld: str, cidr: str) -> NetworkPlan:
+    name = f"{vld}-{ns_id[:8]}"
+    return NetworkPlan(vld, name, cidr, "ipv4", None, {"kind": "L2Network", "metadata": {"name": name}})
+
+
+def kdu(member: str, ifaces: list[tuple[str, str]], routes: tuple[tuple[str, str, str], ...] = (), *,
+        forwarding: bool = False, values: dict[str, Any] | None = None, ns_id: str = "ns") -> KduPlan:
+    interfaces = tuple(Interface(f"net{i + 1}", vld, f"{vld}-{ns_id[:8]}", f"cp{i + 1}", ip)
+                       for i, (vld, ip) in enumerate(ifaces))
+    return KduPlan(member, f"{member}_knf", member, member, None, None, "default", 1, forwarding, interfaces,
+                   tuple(Route(*r) for r in routes), {}, {}, values or {})
+
+
+def cdn_plan(ns_id: str = "0a1b2c3d-cdn", firewall: dict[str, Any] | None = CDN_FIREWALL) -> Plan:
+    nets = (network(ns_id, "my-first-osm-net", "10.0.1.0/24"), network(ns_id, "my-second-osm-net", "10.0.2.0/24"))
+    kdus = (
+        kdu("cdn-server", [("my-first-osm-net", "10.0.1.10/24")], (("10.0.2.0/24", "10.0.1.1", "net1"),), ns_id=ns_id),
+        kdu("router-firewall", [("my-first-osm-net", "10.0.1.1/24"), ("my-second-osm-net", "10.0.2.1/24")],
+            forwarding=True, values={"firewall": firewall} if firewall else {}, ns_id=ns_id),
+        kdu("content-server", [("my-second-osm-net", "10.0.2.10/24")], (("10.0.1.0/24", "10.0.2.1", "net1"),),
+            ns_id=ns_id),
+    )
+    return Plan(ns_id, "vod-service-deployment", "vod_service_ns", "default", "l2sm", nets, kdus)
+
+
+def chain_plan(ns_id: str = "chain-0001") -> Plan:
+    """client — r1 — r2 — server over three networks: two routed hops."""
+    nets = tuple(network(ns_id, f"net-{c}", f"10.9.{i}.0/24") for i, c in enumerate("abc", start=1))
+    kdus = (
+        kdu("client", [("net-a", "10.9.1.10/24")], (("10.9.0.0/16", "10.9.1.1", "net1"),), ns_id=ns_id),
+        kdu("r1", [("net-a", "10.9.1.1/24"), ("net-b", "10.9.2.1/24")], (("10.9.3.0/24", "10.9.2.2", "net2"),),
+            forwarding=True, ns_id=ns_id),
+        kdu("r2", [("net-b", "10.9.2.2/24"), ("net-c", "10.9.3.1/24")], (("10.9.1.0/24", "10.9.2.1", "net1"),),
+            forwarding=True, ns_id=ns_id),
+        kdu("server", [("net-c", "10.9.3.10/24")], (("10.9.0.0/16", "10.9.3.1", "net1"),), ns_id=ns_id),
+    )
+    return Plan(ns_id, "chain", "chain_ns", "default", "l2sm", nets, kdus)
