@@ -52,7 +52,11 @@ class Topology:
             self.graph.add_node(knf(m))
         for vld_id in self.subnets:
             self.graph.add_node(vl(vld_id))
+        edges = list(edges)
         self.graph.add_edges_from((knf(e.member_vnf_index), vl(e.vld_id), {"ip": e.ip}) for e in edges)
+        # plain-dict views for the traversals (networkx's views cost more than the BFS itself on large NSs)
+        self._adj: dict[Node, list[Node]] = {n: list(nbrs) for n, nbrs in self.graph.adj.items()}
+        self._ip: dict[tuple[str, str], str | None] = {(e.member_vnf_index, e.vld_id): e.ip for e in edges}
         override = forwarding_override or {}
         self.forwarding = {
             m: (override[m] if override.get(m) is not None else self._routed_links(m) >= 2)
@@ -60,15 +64,14 @@ class Topology:
         }
 
     def _routed_links(self, member: str) -> int:
-        return sum(1 for _, n in self.graph.edges(knf(member)) if self.subnets.get(n[1]) is not None)
+        return sum(1 for n in self._adj[knf(member)] if self.subnets.get(n[1]) is not None)
 
     def neighbours(self, node: Node) -> list[Node]:
         """Neighbours in insertion (descriptor) order, which makes every traversal deterministic."""
-        return list(self.graph.adj[node])
+        return self._adj[node]
 
     def ip_on(self, member: str, vld_id: str) -> str | None:
-        data = self.graph.get_edge_data(knf(member), vl(vld_id))
-        return data["ip"] if data else None
+        return self._ip.get((member, vld_id))
 
     def routes(self) -> tuple[list[TopoRoute], list[Problem]]:
         """Static routes for every KNF, plus warnings for ambiguous choices and isolated groups of links."""
