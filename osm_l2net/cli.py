@@ -26,12 +26,13 @@ OUTPUT = click.option("-o", "--output", "fmt", type=click.Choice(["table", "yaml
                       show_default=True, help="Output format.")
 
 
-def _plan_options(func: F) -> F:
+def plan_options(func: F) -> F:
     options = [
         click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True)),
         click.option("--ns-name", default="vod-service-deployment", show_default=True, help="NS instance name."),
         click.option("--ns-id", default=None, help="NS instance id (OSM nsr id); default: derived from --ns-name."),
-        click.option("-n", "--namespace", default="default", show_default=True, help="Kubernetes namespace of the NS."),
+        click.option("-n", "--namespace", default=None,
+                     help="Kubernetes namespace of the NS (default: the kubeconfig context's, else 'default')."),
         click.option("--provider", type=click.Choice(PROVIDERS), default="l2sm", show_default=True),
         click.option("--config", "config", default=None,
                      help="Instantiation parameters as osmclient --config: a YAML file or inline YAML."),
@@ -48,7 +49,7 @@ def _plan_options(func: F) -> F:
     return func
 
 
-def _handle_errors(func: F) -> F:
+def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -79,8 +80,11 @@ def load_config(config: str | None) -> dict[str, Any] | None:
     return data
 
 
-def _build(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace: str, provider: str, config: str | None,
-           df_id: str | None, interface_capacity: int, values_labels_path: str, values_annotations_path: str) -> api.Plan:
+def build_plan(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace: str | None, provider: str,
+               config: str | None, df_id: str | None, interface_capacity: int, values_labels_path: str,
+               values_annotations_path: str) -> api.Plan:
+    """The plan the CLI's flags describe (shared by plan, graph and the cluster commands)."""
+    namespace = namespace or "default"
     options = PlanOptions(provider=provider, namespace=namespace, df_id=df_id, interface_capacity=interface_capacity,
                           values_layout=ValuesLayout(values_labels_path, values_annotations_path))
     raw = load_config(config)
@@ -104,7 +108,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--provider", type=click.Choice(PROVIDERS), default="l2sm", show_default=True)
 @click.option("--interface-capacity", type=click.IntRange(1, 4096), default=10, show_default=True)
 @OUTPUT
-@_handle_errors
+@handle_errors
 def validate(paths: tuple[str, ...], config: str | None, provider: str, interface_capacity: int, fmt: str) -> None:
     """Check descriptors (files, package folders, .tar.gz) and parameters; report every problem with its path."""
     problems = api.validate(paths, config=load_config(config),
@@ -121,14 +125,14 @@ def validate(paths: tuple[str, ...], config: str | None, provider: str, interfac
 
 
 @cli.command()
-@_plan_options
+@plan_options
 @OUTPUT
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None,
               help="Also write one manifest per network and one values file per KDU here.")
-@_handle_errors
+@handle_errors
 def plan(fmt: str, out_dir: str | None, **kwargs: Any) -> None:
     """Show what the NS needs on the cluster: networks, each KDU's interfaces, routes and helm values."""
-    result = _build(**kwargs)
+    result = build_plan(**kwargs)
     click.echo(plan_text(result) if fmt == "table" else dump(result.as_dict(), fmt), nl=fmt == "table")
     if out_dir:
         written = api.write_plan_files(result, Path(out_dir))
@@ -136,13 +140,13 @@ def plan(fmt: str, out_dir: str | None, **kwargs: Any) -> None:
 
 
 @cli.command()
-@_plan_options
+@plan_options
 @click.option("--format", "image_format", type=click.Choice(["svg", "png", "dot"]), default="svg", show_default=True)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout).")
-@_handle_errors
+@handle_errors
 def graph(image_format: str, out_file: str | None, **kwargs: Any) -> None:
     """Draw the NS topology: KNFs (routers double-boxed), virtual links and addresses (Graphviz)."""
-    dot = plan_dot(_build(**kwargs))
+    dot = plan_dot(build_plan(**kwargs))
     if image_format == "dot":
         data = dot.encode()
     else:
@@ -157,6 +161,9 @@ def graph(image_format: str, out_file: str | None, **kwargs: Any) -> None:
 
 def _register_optional() -> None:
     """Adapter command groups that land in their own modules."""
+    from osm_l2net import cli_cluster
+
+    cli_cluster.register(cli)
     try:
         from osm_l2net.lab.cli import lab  # type: ignore[import-not-found,unused-ignore]
     except ImportError:

@@ -12,8 +12,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import networkx as nx
-
 from osm_l2net.errors import Problem
 
 Node = tuple[str, str]  # ("knf", member-vnf-index) or ("vl", vld id)
@@ -46,6 +44,8 @@ def vl(vld_id: str) -> Node:
 class Topology:
     def __init__(self, members: Iterable[str], subnets: Mapping[str, str | None], edges: Iterable[Edge],
                  forwarding_override: Mapping[str, bool | None] | None = None) -> None:
+        import networkx as nx  # half a second to import: loaded on first use, not when LCM imports the connector
+
         self.graph = nx.Graph()
         self.subnets = dict(subnets)
         for m in members:
@@ -124,6 +124,8 @@ class Topology:
 
     def _islands(self) -> list[Problem]:
         """Groups of KNFs that cannot reach each other over the NS's L2 links (only the cluster network joins them)."""
+        import networkx as nx
+
         routed = nx.Graph()
         for a, b in self.graph.edges:
             member, link = (a, b) if a[0] == "knf" else (b, a)

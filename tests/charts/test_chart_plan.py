@@ -1,0 +1,42 @@
+"""The real planner's values for the CDN/VoD service, rendered by the charts the packages ship."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from osm_l2net.model import NsInstance
+from osm_l2net.packages import load_descriptors
+from osm_l2net.planner import build_plan
+
+pytestmark = pytest.mark.helm
+
+NS_ID = "5e0b7c2a-1111-4222-8333-444455556666"
+
+
+@pytest.fixture(scope="module")
+def plan(request):
+    root = request.config.rootpath / "descriptors"
+    packages = ["vod_service_ns", "cdn_server_knf", "router_firewall_knf", "content_server_knf"]
+    descriptors = load_descriptors([root / p for p in packages])
+    return build_plan(descriptors, NsInstance(NS_ID, "vod-service-deployment"))
+
+
+def test_every_kdu_uses_the_chart_of_its_package(plan, chart_dirs):
+    assert {k.kdu_name: k.chart_path for k in plan.kdus} == {name: str(d) for name, d in chart_dirs.items()}
+
+
+def test_chart_renders_the_plan(chart, plan, render, commands_of, l2net_expected):
+    kdu = next(k for k in plan.kdus if k.kdu_name == chart)
+    out = render(chart, json.loads(json.dumps(dict(kdu.values))))  # plain data, as the helm adapter writes it
+    meta = out.pod_metadata
+    assert meta["labels"] == {**kdu.pod_labels, **out.selector_labels}
+    assert {k: v for k, v in meta["annotations"].items() if not k.startswith("checksum/")} == dict(kdu.pod_annotations)
+    commands = commands_of(out.script(out.init_container("l2net")))
+    assert commands == l2net_expected({
+        "interfaces": [i.as_dict() for i in kdu.interfaces],
+        "routes": [r.as_dict() for r in kdu.routes],
+        "forwarding": kdu.forwarding,
+    })
+    assert [c[3] for c in commands if c[:3] == ["ip", "addr", "replace"]] == [i.ip for i in kdu.interfaces]
