@@ -9,9 +9,9 @@ saved state).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from osm_l2net import kube
+from osm_l2net.deploy import Deployer, DeploySettings
 from osm_l2net.kube_state import NETWORK_KINDS
 from osm_l2net.names import label_value
 from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, Plan
@@ -19,37 +19,21 @@ from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class NetworkSettings:
-    """Deadlines (seconds) and parallelism of the network steps; the same knobs as ``deploy.DeploySettings``."""
-
-    ready_timeout: float = 300.0
-    delete_timeout: float = 300.0
-    pods_gone_timeout: float = 300.0
-    concurrency: int = 8
-
-
-def create_networks(cluster: kube.Cluster, plan: Plan, settings: NetworkSettings,
+def create_networks(cluster: kube.Cluster, plan: Plan, settings: DeploySettings,
                     progress: Progress | None = None) -> list[str]:
     """Ensure every network of the plan, then wait until all are ready. On failure, the networks this call created
     are deleted again before the error propagates. Returns the names of the networks this call created."""
-    from osm_l2net.deploy import Deployer, DeploySettings
-
-    deployer = Deployer(cluster, settings=_deploy_settings(settings, DeploySettings), progress=progress)
-    report = deployer.create_networks(plan)
-    return list(getattr(report, "created", ()))
+    return Deployer(cluster, settings=settings, progress=progress).create_networks(plan).created
 
 
-def remove_ns_networks(cluster: kube.Cluster, ns_id: str, settings: NetworkSettings, *, force: bool = False,
+def remove_ns_networks(cluster: kube.Cluster, ns_id: str, settings: DeploySettings, *, force: bool = False,
                        progress: Progress | None = None) -> list[str]:
     """Remove every network labelled as NS ``ns_id``'s, in each namespace that holds some: wait until the NS's pods
     are gone (unless ``force``), delete, wait until gone. Returns the names removed."""
-    from osm_l2net.deploy import Deployer, DeploySettings
-
-    deployer = Deployer(cluster, settings=_deploy_settings(settings, DeploySettings), progress=progress)
+    deployer = Deployer(cluster, settings=settings, progress=progress)
     removed: list[str] = []
     for plan in owned_plans(cluster, ns_id):
-        removed.extend(deployer.remove_networks(plan, force=force))
+        removed.extend(deployer.remove_networks(plan, force=force).deleted)
     return removed
 
 
@@ -65,7 +49,3 @@ def owned_plans(cluster: kube.Cluster, ns_id: str) -> list[Plan]:
             NetworkPlan(owned.vld_id, owned.name, None, "ipv4", None, manifest))
     return [Plan(ns_id, ns_id, "", namespace, "", tuple(nets), ()) for namespace, nets in sorted(by_namespace.items())]
 
-
-def _deploy_settings(settings: NetworkSettings, cls: type) -> object:
-    return cls(ready_timeout=settings.ready_timeout, delete_timeout=settings.delete_timeout,
-               pods_gone_timeout=settings.pods_gone_timeout, concurrency=settings.concurrency)

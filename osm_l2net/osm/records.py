@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from osm_l2net.errors import DescriptorError, InputError
+from osm_l2net.errors import DescriptorError, InputError, Problem
 from osm_l2net.model import Descriptors, NsInstance
 from osm_l2net.params import parse_params
 from osm_l2net.sol006 import parse_nsd, parse_vnfd
@@ -47,7 +47,7 @@ def vnfd_document(stored: Mapping[str, Any]) -> dict[str, Any]:
 
 def descriptors_from_records(nsd: Mapping[str, Any], vnfds: Iterable[Mapping[str, Any]], source: str) -> Descriptors:
     """Descriptors of one NS from its stored NSD and VNFD records; DescriptorError lists every problem."""
-    problems = []
+    problems: list[Problem] = []
     parsed_nsd = None
     try:
         parsed_nsd = parse_nsd(nsd_document(nsd), f"{source} nsd")
@@ -76,6 +76,7 @@ class KduEntry:
     kdu_name: str
     namespace: str | None
     cluster_type: str | None
+    cluster_uuid: str | None
 
     @property
     def helm3(self) -> bool:
@@ -89,7 +90,7 @@ def kdu_entries(nsr: Mapping[str, Any]) -> list[KduEntry]:
         if isinstance(entry, Mapping) and entry.get("kdu-instance"):
             out.append(KduEntry(i, str(entry["kdu-instance"]), str(entry.get("member-vnf-index") or ""),
                                 str(entry.get("kdu-name") or ""), _opt(entry.get("namespace")),
-                                _opt(entry.get("k8scluster-type"))))
+                                _opt(entry.get("k8scluster-type")), _opt(entry.get("k8scluster-uuid"))))
     return out
 
 
@@ -105,9 +106,10 @@ def find_kdu(nsr: Mapping[str, Any], kdu_instance: str, db_path: str | None = No
     return next((e for e in entries if e.kdu_instance == kdu_instance), None)
 
 
-def helm_kdu_instances(nsr: Mapping[str, Any]) -> frozenset[str]:
-    """The releases of the NS that this connector (LCM's helm 3 connector) installs and uninstalls."""
-    return frozenset(e.kdu_instance for e in kdu_entries(nsr) if e.helm3)
+def helm_kdu_instances(nsr: Mapping[str, Any], cluster_uuid: str | None = None) -> frozenset[str]:
+    """The releases of the NS that LCM's helm 3 connector installs and uninstalls (on one cluster, when given)."""
+    return frozenset(e.kdu_instance for e in kdu_entries(nsr)
+                     if e.helm3 and (cluster_uuid is None or e.cluster_uuid in (None, cluster_uuid)))
 
 
 def ns_namespace(nsr: Mapping[str, Any], fallback: str | None) -> str:
@@ -137,8 +139,8 @@ def instance_from_nsr(nsr: Mapping[str, Any], namespace: str) -> NsInstance:
 def has_data_links(nsd: Mapping[str, Any]) -> bool:
     """Whether the stored NSD has any virtual link that is not the management network (else there is nothing to do)."""
     body = nsd_document(nsd)["nsd"]
-    entries: Sequence[Any] = body.get("nsd") if isinstance(body, Mapping) and isinstance(body.get("nsd"), list) \
-        else [body]
+    inner = body.get("nsd") if isinstance(body, Mapping) else None
+    entries: Sequence[Any] = inner if isinstance(inner, list) else [body]
     for entry in entries:
         for vld in (entry or {}).get("virtual-link-desc") or []:
             if isinstance(vld, Mapping) and str(vld.get("mgmt-network", False)).lower() != "true":
