@@ -121,8 +121,9 @@ def test_a_failing_chart_keeps_the_networks_for_the_other_kdus_until_terminate(l
     replay = lcm.replay(chart_override={"content-server": str(tmp_path / "no-such-chart")})
     results = asyncio.run(replay.instantiate(nsr_id))
     names = replay.releases(nsr_id)
-    by_kdu = dict(zip([e["kdu-name"] for e in lcm.db.get_one("nsrs", {"_id": nsr_id})["_admin"]["deployed"]["K8s"]],
-                      results, strict=True))
+    nsr = lcm.db.get_one("nsrs", {"_id": nsr_id})
+    assert nsr is not None
+    by_kdu = dict(zip([e["kdu-name"] for e in nsr["_admin"]["deployed"]["K8s"]], results, strict=True))
     assert isinstance(by_kdu["content-server"], Exception) and by_kdu["cdn-server"] is True
     plan = expected_plan(nsr_id, "vod-service")
     assert sorted(owned(lcm, nsr_id)) == sorted(n.name for n in plan.networks), "running KDUs keep their networks"

@@ -79,7 +79,7 @@ def test_the_double_has_the_helm3_connector_constructor() -> None:
     call = ast.parse(re.search(r"`(K8sHelm3Connector\(.*?\))`", line).group(1)).body[0]  # type: ignore[union-attr]
     assert isinstance(call, ast.Expr) and isinstance(call.value, ast.Call)
     expected = [a.id for a in call.value.args if isinstance(a, ast.Name)] + [k.arg for k in call.value.keywords]
-    defaults = {k.arg: ast.literal_eval(k.value) for k in call.value.keywords}
+    defaults = {str(k.arg): ast.literal_eval(k.value) for k in call.value.keywords}
     params = inspect.signature(K8sHelm3ConnectorDouble.__init__).parameters
     assert [p for p in params if p != "self"] == expected
     assert {k: params[k].default for k in defaults} == defaults

@@ -90,10 +90,12 @@ def create_ns(db: OsmDbDouble, onboarded: Onboarded, ns_name: str, vim_account: 
     for profile in profiles:
         vnfd = onboarded.vnfds[profile["vnfd-id"]]
         member = profile["id"]
-        vnf_params = next((v for v in request.get("additionalParamsForVnf", []) if v["member-vnf-index"] == member), {})
+        vnf_params: dict[str, Any] = next(
+            (v for v in request.get("additionalParamsForVnf", []) if v["member-vnf-index"] == member), {})
         kdur = []
         for kdu in vnfd.get("kdu", []):
-            kdu_params = next((k for k in vnf_params.get("additionalParamsForKdu", []) if k["kdu_name"] == kdu["name"]), {})
+            kdu_params: dict[str, Any] = next(
+                (k for k in vnf_params.get("additionalParamsForKdu", []) if k["kdu_name"] == kdu["name"]), {})
             kdur.append({"kdu-name": kdu["name"], "helm-chart": kdu.get("helm-chart"), "k8s-cluster": {"id": cluster_uuid},
                          "additionalParams": _encode(kdu_params.get("additionalParams") or {})})
         vnfr_id = db.create("vnfrs", {
