@@ -233,7 +233,11 @@ class K8sHelm3ConnectorDouble:
         env = self._env(cluster_uuid)
         namespace = namespace or "kube-system"
         if namespace != "kube-system" and not await self._namespace_exists(cluster_uuid, namespace):
-            await self._create_namespace(cluster_uuid, namespace)
+            try:  # concurrent installs race to create it, as in the real one: only a still-missing one is an error
+                await self._create_namespace(cluster_uuid, namespace)
+            except K8sExceptionDouble:
+                if not await self._namespace_exists(cluster_uuid, namespace):
+                    raise
         fd, values = tempfile.mkstemp(prefix="values-", suffix=".yaml")  # mkstemp: 0600
         try:
             with os.fdopen(fd, "w") as f:
