@@ -38,6 +38,8 @@ def helm_options(func: F) -> F:
         click.option("--helm-timeout", type=float, default=300.0, show_default=True, help="helm --timeout in seconds."),
         click.option("--wait/--no-wait", "helm_wait", default=True, show_default=True, help="helm --wait."),
         click.option("--atomic/--no-atomic", default=True, show_default=True, help="helm --atomic."),
+        click.option("--create-namespace/--no-create-namespace", default=True, show_default=True,
+                     help="helm --create-namespace for the KDUs' namespaces."),
         click.option("--post-renderer", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
                      help="Attach pods through helm values (never), the post-renderer (always), or values with the "
                           "post-renderer for charts that have no values hook (auto)."),
@@ -54,12 +56,14 @@ def _connect(kubeconfig: str | None, context: str | None, namespace: str | None)
 
 
 def _deployer(cluster: Any, kubeconfig: str | None, context: str | None, ready_timeout: float, no_kdus: bool,
-              helm_flags: tuple[str, ...], helm_timeout: float, helm_wait: bool, atomic: bool, post_renderer: str) -> Any:
+              helm_flags: tuple[str, ...], helm_timeout: float, helm_wait: bool, atomic: bool, create_namespace: bool,
+              post_renderer: str) -> Any:
     from osm_l2net.deploy import Deployer, DeploySettings
     from osm_l2net.helm import Helm, HelmSettings
 
     helm = None if no_kdus else Helm(HelmSettings(kubeconfig=kubeconfig, kube_context=context, atomic=atomic, wait=helm_wait,
-                                                  timeout=helm_timeout, extra_flags=helm_flags))
+                                                  timeout=helm_timeout, extra_flags=helm_flags,
+                                                  create_namespace=create_namespace))
     settings = DeploySettings(ready_timeout=ready_timeout, delete_timeout=ready_timeout, pods_gone_timeout=ready_timeout,
                               post_renderer=post_renderer)
     return Deployer(cluster, helm, settings, progress=lambda m: click.echo(f"· {m}", err=True))

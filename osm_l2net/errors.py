@@ -102,3 +102,33 @@ class ToolError(L2NetError):
 
 class LabError(L2NetError):
     """The local lab could not be built or torn down."""
+
+
+NO_POD_TEMPLATE = "the chart renders no pod template"
+
+
+class TemporaryToolError(ToolError):
+    """An external tool failed in a way a retry may cure (API unreachable, 429/5xx, deadline exceeded, our timeout)."""
+
+    temporary = True
+
+
+class AttachmentError(L2NetError):
+    """Rendered pod templates of a release lack the KDU's network-attachment labels/annotations."""
+
+    exit_code = 1
+
+    def __init__(self, release: str, problems: Sequence[str]) -> None:
+        self.release = release
+        self.problems = tuple(problems)
+        hint = (
+            ". If the chart has no podLabels/podAnnotations values, install it through the osm-l2net post-renderer "
+            "(helm --post-renderer running `osm-l2net post-render --metadata FILE`), or point "
+            "--values-labels-path/--values-annotations-path at the chart's own keys"
+        )
+        no_pods = all(NO_POD_TEMPLATE in p for p in self.problems)
+        super().__init__(
+            f"release {release}: pods would not be attached to their networks: "
+            + "; ".join(self.problems)
+            + ("" if no_pods else hint)
+        )

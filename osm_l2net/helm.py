@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from osm_l2net.errors import L2NetError, ToolError
-from osm_l2net.plan import KduPlan
+from osm_l2net.errors import NO_POD_TEMPLATE, AttachmentError, TemporaryToolError, ToolError
+from osm_l2net.plan import KduPlan, plain
 from osm_l2net.postrender import PodMetadata, is_hook, pod_templates
 from osm_l2net.postrender import command as post_render_command
 
@@ -45,35 +45,7 @@ _TEMPORARY = re.compile(
     r"|server sent goaway|status code 5\d\d|request did not complete within|unable to return a response in the time",
     re.IGNORECASE,
 )
-NO_POD_TEMPLATE = "the chart renders no pod template"
 _NOT_FOUND = re.compile(r"release: not found|release not found", re.IGNORECASE)
-
-
-class TemporaryToolError(ToolError):
-    """helm failed in a way a retry may cure (API unreachable, 429/5xx, deadline exceeded, our own timeout)."""
-
-    temporary = True
-
-
-class AttachmentError(L2NetError):
-    """Rendered pod templates of a release lack the KDU's network-attachment labels/annotations."""
-
-    exit_code = 1
-
-    def __init__(self, release: str, problems: Sequence[str]) -> None:
-        self.release = release
-        self.problems = tuple(problems)
-        hint = (
-            ". If the chart has no podLabels/podAnnotations values, install it through the osm-l2net post-renderer "
-            "(helm --post-renderer running `osm-l2net post-render --metadata FILE`), or point "
-            "--values-labels-path/--values-annotations-path at the chart's own keys"
-        )
-        no_pods = all(NO_POD_TEMPLATE in p for p in self.problems)
-        super().__init__(
-            f"release {release}: pods would not be attached to their networks: "
-            + "; ".join(self.problems)
-            + ("" if no_pods else hint)
-        )
 
 
 def default_helm_binary() -> str:
@@ -200,7 +172,7 @@ class Helm:
         out = self._run(["list", *scope, "--all", "--max", "0", "--output", "json"])
         items = self._json(out, ["list", *scope])
         if not isinstance(items, list):
-            raise ToolError([self.settings.binary, "list"], 0, f"expected a JSON list, got: {out[:200]}")
+            raise ToolError([self.settings.binary, "list"], 0, f"expected a JSON list, got {type(items).__name__}")
         return [Release.from_listing(i) for i in items]
 
     def status(self, release: str, namespace: str) -> dict[str, Any] | None:
@@ -257,7 +229,7 @@ class Helm:
     @contextmanager
     def _values_file(self, values: Mapping[str, Any] | None) -> Iterator[str]:
         # JSON is YAML without YAML 1.1's traps: helm would read an unquoted "y" or "1e3" as a bool or a number
-        content = json.dumps(_plain(values or {}), indent=1, default=str).encode()
+        content = json.dumps(plain(values or {}), indent=1, default=str).encode()
         with private_file(content, suffix=".json", directory=self.settings.tmp_dir) as path:
             yield path
 
@@ -270,7 +242,7 @@ class Helm:
             out = self._run(argv, timeout=self._op_timeout())
         data = self._json(out, args[:2])
         if not isinstance(data, dict):
-            raise ToolError([self.settings.binary, *args], 0, f"expected a release object, got: {out[:200]}")
+            raise ToolError([self.settings.binary, *args], 0, f"expected a release object, got {type(data).__name__}")
         return Release.from_release(data)
 
     def _change_flags(self, namespace: str, version: str | None) -> list[str]:
@@ -303,10 +275,11 @@ class Helm:
         return out
 
     def _json(self, out: str, what: Sequence[str]) -> Any:
+        # the output is not quoted in the error: release objects carry the values, which may hold secrets
         try:
             return json.loads(out) if out.strip() else None
         except json.JSONDecodeError as e:
-            raise ToolError([self.settings.binary, *what], 0, f"helm printed invalid JSON: {e}: {out[:200]}") from e
+            raise ToolError([self.settings.binary, *what], 0, f"helm printed invalid JSON ({e})") from e
 
 
 def is_temporary(stderr: str) -> bool:
@@ -440,12 +413,3 @@ def _post_renderer_flags(post_renderer: Sequence[str] | None) -> list[str]:
         return []
     # "--flag=value" so that arguments starting with "-" (python's "-m") are not taken for flags
     return [f"--post-renderer={post_renderer[0]}", *(f"--post-renderer-args={a}" for a in post_renderer[1:])]
-
-
-def _plain(value: Any) -> Any:
-    """Mappings/tuples (the plan's frozen values) as plain dicts/lists that yaml.safe_dump accepts."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

@@ -75,7 +75,7 @@ class NetworkPlan:
             "cidr": self.cidr,
             "ipVersion": self.ip_version,
             "gatewayIp": self.gateway_ip,
-            "manifest": _plain(self.manifest),
+            "manifest": plain(self.manifest),
         }
 
 
@@ -120,7 +120,7 @@ class KduPlan:
             "routes": [r.as_dict() for r in self.routes],
             "podLabels": dict(self.pod_labels),
             "podAnnotations": dict(self.pod_annotations),
-            "values": _plain(self.values),
+            "values": plain(self.values),
         }
 
 
@@ -198,12 +198,12 @@ def _kdu_from(k: Mapping[str, Any]) -> KduPlan:
     )
 
 
-def _plain(value: Any) -> Any:
-    """Deep-copy Mappings/sequences into plain dicts/lists (for JSON/YAML output)."""
+def plain(value: Any) -> Any:
+    """A deep copy as plain dicts/lists: the plan's read-only mappings and tuples, ready for JSON/YAML/the API."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 

@@ -46,6 +46,8 @@ def chart_helm() -> str:
     helm = find_helm()
     if helm is None:
         pytest.skip("helm binary not found (set OSM_L2NET_HELM or run scripts/fetch-helm)")
+    if not (Path(helm).is_file() and os.access(helm, os.X_OK)) and shutil.which(helm) is None:
+        pytest.fail(f"OSM_L2NET_HELM={helm} is not an executable file")
     return helm
 
 
@@ -227,6 +229,8 @@ def expected_l2net_commands(l2net: Mapping[str, Any], gratuitous_arp: bool = Tru
     commands += [["ip", "route", "replace", r["to"], "via", r["via"], "dev", r["dev"]] for r in l2net.get("routes", [])]
     if l2net.get("forwarding"):
         commands.append(["sysctl", "-w", "net.ipv4.ip_forward=1"])
+        if any(":" in (i.get("ip") or "") for i in l2net.get("interfaces", [])):
+            commands.append(["sysctl", "-w", "net.ipv6.conf.all.forwarding=1"])
     if gratuitous_arp:
         commands += [["garp", i["name"], i["ip"].split("/")[0]] for i in l2net.get("interfaces", [])
                      if i.get("ip") and ":" not in i["ip"]]

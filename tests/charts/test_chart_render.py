@@ -75,10 +75,13 @@ def test_without_injection_there_is_no_attachment(chart, render):
 
 
 def test_router_deployment_is_named_as_in_the_poc(render, cdn_values):
-    for values in (None, cdn_values["router-firewall"]):
-        out = render("router-firewall", values, release="router-firewall-9876543210")
-        assert out.get("Deployment")["metadata"]["name"] == "router-server-knf"
-        assert out.get("ConfigMap")["metadata"]["name"] == "router-server-knf-firewall"
+    """examples/cdn_vod/config.yaml names it as the PoC did; by default the name follows the release."""
+    poc = {**cdn_values["router-firewall"], "fullnameOverride": "router-server-knf"}
+    out = render("router-firewall", poc, release="router-firewall-9876543210")
+    assert out.get("Deployment")["metadata"]["name"] == "router-server-knf"
+    assert out.get("ConfigMap")["metadata"]["name"] == "router-server-knf-firewall"
+    out = render("router-firewall", cdn_values["router-firewall"], release="router-firewall-9876543210")
+    assert out.get("Deployment")["metadata"]["name"] == "router-firewall-9876543210"
 
 
 def test_other_deployments_are_named_after_the_release(render):
@@ -243,3 +246,14 @@ def test_null_blocks_mean_none(chart, render):
     out = render(chart, {"l2net": None, "firewall": None})
     assert out.init_container("l2net") is None
     assert out.init_container("firewall") is None
+
+
+def test_forwarding_with_ipv6_enables_both_families(render, cdn_values, commands_of):
+    plain = render("router-firewall", cdn_values["router-firewall"])
+    assert [c for c in commands_of(plain.script(plain.init_container("l2net"))) if c[0] == "sysctl"] == [
+        ["sysctl", "-w", "net.ipv4.ip_forward=1"]]
+    values = cdn_values["router-firewall"]
+    values["l2net"]["interfaces"].append({"name": "net3", "network": "v6", "vld": "v6", "cpd": "v6", "ip": "fd00::1/64"})
+    out = render("router-firewall", values)
+    sysctls = [c for c in commands_of(out.script(out.init_container("l2net"))) if c[0] == "sysctl"]
+    assert sysctls == [["sysctl", "-w", "net.ipv4.ip_forward=1"], ["sysctl", "-w", "net.ipv6.conf.all.forwarding=1"]]

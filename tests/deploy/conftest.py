@@ -60,10 +60,11 @@ class Env:
         if self.emulated is None:
             return Helm(HelmSettings(binary=self.helm_binary, kubeconfig=str(self.kubeconfig), timeout=300,
                                      tmp_dir=str(self.scratch)))
-        # the emulator has no OpenAPI document and no controllers: no schema validation, no --wait / --atomic
+        # the emulator has no OpenAPI document and no controllers: no schema validation, no --wait / --atomic; and
+        # helm validates --create-namespace's Namespace against /openapi whatever the flags: namespaces exist already
         return Helm(HelmSettings(binary=self.helm_binary, kubeconfig=str(self.kubeconfig), wait=False,
                                  atomic=False, timeout=60, extra_flags=("--disable-openapi-validation",),
-                                 tmp_dir=str(self.scratch)))
+                                 create_namespace=False, tmp_dir=str(self.scratch)))
 
     def deployer(self, cluster: Cluster | None = None, with_helm: bool = True, **settings: object) -> Deployer:
         wait = 5.0 if self.emulated is not None else 300.0

@@ -152,9 +152,7 @@ def test_installing_a_taken_name_is_a_permanent_error(khelm: Helm, make_chart: C
     assert [r.revision for r in khelm.list_releases(NS)] == [1]
 
 
-def test_api_server_faults_are_temporary_errors(
-    khelm: Helm, cluster: EmulatedCluster, make_chart: ChartFactory
-) -> None:
+def test_api_server_faults_are_temporary_errors(khelm: Helm, cluster: EmulatedCluster, make_chart: ChartFactory) -> None:
     chart = make_chart("hooked", HOOK_TEMPLATES)
     cluster.faults = FaultPlan(seed=1, rate=1.0, kinds=(503,), match=r"^POST .*/secrets$")
     with pytest.raises(TemporaryToolError) as err:
@@ -174,9 +172,7 @@ def test_wrong_context_is_a_permanent_error(khelm: Helm) -> None:
     assert "no-such-context" in err.value.stderr_tail
 
 
-def test_post_rendered_labels_reach_the_api_as_strings(
-    khelm: Helm, cluster: EmulatedCluster, make_chart: ChartFactory
-) -> None:
+def test_post_rendered_labels_reach_the_api_as_strings(khelm: Helm, cluster: EmulatedCluster, make_chart: ChartFactory) -> None:
     lookalikes = {"yes-no": "y", "number": "1e3", "flag": "N"}
     chart = make_chart(
         "quoted",
@@ -200,3 +196,14 @@ def test_post_rendered_labels_reach_the_api_as_strings(
     meta = pod_template_meta(cluster.get(DEPLOYMENTS, NS, "q"))
     assert meta["labels"] == {"app": "q", **lookalikes}
     assert meta["annotations"] == {"note": "y"}
+
+
+def test_uninstall_with_wait_returns_once_resources_are_gone(
+    khelm: Helm, cluster: EmulatedCluster, make_chart: ChartFactory, kdu: KduPlan
+) -> None:
+    chart = make_chart("hooked", HOOK_TEMPLATES)
+    khelm.install("cdn-1", str(chart), NS, kdu.values)
+    waiting = Helm(replace(khelm.settings, wait=True, timeout=20))
+    assert waiting.uninstall("cdn-1", NS) is True
+    assert cluster.get(DEPLOYMENTS, NS, "cdn-1") is None
+    assert waiting.uninstall("cdn-1", NS) is False

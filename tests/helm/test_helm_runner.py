@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -93,10 +94,7 @@ LOOKALIKES = {"a": "y", "b": "n", "c": "on", "d": "1e3", "e": "0755", "f": "no",
 def test_values_that_look_like_yaml_booleans_or_numbers_stay_strings(helm: Helm, make_chart: ChartFactory) -> None:
     chart = make_chart(
         "strings",
-        {
-            "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n"
-            "data:\n{{ toYaml .Values.data | indent 2 }}\n"
-        },
+        {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata:\n{{ toYaml .Values.data | indent 2 }}\n"},
     )
     [configmap] = helm.template("rel-a", str(chart), "osm-ns", {"data": LOOKALIKES})
     assert configmap["data"] == LOOKALIKES
@@ -216,7 +214,7 @@ def test_unreachable_cluster_is_temporary_and_kubeconfig_is_passed_by_path(helm:
         e = err.value
         assert e.temporary is True
         assert "connection refused" in e.stderr_tail
-        pairs = list(zip(e.argv, e.argv[1:], strict=False))
+        pairs = list(itertools.pairwise(e.argv))
         assert ("--kubeconfig", str(kubeconfig)) in pairs
         assert ("--kube-context", "ctx") in pairs
         assert "do-not-leak-this-token" not in str(e)
@@ -319,9 +317,7 @@ def test_parse_manifests_drops_empty_documents_and_rejects_garbage() -> None:
 # --- attachment check -------------------------------------------------------------------------------------------
 
 
-def test_check_attachment_names_each_pod_template_and_what_is_wrong(
-    helm: Helm, make_chart: ChartFactory, kdu: KduPlan
-) -> None:
+def test_check_attachment_names_each_pod_template_and_what_is_wrong(helm: Helm, make_chart: ChartFactory, kdu: KduPlan) -> None:
     chart = make_chart("hooked", HOOK_TEMPLATES)
     values = {"podLabels": {"l2sm": "true"}, "podAnnotations": {"l2sm/networks": "[]"}}
     problems = check_attachment(helm.template("rel-a", str(chart), "osm-ns", values), kdu)
@@ -397,9 +393,7 @@ def test_verify_release_without_pods_does_not_suggest_the_post_renderer(
     assert "post-render" not in str(err.value)
 
 
-def test_debug_log_shows_argv_but_never_values(
-    helm: Helm, make_chart: ChartFactory, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_debug_log_shows_argv_but_never_values(helm: Helm, make_chart: ChartFactory, caplog: pytest.LogCaptureFixture) -> None:
     chart = make_chart("hooked", HOOK_TEMPLATES)
     with caplog.at_level(logging.DEBUG, logger="osm_l2net.helm"):
         helm.template("rel-a", str(chart), "osm-ns", {"password": "hunter2-secret"})
@@ -414,3 +408,42 @@ def test_verify_release_uses_the_plan_values_by_default(helm: Helm, make_chart: 
     assert {m["kind"] for m in manifests} == {"Deployment", "ConfigMap"}
     with pytest.raises(AttachmentError):
         verify_release(helm, kdu, "cdn-1", chart=str(chart), values={})
+
+
+def test_settings_become_helm_flags(helm: Helm, make_chart: ChartFactory, tmp_path: Path, kdu: KduPlan) -> None:
+    """Against an unreachable API server helm fails after parsing every flag: the argv it refused to run with is kept."""
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{closed_port()}")
+    settings = replace(
+        helm.settings,
+        kubeconfig=str(kubeconfig),
+        timeout=42,
+        extra_flags=("--disable-openapi-validation",),
+        uninstall_flags=("--cascade", "foreground"),
+    )
+    chart = str(make_chart("hooked", HOOK_TEMPLATES))
+    runner = Helm(settings)
+    with runner.attachment_post_renderer(kdu) as post_renderer, pytest.raises(TemporaryToolError) as err:
+        runner.install("rel-a", chart, "osm-ns", {}, post_renderer, version="0.1.0")
+    argv = err.value.argv
+    assert argv[1:4] == ("install", "rel-a", chart)
+    for flag in ("--atomic", "--wait", "--create-namespace", "--disable-openapi-validation"):
+        assert flag in argv
+    pairs = list(itertools.pairwise(argv))
+    assert ("--timeout", "42s") in pairs
+    assert ("--namespace", "osm-ns") in pairs
+    assert ("--version", "0.1.0") in pairs
+    assert f"--post-renderer={post_renderer[0]}" in argv
+    assert [a.split("=", 1)[1] for a in argv if a.startswith("--post-renderer-args=")] == post_renderer[1:]
+
+    quiet = Helm(replace(settings, atomic=False, wait=False, create_namespace=False))
+    with pytest.raises(TemporaryToolError) as err:
+        quiet.upgrade("rel-a", chart, "osm-ns", {}, install=True, reuse_values=True)
+    argv = err.value.argv
+    assert not {"--atomic", "--wait", "--create-namespace", "--reset-values"} & set(argv)
+    assert {"--install", "--reuse-values", "--disable-openapi-validation"} <= set(argv)
+
+    with pytest.raises(TemporaryToolError) as err:
+        runner.uninstall("rel-a", "osm-ns")
+    argv = err.value.argv
+    assert ("--cascade", "foreground") in list(itertools.pairwise(argv))
+    assert "--disable-openapi-validation" not in argv, "uninstall has no such flag: extra_flags stay off it"

@@ -133,12 +133,8 @@ def test_null_metadata_and_null_labels_are_filled() -> None:
 
 
 def test_other_documents_come_back_byte_for_byte_in_order() -> None:
-    service = (
-        "---\n# Source: c/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata:   {name: s}  # odd spacing\n"
-    )
-    configmap = (
-        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  x: |\n    ---\n    not a doc start\n"
-    )
+    service = "---\n# Source: c/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata:   {name: s}  # odd spacing\n"
+    configmap = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  x: |\n    ---\n    not a doc start\n"
     deployment = stream(workload("Deployment", name="d"))
     empty = "---\n# only a comment\n"
     text = service + deployment + empty + configmap
@@ -185,9 +181,7 @@ def test_empty_stream_and_inline_document_marker() -> None:
     assert yaml.safe_load(out)["metadata"]["labels"] == POD_LABELS
 
 
-@given(
-    st.lists(st.sampled_from(["---\n", "--- x\n", "a: 1\n", "  ---\n", "#c\n", "----\n", "\n", "b: 2"]), max_size=12)
-)
+@given(st.lists(st.sampled_from(["---\n", "--- x\n", "a: 1\n", "  ---\n", "#c\n", "----\n", "\n", "b: 2"]), max_size=12))
 def test_split_keeps_every_character(parts: list[str]) -> None:
     text = "".join(parts)
     chunks = split_documents(text)
@@ -253,9 +247,7 @@ def test_entry_point_renders_stdin_to_stdout(tmp_path: Path) -> None:
         ("good.json", "- 1\n", "must be a mapping"),
     ],
 )
-def test_entry_point_bad_input_exits_2_without_traceback(
-    tmp_path: Path, metadata: str, stdin: str, message: str
-) -> None:
+def test_entry_point_bad_input_exits_2_without_traceback(tmp_path: Path, metadata: str, stdin: str, message: str) -> None:
     (tmp_path / "bad.json").write_text("{labels:")
     write_metadata(tmp_path / "good.json", POD.as_dict())
     proc = run_entry(tmp_path / metadata, stdin)

@@ -42,6 +42,15 @@ ip route replace {{ include "l2net.sh" $r.to }} via {{ include "l2net.sh" $r.via
 {{- end }}
 {{- if $l.forwarding }}
 sysctl -w net.ipv4.ip_forward=1
+{{- $v6 := dict }}
+{{- range $i := $l.interfaces | default list }}
+{{- if and $i.ip (contains ":" (toString $i.ip)) }}
+{{- $_ := set $v6 "any" true }}
+{{- end }}
+{{- end }}
+{{- if $v6.any }}
+sysctl -w net.ipv6.conf.all.forwarding=1
+{{- end }}
 {{- end }}
 {{- if (.Values.l2netInit | default dict).gratuitousArp }}
 {{- range $i := $l.interfaces | default list }}

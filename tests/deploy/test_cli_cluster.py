@@ -1,0 +1,85 @@
+"""The cluster commands as a user runs them: the real ``osm-l2net`` executable against the emulated cluster."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import CDN_PACKAGES, REPO
+from tests.deploy.conftest import Env
+from tests.support.k8s_emulator import Resource
+
+# the emulator serves no /openapi and runs no controllers (see tests/deploy/conftest.py)
+EMULATOR_HELM = ["--helm-flag=--disable-openapi-validation", "--no-wait", "--no-atomic", "--no-create-namespace"]
+
+
+def run(env: Env, *args: str, check_code: int | None = 0) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("osm-l2net")
+    done = subprocess.run([str(exe), *args, "--kubeconfig", str(env.kubeconfig)], capture_output=True, text=True,
+                          timeout=120, check=False, env={"PATH": f"{REPO / '.tools' / 'bin'}:/usr/bin:/bin"})
+    assert "Traceback" not in done.stderr
+    if check_code is not None:
+        assert done.returncode == check_code, done.stderr
+    return done
+
+
+def test_apply_status_delete_gc(env: Env) -> None:
+    emulated = env.emulator
+    env.operator()
+    dry = run(env, "apply", *CDN_PACKAGES, "--dry-run", *EMULATOR_HELM, "-o", "json")
+    changes = json.loads(dry.stdout)["changes"]
+    assert {c["action"] for c in changes} == {"create", "install"} and len(changes) == 5
+    assert emulated.log.writes() == [], "--dry-run wrote nothing"
+
+    applied = run(env, "apply", *CDN_PACKAGES, "--config", str(REPO / "examples" / "cdn_vod" / "config.yaml"),
+                  *EMULATOR_HELM, "-o", "yaml")
+    report = yaml.safe_load(applied.stdout)
+    assert len(report["created"]) == 2 and len(report["installed"]) == 3
+    assert "networks:" in applied.stderr and "installing" in applied.stderr  # progress on stderr
+    deployments = [o["metadata"]["name"] for o in emulated.list(Resource("apps", "v1", "deployments"), "default")]
+    assert "router-server-knf" in deployments, deployments  # examples/cdn_vod/config.yaml names it as the PoC did
+
+    status = run(env, "status", *CDN_PACKAGES, "-o", "json")
+    nets = json.loads(status.stdout)["networks"]
+    assert [n["ready"] for n in nets] == [True, True]
+    assert {n["vld"] for n in nets} == {"my-first-osm-net", "my-second-osm-net"}
+
+    again = run(env, "apply", *CDN_PACKAGES, "--dry-run", *EMULATOR_HELM, "-o", "json")
+    assert {c["action"] for c in json.loads(again.stdout)["changes"]} == {"unchanged"}
+
+    deleted = run(env, "delete", *CDN_PACKAGES, *EMULATOR_HELM, "-o", "json")
+    assert len(json.loads(deleted.stdout)["deleted"]) == 2
+
+    gone = run(env, "status", *CDN_PACKAGES, "-o", "json", check_code=1)  # missing networks are a problem: exit 1
+    assert all(not n["exists"] for n in json.loads(gone.stdout)["networks"])
+
+
+def test_gc_removes_only_orphans_of_gone_ns_instances(env: Env) -> None:
+    env.operator()
+    run(env, "apply", *CDN_PACKAGES, "--ns-name", "keep-me", "--no-kdus")
+    run(env, "apply", *CDN_PACKAGES, "--ns-name", "orphan", "--no-kdus")
+    from osm_l2net.names import default_ns_id
+
+    out = run(env, "gc", "--keep", default_ns_id("keep-me"), "-o", "json")
+    rows = json.loads(out.stdout)["gc"]
+    assert {r["action"] for r in rows} == {"deleted"} and len(rows) == 2
+    assert all(r["nsId"] == default_ns_id("orphan") for r in rows)
+    left = run(env, "status", *CDN_PACKAGES, "--ns-name", "keep-me", "-o", "json")
+    assert all(n["ready"] for n in json.loads(left.stdout)["networks"])
+
+
+def test_cluster_errors_are_clear(env: Env, tmp_path: Path) -> None:
+    bad = tmp_path / "kubeconfig"
+    bad.write_text("this: is: not: a kubeconfig")
+    exe = Path(sys.executable).with_name("osm-l2net")
+    done = subprocess.run([str(exe), "status", *CDN_PACKAGES, "--kubeconfig", str(bad)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "cannot use the cluster credentials" in done.stderr
+    missing = subprocess.run([str(exe), "gc", "--keep", "x", "--kubeconfig", str(tmp_path / "nope")],
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert missing.returncode == 1 and "no kubeconfig found" in missing.stderr

@@ -1,0 +1,129 @@
+"""Faults and crashes: seeded API faults over many apply/terminate cycles leak nothing and every failure is reported;
+a crash injected between any two steps is cured by running apply (or delete) again."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from osm_l2net.deploy import Deployer, DeploySettings
+from osm_l2net.errors import L2NetError
+from osm_l2net.kube import Cluster, ClusterAccess, RetryPolicy
+from osm_l2net.names import label_value
+from osm_l2net.plan import Plan
+from tests.deploy.conftest import Env, cdn_plan
+from tests.support.k8s_emulator import FaultPlan
+
+CYCLES = int(os.environ.get("OSM_L2NET_FAULT_CYCLES", "60"))
+SEED = int(os.environ.get("OSM_L2NET_FAULT_SEED", "20261126"))
+# few attempts and short waits, so that injected faults often exhaust the retries and failures really happen
+TIGHT = RetryPolicy(attempts=3, base_delay_s=0.005, max_delay_s=0.02, total_s=3.0, connect_timeout_s=1.0,
+                    request_timeout_s=0.3)
+
+
+def owned(env: Env, plan: Plan) -> list[str]:
+    env.emulator.faults = None
+    with env.cluster() as cluster:
+        return [o.name for o in cluster.list_owned(label_value(plan.ns_id))]
+
+
+def test_seeded_faults_over_many_cycles_leak_nothing(env: Env) -> None:
+    emulated = env.emulator
+    env.operator()
+    plan = cdn_plan()
+    faults = FaultPlan(seed=SEED, rate=0.15, kinds=(500, 503, 429, 409, "timeout"), delay=0.4, retry_after=0,
+                       match=r"/l2networks|/pods")
+    failures: list[str] = []
+    succeeded = 0
+    for cycle in range(CYCLES):
+        emulated.faults = faults
+        cluster = Cluster(ClusterAccess(kubeconfig=str(emulated.kubeconfig)), policy=TIGHT, seed=cycle)
+        deployer = Deployer(cluster, None, DeploySettings(ready_timeout=2, delete_timeout=2, pods_gone_timeout=2),
+                            progress=lambda m: None)
+        for step in (deployer.instantiate, deployer.terminate):
+            try:
+                step(plan)
+                succeeded += 1
+            except L2NetError as e:  # every failure surfaces as the project's error, with a message
+                assert str(e)
+                failures.append(f"cycle {cycle} {step.__name__}: {type(e).__name__}")
+        cluster.close()
+        if failures and failures[-1].startswith(f"cycle {cycle} terminate"):
+            emulated.faults = None  # what a user does after a failed delete: delete again
+            env.deployer(with_helm=False).terminate(plan)
+        assert owned(env, plan) == [], f"cycle {cycle} leaked networks"
+    print(f"\nseed {SEED}: {CYCLES} cycles, {len(faults.injected)} faults injected, {succeeded} steps succeeded, "
+          f"{len(failures)} failed and were reported")
+    assert faults.injected, "the fault plan injected nothing: this test would prove nothing"
+    assert failures, "no step ever failed: raise the fault rate"
+    assert succeeded, "no step ever succeeded: lower the fault rate"
+
+
+class Crash(BaseException):
+    """The process dies here."""
+
+
+def crashing(obj: Any, after: int, counter: list[int]) -> Any:
+    """A proxy of ``obj`` whose public method calls die (Crash) once ``after`` calls have been made in total."""
+
+    class Proxy:
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(obj, name)
+            if name.startswith("_") or not callable(attr):
+                return attr
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                counter[0] += 1
+                if counter[0] > after:
+                    raise Crash(f"crash before call {counter[0]}: {name}")
+                return attr(*args, **kwargs)
+
+            return call
+
+    return Proxy()
+
+
+def steps_of(run: Callable[[Deployer], Any], env: Env) -> int:
+    counter = [0]
+    deployer = env.deployer()
+    deployer.cluster = crashing(deployer.cluster, 10**6, counter)
+    deployer.helm = crashing(deployer.helm, 10**6, counter)
+    run(deployer)
+    return counter[0]
+
+
+@pytest.mark.parametrize("phase", ["apply", "delete"])
+def test_a_crash_between_any_two_steps_is_cured_by_running_again(env: Env, phase: str) -> None:
+    env.operator()
+    plan = cdn_plan()
+    if phase == "delete":
+        env.deployer().instantiate(plan)
+        total = steps_of(lambda d: d.terminate(plan), env)
+        env.deployer().instantiate(plan)
+    else:
+        total = steps_of(lambda d: d.instantiate(plan), env)
+        env.deployer().terminate(plan)
+    assert total >= 6
+    for after in range(total):
+        counter = [0]
+        deployer = env.deployer()
+        deployer.cluster = crashing(deployer.cluster, after, counter)
+        deployer.helm = crashing(deployer.helm, after, counter)
+        with pytest.raises(Crash):
+            (deployer.instantiate if phase == "apply" else deployer.terminate)(plan)
+        # a new process runs the same command again, and converges
+        if phase == "apply":
+            env.deployer().instantiate(plan)
+            assert sorted(owned(env, plan)) == sorted(n.name for n in plan.networks)
+            deployed = {r.name for r in env.helm().list_releases(None) if r.status == "deployed"}
+            assert {k.release_name for k in plan.kdus} <= deployed
+            env.deployer().terminate(plan)
+        else:
+            env.deployer().terminate(plan)
+            assert owned(env, plan) == []
+            assert not {r.name for r in env.helm().list_releases(None)} & {k.release_name for k in plan.kdus}
+            env.deployer().instantiate(plan)
+    env.deployer().terminate(plan)
