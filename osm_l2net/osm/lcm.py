@@ -232,6 +232,8 @@ class NsNetworks:
             _logger(conn).warning("osm-l2net: no NS record holds KDU instance %s; its NS's networks, if any, are left "
                                   "for 'osm-l2net gc'", kdu_instance)
             return
+        if not records.has_data_links(nsr.get("nsd") or {}):
+            return  # nothing of ours to remove: do not contact the cluster
         key = (str(nsr["_id"]), cluster_uuid)
         async with self._lock(key):
             self._ready.pop(key, None)  # terminating: a later instantiate must check the networks again

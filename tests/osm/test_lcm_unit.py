@@ -180,7 +180,10 @@ def test_an_ns_with_only_the_management_network_is_left_alone(osm: tuple[OsmDbDo
     results = asyncio.run(LcmReplay(db, conn, onboarded).instantiate(nsr_id))
     assert results == [True, True, True]
     assert all(params == {} for _, params, _ in conn.installed), "no attachment, the user's params as LCM gave them"
+    assert asyncio.run(LcmReplay(db, conn, onboarded).terminate(nsr_id)) == [True, True, True]
+    assert len(conn.uninstalled) == 3
     assert fs.synced == [], "the cluster is never contacted"
+    assert {t for m, t, _ in db.calls if m.startswith("get")} <= {"nsrs", "vnfrs"}, "no VNFD read for an NS left alone"
 
 
 def test_a_failed_network_preparation_is_shared_by_the_ns_kdus_then_retried(
@@ -287,3 +290,15 @@ def test_launcher_rejects_bad_settings_before_starting_lcm(tmp_path: Path) -> No
         else:
             os.environ["OSM_L2NET_PROVIDER"] = env_backup
     assert proc.returncode == 2 and "OSM_L2NET_PROVIDER" in proc.stderr
+
+
+def test_importing_the_connector_module_loads_no_heavy_dependency() -> None:
+    """LCM imports it at start-up: the Kubernetes client, requests and the planner's graph library come on first use
+    (the import-time goal itself is measured in bench/osm_lcm_bench.py)."""
+    code = ("import sys, osm_l2net.osm.lcm; "
+            "print(sorted(m for m in ('kubernetes', 'requests', 'networkx', 'osm_l2net.kube', 'osm_l2net.planner', "
+            "'osm_l2net.deploy') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, cwd=REPO)
+    loaded = proc.stdout.strip()
+    heavy = ("kubernetes", "requests", "networkx", "osm_l2net.kube", "osm_l2net.deploy")
+    assert loaded.startswith("[") and not any(f"'{h}'" in loaded for h in heavy), loaded
