@@ -181,6 +181,20 @@ def test_unknown_vim_account_is_exit_2(world: World) -> None:
     assert code == 2 and "nowhere" in err and "openstack-site" in err
 
 
+def test_nsd_content_missing_in_nbi_is_a_clear_404(world: World) -> None:
+    world.nbi.fail[r"GET /osm/nsd/v1/ns_descriptors/[^/]+/nsd"] = 404
+    code, _, err = world.create()
+    assert code == 1 and "HTTP 404" in err and "/nsd" in err
+    assert world.owned() == [] and world.nbi.bodies == []
+
+
+def test_forbidden_is_exit_2_with_a_permission_hint(world: World) -> None:
+    world.nbi.fail["GET /osm/admin/v1/vim_accounts"] = 403
+    code, _, err = world.create()
+    assert code == 2 and "HTTP 403" in err and "permission" in err
+    assert world.owned() == []
+
+
 def test_nbi_server_error_on_create_removes_the_networks(world: World) -> None:
     world.nbi.fail["POST /osm/nslcm/v1/ns_instances_content"] = 500
     code, _, err = world.create("--wait")
