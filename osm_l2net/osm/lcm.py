@@ -297,7 +297,12 @@ def _nsr_id(db_dict: Mapping[str, Any] | None) -> str | None:
 
 
 def _vnfd_record(db: Any, vnfr: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The VNFD a VNF record was instantiated from (``vnfr["vnfd-id"]`` is the vnfds record ``_id``)."""
+    """The VNFD a VNF record was instantiated from: the package revision it names (``vnfds_revisions``, ``_id``
+    ``<vnfd _id>:<revision>``, kept by NBI since package revisions exist), else the current ``vnfds`` record."""
+    if vnfr.get("revision") is not None:
+        revision = db.get_one("vnfds_revisions", {"_id": f"{vnfr['vnfd-id']}:{vnfr['revision']}"}, fail_on_empty=False)
+        if revision:
+            return dict(revision)
     record: Mapping[str, Any] = db.get_one("vnfds", {"_id": vnfr["vnfd-id"]})
     return record
 

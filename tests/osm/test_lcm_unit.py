@@ -302,3 +302,18 @@ def test_importing_the_connector_module_loads_no_heavy_dependency() -> None:
     loaded = proc.stdout.strip()
     heavy = ("kubernetes", "requests", "networkx", "osm_l2net.kube", "osm_l2net.deploy")
     assert loaded.startswith("[") and not any(f"'{h}'" in loaded for h in heavy), loaded
+
+
+def test_the_vnfd_revision_the_ns_was_made_from_is_used(osm: tuple[OsmDbDouble, FsDouble, Any]) -> None:
+    """A package updated after the NS was created must not change the NS's plan: vnfds_revisions wins."""
+    from osm_l2net.osm.lcm import _vnfd_record
+
+    db, _, onboarded = osm
+    nsr_id = create_ns(db, onboarded, "vod", VIM)
+    cdn = onboarded.vnfds["cdn_server_knf"]
+    db.create("vnfds_revisions", {**cdn, "_id": f"{cdn['_id']}:1"})  # revision 1: what the vnfr names
+    db.set_one("vnfds", {"_id": cdn["_id"]}, {"kdu": [{"name": "renamed", "helm-chart": "renamed"}]})  # revision 2
+    vnfds = [_vnfd_record(db, v) for v in db.get_list("vnfrs", {"nsr-id-ref": nsr_id})]
+    assert sorted(k["name"] for v in vnfds for k in v["kdu"]) == ["cdn-server", "content-server", "router-firewall"]
+    without_revision = _vnfd_record(db, {"vnfd-id": cdn["_id"]})
+    assert [k["name"] for k in without_revision["kdu"]] == ["renamed"], "no revision named: the current record"
