@@ -16,7 +16,7 @@ from osm_l2net.names import label_value
 from osm_l2net.plan import Plan
 from tests.conftest import CDN_PACKAGES
 from tests.osm.conftest import CLUSTER_UUID, Lcm, tool
-from tests.support.k8s_emulator import PODS
+from tests.support.k8s_emulator import PODS, FaultPlan
 from tests.support.osm_records import create_ns
 
 pytestmark = pytest.mark.helm
@@ -189,3 +189,18 @@ def test_networks_are_removed_only_after_the_ns_pods_are_gone(lcm: Lcm) -> None:
     assert releases(lcm) == []
     assert seen_while_pods == [True], "the networks stayed while pods were attached"
     assert owned(lcm) == []
+
+
+def test_api_server_faults_during_the_ns_lifecycle_are_retried_and_leak_nothing(lcm: Lcm) -> None:
+    """Seeded 500/503 answers on the network objects (create, watch, list, delete) are retried; nothing leaks."""
+    lcm.cluster.operator.start(ready_after=0.0)
+    faults = FaultPlan(seed=11, rate=0.5, kinds=(500, 503), match=r"l2networks", limit=6)
+    lcm.cluster.faults = faults
+    nsr_id = create_ns(lcm.db, lcm.onboarded, "vod-service", VIM)
+    replay = lcm.replay()
+    assert asyncio.run(replay.instantiate(nsr_id)) == [True, True, True]
+    plan = expected_plan(nsr_id, "vod-service")
+    assert sorted(owned(lcm, nsr_id)) == sorted(n.name for n in plan.networks)
+    assert asyncio.run(replay.terminate(nsr_id)) == [True, True, True]
+    assert faults.injected, "faults were injected"
+    assert owned(lcm) == [] and releases(lcm) == []
