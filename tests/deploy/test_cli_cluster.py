@@ -19,8 +19,10 @@ EMULATOR_HELM = ["--helm-flag=--disable-openapi-validation", "--no-wait", "--no-
 
 def run(env: Env, *args: str, check_code: int | None = 0) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("osm-l2net")
+    # a HOME of its own: helm and the client keep caches under $HOME/.kube and $HOME/.cache
+    clean = {"PATH": f"{REPO / '.tools' / 'bin'}:/usr/bin:/bin", "HOME": str(env.scratch.parent / "home")}
     done = subprocess.run([str(exe), *args, "--kubeconfig", str(env.kubeconfig)], capture_output=True, text=True,
-                          timeout=120, check=False, env={"PATH": f"{REPO / '.tools' / 'bin'}:/usr/bin:/bin"})
+                          timeout=120, check=False, env=clean)
     assert "Traceback" not in done.stderr
     if check_code is not None:
         assert done.returncode == check_code, done.stderr
@@ -76,10 +78,11 @@ def test_cluster_errors_are_clear(env: Env, tmp_path: Path) -> None:
     bad = tmp_path / "kubeconfig"
     bad.write_text("this: is: not: a kubeconfig")
     exe = Path(sys.executable).with_name("osm-l2net")
+    home = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run([str(exe), "status", *CDN_PACKAGES, "--kubeconfig", str(bad)], capture_output=True,
-                          text=True, timeout=60, check=False)
+                          text=True, timeout=60, check=False, env=home)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "cannot use the cluster credentials" in done.stderr
     missing = subprocess.run([str(exe), "gc", "--keep", "x", "--kubeconfig", str(tmp_path / "nope")],
-                             capture_output=True, text=True, timeout=60, check=False)
+                             capture_output=True, text=True, timeout=60, check=False, env=home)
     assert missing.returncode == 1 and "no kubeconfig found" in missing.stderr
