@@ -204,3 +204,36 @@ def test_api_server_faults_during_the_ns_lifecycle_are_retried_and_leak_nothing(
     assert asyncio.run(replay.terminate(nsr_id)) == [True, True, True]
     assert faults.injected, "faults were injected"
     assert owned(lcm) == [] and releases(lcm) == []
+
+
+def test_the_event_loop_keeps_running_while_networks_are_prepared(lcm: Lcm) -> None:
+    """LCM's other work goes on meanwhile: a heartbeat on the loop never stalls for the readiness wait (2 s here),
+    which it would if the connector waited, planned or called the API on the loop."""
+    lcm.cluster.operator.start(ready_after=2.0)
+    nsr_id = create_ns(lcm.db, lcm.onboarded, "vod-service", VIM)
+    replay = lcm.replay()
+    gaps: list[float] = []
+
+    async def run() -> list[Any]:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+
+        async def heartbeat() -> None:
+            last = loop.time()
+            while not stop.is_set():
+                await asyncio.sleep(0.02)
+                now = loop.time()
+                gaps.append(now - last)
+                last = now
+
+        beat = asyncio.create_task(heartbeat())
+        try:
+            return await replay.instantiate(nsr_id)
+        finally:
+            stop.set()
+            await beat
+
+    assert asyncio.run(run()) == [True, True, True]
+    assert sum(gaps) >= 2.0, "the networks took the operator's 2 s to become ready"
+    assert max(gaps) < 1.0, f"the loop stalled for {max(gaps):.2f} s"
+    asyncio.run(replay.terminate(nsr_id))
