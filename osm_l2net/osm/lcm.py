@@ -27,6 +27,7 @@ import importlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -402,6 +403,19 @@ def install_into_lcm() -> type:
     return patched
 
 
+def _warm_up() -> None:
+    """Import the planner and the Kubernetes client in the background while LCM starts, so that the first NS does not
+    wait for them (about a second); the connector module itself stays light to import."""
+    def run() -> None:
+        for name in ("osm_l2net.planner", "osm_l2net.osm.networks"):
+            try:
+                importlib.import_module(name)
+            except Exception as e:  # the first install will raise it where LCM reports it
+                _log.warning("osm-l2net: could not pre-load %s: %s", name, e)
+
+    threading.Thread(target=run, name="osm-l2net-warm-up", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m osm_l2net.osm.lcm [LCM's arguments]``: LCM with the connector, started as ``python3 -m osm_lcm.lcm``."""
     import runpy
@@ -414,6 +428,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"osm-l2net: {e}", file=sys.stderr)
         raise SystemExit(e.exit_code) from None
     _log.info("osm-l2net: LCM's helm 3 connector is %s.%s", patched.__module__, patched.__qualname__)
+    _warm_up()
     sys.argv = [LCM_MAIN_MODULE, *args]
     runpy.run_module(LCM_MAIN_MODULE, run_name="__main__", alter_sys=True)
 

@@ -246,11 +246,16 @@ FAKE_LCM = {
                 self.ns = ns.NsLcm()
 
         if __name__ == "__main__":
+            import time
             lcm = Lcm()
             lcm.start()
             conn = type(lcm.ns.k8sclusterhelm3)
+            deadline = time.monotonic() + 30
+            while "osm_l2net.osm.networks" not in sys.modules and time.monotonic() < deadline:
+                time.sleep(0.05)
             print(json.dumps({"argv": sys.argv[1:], "class": conn.__module__ + "." + conn.__qualname__,
-                              "mro": [c.__module__ + "." + c.__qualname__ for c in conn.__mro__]}))
+                              "mro": [c.__module__ + "." + c.__qualname__ for c in conn.__mro__],
+                              "preloaded": "osm_l2net.osm.networks" in sys.modules}))
     """,
 }
 
@@ -271,6 +276,7 @@ def test_launcher_starts_lcm_with_the_connector_in_place(tmp_path: Path) -> None
     assert out["argv"] == ["-c", "/app/osm_lcm/lcm.cfg"], "LCM gets its own arguments untouched"
     assert out["class"] == "osm_l2net.osm.lcm.L2NetK8sHelm3Connector"
     assert out["mro"][1] == "osm_lcm.n2vc.k8s_helm3_conn.K8sHelm3Connector"
+    assert out["preloaded"], "the planner and the Kubernetes client are loaded in the background while LCM starts"
 
 
 def test_launcher_without_lcm_exits_2_with_a_clear_message(tmp_path: Path) -> None:
