@@ -47,7 +47,7 @@ class StampedDouble(K8sHelm3ConnectorDouble):
 
 
 def stamped(cls: type) -> type:
-    class Outer(cls):  # type: ignore[misc, valid-type]
+    class Outer(cls):  # type: ignore[misc]
         async def install(self, cluster_uuid: str, kdu_model: str, kdu_instance: str, *args: Any, **kwargs: Any) -> Any:
             self.called[kdu_instance] = time.perf_counter()
             try:

@@ -209,9 +209,10 @@ class NsNetworks:
         from osm_l2net.planner import build_plan
 
         nsr_id = str(nsr["_id"])
-        vnfds = [_vnfd_record(conn.db, v) for v in conn.db.get_list("vnfrs", {"nsr-id-ref": nsr_id})]
-        descriptors = records.descriptors_from_records(nsr["nsd"], vnfds, f"nsrs/{nsr_id}")
-        instance = records.instance_from_nsr(nsr, records.ns_namespace(nsr, namespace))
+        vnfrs = conn.db.get_list("vnfrs", {"nsr-id-ref": nsr_id})
+        descriptors = records.descriptors_from_records(nsr["nsd"], [_vnfd_record(conn.db, v) for v in vnfrs],
+                                                       f"nsrs/{nsr_id}")
+        instance = records.instance_from_records(nsr, vnfrs, records.ns_namespace(nsr, namespace))
         plan = build_plan(descriptors, instance, self.settings.plan_options(instance.namespace))
         if not plan.networks:
             return None

@@ -124,16 +124,47 @@ def ns_namespace(nsr: Mapping[str, Any], fallback: str | None) -> str:
     return fallback or "default"
 
 
-def instance_from_nsr(nsr: Mapping[str, Any], namespace: str) -> NsInstance:
-    """NS id = the nsr ``_id``, name = nsr ``name``, parameters = ``instantiate_params`` (``!!yaml`` strings decoded)."""
+def instance_from_records(nsr: Mapping[str, Any], vnfrs: Iterable[Mapping[str, Any]], namespace: str) -> NsInstance:
+    """NS id = the nsr ``_id``, name = nsr ``name``, parameters as NBI split them when it created the NS.
+
+    NBI keeps the request in ``nsr.instantiate_params`` *without* ``additionalParamsForNs`` / ``additionalParamsForVnf``
+    (``_format_ns_request``); those live in ``nsr.additionalParamsForNs``, ``vnfr.additionalParamsForVnf`` and each
+    ``vnfr.kdur[]`` (``additionalParams``, ``k8s-namespace``, ``kdu-deployment-name``), with structured values as
+    ``"!!yaml ..."`` strings. They are put back together here in the ns_instantiate form the planner reads.
+    """
     nsr_id = str(nsr.get("_id") or "")
     if not nsr_id:
         raise InputError.single("nsrs", "_id", "the NS record has no _id", "an OSM nsr document")
-    params = nsr.get("instantiate_params") or {}
-    if not isinstance(params, Mapping):
+    request = nsr.get("instantiate_params") or {}
+    if not isinstance(request, Mapping):
         raise InputError.single(f"nsrs/{nsr_id}", "instantiate_params", "is not a mapping", "the ns_instantiate body")
+    params = dict(request)
+    if "additionalParamsForNs" not in params and isinstance(nsr.get("additionalParamsForNs"), Mapping):
+        params["additionalParamsForNs"] = nsr["additionalParamsForNs"]
+    if "additionalParamsForVnf" not in params:
+        vnfs = [_vnf_params(v) for v in vnfrs]
+        params["additionalParamsForVnf"] = [v for v in vnfs if len(v) > 1]
     return NsInstance(nsr_id, str(nsr.get("name") or nsr_id), namespace,
-                      parse_params(params, f"nsrs/{nsr_id} instantiate_params"))
+                      parse_params(params, f"nsrs/{nsr_id} instantiation parameters"))
+
+
+def _vnf_params(vnfr: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``additionalParamsForVnf`` entry from a VNF record (only the keys that hold something)."""
+    out: dict[str, Any] = {"member-vnf-index": str(vnfr.get("member-vnf-index-ref") or "")}
+    if isinstance(vnfr.get("additionalParamsForVnf"), Mapping) and vnfr["additionalParamsForVnf"]:
+        out["additionalParams"] = vnfr["additionalParamsForVnf"]
+    kdus = []
+    for kdur in vnfr.get("kdur") or []:
+        if not isinstance(kdur, Mapping) or not kdur.get("kdu-name"):
+            continue
+        entry = {"kdu_name": str(kdur["kdu-name"])}
+        for key in ("additionalParams", "k8s-namespace", "kdu-deployment-name"):
+            if kdur.get(key):
+                entry[key] = kdur[key]
+        kdus.append(entry)
+    if kdus:
+        out["additionalParamsForKdu"] = kdus
+    return out
 
 
 def has_data_links(nsd: Mapping[str, Any]) -> bool:

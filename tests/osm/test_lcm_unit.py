@@ -92,9 +92,10 @@ def test_records_plan_equals_the_plan_from_package_files(osm: tuple[OsmDbDouble,
     nsr_id = create_ns(db, onboarded, "vod-service", VIM)
     nsr = db.get_one("nsrs", {"_id": nsr_id})
     assert nsr is not None and "_admin" in nsr["nsd"]
-    vnfds = [db.get_one("vnfds", {"_id": v["vnfd-id"]}) for v in db.get_list("vnfrs", {"nsr-id-ref": nsr_id})]
+    vnfrs = db.get_list("vnfrs", {"nsr-id-ref": nsr_id})
+    vnfds = [db.get_one("vnfds", {"_id": v["vnfd-id"]}) for v in vnfrs]
     descriptors = records.descriptors_from_records(nsr["nsd"], [v for v in vnfds if v], f"nsrs/{nsr_id}")
-    instance = records.instance_from_nsr(nsr, "admin-project")
+    instance = records.instance_from_records(nsr, vnfrs, "admin-project")
     from osm_l2net.options import PlanOptions
     from osm_l2net.planner import build_plan
 
@@ -112,20 +113,22 @@ def test_records_plan_equals_the_plan_from_package_files(osm: tuple[OsmDbDouble,
     assert from_records.ns_id == nsr_id and from_records.ns_name == "vod-service"
 
 
-def test_instantiation_params_from_the_nsr_pin_addresses(osm: tuple[OsmDbDouble, FsDouble, Any]) -> None:
+def test_instantiation_params_are_gathered_from_the_nsr_and_vnfrs(osm: tuple[OsmDbDouble, FsDouble, Any]) -> None:
     db, _, onboarded = osm
-    config = {"vld": [{"name": "my-first-osm-net", "vnfd-connection-point-ref": [
+    config: dict[str, Any] = {"vld": [{"name": "my-first-osm-net", "vnfd-connection-point-ref": [
         {"member-vnf-index-ref": "cdn-server", "vnfd-connection-point-ref": "data-ext", "ip-address": "10.0.1.77"}]}],
         "additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParamsForKdu": [
             {"kdu_name": "cdn-server", "additionalParams": {"service": {"type": "NodePort"}}}]}]}
+    config["additionalParamsForNs"] = {"k8s-namespace": "vod-ns"}
     nsr_id = create_ns(db, onboarded, "vod", VIM, config)
     nsr = db.get_one("nsrs", {"_id": nsr_id})
-    assert nsr is not None
-    instance = records.instance_from_nsr(nsr, "ns")
+    assert nsr is not None and "additionalParamsForVnf" not in nsr["instantiate_params"], "NBI's shape"
+    instance = records.instance_from_records(nsr, db.get_list("vnfrs", {"nsr-id-ref": nsr_id}), "ns")
     vnf = instance.params.vnf("cdn-server")
     assert vnf is not None and instance.params.vld("my-first-osm-net") is not None
     kdu = vnf.kdu("cdn-server")
-    assert kdu is not None and kdu.additional_params == {"service": {"type": "NodePort"}}
+    assert kdu is not None and kdu.additional_params == {"service": {"type": "NodePort"}}, "decoded from '!!yaml'"
+    assert kdu.k8s_namespace == "vod-ns" and instance.params.k8s_namespace == "vod-ns"
 
 
 def test_kdu_entries_lookup_and_namespace() -> None:

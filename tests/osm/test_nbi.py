@@ -69,16 +69,19 @@ class World:
 def _play_lcm(cluster: EmulatedCluster) -> Any:
     """On a completed (or failed) instantiate, the KNF pods appear as the charts would make them from the KDU params;
     on terminate they go: LCM's effect on the cluster, which the NBI double cannot have by itself."""
+    pods: dict[str, list[str]] = {}
+
     def effect(op: dict[str, Any], nsr: dict[str, Any]) -> None:
-        body = nsr["instantiate_params"]
-        for vnf in body.get("additionalParamsForVnf", []):
+        if op["lcmOperationType"] == "terminate":
+            for name in pods.pop(nsr["_id"], []):
+                cluster.delete(PODS, NAMESPACE, name)
+            return
+        for vnf in op["operationParams"].get("additionalParamsForVnf", []):
             for kdu in vnf.get("additionalParamsForKdu", []):
                 name = f"{nsr['_id'][:8]}-{kdu['kdu_name']}"
-                if op["lcmOperationType"] == "instantiate":
-                    values = kdu["additionalParams"]
-                    cluster.create_pod(NAMESPACE, name, labels=values["podLabels"], annotations=values["podAnnotations"])
-                else:
-                    cluster.delete(PODS, NAMESPACE, name)
+                values = kdu["additionalParams"]
+                cluster.create_pod(NAMESPACE, name, labels=values["podLabels"], annotations=values["podAnnotations"])
+                pods.setdefault(nsr["_id"], []).append(name)
     return effect
 
 

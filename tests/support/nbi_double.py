@@ -9,7 +9,7 @@ instantiates, DELETE terminates with autoremove: 202 + op id, or 204 when never 
 Request bodies of ``POST ns_instances_content`` are validated against NBI's own ``ns_instantiate`` JSON schema
 (shared/models/osm-nbi), answered 422 as NBI would.
 
-Test hooks: ``log`` (method, path, status), ``bodies`` (accepted NS bodies), ``fail`` (path regex → status, answered
+Test hooks: ``log`` (method, path, status), ``bodies`` (accepted NS bodies; the nsr keeps them split as NBI does), ``fail`` (path regex → status, answered
 once each), ``fail_operations`` (instantiate ends FAILED), ``on_operation`` (called with (operation, nsr) when an
 operation completes: the tests play LCM's effect on the cluster there), ``on_create`` (each accepted NS body).
 """
@@ -203,9 +203,11 @@ class OsmNbiDouble:
         self.bodies.append(body)
         if self.on_create is not None:
             self.on_create(body)
+        # as NBI (_format_ns_request): the NS and VNF additional params are kept apart from instantiate_params
+        request = {k: v for k, v in body.items() if k not in ("additionalParamsForNs", "additionalParamsForVnf")}
         self.nsrs[nsr_id] = {"_id": nsr_id, "id": nsr_id, "name": body["nsName"], "nsd-id": body["nsdId"],
-                             "nsState": "BUILDING", "instantiate_params": body,
-                             "additionalParamsForNs": body.get("additionalParamsForNs")}
+                             "nsState": "BUILDING", "instantiate_params": request,
+                             "additionalParamsForNs": _encode(body.get("additionalParamsForNs") or {}) or None}
         op = self._op(nsr_id, "instantiate", body)
         return _Response(201, {"id": nsr_id, "nslcmop_id": op["_id"], "nsName": body["nsName"]})
 
@@ -248,6 +250,11 @@ class OsmNbiDouble:
             self.on_operation(op, nsr)
         if op["lcmOperationType"] == "terminate":
             del self.nsrs[nsr["_id"]]  # autoremove
+
+
+def _encode(params: Mapping[str, Any]) -> dict[str, Any]:
+    """NBI's _format_additional_params: dict/list values stored as "!!yaml <dump>" strings."""
+    return {k: f"!!yaml {yaml.safe_dump(v)}" if isinstance(v, dict | list) else v for k, v in params.items()}
 
 
 def _error(status: int, code: str, detail: str) -> _Response:

@@ -80,11 +80,20 @@ def _encode(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def create_ns(db: OsmDbDouble, onboarded: Onboarded, ns_name: str, vim_account: str,
-              config: Mapping[str, Any] | None = None, cluster_uuid: str = "k8s-cluster-1") -> str:
-    """NBI's ns create: the nsr and its vnfrs, NOT_INSTANTIATED. Returns the nsr ``_id``."""
+              config: Mapping[str, Any] | None = None, cluster_uuid: str = "k8s-cluster-1",
+              project: str = "admin-project") -> str:
+    """NBI's ns create: the nsr and its vnfrs, NOT_INSTANTIATED. Returns the nsr ``_id``.
+
+    As NBI: ``instantiate_params`` is the request without ``additionalParamsForNs`` / ``additionalParamsForVnf``
+    (``_format_ns_request``); those go to ``nsr.additionalParamsForNs``, ``vnfr.additionalParamsForVnf`` and
+    ``vnfr.kdur[].additionalParams``, encoded; each kdur gets its resolved ``k8s-namespace`` (project id < request
+    < additionalParamsForNs < VNF < KDU).
+    """
     nsr_id = str(uuid.uuid4())
     nsd = onboarded.nsd
     request = {"nsName": ns_name, "nsdId": nsd["_id"], "vimAccountId": vim_account, **copy.deepcopy(dict(config or {}))}
+    ns_params = request.get("additionalParamsForNs") or {}
+    ns_namespace = ns_params.get("k8s-namespace") or request.get("k8s-namespace") or project
     profiles = nsd["df"][0]["vnf-profile"]
     vnfr_ids = []
     for profile in profiles:
@@ -93,14 +102,18 @@ def create_ns(db: OsmDbDouble, onboarded: Onboarded, ns_name: str, vim_account: 
         vnf_params: dict[str, Any] = next(
             (v for v in request.get("additionalParamsForVnf", []) if v["member-vnf-index"] == member), {})
         kdur = []
+        vnf_namespace = vnf_params.get("k8s-namespace") or ns_namespace
         for kdu in vnfd.get("kdu", []):
             kdu_params: dict[str, Any] = next(
                 (k for k in vnf_params.get("additionalParamsForKdu", []) if k["kdu_name"] == kdu["name"]), {})
             kdur.append({"kdu-name": kdu["name"], "helm-chart": kdu.get("helm-chart"), "k8s-cluster": {"id": cluster_uuid},
-                         "additionalParams": _encode(kdu_params.get("additionalParams") or {})})
+                         "additionalParams": _encode(kdu_params.get("additionalParams") or {}),
+                         "k8s-namespace": kdu_params.get("k8s-namespace") or vnf_namespace,
+                         "kdu-deployment-name": kdu_params.get("kdu-deployment-name") or ""})
         vnfr_id = db.create("vnfrs", {
             "_id": str(uuid.uuid4()), "nsr-id-ref": nsr_id, "member-vnf-index-ref": member, "vnfd-ref": vnfd["id"],
             "vnfd-id": vnfd["_id"], "revision": 1, "vim-account-id": vim_account, "kdur": kdur,
+            "additionalParamsForVnf": _encode(vnf_params.get("additionalParams") or {}),
             "connection-point": [{"name": c["id"], "connection-point-id": c["id"]} for c in vnfd.get("ext-cpd", [])],
             "_admin": {"created": time.time(), "nsState": "NOT_INSTANTIATED", "projects_read": ["admin-project"]},
         })
@@ -110,7 +123,9 @@ def create_ns(db: OsmDbDouble, onboarded: Onboarded, ns_name: str, vim_account: 
         "admin-status": "ENABLED", "nsState": "NOT_INSTANTIATED", "nsd": copy.deepcopy(nsd), "nsd-id": nsd["_id"],
         "nsd-ref": nsd["id"], "nsd-name-ref": nsd["name"], "datacenter": vim_account, "description": ns_name,
         "operational-status": "init", "config-status": "init", "detailed-status": "scheduled",
-        "constituent-vnfr-ref": vnfr_ids, "instantiate_params": request,
+        "constituent-vnfr-ref": vnfr_ids,
+        "instantiate_params": {k: v for k, v in request.items() if k not in ("additionalParamsForNs", "additionalParamsForVnf")},
+        "additionalParamsForNs": _encode(ns_params) if ns_params else None,
         "vld": [{"id": v["id"], "name": v["id"], "mgmt-network": v.get("mgmt-network", False)}
                 for v in nsd.get("virtual-link-desc", [])],
         "_admin": {"nsState": "NOT_INSTANTIATED", "deployed": {"RO": {}, "VCA": [], "K8s": []},
@@ -152,7 +167,8 @@ class LcmReplay:
                     self.onboarded.chart_dirs[(vnfr["vnfd-ref"], kdur["kdu-name"])])
                 entries.append({"kdu-instance": _release_name(kdur["helm-chart"], rng), "k8scluster-uuid": self.cluster_uuid,
                                 "k8scluster-type": "helm-chart-v3", "member-vnf-index": vnfr["member-vnf-index-ref"],
-                                "kdu-name": kdur["kdu-name"], "kdu-model": model, "namespace": self.namespace,
+                                "kdu-name": kdur["kdu-name"], "kdu-model": model,
+                                "namespace": kdur.get("k8s-namespace") or self.namespace,
                                 "kdu-deployment-name": "", "params": _decode(kdur.get("additionalParams") or {})})
         for i, entry in enumerate(entries):
             self.db.set_one("nsrs", {"_id": nsr_id}, {f"_admin.deployed.K8s.{i}": {k: v for k, v in entry.items()
