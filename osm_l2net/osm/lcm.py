@@ -229,7 +229,7 @@ class NsNetworks:
         from osm_l2net.osm import records
 
         nsr = await asyncio.to_thread(conn.db.get_one, "nsrs", {"_admin.deployed.K8s.kdu-instance": kdu_instance},
-                                      fail_on_empty=False)
+                                      fail_on_empty=False, fail_on_more=False)
         if not nsr:
             _logger(conn).warning("osm-l2net: no NS record holds KDU instance %s; its NS's networks, if any, are left "
                                   "for 'osm-l2net gc'", kdu_instance)
