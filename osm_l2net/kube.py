@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -178,6 +179,12 @@ class _Api:
     def __init__(self, policy: RetryPolicy, rng: random.Random, sleep: Callable[[float], None]) -> None:
         self.policy, self.rng, self.sleep = policy, rng, sleep
         self.stats: Counter[str] = Counter()
+        self._lock = threading.Lock()  # callers may share a Cluster across asyncio.to_thread workers
+
+    def count(self, verb: str) -> None:
+        with self._lock:
+            self.stats[verb] += 1
+            self.stats["total"] += 1
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -190,8 +197,7 @@ class _Api:
         started, attempt = time.monotonic(), 0
         while True:
             attempt += 1
-            self.stats[verb] += 1
-            self.stats["total"] += 1
+            self.count(verb)
             retry_after: float | None = None
             try:
                 return fn(*args, _request_timeout=self.timeout, **kwargs)
@@ -208,7 +214,8 @@ class _Api:
             if attempt >= self.policy.attempts or elapsed + delay > self.policy.total_s:
                 raise TemporaryClusterError(
                     f"{what}: {reason} (gave up after {attempt} attempts in {elapsed:.1f}s)") from failure
-            self.stats["retries"] += 1
+            with self._lock:
+                self.stats["retries"] += 1
             log.info("%s: %s; retry %d in %.2fs", what, reason, attempt, delay)
             self.sleep(delay)
 
@@ -248,13 +255,26 @@ class Cluster:
         """Requests sent, by verb (create/get/list/patch/delete/watch), plus "total" and "retries"."""
         return self._api.stats
 
+    def _ns(self, net: NetworkPlan, namespace: str | None) -> str:
+        """Explicit argument > the plan's ``metadata.namespace`` > the access's namespace."""
+        planned = (net.manifest.get("metadata") or {}).get("namespace")
+        return namespace or (str(planned) if planned else self.namespace)
+
+    def _groups(self, networks: Iterable[NetworkPlan],
+                namespace: str | None) -> list[tuple[ResourceRef, str, list[NetworkPlan]]]:
+        """Networks by (kind, namespace): one list/watch serves each group."""
+        groups: dict[tuple[ResourceRef, str], list[NetworkPlan]] = {}
+        for net in networks:
+            groups.setdefault((ks.resource_of(net.manifest), self._ns(net, namespace)), []).append(net)
+        return [(ref, ns, nets) for (ref, ns), nets in groups.items()]
+
     # ------------------------------------------------------------ create
 
     def ensure_network(self, net: NetworkPlan, namespace: str | None = None) -> EnsureOutcome:
         """Create the network; if the name is taken by our own object, bring its spec in line ("adopted") or leave it
         ("unchanged"); if taken by anything else, raise ``ConflictError`` and touch nothing."""
-        ref, ns = _ref(net.manifest), namespace or self.namespace
-        body = _with_namespace(net.manifest, ns)
+        ref, ns = ks.resource_of(net.manifest), self._ns(net, namespace)
+        body = ks.with_namespace(net.manifest, ns)
         what = f"create {ref.kind} {ns}/{net.name}"
         for _ in range(self.policy.attempts):
             try:
@@ -361,13 +381,18 @@ class Cluster:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return objs, False
+            started = time.monotonic()
             try:
                 if self._watch(ref, ns, selector=selector, rv=rv, objs=objs, done=done, deadline=deadline):
                     return objs, True
+                if time.monotonic() - started >= 0.5:
+                    continue  # the stream ran its course: list again at once
+                reason = "the watch ended at once"
             except (ApiException, *_TRANSPORT_ERRORS) as e:
-                failures += 1
-                log.info("watch %s in %s failed (%s); listing again", ref.plural, ns, e)
-                self._api.sleep(min(self.policy.delay(failures, self._api.rng), max(0.0, remaining)))
+                reason = f"the watch failed: {e}"
+            failures += 1  # back off, so that a server ending every watch cannot turn this into a busy loop
+            log.info("%s (%s in %s); listing again", reason, ref.plural, ns)
+            self._api.sleep(min(self.policy.delay(failures, self._api.rng), max(0.0, deadline - time.monotonic())))
 
     def _watch(self, ref: ResourceRef, ns: str, *, selector: str, rv: str, objs: dict[str, dict[str, Any]],
                done: Callable[[dict[str, dict[str, Any]]], bool], deadline: float) -> bool:
@@ -378,8 +403,7 @@ class Cluster:
             args: tuple[Any, ...] = (ns,)
         else:
             fn, args = self._co.list_namespaced_custom_object, (ref.group, ref.version, ns, ref.plural)
-        self._api.stats["watch"] += 1
-        self._api.stats["total"] += 1
+        self._api.count("watch")
         stream = watch.Watch()  # type: ignore[no-untyped-call]
         events = stream.stream(  # type: ignore[no-untyped-call]
             fn, *args, label_selector=selector, resource_version=rv or None, timeout_seconds=seconds,
@@ -403,10 +427,10 @@ class Cluster:
                    progress: Progress | None = None) -> list[Readiness]:
         """Until every network is ready (L2Network: status.internalConnectivity == Available; NAD: present), or
         ``WaitTimeout`` naming those that are not and why. ``progress`` gets every change of a network's state."""
-        ns, deadline = namespace or self.namespace, time.monotonic() + deadline_s
+        deadline = time.monotonic() + deadline_s
         seen: dict[str, str] = {}
         final: dict[str, Readiness] = {}
-        for ref, nets in _by_kind(networks):
+        for ref, ns, nets in self._groups(networks, namespace):
             names = [n.name for n in nets]
 
             def done(objs: dict[str, dict[str, Any]], ref: ResourceRef = ref, names: list[str] = names) -> bool:
@@ -418,9 +442,9 @@ class Cluster:
                     seen[state.name] = state.detail
                 return all(s.ready for s in states)
 
-            _, ok = self._await(ref, ns, _selector_for(nets), done, deadline)
+            _, ok = self._await(ref, ns, ks.selector_for(nets), done, deadline)
             if not ok:
-                stuck = [s for s in final.values() if not s.ready]
+                stuck = [final[n.name] for n in nets if not final[n.name].ready]
                 listed = "; ".join(f"{ref.kind} {ns}/{s.name}: {s.detail}" for s in stuck)
                 raise WaitTimeout(f"networks not ready after {deadline_s:g}s: {listed}")
         return [final[n.name] for n in networks]
@@ -442,18 +466,20 @@ class Cluster:
 
         Pods must be gone first (L2S-M does not check, attached pods keep dead interfaces): unless ``force``,
         ``ClusterError`` names the pods still attached and nothing is deleted."""
-        ns = namespace or self.namespace
+        groups = self._groups(networks, namespace)
         if not force:
-            pods = self._pods(ns)
-            attached = {n.name: ks.attached_pods(pods, n.name) for n in networks}
-            busy = "; ".join(f"{name}: {', '.join(p)}" for name, p in attached.items() if p)
-            if busy:
-                raise ClusterError(f"pods are still attached to networks in {ns} ({busy}): remove the KNFs first")
+            for ns in sorted({ns for _, ns, _ in groups}):
+                pods = self._pods(ns)
+                attached = {n.name: ks.attached_pods(pods, n.name) for _, n_ns, nets in groups if n_ns == ns
+                            for n in nets}
+                busy = "; ".join(f"{name}: {', '.join(p)}" for name, p in attached.items() if p)
+                if busy:
+                    raise ClusterError(f"pods are still attached to networks in {ns} ({busy}): remove the KNFs first")
         deleted: list[str] = []
         absent: list[str] = []
         skipped: list[str] = []
-        for ref, nets in _by_kind(networks):
-            owned = {o["metadata"]["name"]: o for o in self._list(ref, ns, _selector_for(nets))[0] if ks.is_ours(o)}
+        for ref, ns, nets in groups:
+            owned = {o["metadata"]["name"]: o for o in self._list(ref, ns, ks.selector_for(nets))[0] if ks.is_ours(o)}
             for net in nets:
                 obj = owned.get(net.name)
                 outcome = "absent" if obj is None else self._delete(ref, ns, obj)
@@ -491,8 +517,7 @@ class Cluster:
     def wait_gone(self, networks: Sequence[NetworkPlan], namespace: str | None = None,
                   deadline_s: float = 120.0) -> None:
         """Until the networks are gone, or ``WaitTimeout`` naming each one still there and why (finalizers, pods)."""
-        ns = namespace or self.namespace
-        for ref, nets in _by_kind(networks):
+        for ref, ns, nets in self._groups(networks, namespace):
             self._wait_absent(ref, ns, [n.name for n in nets], deadline_s)
 
     def wait_pods_gone(self, ns_id: str, namespace: str | None = None, deadline_s: float = 300.0) -> None:
@@ -501,18 +526,20 @@ class Cluster:
         objs, ok = self._await(_PODS, ns, f"{LABEL_NS_ID}={ns_id}", lambda o: not o,
                                time.monotonic() + deadline_s)
         if not ok:
-            left = [f"{name} ({_pod_state(p)})" for name, p in sorted(objs.items())]
+            left = [f"{name} ({ks.pod_state(p)})" for name, p in sorted(objs.items())]
             raise WaitTimeout(f"pods of NS {ns_id} still present in {ns} after {deadline_s:g}s: {', '.join(left)}")
 
     # ------------------------------------------------------------ status and gc
 
     def network_status(self, networks: Sequence[NetworkPlan], namespace: str | None = None) -> list[NetworkStatus]:
         """Each planned network (ours only) with its readiness and the pods attached (interface, IPs, problems)."""
-        ns = namespace or self.namespace
-        pods = self._pods(ns)
         result: dict[str, NetworkStatus] = {}
-        for ref, nets in _by_kind(networks):
-            owned = {o["metadata"]["name"]: o for o in self._list(ref, ns, _selector_for(nets))[0] if ks.is_ours(o)}
+        pods_by_ns: dict[str, list[dict[str, Any]]] = {}
+        for ref, ns, nets in self._groups(networks, namespace):
+            if ns not in pods_by_ns:
+                pods_by_ns[ns] = self._pods(ns)
+            pods = pods_by_ns[ns]
+            owned = {o["metadata"]["name"]: o for o in self._list(ref, ns, ks.selector_for(nets))[0] if ks.is_ours(o)}
             for net in nets:
                 obj = owned.get(net.name)
                 state = ks.readiness(ref.kind, net.name, obj)
@@ -551,51 +578,3 @@ class Cluster:
             elif outcome != "absent":
                 skipped.append((net, outcome))
         return GcResult(tuple(deleted), tuple(skipped))
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _ref(manifest: Mapping[str, Any]) -> ResourceRef:
-    ref = ks.resource_for(manifest)
-    if ref is None:
-        raise ClusterError(f"unsupported network kind {manifest.get('apiVersion')}/{manifest.get('kind')} "
-                           f"(supported: {', '.join(r.api_version + '/' + r.kind for r in ks.NETWORK_KINDS)})")
-    return ref
-
-
-def _plain(value: Any) -> Any:
-    """A deep copy as plain dicts/lists (manifests may hold read-only mappings and tuples)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _with_namespace(manifest: Mapping[str, Any], ns: str) -> dict[str, Any]:
-    body: dict[str, Any] = _plain(manifest)
-    body.setdefault("metadata", {})["namespace"] = ns
-    return body
-
-
-def _by_kind(networks: Iterable[NetworkPlan]) -> list[tuple[ResourceRef, list[NetworkPlan]]]:
-    groups: dict[ResourceRef, list[NetworkPlan]] = {}
-    for net in networks:
-        groups.setdefault(_ref(net.manifest), []).append(net)
-    return list(groups.items())
-
-
-def _selector_for(nets: Sequence[NetworkPlan]) -> str:
-    """The owner selector of these networks' NS instance (all of ours when they span several)."""
-    ids = {ks.labels_of(n.manifest).get(LABEL_NS_ID) for n in nets}
-    return ks.owner_selector(ids.pop() if len(ids) == 1 else None)
-
-
-def _pod_state(pod: Mapping[str, Any]) -> str:
-    meta = pod.get("metadata", {})
-    phase = (pod.get("status") or {}).get("phase", "Unknown")
-    if meta.get("deletionTimestamp"):
-        finalizers = meta.get("finalizers") or []
-        return f"{phase}, terminating" + (f", finalizers {finalizers}" if finalizers else "")
-    return str(phase)

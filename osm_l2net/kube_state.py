@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY
+from osm_l2net.errors import ClusterError
+from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, plain
 
 L2SM_FINALIZER = "l2sm.operator.io/finalizer"
 ANNOTATION_L2SM_NETWORKS = "l2sm/networks"
@@ -42,6 +43,26 @@ NETWORK_KINDS: tuple[ResourceRef, ...] = (L2NETWORK, NAD)
 def resource_for(manifest: Mapping[str, Any]) -> ResourceRef | None:
     return next((r for r in NETWORK_KINDS
                  if r.kind == manifest.get("kind") and r.api_version == manifest.get("apiVersion")), None)
+
+
+def resource_of(manifest: Mapping[str, Any]) -> ResourceRef:
+    ref = resource_for(manifest)
+    if ref is None:
+        raise ClusterError(f"unsupported network kind {manifest.get('apiVersion')}/{manifest.get('kind')} "
+                           f"(supported: {', '.join(r.api_version + '/' + r.kind for r in NETWORK_KINDS)})")
+    return ref
+
+
+def with_namespace(manifest: Mapping[str, Any], ns: str) -> dict[str, Any]:
+    body: dict[str, Any] = plain(manifest)
+    body.setdefault("metadata", {})["namespace"] = ns
+    return body
+
+
+def selector_for(nets: Sequence[NetworkPlan]) -> str:
+    """The owner selector of these networks' NS instance (all of ours when they span several)."""
+    ids = {labels_of(n.manifest).get(LABEL_NS_ID) for n in nets}
+    return owner_selector(ids.pop() if len(ids) == 1 else None)
 
 
 def owner_selector(ns_id: str | None = None) -> str:
@@ -126,6 +147,15 @@ def stuck_reason(obj: Mapping[str, Any], attached: Sequence[str]) -> str:
 
 
 # ---------------------------------------------------------------- pods
+
+
+def pod_state(pod: Mapping[str, Any]) -> str:
+    meta = pod.get("metadata", {})
+    phase = (pod.get("status") or {}).get("phase", "Unknown")
+    if meta.get("deletionTimestamp"):
+        finalizers = meta.get("finalizers") or []
+        return f"{phase}, terminating" + (f", finalizers {finalizers}" if finalizers else "")
+    return str(phase)
 
 
 @dataclass(frozen=True)

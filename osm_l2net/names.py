@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from functools import lru_cache
 
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
@@ -14,6 +15,7 @@ MAX_IFNAME = 15  # the kernel's IFNAMSIZ - 1
 _NS_ID_NAMESPACE = uuid.UUID("6b1f3a7e-2c4d-5e8f-9a0b-1c2d3e4f5a6b")
 
 
+@lru_cache(maxsize=4096)
 def slug(text: str, limit: int) -> str:
     """Lower-case DNS-1123 fragment of ``text`` (non-alphanumerics become '-'), at most ``limit`` characters."""
     out = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
@@ -46,6 +48,7 @@ def default_ns_id(ns_name: str) -> str:
     return str(uuid.uuid5(_NS_ID_NAMESPACE, ns_name))
 
 
+@lru_cache(maxsize=4096)
 def label_value(text: str) -> str:
     """A valid Kubernetes label value for ``text`` (kept verbatim when already valid, else sanitised and hashed)."""
     if len(text) <= MAX_NAME and LABEL_VALUE.fullmatch(text):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
+from osm_l2net import api
 from osm_l2net.model import NsInstance
 from osm_l2net.packages import load_descriptors
 from osm_l2net.planner import build_plan
@@ -40,3 +42,18 @@ def test_chart_renders_the_plan(chart, plan, render, commands_of, l2net_expected
         "forwarding": kdu.forwarding,
     })
     assert [c[3] for c in commands if c[:3] == ["ip", "addr", "replace"]] == [i.ip for i in kdu.interfaces]
+
+
+def test_the_pocs_config_names_the_router_deployment(request, render):
+    """examples/cdn_vod/config.yaml → KDU params → values: `kubectl scale deploy router-server-knf` finds it."""
+    root = request.config.rootpath
+    config = yaml.safe_load((root / "examples" / "cdn_vod" / "config.yaml").read_text())
+    packages = [root / "descriptors" / p for p in ("vod_service_ns", "cdn_server_knf", "router_firewall_knf",
+                                                   "content_server_knf")]
+    plan = api.plan(packages, ns_name="vod-service-deployment", ns_id=NS_ID, config=config)
+    names = {}
+    for kdu in plan.kdus:
+        out = render(kdu.kdu_name, json.loads(json.dumps(dict(kdu.values))), release=f"{kdu.kdu_name}-0123456789")
+        names[kdu.kdu_name] = out.get("Deployment")["metadata"]["name"]
+    assert names == {"router-firewall": "router-server-knf", "cdn-server": "cdn-server-0123456789",
+                     "content-server": "content-server-0123456789"}

@@ -18,7 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ReadTimeoutError
 
 from tests.support import k8s_wire as wire
-from tests.support.k8s_emulator import CONFIGMAPS, L2NETWORKS, SECRETS, FaultPlan
+from tests.support.k8s_emulator import CONFIGMAPS, L2NETWORKS, PODS, SECRETS, FaultPlan
 from tests.support.k8s_harness import L2SM_FINALIZER, EmulatedCluster, PodNetwork
 from tests.support.tools import find_tool
 
@@ -103,6 +103,11 @@ def test_nad_in_a_new_namespace_and_json_patch(kube_emulator: EmulatedCluster, a
     patched = co.patch_namespaced_custom_object(*NAD[:2], "tenant", NAD[2], "net-x", ops,
                                                 _content_type="application/json-patch+json")
     assert patched["metadata"]["labels"]["extra"] == "1"
+    listed = co.list_namespaced_custom_object(*NAD[:2], "tenant", NAD[2], label_selector="extra=1")
+    assert listed["kind"] == "NetworkAttachmentDefinitionList" and len(listed["items"]) == 1
+    assert co.get_namespaced_custom_object(*NAD[:2], "tenant", NAD[2], "net-x")["metadata"]["generation"] == 1
+    co.delete_namespaced_custom_object(*NAD[:2], "tenant", NAD[2], "net-x")
+    assert co.list_cluster_custom_object(*NAD[:2], NAD[2])["items"] == []
     with pytest.raises(ApiException) as missing_ns:
         co.create_namespaced_custom_object(*NAD[:2], "nowhere", NAD[2], nad)
     assert missing_ns.value.status == 404
@@ -236,9 +241,10 @@ def test_operator_down_keeps_deleting_networks(kube_emulator: EmulatedCluster, a
     kube_emulator.operator.start(ready_after=None, release_finalizer=False)
     co = client.CustomObjectsApi(api)
     co.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, l2net("stuck"))
-    time.sleep(0.2)
+    kube_emulator.wait_for(lambda: bool((kube_emulator.l2network("default", "stuck") or {})
+                                        .get("metadata", {}).get("finalizers")), what="the operator's finalizer")
     co.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "stuck")
-    time.sleep(0.3)
+    time.sleep(0.3)  # the operator is down: nothing may happen meanwhile
     obj = kube_emulator.l2network("default", "stuck")
     assert obj is not None and obj["metadata"]["deletionTimestamp"] and "status" not in obj
     kube_emulator.operator.start(release_finalizer=True)  # the operator comes back
@@ -275,6 +281,29 @@ def test_bad_label_selector_is_a_400() -> None:
     with pytest.raises(wire.ApiError) as bad:
         wire.parse_label_selector("a in 1")
     assert bad.value.code == 400
+
+
+@pytest.mark.parametrize(("meta", "bad"), [
+    ({"name": "vod-my-first-osm-net-6a6a0f32"}, None),
+    ({"name": "Upper"}, "metadata.name"),
+    ({"name": "x" * 254}, "metadata.name"),
+    ({"name": "ok", "labels": {"osm.etsi.org/ns-id": "b7aef249-a362-5a5e-ab6c-a4f417ae5bfb"}}, None),
+    ({"name": "ok", "labels": {"k": "v" * 64}}, "label value"),
+    ({"name": "ok", "labels": {"bad key!": "v"}}, "label key"),
+    ({"name": "ok", "labels": {"k": "-x"}}, "label value"),
+])
+def test_metadata_is_validated_like_the_apiserver(meta: dict[str, Any], bad: str | None) -> None:
+    problems = wire.metadata_problems(meta)
+    assert (bad is None) == (not problems), problems
+    if bad is not None:
+        assert bad.split()[0] in problems[0] and (bad.split()[-1] in problems[0])
+
+
+def test_invalid_names_are_rejected_over_http(kube_emulator: EmulatedCluster, api: client.ApiClient) -> None:
+    with pytest.raises(ApiException) as bad:
+        client.CustomObjectsApi(api).create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL,
+                                                                    l2net("Not_A_Name"))
+    assert bad.value.status == 422 and "RFC 1123" in json.loads(bad.value.body)["message"]
 
 
 def test_patches() -> None:
@@ -333,3 +362,171 @@ def test_kubectl_apply_and_get_l2networks(kube_emulator: EmulatedCluster, tmp_pa
     assert [i["metadata"]["name"] for i in listed["items"]] == ["from-kubectl"]
     assert listed["items"][0]["spec"]["type"] == "vnet"
     assert L2NETWORKS.plural in _run([kubectl, "api-resources", "--api-group", GROUP], kube_emulator, tmp_path)
+
+
+# ---------------------------------------------------------------- workload controller double
+
+
+def _deployment(name: str, replicas: int, annotations: dict[str, str]) -> dict[str, Any]:
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": {**labels, "l2sm": "true"}, "annotations": annotations},
+                                  "spec": {"containers": [{"name": "main", "image": "busybox"}]}}}}
+
+
+def test_workload_double_creates_replaces_and_deletes_pods(kube_emulator: EmulatedCluster,
+                                                           api: client.ApiClient) -> None:
+    kube_emulator.workloads.start()
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    attach = json.dumps([{"name": "net-a", "ips": ["10.0.1.10/24"]}, {"name": "net-b"}])
+    apps.create_namespaced_deployment("default", _deployment("cdn", 2, {"l2sm/networks": attach}))
+
+    def pods() -> list[Any]:
+        return core.list_namespaced_pod("default", label_selector="app=cdn").items
+
+    kube_emulator.wait_for(lambda: len(pods()) == 2, what="2 pods")
+    status = json.loads(pods()[0].metadata.annotations["k8s.v1.cni.cncf.io/network-status"])
+    assert [(s["interface"], s["ips"]) for s in status[1:]] == [("net1", ["10.0.1.10"]), ("net2", [])]
+    assert kube_emulator.workloads.violations == [
+        f"pod default/{p} created while L2Network {n} does not exist"
+        for p in sorted(p.metadata.name for p in pods()) for n in ("net-a", "net-b")]
+    apps.patch_namespaced_deployment("cdn", "default", {"spec": {"replicas": 1}})
+    kube_emulator.wait_for(lambda: len(pods()) == 1, what="scaled to 1")
+    old = pods()[0].metadata.name
+    apps.patch_namespaced_deployment("cdn", "default", {"spec": {"template": {"metadata": {"annotations": {
+        "l2sm/networks": json.dumps([{"name": "net-a", "ips": ["10.0.1.11/24"]}])}}}}})
+    kube_emulator.wait_for(lambda: [p.metadata.name for p in pods()] not in ([], [old]), what="a new pod")
+    apps.delete_namespaced_deployment("cdn", "default")
+    kube_emulator.wait_for(lambda: pods() == [], what="pods deleted with their deployment")
+
+
+def test_workload_double_plays_port_exhaustion(kube_emulator: EmulatedCluster, api: client.ApiClient) -> None:
+    kube_emulator.workloads.start(port_exhaustion=True)
+    client.AppsV1Api(api).create_namespaced_deployment("default", _deployment("r", 1, {"l2sm/networks": "net-a"}))
+    kube_emulator.wait_for(lambda: bool(kube_emulator.list(PODS, "default")), what="the pod")
+    [pod] = kube_emulator.list(PODS, "default")
+    assert pod["metadata"]["annotations"]["l2sm/error"] == "No interfaces available for node node-1"
+    assert len(json.loads(pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])) == 1
+
+
+@pytest.mark.helm
+def test_helm_release_pods_attach_to_planned_networks(kube_emulator: EmulatedCluster, tmp_path: Path) -> None:
+    """What an orchestrator will do: networks first, chart second, and teardown in reverse order."""
+    from osm_l2net.kube import Cluster, ClusterAccess
+    from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, MANAGED_BY, NetworkPlan
+
+    helm = _tool("helm")
+    kube_emulator.operator.start(ready_after=0.1, release_after=0.1)
+    kube_emulator.workloads.start()
+    manifest = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "L2Network",
+                "metadata": {"name": "vod-net1", "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: "ns-9"}},
+                "spec": {"type": "vnet", "networkCIDR": "10.0.1.0/24"}}
+    net = NetworkPlan("net1", "vod-net1", "10.0.1.0/24", "ipv4", None, manifest)
+    chart = tmp_path / "knf"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: knf\nversion: 0.1.0\n")
+    (chart / "templates" / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: 1\n"
+        "  selector:\n    matchLabels: {app: {{ .Release.Name }}}\n  template:\n    metadata:\n"
+        "      labels: {app: {{ .Release.Name }}, {{- range $k, $v := .Values.podLabels }} {{ $k }}: {{ $v | quote }},"
+        "{{- end }} }\n      annotations:\n{{ toYaml .Values.podAnnotations | indent 8 }}\n"
+        "    spec:\n      containers: [{name: main, image: busybox}]\n")
+    values = tmp_path / "values.yaml"
+    values.write_text(json.dumps({"podLabels": {"l2sm": "true", LABEL_NS_ID: "ns-9"},
+                                  "podAnnotations": {"l2sm/networks": '[{"name":"vod-net1","ips":["10.0.1.10/24"]}]'}}))
+    with Cluster(ClusterAccess(kubeconfig=str(kube_emulator.kubeconfig))) as cluster:
+        cluster.ensure_network(net)
+        cluster.wait_ready([net], deadline_s=10)
+        _run([helm, "install", "cdn", str(chart), "-f", str(values), "--disable-openapi-validation"],
+             kube_emulator, tmp_path)
+        kube_emulator.wait_for(lambda: bool(cluster.network_status([net])[0].pods), what="the KNF's pod")
+        [state] = cluster.network_status([net])
+        assert [(p.interface, p.ips, p.problems) for p in state.pods] == [("net1", ("10.0.1.10",), ())]
+        assert kube_emulator.workloads.violations == [], "the chart was installed after the network was ready"
+        [pod] = kube_emulator.list(PODS, "default")
+        assert pod["metadata"]["labels"][LABEL_NS_ID] == "ns-9" and pod["metadata"]["labels"]["l2sm"] == "true"
+        _run([helm, "uninstall", "cdn"], kube_emulator, tmp_path)
+        cluster.wait_pods_gone("ns-9", deadline_s=10)
+        cluster.delete_networks([net])
+        cluster.wait_gone([net], deadline_s=10)
+
+
+def _pb_field(number: int, payload: bytes | int) -> bytes:
+    def varint(n: int) -> bytes:
+        out = b""
+        while True:
+            byte, n = n & 0x7F, n >> 7
+            out += bytes([byte | (0x80 if n else 0)])
+            if not n:
+                return out
+
+    if isinstance(payload, int):
+        return varint(number << 3) + varint(payload)
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def test_protobuf_secret_and_delete_options_decode() -> None:
+    meta = (_pb_field(1, b"sh.helm.release.v1.r.v1") + _pb_field(3, b"") +
+            _pb_field(11, _pb_field(1, b"owner") + _pb_field(2, b"helm")) + _pb_field(14, b"f/x"))
+    secret = _pb_field(1, meta) + _pb_field(2, _pb_field(1, b"release") + _pb_field(2, b"\x00\x01payload")) + \
+        _pb_field(3, b"helm.sh/release.v1")
+    envelope = wire.PROTOBUF_MAGIC + _pb_field(1, _pb_field(1, b"v1") + _pb_field(2, b"Secret")) + _pb_field(2, secret)
+    decoded = wire.decode_protobuf(envelope)
+    assert decoded == {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+                       "metadata": {"name": "sh.helm.release.v1.r.v1", "labels": {"owner": "helm"},
+                                    "finalizers": ["f/x"]},
+                       "data": {"release": "AAFwYXlsb2Fk"}}
+    options = _pb_field(1, 0) + _pb_field(2, _pb_field(1, b"uid-1")) + _pb_field(4, b"Background")
+    envelope = wire.PROTOBUF_MAGIC + _pb_field(1, _pb_field(2, b"DeleteOptions")) + _pb_field(2, options)
+    assert wire.decode_protobuf(envelope) == {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
+                                              "preconditions": {"uid": "uid-1"}, "propagationPolicy": "Background"}
+    with pytest.raises(wire.ApiError) as unsupported:
+        wire.decode_protobuf(wire.PROTOBUF_MAGIC + _pb_field(1, _pb_field(2, b"Pod")))
+    assert unsupported.value.code == 415
+
+
+# ---------------------------------------------------------------- CRD schema validation
+
+
+def test_crd_schemas_are_enforced_like_the_apiserver(kube_emulator: EmulatedCluster, api: client.ApiClient) -> None:
+    if kube_emulator.emulator.schemas is None:
+        pytest.skip("the shared conformance models (CRDs) are not there: set OSM_L2NET_MODELS")
+    co = client.CustomObjectsApi(api)
+    bad = l2net("bad")
+    bad["spec"]["type"] = "bogus"
+    with pytest.raises(ApiException) as invalid:
+        co.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, bad)
+    assert invalid.value.status == 422
+    assert "spec.type" in json.loads(invalid.value.body)["message"] and "bogus" in invalid.value.body
+    extra = l2net("extra")
+    extra["spec"]["mtu"] = 1400
+    created = co.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, extra)
+    assert "mtu" not in created["spec"], "unknown fields are pruned by default, as kube-apiserver does"
+    assert [e.status for e in kube_emulator.log.select("POST")] == [422, 201]
+    with pytest.raises(ApiException) as strict:
+        co.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, dict(extra, metadata={"name": "s"}),
+                                           field_validation="Strict")
+    assert strict.value.status == 400 and 'unknown field "spec.mtu"' in json.loads(strict.value.body)["message"]
+
+
+@pytest.mark.helm
+def test_kubectl_validates_on_the_server_and_helm_creates_namespaces(kube_emulator: EmulatedCluster,
+                                                                     tmp_path: Path) -> None:
+    if kube_emulator.emulator.schemas is None:
+        pytest.skip("the shared conformance models (CRDs) are not there: set OSM_L2NET_MODELS")
+    kubectl, helm = _tool("kubectl"), _tool("helm")
+    _run([kubectl, "apply", "-f", "-"], kube_emulator, tmp_path, json.dumps(l2net("strict-ok")))
+    bad = l2net("strict-bad")
+    bad["spec"]["mtu"] = 1400
+    env = {"KUBECONFIG": str(kube_emulator.kubeconfig), "HOME": str(tmp_path), "PATH": os.environ.get("PATH", "")}
+    proc = subprocess.run([kubectl, "apply", "-f", "-"], env=env, input=json.dumps(bad), capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode != 0 and 'unknown field "spec.mtu"' in proc.stderr
+    chart = tmp_path / "ns-chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: nschart\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n")
+    _run([helm, "install", "r", str(chart), "-n", "fresh", "--create-namespace", "--disable-openapi-validation"],
+         kube_emulator, tmp_path)
+    assert kube_emulator.get(CONFIGMAPS, "fresh", "cm") is not None

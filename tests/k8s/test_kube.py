@@ -62,6 +62,9 @@ def test_access_resolution_follows_kubectl(tmp_path: Path) -> None:
     assert home.kubeconfig == str(tmp_path / ".kube" / "config")
     with pytest.raises(ClusterError, match="no kubeconfig found"):
         connect(ClusterAccess(), {"KUBECONFIG": f"{tmp_path}/missing:{tmp_path}/also-missing"})
+    if not Path("/var/run/secrets/kubernetes.io/serviceaccount/token").exists():
+        with pytest.raises(ClusterError, match="cannot use the cluster credentials from in-cluster"):
+            connect(ClusterAccess(), {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"})
 
 
 def test_colon_list_and_context_namespace(kube_emulator: EmulatedCluster, tmp_path: Path) -> None:
@@ -79,6 +82,32 @@ def test_colon_list_and_context_namespace(kube_emulator: EmulatedCluster, tmp_pa
         connect(ClusterAccess(kubeconfig=str(bad)))
 
 
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(("code", "reason", "expected", "hint"), [
+    (422, "Invalid", ClusterError, "spec.type: Unsupported value"),
+    (403, "Forbidden", ClusterError, "check the kubeconfig credentials and RBAC"),
+    (409, "Conflict", ConflictError, "spec.type: Unsupported value"),
+    (503, "ServiceUnavailable", TemporaryClusterError, "spec.type: Unsupported value"),
+])
+def test_api_failures_become_project_errors_keeping_the_status_message(
+        code: int, reason: str, expected: type[ClusterError], hint: str) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    from osm_l2net.kube import to_error
+
+    e = ApiException(status=code, reason=reason)
+    e.body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code, "reason": reason,
+                         "message": 'L2Network "x" is invalid: spec.type: Unsupported value: "bogus"'})
+    err = to_error(e, "create L2Network default/x")
+    assert type(err) is expected
+    assert str(err).startswith(f"create L2Network default/x: HTTP {code} {reason}: ") and hint in str(err)
+    plain = ApiException(status=404, reason="Not Found")
+    plain.body = "404 page not found"
+    assert "is the CRD installed?" in str(to_error(plain, "create L2Network default/x"))
+
+
 # ---------------------------------------------------------------- create
 
 
@@ -90,6 +119,21 @@ def test_create_costs_one_write_and_no_read(kube_emulator: EmulatedCluster, clus
     live = kube_emulator.l2network("default", "vl-a-ns-1")
     assert live is not None and live["spec"] == {"type": "vnet", "networkCIDR": "10.0.1.0/24"}
     assert live["metadata"]["labels"][LABEL_NS_ID] == "ns-1"
+
+
+def test_async_callers_share_a_cluster_through_threads(kube_emulator: EmulatedCluster, cluster: Cluster) -> None:
+    import asyncio
+
+    kube_emulator.operator.start(ready_after=0.05)
+    nets = [l2net(f"vl-{i}", cidr=f"10.0.{i}.0/24") for i in range(8)]
+
+    async def apply() -> list[str]:
+        outcomes = await asyncio.gather(*(asyncio.to_thread(cluster.ensure_network, n) for n in nets))
+        await asyncio.to_thread(cluster.wait_ready, nets, None, 10.0)
+        return list(outcomes)
+
+    assert asyncio.run(apply()) == ["created"] * 8
+    assert cluster.stats["create"] == 8 and len(kube_emulator.log.select("POST")) == 8
 
 
 def test_rerun_is_unchanged_and_drift_is_adopted(kube_emulator: EmulatedCluster, cluster: Cluster) -> None:
@@ -143,12 +187,18 @@ def test_missing_namespace_and_crd_are_clear_errors(kube_emulator: EmulatedClust
 
 
 def test_wait_ready_follows_the_operator(kube_emulator: EmulatedCluster, cluster: Cluster) -> None:
-    kube_emulator.operator.start(ready_after=0.3)
+    kube_emulator.operator.start(ready_after=None)  # the operator adds its finalizer but is slow to connect
     nets = [l2net("vl-a"), l2net("vl-b", cidr="10.0.2.0/24")]
     for n in nets:
         cluster.ensure_network(n)
     seen: list[Readiness] = []
-    states = cluster.wait_ready(nets, deadline_s=10, progress=seen.append)
+
+    def progress(state: Readiness) -> None:
+        seen.append(state)
+        if len(seen) == len(nets):  # both reported waiting: now the operator makes them Available
+            kube_emulator.operator.start(ready_after=0.1)
+
+    states = cluster.wait_ready(nets, deadline_s=10, progress=progress)
     assert [s.ready for s in states] == [True, True]
     assert {s.name for s in seen if not s.ready} == {n.name for n in nets}, "progress reports the wait"
     assert [s.name for s in seen if s.ready] and seen[-1].ready
@@ -190,9 +240,12 @@ def test_delete_waits_for_the_operator_to_release_its_finalizer(kube_emulator: E
     cluster.wait_ready([net], deadline_s=5)
     assert kube_emulator.l2network("default", net.name)["metadata"]["finalizers"] == [L2SM_FINALIZER]  # type: ignore[index]
     assert cluster.delete_networks([net]).deleted == (net.name,)
-    assert kube_emulator.l2network("default", net.name) is not None, "held by the finalizer for a while"
     cluster.wait_gone([net], deadline_s=5)
-    assert kube_emulator.l2network("default", net.name) is None
+    history = kube_emulator.history(L2NETWORKS, "default", net.name)
+    assert history[-1] is None
+    held = [v for v in history if v and v["metadata"].get("deletionTimestamp")]
+    assert held and held[0]["metadata"]["finalizers"] == [L2SM_FINALIZER], "deletion was held by the finalizer"
+    assert kube_emulator.operator.actions[-1] == ("released", "default", net.name)
     assert cluster.delete_networks([net]).absent == (net.name,), "deleting again is a no-op"
 
 
@@ -213,6 +266,7 @@ def test_attached_pods_block_delete_and_are_named(kube_emulator: EmulatedCluster
     net, other = l2net("vl-a"), l2net("vl-b", cidr="10.0.2.0/24")
     for n in (net, other):
         cluster.ensure_network(n)
+    cluster.wait_ready([net, other], deadline_s=5)  # the operator's finalizer is on
     kube_emulator.create_pod("default", "cdn-0", annotations={"l2sm/networks": json.dumps([{"name": net.name}])})
     kube_emulator.create_pod("default", "old-0", annotations={"k8s.v1.cni.cncf.io/networks": net.name})
     with pytest.raises(ClusterError) as err:
@@ -261,6 +315,19 @@ def test_network_status_joins_attached_pods(kube_emulator: EmulatedCluster, clus
     assert any("no interface" in p for p in pods["cdn-1"].problems)
     assert not absent.exists and absent.problems == (f"{missing.name}: not found",)
     assert len(status.problems) == 2
+
+
+def test_network_status_for_multus_nads_matches_by_name(kube_emulator: EmulatedCluster, cluster: Cluster) -> None:
+    a, b = nad("vl-a"), nad("vl-b")
+    for n in (a, b):
+        cluster.ensure_network(n)
+    kube_emulator.create_pod("default", "router-0", annotations={"k8s.v1.cni.cncf.io/networks": f"{a.name}, {b.name}"},
+                             networks=[PodNetwork(b.name, "net2", ("10.0.2.1/24",))])
+    sa, sb = cluster.network_status([a, b])
+    assert sa.ready and sb.ready
+    assert sb.pods[0].interface == "net2" and sb.pods[0].ips == ("10.0.2.1",) and not sb.pods[0].problems
+    assert sa.pods[0].interface is None and sa.problems == (f"{a.name}: pod router-0: no interface for {a.name} "
+                                                            "in k8s.v1.cni.cncf.io/network-status",)
 
 
 def _foreign(name: str, labels: dict[str, str]) -> dict[str, Any]:
@@ -315,6 +382,26 @@ def test_retry_after_is_honoured_and_failures_are_project_errors(kube_emulator: 
         assert "HTTP 503" in str(err.value) and "gave up after 8 attempts" in str(err.value)
         assert err.value.__cause__ is not None and err.value.temporary
         assert len(slept) == 1 + 7 and max(slept[1:]) <= FAST.max_delay_s
+
+
+def test_unreachable_cluster_is_a_temporary_error_after_bounded_retries(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    slept: list[float] = []
+    with Cluster(ClusterAccess(kubeconfig=str(kubeconfig)), policy=FAST, sleep=slept.append) as c:
+        with pytest.raises(TemporaryClusterError, match="gave up after 8 attempts") as err:
+            c.list_owned()
+        assert c.stats["list"] == 8 and len(slept) == 7
+    assert "Connection refused" in str(err.value) and err.value.__cause__ is not None
 
 
 @pytest.mark.parametrize(("rate", "attempts", "must_fail"), [(0.2, 10, False), (0.6, 2, True)])
@@ -398,3 +485,27 @@ def test_created_objects_conform_to_the_real_crds(kube_emulator: EmulatedCluster
     proc = subprocess.run([sys.executable, str(validator), str(path)], capture_output=True, text=True,
                           timeout=120, check=False, env=dict(os.environ))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- with the real planner
+
+
+@pytest.mark.parametrize("provider", ["l2sm", "l2sm-nad", "multus"])
+def test_cdn_plan_lifecycle_in_the_plans_namespace(kube_emulator: EmulatedCluster, cluster: Cluster,
+                                                   provider: str) -> None:
+    from osm_l2net import api
+    from osm_l2net.options import PlanOptions
+    from tests.conftest import CDN_PACKAGES
+
+    plan = api.plan(CDN_PACKAGES, ns_name="vod", namespace="vod", options=PlanOptions(provider=provider))
+    kube_emulator.create_namespace("vod")
+    kube_emulator.operator.start(ready_after=0.1, release_after=0.1)
+    assert [cluster.ensure_network(n) for n in plan.networks] == ["created"] * len(plan.networks)
+    assert cluster.stats["total"] == len(plan.networks), "one request per network, nothing else"
+    assert all(s.ready for s in cluster.wait_ready(plan.networks, deadline_s=10))
+    assert {(o.namespace, o.vld_id) for o in cluster.list_owned(plan.ns_id)} == {
+        ("vod", "my-first-osm-net"), ("vod", "my-second-osm-net")}
+    assert not [o for o in kube_emulator.list(L2NETWORKS, "default")], "nothing lands outside the plan's namespace"
+    cluster.delete_networks(plan.networks)
+    cluster.wait_gone(plan.networks, deadline_s=10)
+    assert cluster.list_owned() == []

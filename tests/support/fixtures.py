@@ -16,6 +16,7 @@ def kube_emulator(tmp_path: Path) -> Iterator[EmulatedCluster]:
 
     Yields an ``EmulatedCluster``: ``.url``, ``.kubeconfig`` (0600, removed afterwards), ``.log``, ``.faults``
     (assign a ``FaultPlan``), ``.operator`` (L2S-M operator double, stopped until ``.operator.start()``),
+    ``.workloads`` (pods for Deployments/StatefulSets, stopped until ``.workloads.start()``),
     ``.create_pod()``, ``.create_namespace()`` and direct store access. Fails the test if the emulator itself raised.
     """
     with EmulatedCluster(workdir=tmp_path) as cluster:

@@ -11,7 +11,9 @@ discovery with trailing slashes and ``groupVersion: v1``.
 Test hooks: ``log`` (every request with its status and the resourceVersion after it), ``faults`` (a seeded
 ``FaultPlan``), ``add_listener`` (called on every stored change; the L2S-M operator double uses it) and direct
 store access (``get_object``/``put_object``/``patch_object``/``delete_object``) that does not count as API traffic.
-It is not a cluster: no controllers, admission, schema validation, or OpenAPI.
+CRD objects (L2Network, NetworkAttachmentDefinition) are validated against the real CRDs of the shared models
+(``k8s_schema.py``), and ``/openapi/v3`` says so, so kubectl/helm validate them (and Namespaces) server-side.
+It is not a cluster: no controllers, admission webhooks, built-in kinds' schemas or OpenAPI v2.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from kmock._internal import references, rendering
 
 from tests.support import k8s_wire as wire
 from tests.support.k8s_hooks import FaultPlan, LogEntry, RequestLog, fault_error
+from tests.support.k8s_schema import CrdSchemas, openapi_documents, openapi_root
 from tests.support.k8s_wire import ApiError
+from tests.support.tools import models_dir
 
 __all__ = ["FaultPlan", "KubernetesAPIEmulator", "LogEntry", "RequestLog"]
 
@@ -106,6 +110,9 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
 
     faults: FaultPlan | None = None
     log: RequestLog = attrs.field(factory=RequestLog)
+    # CRD schema validation (None when the shared models are not there: then nothing is validated)
+    schemas: CrdSchemas | None = attrs.field(factory=lambda: CrdSchemas.load(models_dir()))
+    _warnings: list[str] = attrs.field(factory=list, init=False)
     _rv: int = attrs.field(default=0, init=False)
     _seq: int = attrs.field(default=0, init=False)
     _watchers: list[_Watch] = attrs.field(factory=list, init=False)
@@ -217,6 +224,7 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         if not meta.get("name"):
             raise ApiError(422, "Invalid", "metadata.name: Required value: name or generateName is required")
+        _validate(res, meta)
         if info.namespaced:
             meta["namespace"] = meta.get("namespace") or namespace
             if meta["namespace"] != namespace:
@@ -260,6 +268,7 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             new.pop("status", None)
         if old.get("spec") != new.get("spec"):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
+        _validate(res, meta)
         added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
         if old_meta.get("deletionTimestamp") and added:
             raise ApiError(422, "Invalid", f"metadata.finalizers: Forbidden: no new finalizers can be added if the "
@@ -345,9 +354,13 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
         handler = handlers.get((method, target.name is not None))
         if handler is None:
             raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {request.url.path}")
+        self._warnings.clear()
         code, body = handler(request, target, query)
         rv = int(body["metadata"]["resourceVersion"]) if body.get("metadata", {}).get("resourceVersion") else None
-        return aiohttp.web.json_response(body, status=code), rv
+        response = aiohttp.web.json_response(body, status=code)
+        for text in self._warnings:  # one header per warning, as kube-apiserver sends them
+            response.headers.add("Warning", f'299 - "{text}"')
+        return response, rv
 
     def _body(self, request: rendering.Request) -> Any:
         ctype = _content_type(request)
@@ -394,9 +407,19 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
         namespace = self._ns(res, t)
         if self.info(res).namespaced and namespace is None:
             raise ApiError(404, "NotFound", f"{res.plural} is namespaced: create it under /namespaces/<ns>/")
+        self._complete(res, body)
+        body = self._admit(body, q)
         if q.get("dryRun"):
             return 201, body
         return 201, self._create(res, namespace, body)
+
+    def _admit(self, obj: dict[str, Any], q: Mapping[str, str]) -> dict[str, Any]:
+        """CRD schema validation of an object written over HTTP (direct store writes are not validated)."""
+        if self.schemas is None:
+            return obj
+        admitted, warnings = self.schemas.admit(copy.deepcopy(obj), q.get("fieldValidation", "Warn"))
+        self._warnings.extend(warnings)
+        return admitted
 
     def _check_rv(self, old: dict[str, Any], new: Any) -> None:
         sent = new.get("metadata", {}).get("resourceVersion") if isinstance(new, dict) else None
@@ -410,7 +433,8 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
         if not isinstance(body, dict) or body.get("metadata", {}).get("name") not in (None, t.name):
             raise ApiError(400, "BadRequest", "the name of the object does not match the name in the URL")
         self._check_rv(old, body)
-        return 200, self._store_update(res, old, body, t.subresource)
+        self._complete(res, body)
+        return 200, self._store_update(res, old, self._admit(body, q), t.subresource)
 
     def _http_patch(self, request: rendering.Request, t: Target, q: dict[str, str]) -> tuple[int, dict[str, Any]]:
         res, body = t.resource, self._body(request)
@@ -423,7 +447,7 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             new = wire.merge_patch(old, body)
         else:
             raise ApiError(415, "UnsupportedMediaType", f"unsupported patch content type {ctype!r}")
-        return 200, self._store_update(res, old, new, t.subresource)
+        return 200, self._store_update(res, old, self._admit(new, q), t.subresource)
 
     def _http_delete(self, request: rendering.Request, t: Target, q: dict[str, str]) -> tuple[int, dict[str, Any]]:
         res = t.resource
@@ -496,6 +520,8 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             served = await self._serve_apis(request)
         elif path == "/":
             served = await self._serve_root(request)
+        elif path == "/openapi/v3" or path.startswith("/openapi/v3/"):
+            served = self._openapi(path.removeprefix("/openapi/v3").strip("/"))
         elif target is not None:
             gv = Resource(group=target.group, version=target.version)
             served = await self._serve_version(rendering.Request(resource=gv))
@@ -506,6 +532,15 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
         else:
             raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
         return aiohttp.web.json_response(served)
+
+    def _openapi(self, key: str) -> Any:
+        plurals = {(str(r.group), str(r.version), str(self.resources[r].kind)): str(r.plural) for r in self.resources}
+        docs = openapi_documents(self.schemas, plurals)
+        if not key:
+            return openapi_root(docs)
+        if key not in docs:
+            raise ApiError(404, "NotFound", f"no OpenAPI v3 document for {key} in the emulator")
+        return docs[key]
 
     async def _serve_version(self, request: rendering.Request) -> Any:
         try:
@@ -522,6 +557,13 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             return await super()._serve_group(request)
         except kmock.KubernetesNotFoundError as e:
             raise ApiError(404, "NotFound", "the server could not find the requested resource") from e
+
+
+def _validate(res: Resource, meta: Mapping[str, Any]) -> None:
+    problems = wire.metadata_problems(meta)
+    if problems:
+        raise ApiError(422, "Invalid", f'{res.plural} "{meta.get("name")}" is invalid: {"; ".join(problems)}',
+                       {"name": meta.get("name"), "group": res.group, "kind": res.plural})
 
 
 def _content_type(request: rendering.Request) -> str:

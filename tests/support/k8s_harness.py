@@ -1,20 +1,22 @@
 """Runs the ``KubernetesAPIEmulator`` test double on 127.0.0.1 in a background thread, for pytest and for ``bench/``.
 
 ``EmulatedCluster`` is a context manager: it starts the server on an ephemeral port, writes a kubeconfig (0600, removed
-on exit) and offers the test hooks: ``log``, ``faults``, ``operator`` (the L2S-M operator double), ``create_pod``
-and direct store access. Everything done through these hooks runs on the server's event loop, so it is ordered with the
+on exit) and offers the test hooks: ``log``, ``faults``, ``operator`` (the L2S-M operator double), ``workloads``
+(Deployment/StatefulSet controllers + webhook + Multus double), ``create_pod`` and direct store access. Everything done through these hooks runs on the server's event loop, so it is ordered with the
 API requests, and none of it counts as API traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import concurrent.futures
 import json
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import Any, TypeVar
 
 import aiohttp.web
 
+from tests.support.k8s_controllers import WorkloadControllerDouble
 from tests.support.k8s_emulator import (
     L2NETWORKS,
     NADS,
@@ -162,6 +165,7 @@ class EmulatedCluster:
         self.url = ""
         self.kubeconfig = Path()
         self.operator = L2SMOperatorDouble(self)
+        self.workloads = WorkloadControllerDouble(self)
 
     # ------------------------------------------------------------ lifecycle
     def __enter__(self) -> EmulatedCluster:
@@ -203,6 +207,7 @@ class EmulatedCluster:
         async with KubernetesAPIEmulator(faults=self._initial_faults) as emulator:
             self.emulator = emulator
             emulator.add_listener(self.operator.on_event)
+            emulator.add_listener(self.workloads.on_event)
             runner = aiohttp.web.ServerRunner(aiohttp.web.Server(emulator), shutdown_timeout=1.0)
             await runner.setup()
             site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
@@ -298,6 +303,24 @@ class EmulatedCluster:
                "spec": {"nodeName": node, "containers": [{"name": "main", "image": "busybox"}]},
                "status": {"phase": phase, "podIP": "10.244.0.10"}}
         return self.put(PODS, namespace, pod)
+
+    def history(self, res: Resource, namespace: str | None, name: str) -> builtins.list[dict[str, Any] | None]:
+        """Every stored version of an object, oldest first; None marks a deletion."""
+        def read() -> builtins.list[dict[str, Any] | None]:
+            key = (res, namespace, name)
+            if key not in self.emulator.objects:
+                return []
+            return [None if v is None else dict(v.raw) for v in self.emulator.objects[key].history]
+
+        return self.call(read)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+        """Poll ``predicate`` (e.g. on the store) until true; AssertionError naming ``what`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(0.02)
 
     def l2network(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.get(L2NETWORKS, namespace, name)

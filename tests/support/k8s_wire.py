@@ -120,6 +120,30 @@ def fields_match(reqs: tuple[tuple[str, str, str], ...], obj: Mapping[str, Any])
     return True
 
 
+# ---------------------------------------------------------------- object metadata validation (as kube-apiserver)
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def metadata_problems(meta: Mapping[str, Any]) -> list[str]:
+    """What kube-apiserver would reject in metadata: the name (DNS subdomain) and label keys/values."""
+    problems: list[str] = []
+    name = str(meta.get("name", ""))
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        problems.append(f"metadata.name: Invalid value: {name!r}: a lowercase RFC 1123 subdomain must consist of "
+                        "lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric")
+    for key, value in (meta.get("labels") or {}).items():
+        prefix, _, label = str(key).rpartition("/")
+        if (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix))) or len(label) > 63 \
+                or not _LABEL_NAME.match(label):
+            problems.append(f"metadata.labels: Invalid value: {key!r}: not a valid label key")
+        if not isinstance(value, str) or len(value) > 63 or (value and not _LABEL_NAME.match(value)):
+            problems.append(f"metadata.labels: Invalid value: {value!r}: a valid label value must be 63 characters "
+                            "or less, and consist of alphanumerics, '-', '_' or '.', starting and ending with one")
+    return problems
+
+
 # ---------------------------------------------------------------- patches
 
 def merge_patch(target: Any, patch: Any) -> Any:
