@@ -1,0 +1,441 @@
+"""OSM LCM integration: a helm 3 KDU connector that gives every KDU its L2 attachment, and a launcher that makes LCM
+use it. OSM has no plugin mechanism for this, so ``python -m osm_l2net.osm.lcm [LCM args]`` replaces the module-global
+``osm_lcm.ns.K8sHelm3Connector`` with the connector class, then starts LCM exactly as ``python3 -m osm_lcm.lcm`` does
+(no LCM file is edited). See docs/lcm-integration.md.
+
+``install`` (LCM calls it for all KDUs of an NS concurrently): the first KDU of an NS reads the NS from LCM's db
+(nsr, vnfrs, vnfds), plans it, creates its networks and waits until they are ready; the others wait on a per-NS lock
+and reuse that plan. Then each KDU's attachment (interfaces, IPs, routes, pod metadata) is merged into its ``params``
+and the real helm 3 connector installs it. ``uninstall``: after the helm release is gone, the last KDU of the NS (on
+that cluster) removes the NS's networks: wait until its pods are gone, delete, wait until gone.
+
+Failure policy: networks that could not all be made ready are deleted again at once (only those this attempt created)
+and every KDU of that attempt fails with the same error, without retrying. Once the networks are ready they stay
+until the NS is terminated, even if a KDU's chart fails: the NS's other KDUs may be running on them, and OSM's
+terminate (which uninstalls every KDU, failed ones included) removes them. Anything left by an LCM crash is found by
+ownership label: ``osm-l2net gc``.
+
+Everything blocking (db, file sync, planning, the Kubernetes API) runs in worker threads (``asyncio.to_thread``); the
+per-NS state lives on the connector instance and is touched only on the event loop. Heavy modules (the planner, the
+Kubernetes client) are imported on first use so that LCM starts fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from osm_l2net.errors import InputError, L2NetError
+from osm_l2net.options import PROVIDERS, PlanOptions, ValuesLayout
+
+if TYPE_CHECKING:
+    from osm_l2net.deploy import DeploySettings
+    from osm_l2net.plan import Plan
+
+BASE_MODULES = ("osm_lcm.n2vc.k8s_helm3_conn", "n2vc.k8s_helm3_conn")  # Release NINETEEN, then the old N2VC package
+LCM_NS_MODULE = "osm_lcm.ns"
+LCM_MAIN_MODULE = "osm_lcm.lcm"
+ENV_PREFIX = "OSM_L2NET_"
+_log = logging.getLogger(__name__)
+
+
+class OsmNotInstalled(L2NetError):
+    """OSM LCM / N2VC cannot be imported here (they are not on PyPI: this runs inside OSM's LCM image)."""
+
+    exit_code = 2
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class ConnectorSettings:
+    """The connector's knobs, read once from ``OSM_L2NET_*`` environment variables (see docs/lcm-integration.md)."""
+
+    provider: str = "l2sm"
+    ready_timeout: float = 300.0
+    delete_timeout: float = 300.0
+    pods_gone_timeout: float = 300.0
+    concurrency: int = 8
+    interface_capacity: int = 10
+    values_layout: ValuesLayout = field(default_factory=ValuesLayout)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ConnectorSettings:
+        env = os.environ if environ is None else environ
+        default = cls()
+
+        def get(name: str) -> str | None:
+            value = env.get(ENV_PREFIX + name)
+            return value.strip() if value and value.strip() else None
+
+        provider = get("PROVIDER") or default.provider
+        if provider not in PROVIDERS:
+            raise InputError.single(f"${ENV_PREFIX}PROVIDER", "", f"unknown provider '{provider}'", f"one of {PROVIDERS}")
+        layout = ValuesLayout(get("VALUES_POD_LABELS") or default.values_layout.pod_labels,
+                              get("VALUES_POD_ANNOTATIONS") or default.values_layout.pod_annotations,
+                              get("VALUES_L2NET") or default.values_layout.l2net)
+        return cls(provider=provider,
+                   ready_timeout=_number(get, "READY_TIMEOUT", default.ready_timeout),
+                   delete_timeout=_number(get, "DELETE_TIMEOUT", default.delete_timeout),
+                   pods_gone_timeout=_number(get, "PODS_GONE_TIMEOUT", default.pods_gone_timeout),
+                   concurrency=int(_number(get, "CONCURRENCY", default.concurrency, integer=True)),
+                   interface_capacity=int(_number(get, "INTERFACE_CAPACITY", default.interface_capacity, integer=True)),
+                   values_layout=layout)
+
+    def plan_options(self, namespace: str) -> PlanOptions:
+        return PlanOptions(provider=self.provider, namespace=namespace, interface_capacity=self.interface_capacity,
+                           values_layout=self.values_layout)
+
+    def deploy_settings(self) -> DeploySettings:
+        from osm_l2net.deploy import DeploySettings
+
+        return DeploySettings(ready_timeout=self.ready_timeout, delete_timeout=self.delete_timeout,
+                              pods_gone_timeout=self.pods_gone_timeout, concurrency=self.concurrency)
+
+
+def _number(get: Callable[[str], str | None], name: str, default: float, *, integer: bool = False) -> float:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise InputError.single(f"${ENV_PREFIX}{name}", "", f"'{raw}' is not a positive {'integer' if integer else 'number'}",
+                                "a positive integer" if integer else "a positive number of seconds")
+    return value
+
+
+# ---------------------------------------------------------------- per-NS coordination
+
+
+@dataclass
+class _Failure:
+    """Why an attempt to prepare an NS's networks failed, and which KDU installs of that attempt have been told."""
+
+    error: L2NetError
+    batch: frozenset[str]  # the NS's helm KDU instances on the cluster at the time
+    told: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Ready:
+    plan: Plan | None  # None: the NS has no network for us (only the management network)
+
+
+Key = tuple[str, str]  # (nsr id, cluster uuid)
+
+
+class NsNetworks:
+    """The networks of the NS instances one connector serves, coordinated across concurrent KDU operations."""
+
+    def __init__(self, settings: ConnectorSettings) -> None:
+        self.settings = settings
+        self._locks: dict[Key, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
+        self._ready: dict[Key, _Ready] = {}
+        self._failed: dict[Key, _Failure] = {}
+        self._gone: dict[Key, set[str]] = {}
+
+    def _lock(self, key: Key) -> asyncio.Lock:
+        """The NS's lock on the running loop (LCM has one loop; a connector reused on a new loop gets new locks)."""
+        loop = asyncio.get_running_loop()
+        held = self._locks.get(key)
+        if held is None or held[0] is not loop:
+            held = self._locks[key] = (loop, asyncio.Lock())
+        return held[1]
+
+    async def attach(self, conn: Any, cluster_uuid: str, kdu_instance: str, namespace: str | None,
+                     params: dict[str, Any] | None, db_dict: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """``params`` with this KDU's attachment merged in, once the NS's networks are ready on the cluster."""
+        from osm_l2net.osm import records
+
+        nsr_id = _nsr_id(db_dict)
+        if nsr_id is None:
+            _logger(conn).debug("osm-l2net: install of %s has no NS record reference (db_dict): no attachment", kdu_instance)
+            return params
+        nsr = await asyncio.to_thread(conn.db.get_one, "nsrs", {"_id": nsr_id})
+        entry = records.find_kdu(nsr, kdu_instance, str((db_dict or {}).get("path") or ""))
+        if entry is None:
+            raise L2NetError(f"KDU instance {kdu_instance} is not in nsrs/{nsr_id} _admin.deployed.K8s "
+                             "(LCM records every KDU there before installing it)")
+        key = (nsr_id, cluster_uuid)
+        async with self._lock(key):
+            ready = self._ready.get(key)
+            if ready is None and not records.has_data_links(nsr.get("nsd") or {}):
+                ready = self._ready[key] = _Ready(None)  # only the management network: nothing to do
+            if ready is None:
+                self._raise_earlier_failure(key, kdu_instance)
+                try:
+                    await _ensure_namespace(conn, cluster_uuid, records.ns_namespace(nsr, namespace))
+                    plan = await asyncio.to_thread(self._prepare, conn, cluster_uuid, nsr, namespace)
+                except L2NetError as e:
+                    batch = records.helm_kdu_instances(nsr, cluster_uuid)
+                    self._failed[key] = _Failure(e, batch, {kdu_instance})
+                    raise
+                ready = self._ready[key] = _Ready(plan)
+                self._failed.pop(key, None)
+        kdu = ready.plan.kdu(entry.member_vnf_index, entry.kdu_name) if ready.plan else None
+        if kdu is None or not kdu.interfaces:
+            return params
+        _logger(conn).info("osm-l2net: %s (%s/%s) attached to %s", kdu_instance, entry.member_vnf_index, entry.kdu_name,
+                           ", ".join(f"{i.name}={i.network}{' ' + i.ip if i.ip else ''}" for i in kdu.interfaces))
+        return merge_values(params or {}, kdu.values)
+
+    def _raise_earlier_failure(self, key: Key, kdu_instance: str) -> None:
+        """KDUs of an attempt whose network preparation failed share its error instead of each retrying for minutes;
+        a KDU seen again, or one of another batch, is a new attempt (LCM retried) and prepares afresh."""
+        failure = self._failed.get(key)
+        if failure is None:
+            return
+        if kdu_instance in failure.batch and kdu_instance not in failure.told:
+            failure.told.add(kdu_instance)
+            raise L2NetError(f"the networks of NS {key[0]} could not be prepared: {failure.error}") from failure.error
+        del self._failed[key]
+
+    def _prepare(self, conn: Any, cluster_uuid: str, nsr: Mapping[str, Any], namespace: str | None) -> Plan | None:
+        """(worker thread) Plan the NS from LCM's records and create its networks; None when it has none."""
+        from osm_l2net.osm import records
+        from osm_l2net.osm.networks import create_networks
+        from osm_l2net.planner import build_plan
+
+        nsr_id = str(nsr["_id"])
+        vnfrs = conn.db.get_list("vnfrs", {"nsr-id-ref": nsr_id})
+        descriptors = records.descriptors_from_records(nsr["nsd"], [_vnfd_record(conn.db, v) for v in vnfrs],
+                                                       f"nsrs/{nsr_id}")
+        instance = records.instance_from_records(nsr, vnfrs, records.ns_namespace(nsr, namespace))
+        plan = build_plan(descriptors, instance, self.settings.plan_options(instance.namespace))
+        if not plan.networks:
+            return None
+        log = _logger(conn)
+        with self._cluster(conn, cluster_uuid, plan.namespace) as cluster:
+            created = create_networks(cluster, plan, self.settings.deploy_settings(),
+                                      lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
+        log.info("osm-l2net: NS %s: %d networks ready in %s (%d created)", nsr_id, len(plan.networks), plan.namespace,
+                 len(created))
+        return plan
+
+    async def detach(self, conn: Any, cluster_uuid: str, kdu_instance: str) -> None:
+        """After a KDU's release is gone: when it was the NS's last one on this cluster, remove the NS's networks."""
+        from osm_l2net.osm import records
+
+        nsr = await asyncio.to_thread(conn.db.get_one, "nsrs", {"_admin.deployed.K8s.kdu-instance": kdu_instance},
+                                      fail_on_empty=False, fail_on_more=False)
+        if not nsr:
+            _logger(conn).warning("osm-l2net: no NS record holds KDU instance %s; its NS's networks, if any, are left "
+                                  "for 'osm-l2net gc'", kdu_instance)
+            return
+        if not records.has_data_links(nsr.get("nsd") or {}):
+            return  # nothing of ours to remove: do not contact the cluster
+        key = (str(nsr["_id"]), cluster_uuid)
+        async with self._lock(key):
+            self._ready.pop(key, None)  # terminating: a later instantiate must check the networks again
+            self._failed.pop(key, None)
+            gone = self._gone.setdefault(key, set())
+            gone.add(kdu_instance)
+            left = records.helm_kdu_instances(nsr, cluster_uuid) - gone
+            if left:
+                _logger(conn).debug("osm-l2net: NS %s: %d KDU(s) still installed", key[0], len(left))
+                return
+            await asyncio.to_thread(self._remove, conn, cluster_uuid, key[0])
+            del self._gone[key]
+        self._locks.pop(key, None)
+
+    def _remove(self, conn: Any, cluster_uuid: str, nsr_id: str) -> None:
+        """(worker thread) Remove every network labelled with the NS's id from the cluster."""
+        from osm_l2net.osm.networks import remove_ns_networks
+
+        log = _logger(conn)
+        with self._cluster(conn, cluster_uuid, None) as cluster:
+            removed = remove_ns_networks(cluster, nsr_id, self.settings.deploy_settings(),
+                                         progress=lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
+        if removed:
+            log.info("osm-l2net: NS %s: networks removed: %s", nsr_id, ", ".join(sorted(removed)))
+
+    @staticmethod
+    def _cluster(conn: Any, cluster_uuid: str, namespace: str | None) -> Any:
+        """The cluster as LCM's helm connector reaches it: its own copy of the credentials, synced from OSM's fs."""
+        from osm_l2net import kube
+
+        conn.fs.sync(from_path=cluster_uuid)
+        kubeconfig = Path(conn.fs.path) / cluster_uuid / ".kube" / "config"
+        if not kubeconfig.is_file():
+            raise L2NetError(f"no kubeconfig for K8s cluster {cluster_uuid} at {kubeconfig} (is the cluster registered?)")
+        return kube.Cluster(kube.ClusterAccess(kubeconfig=str(kubeconfig), namespace=namespace))
+
+
+async def _ensure_namespace(conn: Any, cluster_uuid: str, namespace: str) -> None:
+    """Create the NS's namespace before its networks, as the helm 3 connector's own install does before helm runs,
+    with the connector's own helpers (``_namespace_exists`` / ``_create_namespace``: kubectl with the cluster's
+    credentials). A base without them (another N2VC release) leaves it to the cluster: a missing namespace then fails
+    the network creation with a clear error."""
+    exists, create = getattr(conn, "_namespace_exists", None), getattr(conn, "_create_namespace", None)
+    if namespace == "kube-system" or exists is None or create is None:
+        return
+    if await exists(cluster_uuid, namespace):
+        return
+    try:
+        await create(cluster_uuid, namespace)
+    except Exception as e:  # a concurrent creator may have won: only a still-missing namespace is an error
+        if not await exists(cluster_uuid, namespace):
+            raise L2NetError(f"namespace {namespace} does not exist in K8s cluster {cluster_uuid} and could not be "
+                             f"created: {e}") from e
+
+
+def _nsr_id(db_dict: Mapping[str, Any] | None) -> str | None:
+    if not isinstance(db_dict, Mapping) or db_dict.get("collection", "nsrs") != "nsrs":
+        return None
+    value = (db_dict.get("filter") or {}).get("_id")
+    return str(value) if value else None
+
+
+def _vnfd_record(db: Any, vnfr: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The VNFD a VNF record was instantiated from: the package revision it names (``vnfds_revisions``, ``_id``
+    ``<vnfd _id>:<revision>``, kept by NBI since package revisions exist), else the current ``vnfds`` record."""
+    if vnfr.get("revision") is not None:
+        revision = db.get_one("vnfds_revisions", {"_id": f"{vnfr['vnfd-id']}:{vnfr['revision']}"}, fail_on_empty=False)
+        if revision:
+            return dict(revision)
+    record: Mapping[str, Any] = db.get_one("vnfds", {"_id": vnfr["vnfd-id"]})
+    return record
+
+
+def _logger(conn: Any) -> logging.Logger | logging.LoggerAdapter[Any]:
+    log = getattr(conn, "log", None)
+    return log if isinstance(log, logging.Logger | logging.LoggerAdapter) else _log
+
+
+def merge_values(base: Mapping[str, Any], ours: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``ours`` merged in depth (mappings merge, anything else from ``ours`` wins); inputs untouched."""
+    out: dict[str, Any] = dict(base)
+    for k, v in ours.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = merge_values(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+# ---------------------------------------------------------------- the connector
+
+
+def make_connector_class(base: type) -> type:
+    """A subclass of ``base`` (OSM's ``K8sHelm3Connector``, or any class with its ``install``/``uninstall``) whose
+    install and uninstall also manage the NS's networks. Keeps LCM's constructor and every other method as they are."""
+
+    class L2NetK8sHelm3Connector(base):  # type: ignore[misc]
+        """OSM's helm 3 KDU connector, plus the NS's L2 networks (osm-l2net)."""
+
+        @property
+        def l2net(self) -> NsNetworks:
+            # created on first use: LCM constructs the connector with its own signature, which is kept untouched
+            state: NsNetworks | None = self.__dict__.get("_l2net_networks")
+            if state is None:
+                state = self.__dict__["_l2net_networks"] = NsNetworks(ConnectorSettings.from_env())
+            return state
+
+        async def install(self, cluster_uuid: str, kdu_model: str, kdu_instance: str, atomic: bool = True,
+                          timeout: float = 300, params: dict[str, Any] | None = None,  # noqa: ASYNC109 (OSM's)
+                          db_dict: dict[str, Any] | None = None, kdu_name: str | None = None,
+                          namespace: str | None = None, **kwargs: Any) -> Any:
+            values = await self.l2net.attach(self, cluster_uuid, kdu_instance, namespace, params, db_dict)
+            return await super().install(cluster_uuid, kdu_model, kdu_instance, atomic=atomic, timeout=timeout,
+                                         params=values, db_dict=db_dict, kdu_name=kdu_name, namespace=namespace,
+                                         **kwargs)
+
+        async def uninstall(self, cluster_uuid: str, kdu_instance: str, **kwargs: Any) -> Any:
+            result = await super().uninstall(cluster_uuid, kdu_instance, **kwargs)
+            await self.l2net.detach(self, cluster_uuid, kdu_instance)
+            return result
+
+    L2NetK8sHelm3Connector.__module__ = __name__
+    L2NetK8sHelm3Connector.__qualname__ = L2NetK8sHelm3Connector.__name__
+    return L2NetK8sHelm3Connector
+
+
+def load_base() -> type:
+    """OSM's ``K8sHelm3Connector`` class: from LCM (Release NINETEEN: ``osm_lcm.n2vc``), else the old ``n2vc``."""
+    for name in BASE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name is not None and name.startswith(e.name):
+                continue  # this layout is not installed: try the next one
+            raise  # installed but broken: show the real cause
+        base: type = module.K8sHelm3Connector
+        return base
+    raise OsmNotInstalled(f"OSM's helm 3 connector is not importable (tried {', '.join(BASE_MODULES)}): run this "
+                          "inside OSM's LCM image (see docs/lcm-integration.md)")
+
+
+def connector_class() -> type:
+    """The connector class over the installed OSM's ``K8sHelm3Connector``."""
+    return make_connector_class(load_base())
+
+
+# ---------------------------------------------------------------- launcher
+
+
+def install_into_lcm() -> type:
+    """Replace ``osm_lcm.ns.K8sHelm3Connector`` (the name ``NsLcm`` instantiates) with the connector class."""
+    try:
+        ns_module = importlib.import_module(LCM_NS_MODULE)
+    except ModuleNotFoundError as e:
+        if e.name is not None and LCM_NS_MODULE.startswith(e.name):
+            raise OsmNotInstalled(f"OSM LCM is not installed here (cannot import {LCM_NS_MODULE}): run "
+                                  "'python -m osm_l2net.osm.lcm' inside OSM's LCM image (see docs/lcm-integration.md)") from e
+        raise
+    current = getattr(ns_module, "K8sHelm3Connector", None)
+    if not isinstance(current, type):
+        raise OsmNotInstalled(f"{LCM_NS_MODULE} has no K8sHelm3Connector class: this LCM release is not supported")
+    if current.__name__ == "L2NetK8sHelm3Connector":
+        return current
+    patched = make_connector_class(current)
+    setattr(ns_module, "K8sHelm3Connector", patched)  # noqa: B010 (a module we do not type)
+    return patched
+
+
+def _warm_up() -> None:
+    """Import the planner and the Kubernetes client in the background while LCM starts, so that the first NS does not
+    wait for them (about a second); the connector module itself stays light to import."""
+    def run() -> None:
+        for name in ("osm_l2net.planner", "osm_l2net.osm.networks"):
+            try:
+                importlib.import_module(name)
+            except Exception as e:  # the first install will raise it where LCM reports it
+                _log.warning("osm-l2net: could not pre-load %s: %s", name, e)
+
+    threading.Thread(target=run, name="osm-l2net-warm-up", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m osm_l2net.osm.lcm [LCM's arguments]``: LCM with the connector, started as ``python3 -m osm_lcm.lcm``."""
+    import runpy
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        ConnectorSettings.from_env()  # a bad setting stops LCM now, not at the first KDU
+        patched = install_into_lcm()
+    except L2NetError as e:
+        print(f"osm-l2net: {e}", file=sys.stderr)
+        raise SystemExit(e.exit_code) from None
+    _log.info("osm-l2net: LCM's helm 3 connector is %s.%s", patched.__module__, patched.__qualname__)
+    _warm_up()
+    sys.argv = [LCM_MAIN_MODULE, *args]
+    runpy.run_module(LCM_MAIN_MODULE, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    # run the importable module's main, not this __main__ copy: the connector class must live in osm_l2net.osm.lcm
+    from osm_l2net.osm.lcm import main as _main
+
+    _main()
