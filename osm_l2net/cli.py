@@ -164,6 +164,9 @@ def _register_optional() -> None:
     from osm_l2net import cli_cluster
 
     cli_cluster.register(cli)
+    from osm_l2net.osm.cli import register as register_osm
+
+    register_osm(cli)
     try:
         from osm_l2net.lab.cli import lab  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
