@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -30,15 +31,27 @@ def owned(env: Env, plan: Plan) -> list[str]:
         return [o.name for o in cluster.list_owned(label_value(plan.ns_id))]
 
 
-def test_seeded_faults_over_many_cycles_leak_nothing(env: Env) -> None:
+@dataclass
+class CycleStats:
+    seed: int
+    cycles: int
+    faults: int = 0
+    succeeded: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"seed {self.seed}: {self.cycles} cycles, {self.faults} faults injected, {self.succeeded} steps "
+                f"succeeded, {len(self.failures)} failed and were reported")
+
+
+def fault_cycles(env: Env, plan: Plan, cycles: int, seed: int) -> CycleStats:
+    """Apply then terminate ``plan`` ``cycles`` times under seeded API faults (networks only, as the LCM connector's
+    first step does); after each cycle nothing of the NS may be left. Shared with tests/reliability (long mode)."""
     emulated = env.emulator
-    env.operator()
-    plan = cdn_plan()
-    faults = FaultPlan(seed=SEED, rate=0.15, kinds=(500, 503, 429, 409, "timeout"), delay=0.4, retry_after=0,
+    faults = FaultPlan(seed=seed, rate=0.15, kinds=(500, 503, 429, 409, "timeout"), delay=0.4, retry_after=0,
                        match=r"/l2networks|/pods")
-    failures: list[str] = []
-    succeeded = 0
-    for cycle in range(CYCLES):
+    stats = CycleStats(seed, cycles)
+    for cycle in range(cycles):
         emulated.faults = faults
         cluster = Cluster(ClusterAccess(kubeconfig=str(emulated.kubeconfig)), policy=TIGHT, seed=cycle)
         deployer = Deployer(cluster, None, DeploySettings(ready_timeout=2, delete_timeout=2, pods_gone_timeout=2),
@@ -46,20 +59,26 @@ def test_seeded_faults_over_many_cycles_leak_nothing(env: Env) -> None:
         for step in (deployer.instantiate, deployer.terminate):
             try:
                 step(plan)
-                succeeded += 1
+                stats.succeeded += 1
             except L2NetError as e:  # every failure surfaces as the project's error, with a message
                 assert str(e)
-                failures.append(f"cycle {cycle} {step.__name__}: {type(e).__name__}")
+                stats.failures.append(f"cycle {cycle} {step.__name__}: {type(e).__name__}")
         cluster.close()
-        if failures and failures[-1].startswith(f"cycle {cycle} terminate"):
+        if stats.failures and stats.failures[-1].startswith(f"cycle {cycle} terminate"):
             emulated.faults = None  # what a user does after a failed delete: delete again
             env.deployer(with_helm=False).terminate(plan)
-        assert owned(env, plan) == [], f"cycle {cycle} leaked networks"
-    print(f"\nseed {SEED}: {CYCLES} cycles, {len(faults.injected)} faults injected, {succeeded} steps succeeded, "
-          f"{len(failures)} failed and were reported")
-    assert faults.injected, "the fault plan injected nothing: this test would prove nothing"
-    assert failures, "no step ever failed: raise the fault rate"
-    assert succeeded, "no step ever succeeded: lower the fault rate"
+        assert owned(env, plan) == [], f"seed {seed} cycle {cycle} leaked networks"
+    stats.faults = len(faults.injected)
+    return stats
+
+
+def test_seeded_faults_over_many_cycles_leak_nothing(env: Env) -> None:
+    env.operator()
+    stats = fault_cycles(env, cdn_plan(), CYCLES, SEED)
+    print(f"\n{stats}")
+    assert stats.faults, "the fault plan injected nothing: this test would prove nothing"
+    assert stats.failures, "no step ever failed: raise the fault rate"
+    assert stats.succeeded, "no step ever succeeded: lower the fault rate"
 
 
 class Crash(BaseException):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import random
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +13,7 @@ from osm_l2net.model import NsInstance
 from osm_l2net.planner import build_plan
 from osm_l2net.routing import Unreachable, expected_path, expected_ttl
 from tests.support.descriptors import descriptors, service_docs
+from tests.support.mutation import mutate
 from tests.unit import cdn
 
 shapes = st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 5), st.sampled_from([24, 26, 28]),
@@ -69,41 +68,6 @@ def test_isolated_groups_are_unreachable_from_each_other() -> None:
     assert any("2 groups" in w.message for w in plan.warnings)
 
 
-JUNK: list[Any] = [None, "", "x", -1, 0, 3.5, True, [], {}, [1], {"a": 1}, "10.0.1.300", "10.0.0.0/33", "ipv5", "../x"]
-
-
-def _mutate(node: Any, rnd: random.Random) -> Any:
-    """Apply one random change somewhere in a descriptor tree: drop, replace, retype, duplicate, rename."""
-    paths: list[tuple[Any, Any]] = []
-
-    def walk(n: Any) -> None:
-        if isinstance(n, dict):
-            for k in list(n):
-                paths.append((n, k))
-                walk(n[k])
-        elif isinstance(n, list):
-            for i in range(len(n)):
-                paths.append((n, i))
-                walk(n[i])
-
-    walk(node)
-    if not paths:  # an earlier change emptied the document
-        return node
-    parent, key = rnd.choice(paths)
-    action = rnd.randrange(5)
-    if action == 0 and isinstance(parent, dict):
-        del parent[key]
-    elif action == 1:
-        parent[key] = copy.deepcopy(rnd.choice(JUNK))
-    elif action == 2 and isinstance(parent, list):
-        parent.append(copy.deepcopy(parent[key]))
-    elif action == 3 and isinstance(parent, dict):
-        parent[f"{key}-renamed"] = parent.pop(key)
-    else:
-        parent[key] = [parent[key]] if not isinstance(parent[key], list) else {"0": parent[key]}
-    return node
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 2**32), st.integers(1, 4))
 def test_mutated_descriptors_only_raise_the_projects_errors(seed: int, changes: int) -> None:
@@ -112,9 +76,9 @@ def test_mutated_descriptors_only_raise_the_projects_errors(seed: int, changes: 
     target = rnd.choice(["nsd", *vnfds])
     for _ in range(changes):
         if target == "nsd":
-            _mutate(nsd, rnd)
+            mutate(nsd, rnd)
         else:
-            _mutate(vnfds[target], rnd)
+            mutate(vnfds[target], rnd)
     try:
         cdn.plan(nsd, vnfds)
     except L2NetError as e:
