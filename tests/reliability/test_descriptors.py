@@ -138,7 +138,7 @@ LINE = re.compile(r"^(error|warning): (?P<file>/\S+\.yaml): (?P<path>(nsd|vnfd)\
 
 
 def test_the_validate_command_on_a_sample_exits_0_or_2_with_located_lines(scale: Scale, tmp_path: Path) -> None:
-    count = scale(8, 120)
+    count = scale(5, 100)
     codes: Counter[int] = Counter()
     started = time.monotonic()
     for i in range(count):

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from osm_l2net import api
 from osm_l2net.kube import Cluster, ClusterAccess
 from tests.conftest import CDN_PACKAGES, DESCRIPTORS, MODELS, REPO
 from tests.deploy.conftest import FAST, Env
-from tests.support.k8s_emulator import L2NETWORKS
+from tests.support.k8s_emulator import L2NETWORKS, PODS
 from tests.support.k8s_harness import EmulatedCluster
 from tests.support.nbi_double import OsmNbiDouble
 
@@ -66,7 +67,7 @@ def test_an_unreachable_cluster_is_one_clear_line_after_bounded_retries(tmp_path
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}], "users": [{"name": "u", "user": {}}]}))
     started = time.monotonic()
     line = cli(tmp_path, "apply", *CDN_PACKAGES, "--no-kdus", "--kubeconfig", str(kubeconfig), code=1)
-    assert f"127.0.0.1:{port}" in line, line
+    assert "127.0.0.1" in line and str(port) in line and "gave up after" in line, line
     assert time.monotonic() - started < 90, "the retries are bounded"
 
 
@@ -116,19 +117,36 @@ def hookless_packages(tmp_path: Path) -> list[str]:
     return [p for p in CDN_PACKAGES if not p.endswith("content_server_knf")] + [str(copy)]
 
 
-def test_a_chart_without_values_hook_fails_naming_the_release_unless_the_post_renderer_is_allowed(
-        env: Env, tmp_path: Path) -> None:
+def hookless_apply(env: Env, tmp_path: Path, mode: str, code: int) -> tuple[str, str]:
     env.operator()
     packages = hookless_packages(tmp_path)
-    args = ["apply", *packages, "--kubeconfig", str(env.kubeconfig), *EMULATOR_HELM]
-    line = cli(tmp_path, *args, "--post-renderer", "never", code=1)
+    line = cli(tmp_path, "apply", *packages, "--kubeconfig", str(env.kubeconfig), *EMULATOR_HELM,
+               "--post-renderer", mode, code=code)
+    kdu = api.plan(packages, ns_name="vod-service-deployment").kdu("content-server", "content-server")
+    assert kdu is not None
+    return line, kdu.release_name
+
+
+def test_a_chart_without_values_hook_and_no_post_renderer_fails_naming_the_release(env: Env, tmp_path: Path) -> None:
+    line, release = hookless_apply(env, tmp_path, "never", code=1)
+    assert release in line and "post-renderer" in line, line
     with Cluster(ClusterAccess(kubeconfig=str(env.kubeconfig)), policy=FAST) as cluster:
         assert cluster.list_owned() == [], "the failed apply rolled its networks back"
-    from osm_l2net import api
 
-    plan = api.plan(packages, ns_name="vod-service-deployment")
-    release = plan.kdu("content-server", "content-server")
-    assert release is not None and release.release_name in line and "post-renderer" in line, line
-    cli(tmp_path, *args, "--post-renderer", "auto", code=0)
-    cli(tmp_path, "delete", *packages, "--kubeconfig", str(env.kubeconfig), *EMULATOR_HELM, code=0)
-    assert env.emulator.list(L2NETWORKS, "default") == []
+
+@pytest.mark.xfail(strict=True, reason="osm_l2net/deploy.py: a release that helm installed but that fails the "
+                   "attachment check is neither rolled back nor replaced by a re-run (docs/reliability.md, finding 2)")
+def test_a_release_that_fails_the_attachment_check_is_not_left_behind(env: Env, tmp_path: Path) -> None:
+    _, release = hookless_apply(env, tmp_path, "never", code=1)
+    assert release not in {r.name for r in env.helm().list_releases(None)}
+
+
+def test_a_chart_without_values_hook_is_attached_by_the_post_renderer_in_auto_mode(env: Env, tmp_path: Path) -> None:
+    hookless_apply(env, tmp_path, "auto", code=0)
+    env.emulator.workloads.start()
+    pods = env.emulator.list(PODS, "default")
+    attached = [p for p in pods if "l2sm/networks" in (p["metadata"].get("annotations") or {})]
+    assert len(attached) == 3, "all three KDUs' pods ask for their networks, the hookless one included"
+    cli(tmp_path, "delete", *hookless_packages(tmp_path / "again"), "--kubeconfig", str(env.kubeconfig),
+        *EMULATOR_HELM, code=0)
+    assert env.emulator.list(L2NETWORKS, "default") == [] and env.helm().list_releases(None) == []
