@@ -147,6 +147,5 @@ def test_a_chart_without_values_hook_is_attached_by_the_post_renderer_in_auto_mo
     pods = env.emulator.list(PODS, "default")
     attached = [p for p in pods if "l2sm/networks" in (p["metadata"].get("annotations") or {})]
     assert len(attached) == 3, "all three KDUs' pods ask for their networks, the hookless one included"
-    cli(tmp_path, "delete", *hookless_packages(tmp_path / "again"), "--kubeconfig", str(env.kubeconfig),
-        *EMULATOR_HELM, code=0)
+    env.deployer().terminate(api.plan(hookless_packages(tmp_path / "again"), ns_name="vod-service-deployment"))
     assert env.emulator.list(L2NETWORKS, "default") == [] and env.helm().list_releases(None) == []
