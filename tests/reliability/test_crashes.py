@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from osm_l2net import api
 from osm_l2net.deploy import Deployer
 from osm_l2net.model import NsInstance
 from osm_l2net.names import label_value
@@ -22,6 +23,7 @@ from osm_l2net.options import PlanOptions
 from osm_l2net.osm.lcm import make_connector_class
 from osm_l2net.plan import Plan
 from osm_l2net.planner import build_plan
+from tests.conftest import CDN_PACKAGES
 from tests.deploy.conftest import Env
 from tests.deploy.test_faults import Crash, crashing, owned
 from tests.osm.conftest import Lcm, tool
@@ -106,9 +108,6 @@ def connector(lcm: Lcm, base: type) -> Any:
 
 @pytest.mark.helm
 def test_lcm_dying_between_networks_and_helm_install_is_cured_by_lcms_retry(lcm: Lcm, scale: Scale) -> None:
-    from osm_l2net import api
-    from tests.conftest import CDN_PACKAGES
-
     lcm.cluster.operator.start(ready_after=0.0)
     nsr_id = create_ns(lcm.db, lcm.onboarded, "vod-crash", VIM)
     plan = api.plan(CDN_PACKAGES, ns_name="vod-crash", ns_id=nsr_id, namespace=NAMESPACE)
@@ -127,10 +126,10 @@ def test_lcm_dying_between_networks_and_helm_install_is_cured_by_lcms_retry(lcm:
     creates = [e for e in lcm.cluster.log.select("POST", "/l2networks") if e.status == 201]
     assert len(creates) == len(names), "each network created once over both attempts"
     assert sorted(i for i, _, _ in lcm.connector.installs) == sorted(replay.releases(nsr_id).values())
+    kdu_of = {release: plan.kdu(*key) for key, release in replay.releases(nsr_id).items()}
     for kdu_instance, params, _ in lcm.connector.installs:
-        kdu = next(k for k in plan.kdus if (k.member_vnf_index, k.kdu_name) in
-                   [key for key, v in replay.releases(nsr_id).items() if v == kdu_instance])
-        assert params["podAnnotations"] == dict(kdu.pod_annotations), "the retry attached each KDU as planned"
+        kdu = kdu_of[kdu_instance]
+        assert kdu is not None and params["podAnnotations"] == dict(kdu.pod_annotations), "attached as planned"
     assert asyncio.run(replay.terminate(nsr_id)) == [True, True, True]
     with lcm.kube() as cluster:
         assert cluster.list_owned() == []
