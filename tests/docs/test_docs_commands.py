@@ -45,6 +45,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,7 +213,7 @@ class DocRun:
             args = self._against_doubles(verb, args, env)
         if verb == "lab":
             if os.geteuid() != 0:
-                pytest.skip("the docs' lab commands need root (network namespaces); CI runs as root")
+                raise NeedsRoot("the docs' lab commands need root (network namespaces); CI runs as root")
             self.used_lab = True
         return [str(EXE), *args], env
 
@@ -223,7 +224,7 @@ class DocRun:
         return hits or [word]
 
     def _against_doubles(self, verb: str, args: list[str], env: dict[str, str]) -> list[str]:
-        args = _drop_option(args, "--kubeconfig") + ["--kubeconfig", str(self.cluster.kubeconfig)]
+        args = [*_drop_option(args, "--kubeconfig"), "--kubeconfig", str(self.cluster.kubeconfig)]
         for flag in ("-n", "--namespace"):
             if flag in args and args.index(flag) + 1 < len(args):
                 self._namespace(args[args.index(flag) + 1])
@@ -247,9 +248,7 @@ class DocRun:
         argv, env = prepared
         if not argv:
             return None
-        started = time.monotonic()
         done = subprocess.run(argv, cwd=self.cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
-        print(f"  {time.monotonic() - started:5.1f}s  {command.text}")
         output = done.stdout + "\n" + done.stderr
         if "Traceback" in done.stderr:
             return f"{command.text!r} printed a traceback:\n{done.stderr[-2000:]}"
@@ -307,23 +306,53 @@ def run_doc(doc: Path, run: DocRun, text: str | None = None) -> tuple[list[str],
     return failures, counts
 
 
-@pytest.fixture
-def doc_run(kube_emulator: EmulatedCluster, tmp_path: Path) -> Iterator[DocRun]:
-    kube_emulator.operator.start(ready_after=0.0)
-    kube_emulator.workloads.start()
-    run = DocRun(tmp_path, kube_emulator)
-    try:
-        yield run
-    finally:
-        run.close()
+@dataclass
+class DocResult:
+    failures: list[str]
+    counts: dict[str, int]
+    seconds: float
+    skipped: str | None = None
+
+
+class NeedsRoot(Exception):
+    """A lab command met without root: the file's remaining commands are not run, and its test says why."""
+
+
+def _run_one_doc(doc: Path, scratch: Path) -> DocResult:
+    started = time.monotonic()
+    scratch.mkdir(parents=True)
+    with EmulatedCluster(workdir=scratch) as cluster:
+        cluster.operator.start(ready_after=0.0)
+        cluster.workloads.start()
+        run = DocRun(scratch, cluster)
+        try:
+            failures, counts = run_doc(doc, run)
+        except NeedsRoot as e:
+            return DocResult([], {}, time.monotonic() - started, str(e))
+        finally:
+            run.close()
+        errors = cluster.server_errors
+    failures += [f"the Kubernetes API emulator raised internally: {e!r}" for e in errors]
+    return DocResult(failures, counts, time.monotonic() - started)
+
+
+@pytest.fixture(scope="session")
+def doc_results(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, DocResult]:
+    """All docs files at once, each in its own scratch directory, cluster and lab: most of a command's time is spent
+    waiting (interpreter start, helm, the doubles), so running the files side by side keeps the whole under a minute."""
+    base = tmp_path_factory.mktemp("docs")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {doc: pool.submit(_run_one_doc, doc, base / f"{i}") for i, doc in enumerate(DOCS)}
+        return {doc: future.result() for doc, future in futures.items()}
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=[str(d.relative_to(REPO)) for d in DOCS])
-def test_every_command_in_the_doc_runs_as_shown(doc: Path, doc_run: DocRun) -> None:
-    started = time.monotonic()
-    failures, counts = run_doc(doc, doc_run)
-    print(f"{doc.relative_to(REPO)}: {counts} in {time.monotonic() - started:.1f}s")
-    assert not failures, "\n\n".join(failures)
+def test_every_command_in_the_doc_runs_as_shown(doc: Path, doc_results: dict[Path, DocResult]) -> None:
+    result = doc_results[doc]
+    print(f"{doc.relative_to(REPO)}: {result.counts} in {result.seconds:.1f}s")
+    assert not result.failures, "\n\n".join(result.failures)
+    if result.skipped:
+        pytest.skip(result.skipped)
 
 
 def test_the_docs_hold_commands_and_every_not_run_block_says_why() -> None:
@@ -371,6 +400,15 @@ osm-l2net lab run
 osm-l2net plan descriptors/*
 ```
 """
+
+
+@pytest.fixture
+def doc_run(kube_emulator: EmulatedCluster, tmp_path: Path) -> Iterator[DocRun]:
+    run = DocRun(tmp_path, kube_emulator)
+    try:
+        yield run
+    finally:
+        run.close()
 
 
 def test_the_checker_catches_wrong_output_exit_codes_unmarked_commands_and_bad_markers(doc_run: DocRun) -> None:
