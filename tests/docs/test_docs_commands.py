@@ -10,8 +10,8 @@ The convention, for whoever writes docs:
   ignored; a line ``...`` stands for lines left out).
 - A command exits 0 unless its comment says otherwise: ``osm-l2net validate broken/  # exit 2``.
 - Runnable commands are ``osm-l2net …`` or ``.venv/bin/osm-l2net …`` (the checkout's ``.venv/bin/osm-l2net`` runs;
-  argv split with shlex, globs expanded as a shell would, never a shell string), optionally after ``sudo`` (CI runs as
-  root) and ``VAR=value`` prefixes; ``export VAR=value`` lines set the environment of the file's later commands. Any
+  argv split with shlex, globs expanded as a shell would, ``> FILE`` at the end writes stdout there; never a shell
+  string), optionally after ``sudo`` (CI runs as root) and ``VAR=value`` prefixes; ``export VAR=value`` lines set the environment of the file's later commands. Any
   other command in a runnable block fails the test: nothing goes unrun silently.
 - A marker on the line right before the fence changes that:
   ``<!-- not-run: WHY -->``: not run. Only for what needs a real cluster, OSM, docker or the whole CI; WHY is required.
@@ -168,6 +168,7 @@ class DocRun:
         self.env = {"PATH": f"{EXE.parent}:{REPO / '.tools' / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin",
                     "HOME": str(scratch / "home"), "LANG": "C.UTF-8", "OSM_L2NET_LAB": self.lab}
         self._nbi: object | None = None
+        self.timings: list[tuple[float, str]] = []
         self._stack: list[object] = []
 
     def nbi_env(self) -> dict[str, str]:
@@ -207,6 +208,9 @@ class DocRun:
             return [], env
         if not words or words[0] not in PROGRAMS:
             return f"not an osm-l2net command: {command.text!r} (mark the block not-run or run-by)"
+        if len(words) > 2 and words[-2] == ">":  # stdout to a file, the only redirection the docs use
+            env["_STDOUT"] = words.pop()
+            words.pop()
         args = [a for w in words[1:] for a in self._expand(w)]
         verb = next((a for a in args if not a.startswith("-")), "")
         if verb in CLUSTER_COMMANDS | NBI_COMMANDS:
@@ -248,8 +252,13 @@ class DocRun:
         argv, env = prepared
         if not argv:
             return None
+        target = env.pop("_STDOUT", None)
+        started = time.monotonic()
         done = subprocess.run(argv, cwd=self.cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+        self.timings.append((time.monotonic() - started, command.text))
         output = done.stdout + "\n" + done.stderr
+        if target is not None:
+            (self.cwd / target).write_text(done.stdout)
         if "Traceback" in done.stderr:
             return f"{command.text!r} printed a traceback:\n{done.stderr[-2000:]}"
         if done.returncode != command.exit_code:
@@ -312,6 +321,7 @@ class DocResult:
     counts: dict[str, int]
     seconds: float
     skipped: str | None = None
+    slowest: list[tuple[float, str]] = field(default_factory=list)
 
 
 class NeedsRoot(Exception):
@@ -333,7 +343,7 @@ def _run_one_doc(doc: Path, scratch: Path) -> DocResult:
             run.close()
         errors = cluster.server_errors
     failures += [f"the Kubernetes API emulator raised internally: {e!r}" for e in errors]
-    return DocResult(failures, counts, time.monotonic() - started)
+    return DocResult(failures, counts, time.monotonic() - started, slowest=sorted(run.timings, reverse=True)[:3])
 
 
 @pytest.fixture(scope="session")
@@ -349,7 +359,8 @@ def doc_results(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, DocResul
 @pytest.mark.parametrize("doc", DOCS, ids=[str(d.relative_to(REPO)) for d in DOCS])
 def test_every_command_in_the_doc_runs_as_shown(doc: Path, doc_results: dict[Path, DocResult]) -> None:
     result = doc_results[doc]
-    print(f"{doc.relative_to(REPO)}: {result.counts} in {result.seconds:.1f}s")
+    print(f"{doc.relative_to(REPO)}: {result.counts} in {result.seconds:.1f}s; slowest: "
+          + "; ".join(f"{t:.1f}s {c[:60]}" for t, c in result.slowest))
     assert not result.failures, "\n\n".join(result.failures)
     if result.skipped:
         pytest.skip(result.skipped)
