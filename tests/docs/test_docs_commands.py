@@ -347,12 +347,14 @@ def _run_one_doc(doc: Path, scratch: Path) -> DocResult:
 
 
 @pytest.fixture(scope="session")
-def doc_results(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, DocResult]:
-    """All docs files at once, each in its own scratch directory, cluster and lab: most of a command's time is spent
-    waiting (interpreter start, helm, the doubles), so running the files side by side keeps the whole under a minute."""
+def doc_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[Path, DocResult]:
+    """The selected docs files at once, each in its own scratch directory, cluster and lab: most of a command's time is
+    spent waiting (interpreter start, helm, the doubles), so running the files side by side keeps the whole short."""
+    selected = [d for d in DOCS if any(getattr(item, "callspec", None) and item.callspec.params.get("doc") == d
+                                       for item in request.session.items)]
     base = tmp_path_factory.mktemp("docs")
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {doc: pool.submit(_run_one_doc, doc, base / f"{i}") for i, doc in enumerate(DOCS)}
+        futures = {doc: pool.submit(_run_one_doc, doc, base / f"{i}") for i, doc in enumerate(selected)}
         return {doc: future.result() for doc, future in futures.items()}
 
 
