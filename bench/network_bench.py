@@ -50,7 +50,7 @@ def manifests(plan: Plan) -> list[dict[str, object]]:
 
 def osm_l2net(cluster: EmulatedCluster, plan: Plan, work: Path) -> None:
     with Cluster(ClusterAccess(kubeconfig=str(cluster.kubeconfig))) as c:
-        Deployer(c, None, DeploySettings(ready_timeout=120, concurrency=8), progress=lambda m: None).create_networks(plan)
+        Deployer(c, None, DeploySettings(ready_timeout=120, concurrency=8, create_namespace=False), progress=lambda m: None).create_networks(plan)
 
 
 def poc_helm(cluster: EmulatedCluster, plan: Plan, work: Path) -> None:
