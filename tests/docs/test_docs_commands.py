@@ -22,8 +22,8 @@ Where commands run: in a scratch directory holding copies of descriptors/, examp
 HOME there too (helm's caches), so nothing lands in the checkout. Per docs file, in order, sharing one state:
 
 - ``apply``/``delete``/``status``/``gc`` talk to the KubernetesAPIEmulator (test double of kube-apiserver, with the
-  L2S-M operator and workload controller doubles running): ``--kubeconfig`` points at it, the namespaces named by
-  ``-n`` exist, and ``apply``/``delete`` get the emulator's helm flags (it has no OpenAPI document and no controllers
+  L2S-M operator and workload controller doubles running): ``--kubeconfig`` points at it (namespaces are left to the
+  commands, which create the NS's own), and ``apply``/``delete`` get the emulator's helm flags (it has no OpenAPI document and no controllers
   for helm's --wait; see tests/deploy/test_cli_cluster.py).
 - ``ns-create``/``ns-delete`` talk to OsmNbiDouble (test double of OSM NBI; the CDN packages onboarded, VIM account
   ``site1``) and the same emulator: ``$OSM_HOSTNAME``/``$OSM_USER``/``$OSM_PASSWORD``/``$OSM_PROJECT`` point at the
@@ -162,7 +162,6 @@ class DocRun:
         for name in COPIED:
             shutil.copytree(REPO / name, self.cwd / name, ignore=shutil.ignore_patterns("__pycache__"))
         self.cluster = cluster
-        self.namespaces = {"default"}
         self.lab = f"docs{os.getpid() % 10000}{uuid.uuid4().hex[:4]}"
         self.used_lab = False
         self.env = {"PATH": f"{EXE.parent}:{REPO / '.tools' / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -229,20 +228,12 @@ class DocRun:
 
     def _against_doubles(self, verb: str, args: list[str], env: dict[str, str]) -> list[str]:
         args = [*_drop_option(args, "--kubeconfig"), "--kubeconfig", str(self.cluster.kubeconfig)]
-        for flag in ("-n", "--namespace"):
-            if flag in args and args.index(flag) + 1 < len(args):
-                self._namespace(args[args.index(flag) + 1])
         if verb in ("apply", "delete"):
             args += EMULATOR_HELM
         if verb in NBI_COMMANDS:
             env.update(self.nbi_env())
             args += ["--poll-interval", "0.05"]
         return args
-
-    def _namespace(self, name: str) -> None:
-        if name not in self.namespaces:
-            self.cluster.create_namespace(name)
-            self.namespaces.add(name)
 
     def run(self, command: Command) -> str | None:
         """Run one command; None when it did what the doc says, else what went wrong."""
