@@ -50,7 +50,8 @@ def manifests(plan: Plan) -> list[dict[str, object]]:
 
 def osm_l2net(cluster: EmulatedCluster, plan: Plan, work: Path) -> None:
     with Cluster(ClusterAccess(kubeconfig=str(cluster.kubeconfig))) as c:
-        Deployer(c, None, DeploySettings(ready_timeout=120, concurrency=8, create_namespace=False), progress=lambda m: None).create_networks(plan)
+        settings = DeploySettings(ready_timeout=120, concurrency=8, create_namespace=False)  # 'default' exists
+        Deployer(c, None, settings, progress=lambda m: None).create_networks(plan)
 
 
 def poc_helm(cluster: EmulatedCluster, plan: Plan, work: Path) -> None:

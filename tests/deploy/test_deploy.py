@@ -202,7 +202,7 @@ def test_a_missing_namespace_is_created_before_the_networks_and_never_deleted(en
     namespace = emulated.get(NAMESPACES, None, "vod-fresh")
     assert namespace is not None and namespace["metadata"]["labels"]["osm-l2net.etsi.org/created-by"] == "osm-l2net"
     first_network = min(e.seq for e in emulated.log.select("POST", "/l2networks"))
-    assert [e.seq for e in emulated.log.select("POST", "/api/v1/namespaces")][0] < first_network
+    assert next(e.seq for e in emulated.log.select("POST", "/api/v1/namespaces")) < first_network
     assert sorted(report.created) == sorted(n.name for n in plan.networks)
     env.deployer(with_helm=False).instantiate(plan)  # again: the namespace exists (409), nothing else changes
     env.deployer(with_helm=False).terminate(plan)
