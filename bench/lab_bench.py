@@ -79,7 +79,7 @@ def up_down(name: str, plan: Plan, profile: Profile, probe: tuple[str, str] | No
         if probe:
             path = expected_path(plan, *probe)
             out = lab.exec(probe[0], ["ping", "-n", "-c", "1", "-W", "5", probe[1]], 20, True).stdout
-            seen = f"{len(path)} hops: ttl {parse_ping(out)} (expected ttl={expected_ttl(path)})"
+            seen = f"{len(path)} hops: {parse_ping(out)} (expected ttl={expected_ttl(path)})"
     finally:
         down = timed(lab.down)
     return up, down, seen

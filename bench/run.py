@@ -17,7 +17,9 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -185,6 +187,15 @@ def run_section(name: str, s: Settings) -> list[Row]:
     return rows
 
 
+def revision() -> str:
+    git = shutil.which("git")
+    if not git:
+        return "unknown (no git)"
+    out = subprocess.run([git, "describe", "--always", "--dirty"], capture_output=True, text=True, check=False,
+                         cwd=Path(__file__).resolve().parent)
+    return out.stdout.strip() or "unknown (not a git checkout)"
+
+
 def machine() -> dict[str, Any]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown")
@@ -193,6 +204,7 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1),
             "python": platform.python_version(), "kernel": platform.release(), "root": os.geteuid() == 0,
             "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "command": shlex.join(sys.orig_argv),
+            "commit": revision(),
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 

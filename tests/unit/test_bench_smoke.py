@@ -59,7 +59,7 @@ def test_machine_facts_and_command_line(quick: tuple[str, dict[str, object]]) ->
     stdout, data = quick
     facts = data["machine"]
     assert isinstance(facts, dict)
-    assert {"cpu", "cores", "memory_gib", "python", "date", "command", "load_average_at_start"} <= set(facts)
+    assert {"cpu", "cores", "memory_gib", "python", "date", "command", "commit", "load_average_at_start"} <= set(facts)
     assert "--quick --only import,plan" in facts["command"]
     assert f"command: {facts['command']}" in stdout
     assert stdout.splitlines()[len(facts) + 1].split()[:3] == ["BENCH", "CASE", "(measured"]
