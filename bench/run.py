@@ -80,8 +80,8 @@ def import_rows(s: Settings) -> list[Row]:
 def plan_rows(s: Settings) -> list[Row]:
     import plan_bench
 
-    sizes, repeat = ([10, 100], 1) if s.quick else ([10, 100, 1000, 10000], 3)
-    results = plan_bench.sweep(sizes, repeat)
+    sizes, repeat, floor = ([10, 100], 1, 200) if s.quick else ([10, 100, 1000, 10000], 3, 2000)
+    results = plan_bench.sweep(sizes, repeat, floor)
     s.raw["plan"] = results
     base = results[0]
     rows = []
@@ -91,7 +91,7 @@ def plan_rows(s: Settings) -> list[Row]:
         what = f"{r['vls']:.0f} VLs ({r['knfs']:.0f} KNFs, {r['routes']:.0f} routes)"
         rows.append(Row("plan", f"plan time, {what} vs linear from {base['vls']:.0f} VLs", "s", r["plan_s"],
                         base["plan_s"] * scale, "< 1 s" if big else "", r["plan_s"] < 1 if big else None,
-                        f"median of {repeat}; parsing apart: {r['parse_s']:.3f} s"))
+                        f"median of {r['runs']:.0f}; parsing apart: {r['parse_s']:.3g} s"))
         rows.append(Row("plan", f"plan peak memory, {what} vs linear from {base['vls']:.0f} VLs", "MiB",
                         r["plan_peak_mib"], base["plan_peak_mib"] * scale))
     return rows
@@ -136,7 +136,7 @@ def lcm_rows(s: Settings) -> list[Row]:
     install, added, wall = r["kdu_install_median_s"], r["connector_time_before_helm_s"], r["ns_instantiate_wall_median_s"]
     return [
         Row("lcm", f"KDU install (median of {r['installs']}), connector over the double vs the bare connector double", "s",
-            install["connector"], install["bare"], note=f"+{1000 * (install['connector'] - install['bare']):.0f} ms per KDU"),
+            install["connector"], install["bare"], note=f"{1000 * (install['connector'] - install['bare']):+.0f} ms per KDU"),
         Row("lcm", "connector's own time before helm per KDU (median) vs a bare KDU install", "s",
             added["median"], install["bare"], note=f"max {added['max']:.3f} s (one NS's networks, shared by its KDUs)"),
         Row("lcm", "NS instantiate, 3 KDUs at once (median), connector vs bare double", "s", wall["connector"], wall["bare"]),
