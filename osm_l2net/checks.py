@@ -15,6 +15,7 @@ from osm_l2net.errors import Problem
 from osm_l2net.model import (
     CpAttachment,
     Descriptors,
+    Kdu,
     NsDeploymentFlavour,
     NsInstance,
     VirtualLinkProfile,
@@ -83,14 +84,14 @@ class _Check:
         # lookups built once, so that checking stays linear in the NS size (the first entry wins, as with next())
         self.vnf_params = first_by(instance.params.vnfs, lambda v: v.member_vnf_index)
         self.vld_params = first_by(instance.params.vlds, lambda v: v.name)
-        self._cpds: dict[str, dict[str, str | None]] = {}
+        self._cpds: dict[int, dict[str, str | None]] = {}  # by id(vnfd): a Vnfd holds a dict, so it is not hashable
 
     def cpd_kdus(self, vnfd: Vnfd) -> dict[str, str | None]:
-        """The VNFD's ext-cpd ids, each with the KDU whose service names it (None: no service names it)."""
-        found = self._cpds.get(vnfd.id)
+        """The VNFD's ext-cpd ids, each with the first KDU whose service names it (None: no service names it)."""
+        found = self._cpds.get(id(vnfd))
         if found is None:
             named = {s.external_connection_point_ref: kdu.name for kdu in reversed(vnfd.kdus) for s in kdu.services}
-            found = self._cpds[vnfd.id] = {e.id: named.get(e.id) for e in vnfd.ext_cpds}
+            found = self._cpds[id(vnfd)] = {e.id: named.get(e.id) for e in vnfd.ext_cpds}
         return found
 
     def error(self, source: str, path: str, message: str, expected: str = "") -> None:
@@ -349,11 +350,13 @@ def _names(c: _Check) -> None:
     for name, source, path in namespaces:
         if why := dns1123_problem(name):
             c.error(source, path, f"{why}: it cannot be a Kubernetes namespace", "a DNS-1123 label of at most 63 characters")
+    bad: dict[int, list[Kdu]] = {}  # by id(vnfd), checked once; reported for each KNF made from it, as before
     for knf in c.service.knfs:
-        for desc in knf.vnfd.kdus:
-            if len(desc.name) > MAX_NAME or not LABEL_VALUE.fullmatch(desc.name):
-                c.error(knf.vnfd.source, f"{desc.path}.name", f"'{desc.name}' cannot be a Kubernetes label value "
-                        "(OSM labels pods with it)", "at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends")
+        if id(knf.vnfd) not in bad:
+            bad[id(knf.vnfd)] = [d for d in knf.vnfd.kdus if len(d.name) > MAX_NAME or not LABEL_VALUE.fullmatch(d.name)]
+        for desc in bad[id(knf.vnfd)]:
+            c.error(knf.vnfd.source, f"{desc.path}.name", f"'{desc.name}' cannot be a Kubernetes label value "
+                    "(OSM labels pods with it)", "at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends")
 
 
 def _one_of(ids: Iterable[str], limit: int = 10) -> str:

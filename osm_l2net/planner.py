@@ -139,16 +139,16 @@ def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> dic
     for a in service.attachments:
         if a.ip is not None:
             pinned[a.vld_id].append(a.ip)
-    allocators = {
-        vld: Allocator(link.cidr, pinned[vld] + ([link.gateway] if link.gateway else []), link.pools)
-        for vld, link in service.links.items() if link.cidr is not None
-    }
+    allocators: dict[str, Allocator] = {}  # made at a link's first address to allocate: many links need none
     out: dict[Key, str | None] = {}
     for a in service.attachments:
-        ip = a.ip
-        if ip is None and a.vld_id in allocators and replicas.get((a.member_vnf_index, a.kdu_name), 1) == 1:
+        ip, cidr = a.ip, service.links[a.vld_id].cidr
+        if ip is None and cidr is not None and replicas.get((a.member_vnf_index, a.kdu_name), 1) == 1:
+            if a.vld_id not in allocators:
+                link = service.links[a.vld_id]
+                allocators[a.vld_id] = Allocator(cidr, pinned[a.vld_id] + ([link.gateway] if link.gateway else []),
+                                                 link.pools)
             ip = allocators[a.vld_id].next()
-        cidr = service.links[a.vld_id].cidr
         out[_key(a)] = f"{ip}/{cidr.prefixlen}" if ip is not None and cidr is not None else None
     return out
 

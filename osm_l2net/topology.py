@@ -91,7 +91,7 @@ class Topology:
         """Static routes for every KNF, plus warnings for ambiguous choices and isolated groups of links."""
         routes: list[TopoRoute] = []
         warnings: list[Problem] = []
-        for node in self.graph.nodes:
+        for node in self._adj:
             if node[0] == "knf":
                 found, ambiguous = self._routes_from(node[1])
                 routes.extend(found)
