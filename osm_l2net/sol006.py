@@ -36,6 +36,8 @@ _HELM_NAME = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
 # What OSM NBI accepts for kdu.helm-chart: "[<repo>/]<chart>" in lower case, or a URL.
 HELM_CHART = re.compile(rf"(?:{_HELM_NAME}/)?{_HELM_NAME}")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s]+")
+# isinstance(x, Mapping) on the hot paths: a plain dict (what YAML gives) is matched before the slower ABC check
+_MAPPING = (dict, Mapping)
 
 
 @cache
@@ -57,6 +59,8 @@ class _Reader:
 
     def text(self, node: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str | None:
         value = _get(node, key)
+        if type(value) is str and value:  # the common case, which the checks below would accept unchanged
+            return value
         if value is None:
             if required:
                 self.problem(f"{path}.{key}", "is missing", "a non-empty string")
@@ -90,7 +94,7 @@ class _Reader:
             return
         for i, entry in enumerate(value):
             where = f"{path}.{key}[{i}]"
-            if isinstance(entry, Mapping):
+            if isinstance(entry, _MAPPING):
                 yield where, entry
             else:
                 self.problem(where, f"is a {type(entry).__name__} ({entry!r})", "a mapping")
@@ -127,7 +131,7 @@ def _get(node: Mapping[str, Any], key: str) -> Any:
 def check_unknown_keys(reader: _Reader, node: Any, schema_path: str, path: str, keys: Mapping[str, Mapping[str, str]]) -> None:
     """Reject keys the YANG model does not have at this place (what pyangbind does in OSM NBI)."""
     allowed = keys.get(schema_path)
-    if allowed is None or not isinstance(node, Mapping):
+    if allowed is None or not isinstance(node, _MAPPING):
         return
     for raw_key, value in node.items():
         key = str(raw_key).rpartition(":")[2]
@@ -139,9 +143,9 @@ def check_unknown_keys(reader: _Reader, node: Any, schema_path: str, path: str, 
         if isinstance(value, list):
             child = f"{schema_path}/{key}"
             for i, entry in enumerate(value):
-                if isinstance(entry, Mapping):
+                if isinstance(entry, _MAPPING):
                     check_unknown_keys(reader, entry, child, f"{path}.{raw_key}[{i}]", keys)
-        elif isinstance(value, Mapping):
+        elif isinstance(value, _MAPPING):
             check_unknown_keys(reader, value, f"{schema_path}/{key}", f"{path}.{raw_key}", keys)
 
 
@@ -306,11 +310,11 @@ def _ns_df(reader: _Reader, path: str, node: Mapping[str, Any]) -> NsDeploymentF
 
 def _vlp(reader: _Reader, path: str, node: Mapping[str, Any]) -> VirtualLinkProfile:
     data = _get(node, "virtual-link-protocol-data") or {}
-    l3_node = _get(data, "l3-protocol-data") if isinstance(data, Mapping) else None
-    l2_node = _get(data, "l2-protocol-data") if isinstance(data, Mapping) else None
+    l3_node = _get(data, "l3-protocol-data") if isinstance(data, _MAPPING) else None
+    l2_node = _get(data, "l2-protocol-data") if isinstance(data, _MAPPING) else None
     l3 = _l3(reader, f"{path}.virtual-link-protocol-data.l3-protocol-data", l3_node) if l3_node is not None else None
     mtu = None
-    if isinstance(l2_node, Mapping) and _get(l2_node, "mtu") is not None:
+    if isinstance(l2_node, _MAPPING) and _get(l2_node, "mtu") is not None:
         raw = _get(l2_node, "mtu")
         if isinstance(raw, int) and not isinstance(raw, bool) and 68 <= raw <= 65535:
             mtu = raw
@@ -322,7 +326,7 @@ def _vlp(reader: _Reader, path: str, node: Mapping[str, Any]) -> VirtualLinkProf
 
 
 def _l3(reader: _Reader, path: str, node: Any) -> L3ProtocolData | None:
-    if not isinstance(node, Mapping):
+    if not isinstance(node, _MAPPING):
         reader.problem(path, "is not a mapping", "l3-protocol-data with ip-version, cidr, …")
         return None
     version = reader.text(node, "ip-version", path, required=False) or "ipv4"
