@@ -47,17 +47,16 @@ class Topology:
     def __init__(self, members: Iterable[str], subnets: Mapping[str, str | None], edges: Iterable[Edge],
                  forwarding_override: Mapping[str, bool | None] | None = None) -> None:
         self.subnets = dict(subnets)
-        # Plain dicts for the traversals (networkx's views cost more than the BFS itself on large NSs). Neighbours keep
-        # insertion (descriptor) order and a repeated edge counts once, exactly as in a networkx Graph.
-        adj: dict[Node, dict[Node, None]] = {knf(m): {} for m in members}
-        adj.update((vl(vld_id), {}) for vld_id in self.subnets)
+        # Plain dicts for the traversals (networkx's views cost more than the BFS itself on large NSs). A node's
+        # neighbours are the keys of a dict: insertion (descriptor) order, a repeated edge once, as in a networkx Graph.
+        self._adj: dict[Node, dict[Node, None]] = {knf(m): {} for m in members}
+        self._adj.update((vl(vld_id), {}) for vld_id in self.subnets)
         self._ip: dict[tuple[str, str], str | None] = {}
         for e in edges:
             a, b = knf(e.member_vnf_index), vl(e.vld_id)
-            adj.setdefault(a, {})[b] = None
-            adj.setdefault(b, {})[a] = None
+            self._adj.setdefault(a, {})[b] = None
+            self._adj.setdefault(b, {})[a] = None
             self._ip[(e.member_vnf_index, e.vld_id)] = e.ip
-        self._adj: dict[Node, list[Node]] = {n: list(nbrs) for n, nbrs in adj.items()}
         override = forwarding_override or {}
         self.forwarding = {
             m: (override[m] if override.get(m) is not None else self._routed_links(m) >= 2)
@@ -82,7 +81,7 @@ class Topology:
 
     def neighbours(self, node: Node) -> list[Node]:
         """Neighbours in insertion (descriptor) order, which makes every traversal deterministic."""
-        return self._adj[node]
+        return list(self._adj[node])
 
     def ip_on(self, member: str, vld_id: str) -> str | None:
         return self._ip.get((member, vld_id))
