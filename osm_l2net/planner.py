@@ -149,7 +149,8 @@ def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> dic
                 allocators[a.vld_id] = Allocator(cidr, pinned[a.vld_id] + ([link.gateway] if link.gateway else []),
                                                  link.pools)
             ip = allocators[a.vld_id].next()
-        out[_key(a)] = f"{ip}/{cidr.prefixlen}" if ip is not None and cidr is not None else None
+        # !s: str() of an address is twice as fast as the format() an f-string calls by default
+        out[_key(a)] = f"{ip!s}/{cidr.prefixlen}" if ip is not None and cidr is not None else None
     return out
 
 
