@@ -147,27 +147,15 @@ class Topology:
                         "warning")]
 
     def _link_groups(self) -> list[list[str]]:
-        """The attached links joined by forwarding KNFs, each group sorted (a connected-components walk on ``_adj``).
+        """The attached links joined by forwarding KNFs, each group sorted (networkx's connected components).
 
-        A non-forwarding KNF joins nothing: it only hangs off each of its links.
+        A non-forwarding KNF joins nothing: it only hangs off each of its links, so it is left out of the graph.
         """
-        groups: list[list[str]] = []
-        seen: set[Node] = set()
-        for node, nbrs in self._adj.items():
-            if node[0] != "vl" or not nbrs or node in seen:
-                continue
-            group: list[str] = []
-            stack = [node]
-            seen.add(node)
-            while stack:
-                link = stack.pop()
-                group.append(link[1])
-                for member in self._adj[link]:
-                    if member in seen or not self.forwarding.get(member[1]):
-                        continue
-                    seen.add(member)
-                    fresh = [n for n in self._adj[member] if n not in seen]
-                    seen.update(fresh)
-                    stack.extend(fresh)
-            groups.append(sorted(group))
-        return groups
+        import networkx as nx  # loaded on first planning, not when LCM imports the connector
+
+        routed = nx.Graph()
+        routed.add_nodes_from(n for n, nbrs in self._adj.items() if n[0] == "vl" and nbrs)
+        routed.add_edges_from((member, link) for member, links in self._adj.items()
+                              if member[0] == "knf" and self.forwarding.get(member[1]) for link in links)
+        groups = (sorted(n[1] for n in component if n[0] == "vl") for component in nx.connected_components(routed))
+        return [g for g in groups if g]
