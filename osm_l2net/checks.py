@@ -49,6 +49,8 @@ class Attachment:
     kdu_name: str
     ip: IPAddress | None  # pinned by the NSD or the instantiation parameters
     path: str
+    ip_source: str = ""  # where the pinned address was written: the NSD file or the parameters
+    ip_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -241,8 +243,9 @@ def _attachment(c: _Check, profile: VnfProfile, vnfd: Vnfd, cp: CpAttachment, mg
         c.error(source, cp.path, f"ext-cpd '{cp.cpd_id}' is attached to '{cp.vld_id}' twice", "each once")
         return None
     seen.add((cp.cpd_id, cp.vld_id))
-    return Attachment(profile.id, cp.cpd_id, cp.vld_id, _kdu_for(c, vnfd, cp, cpd_kdus[cp.cpd_id]), _pinned_ip(c, cp),
-                      cp.path)
+    ip, ip_source, ip_path = _pinned_ip(c, cp)
+    return Attachment(profile.id, cp.cpd_id, cp.vld_id, _kdu_for(c, vnfd, cp, cpd_kdus[cp.cpd_id]), ip, cp.path,
+                      ip_source, ip_path)
 
 
 def _kdu_for(c: _Check, vnfd: Vnfd, cp: CpAttachment, named: str | None) -> str:
@@ -255,14 +258,17 @@ def _kdu_for(c: _Check, vnfd: Vnfd, cp: CpAttachment, named: str | None) -> str:
     return vnfd.kdus[0].name
 
 
-def _pinned_ip(c: _Check, cp: CpAttachment) -> IPAddress | None:
+def _pinned_ip(c: _Check, cp: CpAttachment) -> tuple[IPAddress | None, str, str]:
+    """The pinned address and where it was written (so a problem names the parameters, not the NSD, when they set it)."""
     override = c.vld_params.get(cp.vld_id)
     if override and (cp.member_vnf_index, cp.cpd_id) in override.cp_ips:
-        return address(override.cp_ips[(cp.member_vnf_index, cp.cpd_id)])
+        where = (f"{override.path}.vnfd-connection-point-ref[member-vnf-index-ref={cp.member_vnf_index}, "
+                 f"vnfd-connection-point-ref={cp.cpd_id}].ip-address")
+        return address(override.cp_ips[(cp.member_vnf_index, cp.cpd_id)]), c.instance.params.source, where
     if len(cp.ip_addresses) > 1:
         c.warn(c.nsd.source, f"{cp.path}.ip-address", f"{len(cp.ip_addresses)} addresses given; only the first is used",
                "one address per connection point")
-    return address(cp.ip_addresses[0]) if cp.ip_addresses else None
+    return (address(cp.ip_addresses[0]) if cp.ip_addresses else None), c.nsd.source, f"{cp.path}.ip-address"
 
 
 def _forwarding_override(c: _Check, profile: VnfProfile) -> bool | None:
@@ -290,19 +296,19 @@ def _addresses(c: _Check) -> None:
 
 def _address_problem(c: _Check, a: Attachment, ip: IPAddress, cidr: IPNetwork | None,
                      taken: dict[tuple[str, IPAddress], Attachment]) -> None:
-    path = f"{a.path}.ip-address"
+    source, path = a.ip_source, a.ip_path
     if cidr is None:
-        c.error(c.nsd.source, path, f"{ip} is given but '{a.vld_id}' has no cidr",
+        c.error(source, path, f"{ip} is given but '{a.vld_id}' has no cidr",
                 "a cidr in the link's l3-protocol-data (or the ip-profile parameter)")
     elif ip.version != cidr.version:
-        c.error(c.nsd.source, path, f"{ip} is IPv{ip.version} on an IPv{cidr.version} link", f"an address in {cidr}")
+        c.error(source, path, f"{ip} is IPv{ip.version} on an IPv{cidr.version} link", f"an address in {cidr}")
     elif ip not in cidr:
-        c.error(c.nsd.source, path, f"{ip} is outside the link's cidr {cidr}", f"an address in {cidr}")
+        c.error(source, path, f"{ip} is outside the link's cidr {cidr}", f"an address in {cidr}")
     elif not usable(cidr, ip):
-        c.error(c.nsd.source, path, f"{ip} is the network or broadcast address of {cidr}", "a host address")
+        c.error(source, path, f"{ip} is the network or broadcast address of {cidr}", "a host address")
     else:
         first = taken[(a.vld_id, ip)]
-        c.error(c.nsd.source, path, f"{ip} is also given to '{first.member_vnf_index}' ({first.path})",
+        c.error(source, path, f"{ip} is also given to '{first.member_vnf_index}' ({first.ip_source}: {first.ip_path})",
                 "a unique address per link")
 
 
@@ -335,7 +341,7 @@ def _params(c: _Check, df: NsDeploymentFlavour) -> None:
 def _names(c: _Check) -> None:
     """Things that become Kubernetes names must be valid ones (DNS-1123), before anything touches a cluster."""
     params = c.instance.params
-    namespaces: list[tuple[str, str, str]] = [(c.instance.namespace, "namespace", "--namespace")]
+    namespaces: list[tuple[str, str, str]] = [(c.instance.namespace, "--namespace", "")]
     if params.k8s_namespace:
         namespaces.append((params.k8s_namespace, params.source, "k8s-namespace"))
     for vnf in params.vnfs:

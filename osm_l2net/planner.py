@@ -120,7 +120,7 @@ def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], p
         if n <= 1:
             continue
         if a.ip is not None:
-            service.problems.append(Problem(service.nsd_source, f"{a.path}.ip-address",
+            service.problems.append(Problem(a.ip_source, a.ip_path,
                                             f"{a.ip} is pinned but KDU '{a.kdu_name}' has replicaCount {n}: every "
                                             "replica would get the same address",
                                             "replicaCount 1, or no ip-address so that each replica gets its own"))
