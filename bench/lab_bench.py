@@ -1,6 +1,7 @@
 """Lab benchmark (not a test; needs root): how long ``lab up``/``lab down`` take for the CDN service and for a generated
 50-KNF / 20-network topology, and bulk HTTP throughput through the router/firewall versus over a direct bridge in the
-same lab (the ratio is the cost of one routed, nftables-filtered hop on veth + bridge).
+same lab (the ratio is the cost of one routed, nftables-filtered hop on veth + bridge). Each up/down is set against
+the same namespaces, bridges, veths, addresses and routes made by one ``ip`` command each (a shell-script lab).
 
     sudo .venv/bin/python bench/lab_bench.py [--size 256MiB] [--repeat 3]
 
@@ -13,6 +14,7 @@ import argparse
 import ipaddress
 import json
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from osm_l2net.lab.expect import expected_path, expected_ttl
 from osm_l2net.lab.inputs import DEFAULT_PACKAGES, DEFAULT_PROFILE, default_path, expand_packages, load_profile_file
 from osm_l2net.lab.observe import parse_ping
 from osm_l2net.lab.profile import Profile, parse_size
+from osm_l2net.lab.spec import build_spec
 from osm_l2net.plan import Interface, KduPlan, NetworkPlan, Plan, Route
 
 
@@ -76,7 +79,7 @@ def up_down(name: str, plan: Plan, profile: Profile, probe: tuple[str, str] | No
         if probe:
             path = expected_path(plan, *probe)
             out = lab.exec(probe[0], ["ping", "-n", "-c", "1", "-W", "5", probe[1]], 20, True).stdout
-            seen = f"{len(path)} hops: ttl {parse_ping(out)} (expected ttl={expected_ttl(path)})"
+            seen = f"{len(path)} hops: {parse_ping(out)} (expected ttl={expected_ttl(path)})"
     finally:
         down = timed(lab.down)
     return up, down, seen
@@ -103,23 +106,59 @@ def throughput(size: int, repeat: int) -> dict[str, float]:
         lab.down()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="256MiB", help="file size for the throughput test")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+def ip_script(plan: Plan, profile: Profile) -> tuple[float, float]:
+    """The baseline for ``lab up``/``down``: the same namespaces, bridges, veths, addresses and routes (build_spec's
+    names, lab ``benchsh``) made by one ``ip`` command each, as a hand-written shell-script lab does; no KNF processes,
+    no firewall. Returns (up, down) seconds."""
+    spec = build_spec("benchsh", plan, profile)
+    up: list[list[str]] = [["ip", "netns", "add", n] for n in spec.netns_names]
+    for b in spec.bridges:
+        up += [["ip", "-n", spec.switch, "link", "add", b.name, "type", "bridge"],
+               ["ip", "-n", spec.switch, "link", "set", b.name, "up"]]
+    for pod in spec.pods:
+        for link in pod.links:
+            up += [["ip", "-n", pod.netns, "link", "add", link.ifname, "type", "veth", "peer", "name", link.peer,
+                    "netns", spec.switch],
+                   ["ip", "-n", spec.switch, "link", "set", link.peer, "master", link.bridge, "up"],
+                   ["ip", "-n", pod.netns, "link", "set", link.ifname, "up"]]
+            up += [["ip", "-n", pod.netns, "addr", "add", link.ip, "dev", link.ifname]] if link.ip else []
+        up += [["ip", "-n", pod.netns, "route", "add", r.to, "via", r.via] for r in pod.routes]
+        up += [["ip", "netns", "exec", pod.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"]] if pod.forwarding else []
+    down = [["ip", "netns", "del", n] for n in reversed(spec.netns_names)]
+    Lab("benchsh").down()
+    try:
+        return timed(lambda: [subprocess.run(a, check=True, capture_output=True) for a in up]), \
+            timed(lambda: [subprocess.run(a, check=True, capture_output=True) for a in down])
+    finally:
+        Lab("benchsh").down()
+
+
+def measure(size: int, repeat: int) -> dict[str, Any]:
+    """Up/down of the CDN service and of the generated topology, each with its ``ip`` script baseline, then
+    throughput routed vs direct."""
     cdn_plan = api.plan([str(p) for p in expand_packages([default_path(DEFAULT_PACKAGES)])], ns_name="bench-cdn")
     cdn_profile = load_profile_file(default_path(DEFAULT_PROFILE)).with_content(size=4 * 2**20).with_pull("manual")
     big = generated_plan()
     rows: dict[str, Any] = {}
     rows["cdn_up_s"], rows["cdn_down_s"], _ = up_down("benchcdn", cdn_plan, cdn_profile)
+    rows["cdn_ip_script_up_s"], rows["cdn_ip_script_down_s"] = ip_script(cdn_plan, cdn_profile)
     far = next(k for k in reversed(big.kdus) if k.interfaces[0].vld_id == big.networks[-1].vld_id)
     probe = ("host0", str(far.interfaces[0].address))
     rows["gen_up_s"], rows["gen_down_s"], rows["gen_probe"] = up_down("benchgen", big, Profile(), probe)
+    rows["gen_ip_script_up_s"], rows["gen_ip_script_down_s"] = ip_script(big, Profile())
     rows["gen_knfs"], rows["gen_networks"] = len(big.kdus), len(big.networks)
-    tp = throughput(parse_size(args.size, "--size"), args.repeat)
+    tp = throughput(size, repeat)
     rows["routed_MBps"], rows["direct_MBps"] = tp["routed"] / 1e6, tp["direct"] / 1e6
     rows["routed_over_direct"] = tp["routed"] / tp["direct"] if tp["direct"] else 0.0
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="256MiB", help="file size for the throughput test")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    rows = measure(parse_size(args.size, "--size"), args.repeat)
     print(f"{'metric':<28}value")
     for key, value in rows.items():
         print(f"{key:<28}{value:.3f}" if isinstance(value, float) else f"{key:<28}{value}")

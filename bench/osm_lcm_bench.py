@@ -81,19 +81,33 @@ def one_round(workdir: Path, with_connector: bool) -> tuple[list[float], list[fl
         return durations, added, wall
 
 
-def import_time(n: int) -> list[float]:
-    code = "import time; t = time.perf_counter(); import osm_l2net.osm.lcm; print(time.perf_counter() - t)"
+def fresh_interpreter(code: str, n: int) -> list[float]:
+    """Seconds of ``n`` runs of ``python -c code`` in fresh interpreters (one warm-up run first fills the bytecode
+    cache): the code's stdout if it prints a number, else the process's wall time."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)  # warm the bytecode cache
-    return [float(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
-                                 text=True).stdout) for _ in range(n)]
+    argv = [sys.executable, "-c", code]
+    subprocess.run(argv, env=env, check=True, capture_output=True)
+    seconds = []
+    for _ in range(n):
+        started = time.perf_counter()
+        out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout.strip()
+        seconds.append(float(out) if out else time.perf_counter() - started)
+    return seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--imports", type=int, default=7)
-    args = parser.parse_args()
+def import_time(n: int) -> list[float]:
+    """In-process time of ``import osm_l2net.osm.lcm`` in a fresh interpreter: what LCM pays at start-up."""
+    return fresh_interpreter(
+        "import time; t = time.perf_counter(); import osm_l2net.osm.lcm; print(time.perf_counter() - t)", n)
+
+
+def startup_time(n: int) -> list[float]:
+    """Wall time of ``python -c pass``: the interpreter's own start-up, the scale the import is read against."""
+    return fresh_interpreter("pass", n)
+
+
+def measure(repeat: int) -> dict[str, Any]:
+    """``repeat`` rounds with the bare double and with the connector over it, after a cold and a warm-up round."""
     bare: list[float] = []
     ours: list[float] = []
     added: list[float] = []
@@ -102,7 +116,7 @@ def main() -> None:
         # the first NS of a fresh LCM also imports the planner and the Kubernetes client: measured apart
         _, cold, _ = one_round(Path(tmp) / "cold", with_connector=True)
         one_round(Path(tmp) / "warm-bare", with_connector=False)
-        for i in range(args.repeat):
+        for i in range(repeat):
             d, _, w = one_round(Path(tmp) / f"b{i}", with_connector=False)
             bare += d
             walls["bare"].append(w)
@@ -110,21 +124,32 @@ def main() -> None:
             ours += d
             added += a
             walls["connector"].append(w)
-    imports = import_time(args.imports)
-    result = {
+    return {
+        "installs": len(bare),
         "kdu_install_median_s": {"bare": statistics.median(bare), "connector": statistics.median(ours)},
         "connector_time_before_helm_s": {"median": statistics.median(added), "max": max(added),
                                          "first_ns_of_a_fresh_process_max": max(cold)},
         "ns_instantiate_wall_median_s": {k: statistics.median(v) for k, v in walls.items()},
-        "import_osm_l2net_osm_lcm_median_ms": 1000 * statistics.median(imports),
-        "import_min_max_ms": [1000 * min(imports), 1000 * max(imports)],
-        "python": platform.python_version(), "cpus": os.cpu_count(), "repeat": args.repeat,
     }
-    print(f"KDU install (median of {len(bare)}): bare double {result['kdu_install_median_s']['bare']:.3f} s, "
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--imports", type=int, default=7)
+    args = parser.parse_args()
+    result = measure(args.repeat)
+    imports = import_time(args.imports)
+    result |= {"import_osm_l2net_osm_lcm_median_ms": 1000 * statistics.median(imports),
+               "import_min_max_ms": [1000 * min(imports), 1000 * max(imports)],
+               "python": platform.python_version(), "cpus": os.cpu_count(), "repeat": args.repeat}
+    added = result["connector_time_before_helm_s"]
+    print(f"KDU install (median of {result['installs']}): bare double {result['kdu_install_median_s']['bare']:.3f} s, "
           f"with connector {result['kdu_install_median_s']['connector']:.3f} s")
-    print(f"connector's own time before helm runs, per KDU: median {statistics.median(added):.3f} s, "
-          f"max {max(added):.3f} s (networks created and Available once per NS, the other KDUs wait for it); "
-          f"first NS of a fresh process: max {max(cold):.3f} s (imports the planner and the Kubernetes client)")
+    print(f"connector's own time before helm runs, per KDU: median {added['median']:.3f} s, "
+          f"max {added['max']:.3f} s (networks created and Available once per NS, the other KDUs wait for it); "
+          f"first NS of a fresh process: max {added['first_ns_of_a_fresh_process_max']:.3f} s "
+          "(imports the planner and the Kubernetes client)")
     print(f"NS instantiate (3 KDUs at once, median): bare {result['ns_instantiate_wall_median_s']['bare']:.3f} s, "
           f"with connector {result['ns_instantiate_wall_median_s']['connector']:.3f} s")
     print(f"import osm_l2net.osm.lcm: median {result['import_osm_l2net_osm_lcm_median_ms']:.0f} ms "

@@ -43,16 +43,25 @@ def measure(vls: int, repeat: int) -> dict[str, float]:
     build_plan(d, NsInstance("bench", "bench"))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {"vls": len(result.networks), "knfs": len(result.kdus), "routes": sum(len(k.routes) for k in result.kdus),
-            "parse_s": statistics.median(parse), "plan_s": statistics.median(plan), "plan_peak_mib": peak / 2**20}
+    return {"runs": repeat, "vls": len(result.networks), "knfs": len(result.kdus),
+            "routes": sum(len(k.routes) for k in result.kdus), "parse_s": statistics.median(parse),
+            "plan_s": statistics.median(plan), "plan_peak_mib": peak / 2**20}
+
+
+def sweep(sizes: list[int], repeat: int, floor_vls: int = 2000) -> list[dict[str, float]]:
+    """``measure`` at each size, after one untimed warm-up plan (first-call costs: lazy imports, compiled patterns).
+    Small sizes run at least ``floor_vls`` VLs' worth of repeats: their median is the base of the linear
+    extrapolation, and one millisecond-long run on a busy machine is mostly noise."""
+    measure(sizes[0], 1)
+    return [measure(size, max(repeat, -(-floor_vls // size))) for size in sizes]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,1000,10000")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size at least (small sizes run more)")
     args = parser.parse_args()
-    rows = [measure(int(s), args.repeat) for s in args.sizes.split(",")]
+    rows = sweep([int(s) for s in args.sizes.split(",")], args.repeat)
     base = rows[0]
     print(table(["VLs", "KNFs", "routes", "parse s", "plan s", "plan µs/VL", "growth vs linear", "peak MiB"],
                 [(r["vls"], r["knfs"], r["routes"], f"{r['parse_s']:.3f}", f"{r['plan_s']:.3f}",

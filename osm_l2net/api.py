@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from osm_l2net.checks import resolve
-from osm_l2net.errors import Problem
+from osm_l2net.errors import InputError, Problem
 from osm_l2net.model import Descriptors, NsInstance
 from osm_l2net.names import default_ns_id
 from osm_l2net.options import PlanOptions, ValuesLayout
@@ -40,9 +40,12 @@ def validate(paths: Iterable[PathLike], config: Mapping[str, Any] | None = None,
     instance = NsInstance("validate", "validate", params=parse_params(config, config_source))
     options = options or PlanOptions()
     problems = resolve(descriptors, instance, options).problems
-    if not any(p.severity == "error" for p in problems):
-        problems = list(build_plan(descriptors, instance, options).warnings)
-    return problems
+    if any(p.severity == "error" for p in problems):
+        return problems
+    try:  # the planner checks what needs the whole NS (replicas against pinned addresses, provider limits)
+        return list(build_plan(descriptors, instance, options).warnings)
+    except InputError as e:
+        return list(e.problems)
 
 
 def plan(paths: Iterable[PathLike] | Descriptors, ns_name: str, ns_id: str | None = None, namespace: str = "default",

@@ -6,14 +6,16 @@ descriptor path. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from osm_l2net.addressing import IPAddress, IPNetwork, address, network, parse_pool, usable
 from osm_l2net.errors import Problem
 from osm_l2net.model import (
     CpAttachment,
     Descriptors,
+    Kdu,
     NsDeploymentFlavour,
     NsInstance,
     VirtualLinkProfile,
@@ -22,6 +24,8 @@ from osm_l2net.model import (
 )
 from osm_l2net.names import LABEL_VALUE, MAX_NAME, MAX_RELEASE, dns1123_problem
 from osm_l2net.options import PlanOptions
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class Attachment:
     kdu_name: str
     ip: IPAddress | None  # pinned by the NSD or the instantiation parameters
     path: str
+    ip_source: str = ""  # where the pinned address was written: the NSD file or the parameters
+    ip_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,18 @@ class _Check:
         self.options = options
         self.service = Service(self.nsd.id, self.nsd.source)
         self.vnfd_ids = set(self.nsd.vnfd_ids)
+        # lookups built once, so that checking stays linear in the NS size (the first entry wins, as with next())
+        self.vnf_params = first_by(instance.params.vnfs, lambda v: v.member_vnf_index)
+        self.vld_params = first_by(instance.params.vlds, lambda v: v.name)
+        self._cpds: dict[int, dict[str, str | None]] = {}  # by id(vnfd): a Vnfd holds a dict, so it is not hashable
+
+    def cpd_kdus(self, vnfd: Vnfd) -> dict[str, str | None]:
+        """The VNFD's ext-cpd ids, each with the first KDU whose service names it (None: no service names it)."""
+        found = self._cpds.get(id(vnfd))
+        if found is None:
+            named = {s.external_connection_point_ref: kdu.name for kdu in reversed(vnfd.kdus) for s in kdu.services}
+            found = self._cpds[id(vnfd)] = {e.id: named.get(e.id) for e in vnfd.ext_cpds}
+        return found
 
     def error(self, source: str, path: str, message: str, expected: str = "") -> None:
         self.service.problems.append(Problem(source, path, message, expected))
@@ -134,7 +152,7 @@ def _link(c: _Check, vld_id: str, vlp: VirtualLinkProfile | None, vld_path: str)
     gateway = address(l3.gateway_ip) if l3 and l3.gateway_ip else None
     path = vlp.path if vlp else vld_path
     source = c.nsd.source
-    override = c.instance.params.vld(vld_id)
+    override = c.vld_params.get(vld_id)
     if override and override.ip_profile:
         ip = override.ip_profile
         source, path = c.instance.params.source, f"{override.path}.ip-profile"
@@ -209,7 +227,8 @@ def _attachment(c: _Check, profile: VnfProfile, vnfd: Vnfd, cp: CpAttachment, mg
     if cp.member_vnf_index != profile.id:
         c.error(source, f"{cp.path}.constituent-base-element-id", f"'{cp.member_vnf_index}' is not this vnf-profile's id",
                 f"'{profile.id}'")
-    if vnfd.ext_cpd(cp.cpd_id) is None:
+    cpd_kdus = c.cpd_kdus(vnfd)
+    if cp.cpd_id not in cpd_kdus:
         c.error(source, f"{cp.path}.constituent-cpd-id", f"'{cp.cpd_id}' matches no ext-cpd of VNFD '{vnfd.id}'",
                 f"one of {[e.id for e in vnfd.ext_cpds]}")
         return None
@@ -224,32 +243,36 @@ def _attachment(c: _Check, profile: VnfProfile, vnfd: Vnfd, cp: CpAttachment, mg
         c.error(source, cp.path, f"ext-cpd '{cp.cpd_id}' is attached to '{cp.vld_id}' twice", "each once")
         return None
     seen.add((cp.cpd_id, cp.vld_id))
-    return Attachment(profile.id, cp.cpd_id, cp.vld_id, _kdu_for(c, vnfd, cp), _pinned_ip(c, cp), cp.path)
+    ip, ip_source, ip_path = _pinned_ip(c, cp)
+    return Attachment(profile.id, cp.cpd_id, cp.vld_id, _kdu_for(c, vnfd, cp, cpd_kdus[cp.cpd_id]), ip, cp.path,
+                      ip_source, ip_path)
 
 
-def _kdu_for(c: _Check, vnfd: Vnfd, cp: CpAttachment) -> str:
+def _kdu_for(c: _Check, vnfd: Vnfd, cp: CpAttachment, named: str | None) -> str:
     """The KDU whose pods carry this connection point: the one whose service names it, else the VNFD's first KDU."""
-    for kdu in vnfd.kdus:
-        if any(s.external_connection_point_ref == cp.cpd_id for s in kdu.services):
-            return kdu.name
+    if named is not None:
+        return named
     if len(vnfd.kdus) > 1:
         c.warn(vnfd.source, "vnfd.kdu", f"ext-cpd '{cp.cpd_id}' is named by no kdu service; attached to the first KDU "
                f"'{vnfd.kdus[0].name}'", "kdu[].service[].external-connection-point-ref naming it")
     return vnfd.kdus[0].name
 
 
-def _pinned_ip(c: _Check, cp: CpAttachment) -> IPAddress | None:
-    override = c.instance.params.vld(cp.vld_id)
+def _pinned_ip(c: _Check, cp: CpAttachment) -> tuple[IPAddress | None, str, str]:
+    """The pinned address and where it was written (so a problem names the parameters, not the NSD, when they set it)."""
+    override = c.vld_params.get(cp.vld_id)
     if override and (cp.member_vnf_index, cp.cpd_id) in override.cp_ips:
-        return address(override.cp_ips[(cp.member_vnf_index, cp.cpd_id)])
+        where = (f"{override.path}.vnfd-connection-point-ref[member-vnf-index-ref={cp.member_vnf_index}, "
+                 f"vnfd-connection-point-ref={cp.cpd_id}].ip-address")
+        return address(override.cp_ips[(cp.member_vnf_index, cp.cpd_id)]), c.instance.params.source, where
     if len(cp.ip_addresses) > 1:
         c.warn(c.nsd.source, f"{cp.path}.ip-address", f"{len(cp.ip_addresses)} addresses given; only the first is used",
                "one address per connection point")
-    return address(cp.ip_addresses[0]) if cp.ip_addresses else None
+    return (address(cp.ip_addresses[0]) if cp.ip_addresses else None), c.nsd.source, f"{cp.path}.ip-address"
 
 
 def _forwarding_override(c: _Check, profile: VnfProfile) -> bool | None:
-    vnf = c.instance.params.vnf(profile.id)
+    vnf = c.vnf_params.get(profile.id)
     l2net = vnf.additional_params.get("l2net") if vnf else None
     value = l2net.get("forwarding") if isinstance(l2net, dict) else None
     if value is not None and not isinstance(value, bool):
@@ -262,25 +285,31 @@ def _forwarding_override(c: _Check, profile: VnfProfile) -> bool | None:
 def _addresses(c: _Check) -> None:
     taken: dict[tuple[str, IPAddress], Attachment] = {}
     for a in c.service.attachments:
-        link = c.service.links[a.vld_id]
         if a.ip is None:
             continue
-        path = f"{a.path}.ip-address"
-        if link.cidr is None:
-            c.error(c.nsd.source, path, f"{a.ip} is given but '{a.vld_id}' has no cidr",
-                    "a cidr in the link's l3-protocol-data (or the ip-profile parameter)")
-        elif a.ip.version != link.cidr.version:
-            c.error(c.nsd.source, path, f"{a.ip} is IPv{a.ip.version} on an IPv{link.cidr.version} link",
-                    f"an address in {link.cidr}")
-        elif a.ip not in link.cidr:
-            c.error(c.nsd.source, path, f"{a.ip} is outside the link's cidr {link.cidr}", f"an address in {link.cidr}")
-        elif not usable(link.cidr, a.ip):
-            c.error(c.nsd.source, path, f"{a.ip} is the network or broadcast address of {link.cidr}", "a host address")
-        elif (a.vld_id, a.ip) in taken:
-            first = taken[(a.vld_id, a.ip)]
-            c.error(c.nsd.source, path, f"{a.ip} is also given to '{first.member_vnf_index}' ({first.path})",
-                    "a unique address per link")
-        taken.setdefault((a.vld_id, a.ip), a)
+        cidr = c.service.links[a.vld_id].cidr
+        key = (a.vld_id, a.ip)
+        if cidr is None or a.ip.version != cidr.version or not usable(cidr, a.ip) or key in taken:
+            _address_problem(c, a, a.ip, cidr, taken)
+        taken.setdefault(key, a)
+
+
+def _address_problem(c: _Check, a: Attachment, ip: IPAddress, cidr: IPNetwork | None,
+                     taken: dict[tuple[str, IPAddress], Attachment]) -> None:
+    source, path = a.ip_source, a.ip_path
+    if cidr is None:
+        c.error(source, path, f"{ip} is given but '{a.vld_id}' has no cidr",
+                "a cidr in the link's l3-protocol-data (or the ip-profile parameter)")
+    elif ip.version != cidr.version:
+        c.error(source, path, f"{ip} is IPv{ip.version} on an IPv{cidr.version} link", f"an address in {cidr}")
+    elif ip not in cidr:
+        c.error(source, path, f"{ip} is outside the link's cidr {cidr}", f"an address in {cidr}")
+    elif not usable(cidr, ip):
+        c.error(source, path, f"{ip} is the network or broadcast address of {cidr}", "a host address")
+    else:
+        first = taken[(a.vld_id, ip)]
+        c.error(source, path, f"{ip} is also given to '{first.member_vnf_index}' ({first.ip_source}: {first.ip_path})",
+                "a unique address per link")
 
 
 def _params(c: _Check, df: NsDeploymentFlavour) -> None:
@@ -294,7 +323,7 @@ def _params(c: _Check, df: NsDeploymentFlavour) -> None:
                     _one_of(v.id for v in c.nsd.vlds))
         for member, cpd in vld.cp_ips:
             vnfd = members.get(member)
-            if vnfd is None or vnfd.ext_cpd(cpd) is None:
+            if vnfd is None or cpd not in c.cpd_kdus(vnfd):
                 c.error(params.source, f"{vld.path}.vnfd-connection-point-ref",
                         f"({member}, {cpd}) is not a connection point of the NS", "a member-vnf-index and one of its ext-cpd ids")
     for vnf in params.vnfs:
@@ -312,7 +341,7 @@ def _params(c: _Check, df: NsDeploymentFlavour) -> None:
 def _names(c: _Check) -> None:
     """Things that become Kubernetes names must be valid ones (DNS-1123), before anything touches a cluster."""
     params = c.instance.params
-    namespaces: list[tuple[str, str, str]] = [(c.instance.namespace, "namespace", "--namespace")]
+    namespaces: list[tuple[str, str, str]] = [(c.instance.namespace, "--namespace", "")]
     if params.k8s_namespace:
         namespaces.append((params.k8s_namespace, params.source, "k8s-namespace"))
     for vnf in params.vnfs:
@@ -327,11 +356,13 @@ def _names(c: _Check) -> None:
     for name, source, path in namespaces:
         if why := dns1123_problem(name):
             c.error(source, path, f"{why}: it cannot be a Kubernetes namespace", "a DNS-1123 label of at most 63 characters")
+    bad: dict[int, list[Kdu]] = {}  # by id(vnfd), checked once; reported for each KNF made from it, as before
     for knf in c.service.knfs:
-        for desc in knf.vnfd.kdus:
-            if len(desc.name) > MAX_NAME or not LABEL_VALUE.fullmatch(desc.name):
-                c.error(knf.vnfd.source, f"{desc.path}.name", f"'{desc.name}' cannot be a Kubernetes label value "
-                        "(OSM labels pods with it)", "at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends")
+        if id(knf.vnfd) not in bad:
+            bad[id(knf.vnfd)] = [d for d in knf.vnfd.kdus if len(d.name) > MAX_NAME or not LABEL_VALUE.fullmatch(d.name)]
+        for desc in bad[id(knf.vnfd)]:
+            c.error(knf.vnfd.source, f"{desc.path}.name", f"'{desc.name}' cannot be a Kubernetes label value "
+                    "(OSM labels pods with it)", "at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends")
 
 
 def _one_of(ids: Iterable[str], limit: int = 10) -> str:
@@ -339,6 +370,14 @@ def _one_of(ids: Iterable[str], limit: int = 10) -> str:
     items = list(ids)
     shown = ", ".join(repr(i) for i in items[:limit])
     return f"one of [{shown}{', …' if len(items) > limit else ''}]"
+
+
+def first_by(items: Iterable[T], key: Callable[[T], str]) -> dict[str, T]:
+    """``{key(item): item}`` keeping the first item of each key, as a linear ``next(...)`` search would find it."""
+    out: dict[str, T] = {}
+    for item in items:
+        out.setdefault(key(item), item)
+    return out
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:

@@ -37,6 +37,7 @@ class DeploySettings:
     concurrency: int = 8  # parallel API writes / helm processes
     verify: bool = True  # check the rendered pod templates carry the attachment, before and after install
     post_renderer: str = "auto"  # "auto": values, or the post-renderer for charts without a values hook; "always"; "never"
+    create_namespace: bool = True  # create the networks' namespace when missing (networks come before helm)
 
 
 @dataclass
@@ -81,6 +82,8 @@ class Deployer:
     def create_networks(self, plan: Plan, report: Report | None = None) -> Report:
         """Ensure every network and wait until all are ready; on failure delete the ones this call created, then raise."""
         report = report or Report(plan.ns_id)
+        if self.settings.create_namespace and plan.networks and self.cluster.ensure_namespace(plan.namespace):
+            self.progress(f"namespace {plan.namespace} created")
         outcomes, failures = self._each(plan.networks, lambda n: self.cluster.ensure_network(n, plan.namespace))
         for net, outcome in outcomes:
             getattr(report, outcome).append(net.name)

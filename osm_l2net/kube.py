@@ -42,7 +42,7 @@ from osm_l2net.kube_state import (
     ResourceRef,
     RetryPolicy,
 )
-from osm_l2net.plan import LABEL_NS_ID, NetworkPlan
+from osm_l2net.plan import LABEL_NS_ID, MANAGED_BY, NetworkPlan
 
 __all__ = [
     "Cluster", "ClusterAccess", "DeleteResult", "EnsureOutcome", "GcResult", "NetworkStatus", "OwnedNetwork",
@@ -269,6 +269,24 @@ class Cluster:
         return [(ref, ns, nets) for (ref, ns), nets in groups.items()]
 
     # ------------------------------------------------------------ create
+
+    def ensure_namespace(self, name: str) -> bool:
+        """Create the namespace the NS's networks go into when it is missing (True when this call created it).
+
+        Networks are created before helm would create the KDUs' namespace (``--create-namespace``), so a fresh
+        namespace must exist first. One write, no read: 409 means it exists; 403 means we may not create namespaces,
+        which is fine when it exists (the network create then says clearly if it does not). Never modified, never
+        deleted: a namespace may hold more than this NS.
+        """
+        body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"osm-l2net.etsi.org/created-by": MANAGED_BY}))
+        what = f"create Namespace {name}"
+        try:
+            self._api.call("create", what, self._core.create_namespace, body)
+        except ApiException as e:
+            if e.status in (403, 409):
+                return False
+            raise to_error(e, what) from e
+        return True
 
     def ensure_network(self, net: NetworkPlan, namespace: str | None = None) -> EnsureOutcome:
         """Create the network; if the name is taken by our own object, bring its spec in line ("adopted") or leave it

@@ -8,6 +8,7 @@ import uuid
 from functools import lru_cache
 
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # slug()'s fixed points: no upper case, no '-' run or end
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 MAX_NAME = 63
 MAX_RELEASE = 53  # helm's limit for release names
@@ -18,6 +19,8 @@ _NS_ID_NAMESPACE = uuid.UUID("6b1f3a7e-2c4d-5e8f-9a0b-1c2d3e4f5a6b")
 @lru_cache(maxsize=4096)
 def slug(text: str, limit: int) -> str:
     """Lower-case DNS-1123 fragment of ``text`` (non-alphanumerics become '-'), at most ``limit`` characters."""
+    if len(text) <= limit and _SLUG.fullmatch(text):
+        return text  # already what the rewriting below would give (it is a cheap test: most ids are like this)
     out = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
     return out or "x"
 

@@ -12,13 +12,14 @@ import gc
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from osm_l2net import providers
 from osm_l2net.addressing import Allocator, IPAddress
-from osm_l2net.checks import Attachment, Knf, Service, resolve
+from osm_l2net.checks import Attachment, Knf, Link, Service, first_by, resolve
 from osm_l2net.errors import InputError, Problem
-from osm_l2net.model import Descriptors, Kdu, NsInstance
+from osm_l2net.model import Descriptors, Kdu, KduParams, NsInstance, VnfParams
 from osm_l2net.names import label_value, network_name, release_name
 from osm_l2net.options import PROVIDERS, PlanOptions, ValuesLayout
 from osm_l2net.plan import (
@@ -57,35 +58,34 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     if options.provider not in PROVIDERS:
         raise InputError.single("--provider", "", f"unknown provider '{options.provider}'", f"one of {list(PROVIDERS)}")
     service = resolve(descriptors, instance, options)
-    replicas = {(k.member_vnf_index, kdu.name): _replicas(instance, k.member_vnf_index, kdu) for k in service.knfs
-                for kdu in k.vnfd.kdus}
+    params = _UserParams.of(instance)
+    replicas = {(k.member_vnf_index, kdu.name): _replicas(params.kdus.get((k.member_vnf_index, kdu.name)))
+                for k in service.knfs for kdu in k.vnfd.kdus}
     _check_replicas(service, replicas, options.provider)
     if not service.ok:
         raise InputError(sorted(service.problems, key=lambda p: p.severity != "error"))
     addresses = _addresses(service, replicas)
+    cidrs = {vld: str(link.cidr) if link.cidr else None for vld, link in service.links.items()}
     topology = Topology(
         [k.member_vnf_index for k in service.knfs],
-        {vld: str(link.cidr) if link.cidr else None for vld, link in service.links.items()},
+        cidrs,
         [Edge(a.member_vnf_index, a.vld_id, _bare(addresses[_key(a)])) for a in service.attachments],
         {k.member_vnf_index: k.forwarding for k in service.knfs},
     )
     routes, route_warnings = topology.routes()
-    names = {vld: network_name(instance.ns_name, instance.ns_id, vld) for vld in service.links}
-    net_namespace = instance.params.k8s_namespace or options.namespace
-    provider = providers.get(options.provider)
-    networks = tuple(_network(provider, service, instance, vld, names[vld], net_namespace) for vld in service.links)
+    ctx = _Context(instance, options, providers.get(options.provider), params, topology, addresses,
+                   {vld: network_name(instance.ns_name, instance.ns_id, vld) for vld in service.links}, replicas,
+                   instance.params.k8s_namespace or options.namespace)
+    networks = tuple(_network(ctx, link, cidrs[vld]) for vld, link in service.links.items())
     by_kdu: dict[tuple[str, str], list[Attachment]] = defaultdict(list)
     for a in service.attachments:
         by_kdu[(a.member_vnf_index, a.kdu_name)].append(a)
     by_member: dict[str, list[TopoRoute]] = defaultdict(list)
     for r in routes:
         by_member[r.member_vnf_index].append(r)
-    kdus = tuple(
-        _kdu_plan(provider, instance, options, knf, kdu, _Inputs(service, by_kdu[(knf.member_vnf_index, kdu.name)],
-                  by_member[knf.member_vnf_index], addresses, names, replicas, net_namespace), topology)
-        for knf in service.knfs for kdu in knf.vnfd.kdus
-    )
-    return Plan(instance.ns_id, instance.ns_name, service.nsd_id, net_namespace, options.provider, networks, kdus,
+    kdus = tuple(_kdu_plan(ctx, knf, kdu, by_kdu[(knf.member_vnf_index, kdu.name)], by_member[knf.member_vnf_index])
+                 for knf in service.knfs for kdu in knf.vnfd.kdus)
+    return Plan(instance.ns_id, instance.ns_name, service.nsd_id, ctx.net_namespace, options.provider, networks, kdus,
                 tuple(p for p in service.problems if p.severity != "error") + tuple(route_warnings))
 
 
@@ -93,9 +93,22 @@ def _key(a: Attachment) -> Key:
     return (a.member_vnf_index, a.cpd_id, a.vld_id)
 
 
-def _replicas(instance: NsInstance, member: str, kdu: Kdu) -> int:
-    vnf = instance.params.vnf(member)
-    params = vnf.kdu(kdu.name) if vnf else None
+@dataclass(frozen=True)
+class _UserParams:
+    """The instantiation parameters of each VNF and KDU, looked up by key (the first entry wins, as OSM reads them)."""
+
+    vnfs: Mapping[str, VnfParams]
+    kdus: Mapping[tuple[str, str], KduParams]  # (member-vnf-index, kdu name) -> its params
+
+    @classmethod
+    def of(cls, instance: NsInstance) -> _UserParams:
+        vnfs = first_by(instance.params.vnfs, lambda v: v.member_vnf_index)
+        kdus = {(member, name): kdu for member, vnf in vnfs.items()
+                for name, kdu in first_by(vnf.kdus, lambda k: k.kdu_name).items()}
+        return cls(vnfs, kdus)
+
+
+def _replicas(params: KduParams | None) -> int:
     value = params.additional_params.get("replicaCount", 1) if params else 1
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
 
@@ -107,7 +120,7 @@ def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], p
         if n <= 1:
             continue
         if a.ip is not None:
-            service.problems.append(Problem(service.nsd_source, f"{a.path}.ip-address",
+            service.problems.append(Problem(a.ip_source, a.ip_path,
                                             f"{a.ip} is pinned but KDU '{a.kdu_name}' has replicaCount {n}: every "
                                             "replica would get the same address",
                                             "replicaCount 1, or no ip-address so that each replica gets its own"))
@@ -126,17 +139,18 @@ def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> dic
     for a in service.attachments:
         if a.ip is not None:
             pinned[a.vld_id].append(a.ip)
-    allocators = {
-        vld: Allocator(link.cidr, pinned[vld] + ([link.gateway] if link.gateway else []), link.pools)
-        for vld, link in service.links.items() if link.cidr is not None
-    }
+    allocators: dict[str, Allocator] = {}  # made at a link's first address to allocate: many links need none
     out: dict[Key, str | None] = {}
     for a in service.attachments:
-        ip = a.ip
-        if ip is None and a.vld_id in allocators and replicas.get((a.member_vnf_index, a.kdu_name), 1) == 1:
+        ip, cidr = a.ip, service.links[a.vld_id].cidr
+        if ip is None and cidr is not None and replicas.get((a.member_vnf_index, a.kdu_name), 1) == 1:
+            if a.vld_id not in allocators:
+                link = service.links[a.vld_id]
+                allocators[a.vld_id] = Allocator(cidr, pinned[a.vld_id] + ([link.gateway] if link.gateway else []),
+                                                 link.pools)
             ip = allocators[a.vld_id].next()
-        cidr = service.links[a.vld_id].cidr
-        out[_key(a)] = f"{ip}/{cidr.prefixlen}" if ip is not None and cidr is not None else None
+        # !s: str() of an address is twice as fast as the format() an f-string calls by default
+        out[_key(a)] = f"{ip!s}/{cidr.prefixlen}" if ip is not None and cidr is not None else None
     return out
 
 
@@ -144,57 +158,58 @@ def _bare(address: str | None) -> str | None:
     return address.split("/", 1)[0] if address else None
 
 
-def _network(provider: providers.Provider, service: Service, instance: NsInstance, vld: str, name: str,
-             namespace: str) -> NetworkPlan:
-    link = service.links[vld]
-    labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: label_value(instance.ns_id), LABEL_VLD_ID: label_value(vld)}
-    annotations = {ANNOTATION_VLD_ID: vld, ANNOTATION_NS_NAME: instance.ns_name}
-    cidr = str(link.cidr) if link.cidr else None
-    manifest = provider.network_manifest(name, namespace, cidr, link.mtu, labels, annotations)
-    return NetworkPlan(vld, name, cidr, link.ip_version, str(link.gateway) if link.gateway else None, manifest)
-
-
 @dataclass(frozen=True)
-class _Inputs:
-    """What one KDU's plan is made from, grouped once so that planning stays linear in the NS size."""
+class _Context:
+    """What every network and KDU plan is made from, built once so that planning stays linear in the NS size."""
 
-    service: Service
-    attachments: list[Attachment]
-    routes: list[TopoRoute]
+    instance: NsInstance
+    options: PlanOptions
+    provider: providers.Provider
+    params: _UserParams
+    topology: Topology
     addresses: Mapping[Key, str | None]
     names: Mapping[str, str]
     replicas: Mapping[tuple[str, str], int]
     net_namespace: str
 
 
-def _kdu_plan(provider: providers.Provider, instance: NsInstance, options: PlanOptions, knf: Knf, kdu: Kdu,
-              inputs: _Inputs, topology: Topology) -> KduPlan:
-    member, net_namespace = knf.member_vnf_index, inputs.net_namespace
+def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
+    instance = ctx.instance
+    labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: label_value(instance.ns_id),
+              LABEL_VLD_ID: label_value(link.vld_id)}
+    annotations = {ANNOTATION_VLD_ID: link.vld_id, ANNOTATION_NS_NAME: instance.ns_name}
+    name = ctx.names[link.vld_id]
+    manifest = ctx.provider.network_manifest(name, ctx.net_namespace, cidr, link.mtu, labels, annotations)
+    return NetworkPlan(link.vld_id, name, cidr, link.ip_version, str(link.gateway) if link.gateway else None, manifest)
+
+
+def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[Attachment], routes: list[TopoRoute]) -> KduPlan:
+    member, instance = knf.member_vnf_index, ctx.instance
     interfaces = tuple(
-        Interface(f"net{i}", a.vld_id, inputs.names[a.vld_id], a.cpd_id, inputs.addresses[_key(a)])
-        for i, a in enumerate(inputs.attachments, start=1)
+        Interface(f"net{i}", a.vld_id, ctx.names[a.vld_id], a.cpd_id, ctx.addresses[_key(a)])
+        for i, a in enumerate(attachments, start=1)
     )
     dev = {i.vld_id: i.name for i in interfaces if i.ip}
-    kdu_routes = tuple(sorted((Route(r.to, r.via, dev[r.out_vld]) for r in inputs.routes if r.out_vld in dev),
-                              key=lambda r: r.to))
-    labels, annotations = provider.pod_metadata(interfaces, net_namespace) if interfaces else ({}, {})
+    kdu_routes = tuple(sorted((Route(r.to, r.via, dev[r.out_vld]) for r in routes if r.out_vld in dev),
+                              key=attrgetter("to")))
+    labels, annotations = ctx.provider.pod_metadata(interfaces, ctx.net_namespace) if interfaces else ({}, {})
     if interfaces:
         labels = {**labels, LABEL_NS_ID: label_value(instance.ns_id)}
-    vnf = instance.params.vnf(member)
-    kdu_params = vnf.kdu(kdu.name) if vnf else None
-    forwarding = bool(topology.forwarding.get(member)) and len(interfaces) >= 1
-    values = _values(options.values_layout, kdu_params.additional_params if kdu_params else {}, labels, annotations,
+    vnf = ctx.params.vnfs.get(member)
+    kdu_params = ctx.params.kdus.get((member, kdu.name))
+    forwarding = bool(ctx.topology.forwarding.get(member)) and len(interfaces) >= 1
+    values = _values(ctx.options.values_layout, kdu_params.additional_params if kdu_params else {}, labels, annotations,
                      {"nsId": instance.ns_id, "forwarding": forwarding,
                       "interfaces": [i.as_dict() for i in interfaces], "routes": [r.as_dict() for r in kdu_routes]},
                      inject=bool(interfaces))
     namespace = ((kdu_params.k8s_namespace if kdu_params else None) or (vnf.k8s_namespace if vnf else None)
-                 or net_namespace)
+                 or ctx.net_namespace)
     return KduPlan(
         member_vnf_index=member, vnfd_id=knf.vnfd.id, kdu_name=kdu.name, helm_chart=kdu.helm_chart,
         chart_path=knf.vnfd.local_charts.get(kdu.helm_chart or ""),
         release_name=(kdu_params.kdu_deployment_name if kdu_params else None)
         or release_name(instance.ns_id, member, kdu.name), namespace=namespace,
-        replicas=inputs.replicas.get((member, kdu.name), 1), forwarding=forwarding, interfaces=interfaces, routes=kdu_routes,
+        replicas=ctx.replicas.get((member, kdu.name), 1), forwarding=forwarding, interfaces=interfaces, routes=kdu_routes,
         pod_labels=labels, pod_annotations=annotations, values=values,
     )
 
@@ -202,7 +217,7 @@ def _kdu_plan(provider: providers.Provider, instance: NsInstance, options: PlanO
 def _values(layout: ValuesLayout, user: Mapping[str, Any], labels: Mapping[str, str], annotations: Mapping[str, str],
             l2net: Mapping[str, Any], inject: bool) -> dict[str, Any]:
     """The user's KDU params with the attachment merged in at the layout's paths (ours win on our own keys)."""
-    values: dict[str, Any] = copy.deepcopy(dict(user))
+    values: dict[str, Any] = copy.deepcopy(dict(user)) if user else {}
     if not inject:
         return values
     _merge_at(values, layout.pod_labels, labels)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 from osm_l2net.errors import Problem
 
@@ -44,31 +46,42 @@ def vl(vld_id: str) -> Node:
 class Topology:
     def __init__(self, members: Iterable[str], subnets: Mapping[str, str | None], edges: Iterable[Edge],
                  forwarding_override: Mapping[str, bool | None] | None = None) -> None:
-        import networkx as nx  # half a second to import: loaded on first use, not when LCM imports the connector
-
-        self.graph = nx.Graph()
         self.subnets = dict(subnets)
-        for m in members:
-            self.graph.add_node(knf(m))
-        for vld_id in self.subnets:
-            self.graph.add_node(vl(vld_id))
-        edges = list(edges)
-        self.graph.add_edges_from((knf(e.member_vnf_index), vl(e.vld_id), {"ip": e.ip}) for e in edges)
-        # plain-dict views for the traversals (networkx's views cost more than the BFS itself on large NSs)
-        self._adj: dict[Node, list[Node]] = {n: list(nbrs) for n, nbrs in self.graph.adj.items()}
-        self._ip: dict[tuple[str, str], str | None] = {(e.member_vnf_index, e.vld_id): e.ip for e in edges}
+        # Plain dicts for the traversals (networkx's views cost more than the BFS itself on large NSs). A node's
+        # neighbours are the keys of a dict: insertion (descriptor) order, a repeated edge once, as in a networkx Graph.
+        self._adj: dict[Node, dict[Node, None]] = {knf(m): {} for m in members}
+        self._adj.update((vl(vld_id), {}) for vld_id in self.subnets)
+        self._ip: dict[tuple[str, str], str | None] = {}
+        for e in edges:
+            a, b = knf(e.member_vnf_index), vl(e.vld_id)
+            self._adj.setdefault(a, {})[b] = None
+            self._adj.setdefault(b, {})[a] = None
+            self._ip[(e.member_vnf_index, e.vld_id)] = e.ip
         override = forwarding_override or {}
         self.forwarding = {
             m: (override[m] if override.get(m) is not None else self._routed_links(m) >= 2)
             for m in members
         }
+        self._forwarders: dict[str, list[str]] = {  # vld id -> its forwarding KNFs, in neighbour order
+            n[1]: [m[1] for m in nbrs if self.forwarding.get(m[1])] for n, nbrs in self._adj.items() if n[0] == "vl"
+        }
+
+    @cached_property
+    def graph(self) -> Any:
+        """The NS as a networkx Graph (nodes :func:`knf`/:func:`vl`, edges with the KNF's ``ip``), built on first use."""
+        import networkx as nx  # half a second to import: loaded only when wanted, not when LCM imports the connector
+
+        graph = nx.Graph()
+        graph.add_nodes_from(self._adj)
+        graph.add_edges_from((knf(m), vl(vld_id), {"ip": ip}) for (m, vld_id), ip in self._ip.items())
+        return graph
 
     def _routed_links(self, member: str) -> int:
         return sum(1 for n in self._adj[knf(member)] if self.subnets.get(n[1]) is not None)
 
     def neighbours(self, node: Node) -> list[Node]:
         """Neighbours in insertion (descriptor) order, which makes every traversal deterministic."""
-        return self._adj[node]
+        return list(self._adj[node])
 
     def ip_on(self, member: str, vld_id: str) -> str | None:
         return self._ip.get((member, vld_id))
@@ -77,7 +90,7 @@ class Topology:
         """Static routes for every KNF, plus warnings for ambiguous choices and isolated groups of links."""
         routes: list[TopoRoute] = []
         warnings: list[Problem] = []
-        for node in self.graph.nodes:
+        for node in self._adj:
             if node[0] == "knf":
                 found, ambiguous = self._routes_from(node[1])
                 routes.extend(found)
@@ -87,23 +100,22 @@ class Topology:
 
     def _routes_from(self, member: str) -> tuple[list[TopoRoute], list[Problem]]:
         """BFS from a KNF; a path may cross a KNF only if it forwards. Remembers the first hop of each reached link."""
-        start = knf(member)
-        direct = {n[1] for n in self.neighbours(start)}
+        ip = self._ip
         first_hop: dict[str, tuple[str, str, int]] = {}  # vld -> (out vld, via, routers)
         warnings: list[Problem] = []
         queue: deque[tuple[str, str, str, int]] = deque()  # (router member, out vld, via, routers so far)
-        for out in self.neighbours(start):
-            for router in self._forwarders_on(out[1], exclude=member):
-                via = self.ip_on(router, out[1])
-                if via is not None and self.ip_on(member, out[1]) is not None:
-                    queue.append((router, out[1], via, 1))
+        for out in self._adj[knf(member)]:
+            if ip.get((member, out[1])) is not None:
+                queue.extend((router, out[1], via, 1) for router in self._forwarders_on(out[1], exclude=member)
+                             if (via := ip.get((router, out[1]))) is not None)
+        direct = {n[1] for n in self._adj[knf(member)]}
         visited_routers = {member}
         while queue:
             router, out_vld, via, routers = queue.popleft()
             if router in visited_routers:
                 continue
             visited_routers.add(router)
-            for link in self.neighbours(knf(router)):
+            for link in self._adj[knf(router)]:
                 vld_id = link[1]
                 if vld_id in direct:
                     continue
@@ -114,30 +126,19 @@ class Topology:
                     warnings.append(Problem("topology", f"knf '{member}' → '{vld_id}'",
                                             f"two routers are equally near: {known[1]} (chosen) and {via}",
                                             "one path, or l2net.forwarding: false on one router", "warning"))
-                for nxt in self._forwarders_on(vld_id, exclude=router):
-                    nxt_ip = self.ip_on(nxt, vld_id)
-                    if nxt not in visited_routers and nxt_ip is not None and self.ip_on(router, vld_id) is not None:
-                        queue.append((nxt, out_vld, via, routers + 1))
+                if ip.get((router, vld_id)) is not None:
+                    queue.extend((nxt, out_vld, via, routers + 1) for nxt in self._forwarders_on(vld_id, exclude=router)
+                                 if nxt not in visited_routers and ip.get((nxt, vld_id)) is not None)
         routes = [TopoRoute(member, net, via, out_vld, n) for vld_id, (out_vld, via, n) in first_hop.items()
                   if (net := self.subnets.get(vld_id)) is not None]
         return routes, warnings
 
     def _forwarders_on(self, vld_id: str, exclude: str) -> list[str]:
-        return [n[1] for n in self.neighbours(vl(vld_id)) if n[1] != exclude and self.forwarding.get(n[1])]
+        return [m for m in self._forwarders[vld_id] if m != exclude]
 
     def _islands(self) -> list[Problem]:
         """Groups of KNFs that cannot reach each other over the NS's L2 links (only the cluster network joins them)."""
-        import networkx as nx
-
-        routed = nx.Graph()
-        for a, b in self.graph.edges:
-            member, link = (a, b) if a[0] == "knf" else (b, a)
-            if self.forwarding.get(member[1]) or len(self.graph.adj[member]) == 1:
-                routed.add_edge(a, b)
-            else:  # a non-forwarding KNF joins its links' islands only as a leaf of each
-                routed.add_edge((*member, link[1]), link)
-        groups = [sorted(n[1] for n in comp if n[0] == "vl") for comp in nx.connected_components(routed)]
-        groups = sorted(g for g in groups if g)
+        groups = sorted(self._link_groups())
         if len(groups) <= 1:
             return []
         shown = "; ".join(", ".join(g[:4]) + (" …" if len(g) > 4 else "") for g in groups[:5])
@@ -145,3 +146,16 @@ class Topology:
                         f"{shown}{' …' if len(groups) > 5 else ''}", "a forwarding KNF between groups that must talk",
                         "warning")]
 
+    def _link_groups(self) -> list[list[str]]:
+        """The attached links joined by forwarding KNFs, each group sorted (networkx's connected components).
+
+        A non-forwarding KNF joins nothing: it only hangs off each of its links, so it is left out of the graph.
+        """
+        import networkx as nx  # loaded on first planning, not when LCM imports the connector
+
+        routed = nx.Graph()
+        routed.add_nodes_from(n for n, nbrs in self._adj.items() if n[0] == "vl" and nbrs)
+        routed.add_edges_from((member, link) for member, links in self._adj.items()
+                              if member[0] == "knf" and self.forwarding.get(member[1]) for link in links)
+        groups = (sorted(n[1] for n in component if n[0] == "vl") for component in nx.connected_components(routed))
+        return [g for g in groups if g]

@@ -24,7 +24,8 @@ def _status(path: Path, **fields: object) -> None:
     tmp.replace(path)
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The file's sha256, read in 1 MiB blocks (videos can be large)."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -49,7 +50,7 @@ def pull(args: argparse.Namespace) -> int:
     while True:
         have = part.stat().st_size if part.exists() else 0
         if have >= args.size:
-            digest = _sha256(part)
+            digest = sha256_file(part)
             if digest == args.sha256:
                 part.replace(final)
                 _status(status, state="complete", bytes=have, attempts=attempts, sha256=digest,

@@ -9,7 +9,6 @@ instance with the same addresses cannot reach the first).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -24,6 +23,7 @@ from typing import Any
 
 from osm_l2net.errors import LabError
 from osm_l2net.lab import netlink, roles
+from osm_l2net.lab.agent import sha256_file
 from osm_l2net.lab.engine import Lab
 from osm_l2net.lab.expect import expected_path, expected_ttl, routers_on
 from osm_l2net.lab.observe import parse_ping, parse_traceroute
@@ -196,10 +196,10 @@ class Scenario:
         assert role is not None
         served = self.ctx.pod_dir(self.source) / "www" / self.member.file
         cached = self.ctx.pod_dir(self.cache) / "www" / role.output
-        self.check(f"sha256 of the cached {role.output}", _sha256(served)[:16], _sha256(cached)[:16])
+        self.check(f"sha256 of the cached {role.output}", sha256_file(served)[:16], sha256_file(cached)[:16])
         self.report.facts.update(curl_runs=status.get("attempts"), download_seconds=status.get("seconds"),
                                  file_bytes=self.member.size, rate_bps=self.member.rate_bps,
-                                 sha256=_sha256(served))
+                                 sha256=sha256_file(served))
         self.say(f"download complete: {status.get('attempts')} curl run(s), {status.get('seconds')}s")
 
     def check_external_user(self) -> None:
@@ -212,8 +212,8 @@ class Scenario:
         url = f"http://{ext.member_ip.split('/')[0]}:{role.port}/{role.output}"
         out = self.lab.exec(ext.name, ["curl", "-sS", "-m", "60", "-o", str(target), url], timeout=70, capture=True)
         served = self.ctx.pod_dir(self.source) / "www" / self.member.file
-        observed = _sha256(target)[:16] if out.returncode == 0 and target.exists() else f"curl exit {out.returncode}"
-        self.check(f"{ext.name} downloads {url}", _sha256(served)[:16], observed)
+        observed = sha256_file(target)[:16] if out.returncode == 0 and target.exists() else f"curl exit {out.returncode}"
+        self.check(f"{ext.name} downloads {url}", sha256_file(served)[:16], observed)
 
     # ---- a second NS instance -----------------------------------------------------------------------------------
     def check_second_instance(self) -> None:
@@ -259,14 +259,6 @@ def _shielded(progress: Progress) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_scenario(plan: Plan, profile: Profile, lab_name: str = "cdn", *, root: Path | None = None,

@@ -32,7 +32,7 @@ from osm_l2net.osm import records
 from osm_l2net.osm.nbi import NbiClient, NsOperationFailed
 from osm_l2net.osm.networks import create_networks, remove_ns_networks
 from osm_l2net.params import parse_params
-from osm_l2net.plan import Plan
+from osm_l2net.plan import Plan, plain
 from osm_l2net.planner import build_plan
 
 NS_ID_PARAM = "osm-l2net-ns-id"
@@ -161,7 +161,7 @@ def instantiate_body(request: NsCreateRequest, config: Mapping[str, Any], nsd_re
         if entry is None:
             entry = {"kdu_name": kdu.kdu_name}
             kdus.append(entry)
-        entry["additionalParams"] = _plain(kdu.values)  # the user's KDU params with the attachment merged in
+        entry["additionalParams"] = plain(kdu.values)  # the user's KDU params with the attachment merged in
     if not vnfs:
         del body["additionalParamsForVnf"]
     return body
@@ -192,11 +192,3 @@ def _vnfd_ids(nsd_record: Mapping[str, Any], nsd_doc: Mapping[str, Any]) -> list
         entry = body["nsd"][0] if isinstance(body, Mapping) and isinstance(body.get("nsd"), list) else body
         ids = entry.get("vnfd-id") if isinstance(entry, Mapping) else None
     return [str(i) for i in ids] if isinstance(ids, list) else []
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

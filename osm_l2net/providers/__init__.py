@@ -5,6 +5,7 @@ One module per provider; each exposes ``PROVIDER``, an object with ``network_man
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -22,6 +23,10 @@ class Provider(Protocol):
                          labels: Mapping[str, str], annotations: Mapping[str, str]) -> dict[str, Any]: ...
 
     def pod_metadata(self, interfaces: Sequence[Interface], namespace: str) -> tuple[dict[str, str], dict[str, str]]: ...
+
+
+#: the compact JSON of pod annotations, made once (``json.dumps`` with options builds an encoder per call)
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 def get(name: str) -> Provider:

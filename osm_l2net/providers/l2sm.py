@@ -7,12 +7,11 @@ Addresses are always pinned by the plan, because L2S-M's automatic addressing ne
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from osm_l2net.plan import Interface
-from osm_l2net.providers import metadata
+from osm_l2net.providers import COMPACT_JSON, metadata
 
 
 class L2smProvider:
@@ -36,7 +35,7 @@ class L2smProvider:
             if i.ip:
                 entry["ips"] = [i.ip]
             entries.append(entry)
-        return {"l2sm": "true"}, {"l2sm/networks": json.dumps(entries, separators=(",", ":"))}
+        return {"l2sm": "true"}, {"l2sm/networks": COMPACT_JSON.encode(entries)}
 
 
 PROVIDER = L2smProvider()

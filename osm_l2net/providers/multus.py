@@ -12,7 +12,9 @@ from typing import Any
 
 from osm_l2net.names import short_hash
 from osm_l2net.plan import Interface
-from osm_l2net.providers import metadata
+from osm_l2net.providers import COMPACT_JSON, metadata
+
+_SORTED_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True, check_circular=False)
 
 
 class MultusProvider:
@@ -34,7 +36,7 @@ class MultusProvider:
             config["mtu"] = mtu
         return {"apiVersion": self.api_version, "kind": self.kind,
                 "metadata": metadata(name, namespace, labels, annotations),
-                "spec": {"config": json.dumps(config, separators=(",", ":"), sort_keys=True)}}
+                "spec": {"config": _SORTED_JSON.encode(config)}}
 
     def pod_metadata(self, interfaces: Sequence[Interface], namespace: str) -> tuple[dict[str, str], dict[str, str]]:
         entries: list[dict[str, Any]] = []
@@ -43,7 +45,7 @@ class MultusProvider:
             if i.ip:
                 entry["ips"] = [i.ip]
             entries.append(entry)
-        return {}, {"k8s.v1.cni.cncf.io/networks": json.dumps(entries, separators=(",", ":"))}
+        return {}, {"k8s.v1.cni.cncf.io/networks": COMPACT_JSON.encode(entries)}
 
 
 PROVIDER = MultusProvider()

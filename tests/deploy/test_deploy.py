@@ -14,7 +14,7 @@ from osm_l2net.errors import ConflictError, WaitTimeout
 from osm_l2net.names import label_value
 from osm_l2net.plan import Plan
 from tests.deploy.conftest import Env, cdn_plan
-from tests.support.k8s_emulator import L2NETWORKS, PODS
+from tests.support.k8s_emulator import L2NETWORKS, NAMESPACES, PODS
 
 
 def releases(env: Env, plan: Plan) -> set[str]:
@@ -192,3 +192,18 @@ def test_port_exhaustion_is_reported_by_status(env: Env) -> None:
         problems = [p for s in cluster.network_status(list(plan.networks), plan.namespace) for p in s.problems]
     assert any("No interfaces available" in p for p in problems), problems
     env.deployer().terminate(plan)
+
+
+def test_a_missing_namespace_is_created_before_the_networks_and_never_deleted(env: Env) -> None:
+    emulated = env.emulator
+    env.operator()
+    plan = cdn_plan(namespace="vod-fresh")
+    report = env.deployer(with_helm=False).instantiate(plan)
+    namespace = emulated.get(NAMESPACES, None, "vod-fresh")
+    assert namespace is not None and namespace["metadata"]["labels"]["osm-l2net.etsi.org/created-by"] == "osm-l2net"
+    first_network = min(e.seq for e in emulated.log.select("POST", "/l2networks"))
+    assert next(e.seq for e in emulated.log.select("POST", "/api/v1/namespaces")) < first_network
+    assert sorted(report.created) == sorted(n.name for n in plan.networks)
+    env.deployer(with_helm=False).instantiate(plan)  # again: the namespace exists (409), nothing else changes
+    env.deployer(with_helm=False).terminate(plan)
+    assert emulated.get(NAMESPACES, None, "vod-fresh") is not None

@@ -6,7 +6,6 @@ chain of routers; groups are isolated from each other. Everything is determinist
 
 from __future__ import annotations
 
-import copy
 import random
 from typing import Any
 
@@ -73,5 +72,6 @@ def service_docs(groups: int, links: int, knfs: int, prefix: int = 24, pin_every
 
 
 def descriptors(nsd: dict[str, Any], vnfds: list[dict[str, Any]]) -> Descriptors:
-    parsed = [parse_vnfd(copy.deepcopy(v), f"gen/vnfd-{i}.yaml") for i, v in enumerate(vnfds)]
-    return Descriptors(parse_nsd(copy.deepcopy(nsd), "gen/nsd.yaml"), {v.id: v for v in parsed})
+    # the parsers never modify their input (tests/unit/test_properties.py mutates copies of its own)
+    parsed = [parse_vnfd(v, f"gen/vnfd-{i}.yaml") for i, v in enumerate(vnfds)]
+    return Descriptors(parse_nsd(nsd, "gen/nsd.yaml"), {v.id: v for v in parsed})

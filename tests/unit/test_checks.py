@@ -127,7 +127,8 @@ def test_instantiation_parameter_rules(config: dict[str, Any], path: str, fragme
 
 
 def test_bad_namespace_flag() -> None:
-    one(cdn.problems(namespace="UPPER"), "--namespace", "Kubernetes namespace")
+    p = one(cdn.problems(namespace="UPPER"), "", "Kubernetes namespace")
+    assert p.source == "--namespace" and str(p).startswith("--namespace: 'UPPER' is not a DNS-1123 label")
 
 
 def test_kdu_name_must_be_a_label_value() -> None:
@@ -163,3 +164,14 @@ def test_bad_allocation_pool() -> None:
     l3 = cdn.nsd_body(nsd)["df"][0]["virtual-link-profile"][0]["virtual-link-protocol-data"]["l3-protocol-data"]
     l3["ip-allocation-pools"] = ["10.0.2.5-10.0.2.9"]
     one(cdn.problems(nsd, vnfds), "ip-allocation-pools[0]", "not inside")
+
+
+def test_an_address_set_by_the_parameters_is_blamed_on_the_parameters() -> None:
+    config = {"vld": [{"name": "my-first-osm-net", "vnfd-connection-point-ref": [
+        {"member-vnf-index-ref": "cdn-server", "vnfd-connection-point-ref": "data-ext", "ip-address": "10.0.2.10"}]}]}
+    p = one(cdn.problems(config=config), "vld[0].vnfd-connection-point-ref[member-vnf-index-ref=cdn-server", "outside")
+    assert p.source == "config.yaml" and p.path.endswith("].ip-address")
+    config["vld"][0]["vnfd-connection-point-ref"][0]["ip-address"] = "10.0.1.1"  # the router's, pinned in the NSD
+    dup = one(cdn.problems(config=config), "", "also given to")
+    assert dup.source in ("config.yaml", str(cdn.NSD_FILE))
+    assert "config.yaml" in dup.source + dup.message

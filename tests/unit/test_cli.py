@@ -114,3 +114,13 @@ def test_internal_errors_are_one_line_with_exit_1(monkeypatch: pytest.MonkeyPatc
         cli_module.main(["plan", *CDN_PACKAGES])
     assert exit_info.value.code == 1
     assert "internal error: RuntimeError: kaboom" in capsys.readouterr().err
+
+
+def test_validate_json_carries_the_planners_problems_too() -> None:
+    """Problems only the planner can see (a pinned address on a KDU with replicas) come out as JSON, not as an error."""
+    scale = ("{additionalParamsForVnf: [{member-vnf-index: cdn-server, additionalParamsForKdu: "
+             "[{kdu_name: cdn-server, additionalParams: {replicaCount: 2}}]}]}")
+    code, out, err = invoke("validate", *CDN_PACKAGES, "-o", "json", "--config", scale)
+    data = json.loads(out)
+    assert code == 2 and data["valid"] is False and err == ""
+    assert any("every replica would get the same address" in p["message"] for p in data["problems"])

@@ -16,7 +16,7 @@ VERBS = {"create": "create", "get": "get", "list": "list", "patch": "patch", "de
 def called_verbs() -> dict[str, set[str]]:
     """Verbs per resource kind, read from the client calls in osm_l2net/kube.py."""
     source = (REPO / "osm_l2net" / "kube.py").read_text()
-    found: dict[str, set[str]] = {"custom": set(), "pods": set()}
+    found: dict[str, set[str]] = {"custom": set(), "pods": set(), "namespaces": set()}
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
             owner, method = node.value.attr, node.attr
@@ -25,6 +25,8 @@ def called_verbs() -> dict[str, set[str]]:
                 found["custom"].add(verb)
             elif owner == "_core" and verb and "pod" in method:
                 found["pods"].add(verb)
+            elif owner == "_core" and verb and method.endswith("_namespace"):
+                found["namespaces"].add(verb)
     if re.search(r"watch\.Watch\(", source):  # every list is also watched while waiting
         found["custom"].add("watch")
         found["pods"].add("watch")
@@ -39,5 +41,6 @@ def test_rbac_matches_the_adapter_exactly() -> None:
     assert rules[("l2sm.l2sm.k8s.local", "l2networks")] == calls["custom"]
     assert rules[("k8s.cni.cncf.io", "network-attachment-definitions")] == calls["custom"]
     assert rules[("", "pods")] == calls["pods"] == {"list", "watch"}
-    assert len(rules) == 3, "nothing beyond networks and pods"
+    assert rules[("", "namespaces")] == calls["namespaces"] == {"create"}
+    assert len(rules) == 4, "nothing beyond networks, pods and namespace creation"
     assert not any("*" in verbs for verbs in rules.values())

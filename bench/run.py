@@ -1,0 +1,249 @@
+"""Every benchmark of the project in one command and one table: each row is measured against a baseline taken in the
+same run, with RATIO = measured ÷ baseline (below 1: less time, fewer requests, less memory than the baseline).
+
+    .venv/bin/python bench/run.py [--quick] [--only import,plan,networks,lcm,lab] [--json FILE]
+
+The sections reuse the scripts next to this file (plan_bench, network_bench, osm_lcm_bench, lab_bench; run one alone
+for its own detail). The lab rows need root (network namespaces): without it they are printed as "skipped: needs
+root"; the network and LCM rows need helm and kubectl (./scripts/fetch-helm). ``--quick`` runs small sizes as a smoke
+run (under 2 minutes). Not a test: the goals are reported in the MET column, never asserted; the exit status is 1
+only when a section failed to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from osm_l2net.render import table
+
+SECTIONS = ("import", "plan", "networks", "lcm", "lab")
+
+
+@dataclass
+class Row:
+    bench: str
+    case: str  # "<what is measured> vs <the baseline>"
+    unit: str
+    measured: float | None
+    baseline: float | None
+    goal: str = ""
+    met: bool | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.measured is None or not self.baseline:
+            return None
+        return self.measured / self.baseline
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio}
+
+
+@dataclass
+class Settings:
+    quick: bool
+    raw: dict[str, Any] = field(default_factory=dict)  # each section's own numbers, for --json
+
+
+def median_ms(seconds: list[float]) -> float:
+    return 1000 * statistics.median(seconds)
+
+
+def import_rows(s: Settings) -> list[Row]:
+    import osm_lcm_bench
+
+    n = 5 if s.quick else 9
+    imports, startup = osm_lcm_bench.import_time(n), osm_lcm_bench.startup_time(n)
+    s.raw["import"] = {"import_s": imports, "python_c_pass_s": startup}
+    ms = median_ms(imports)
+    return [Row("import", f"import osm_l2net.osm.lcm in a fresh interpreter (median of {n}) vs `python -c pass` start-up",
+                "ms", ms, median_ms(startup), "< 300 ms", ms < 300,
+                f"min {1000 * min(imports):.0f}, max {1000 * max(imports):.0f} ms")]
+
+
+def plan_rows(s: Settings) -> list[Row]:
+    import plan_bench
+
+    sizes, repeat, floor = ([10, 100], 1, 200) if s.quick else ([10, 100, 1000, 10000], 3, 2000)
+    results = plan_bench.sweep(sizes, repeat, floor)
+    s.raw["plan"] = results
+    base = results[0]
+    rows = []
+    for r in results:
+        scale = r["vls"] / base["vls"]
+        big = r["vls"] >= 10000
+        what = f"{r['vls']:.0f} VLs ({r['knfs']:.0f} KNFs, {r['routes']:.0f} routes)"
+        rows.append(Row("plan", f"plan time, {what} vs linear from {base['vls']:.0f} VLs", "s", r["plan_s"],
+                        base["plan_s"] * scale, "< 1 s" if big else "", r["plan_s"] < 1 if big else None,
+                        f"median of {r['runs']:.0f}; parsing apart: {r['parse_s']:.3g} s"))
+        rows.append(Row("plan", f"plan peak memory, {what} vs linear from {base['vls']:.0f} VLs", "MiB",
+                        r["plan_peak_mib"], base["plan_peak_mib"] * scale))
+    return rows
+
+
+def speed(ours: float, theirs: float) -> str:
+    return f"{theirs / ours:.1f}× faster" if ours <= theirs else f"{ours / theirs:.1f}× slower"
+
+
+def network_rows(s: Settings) -> list[Row]:
+    import network_bench
+
+    sizes, helm_max, repeat = ([2, 10], 10, 1) if s.quick else ([2, 50, 500], 500, 3)
+    results = [r for n in sizes for r in network_bench.compare([n], helm_max, repeat if n <= 50 else 1)]
+    s.raw["networks"] = results
+    rows: list[Row] = []
+    for n in sizes:
+        ours = next(r for r in results if r["n"] == n and r["way"] == "osm-l2net")
+        others = [r for r in results if r["n"] == n and r["way"] != "osm-l2net"]
+        for r in others:
+            poc = str(r["way"]).startswith("helm")
+            rows.append(Row("networks", f"N={n}: create, osm-l2net vs {r['way']}", "s", float(ours["seconds"]),
+                            float(r["seconds"]), "≥ 10× faster (ratio ≤ 0.10)" if poc and n == 50 else "",
+                            float(ours["seconds"]) <= 0.1 * float(r["seconds"]) if poc and n == 50 else None,
+                            f"{speed(float(ours['seconds']), float(r['seconds']))}, median of {r['repeat']}"))
+        for r in others:
+            rows.append(Row("networks", f"N={n}: API requests/network, osm-l2net vs {r['way']}", "req/net",
+                            float(ours["requests_per_network"]), float(r["requests_per_network"]),
+                            note=f"writes/network {float(r['writes_per_network']):.2f} there"))
+        ref = others[0]
+        writes = float(ours["writes_per_network"])
+        rows.append(Row("networks", f"N={n}: API writes/network, osm-l2net vs {ref['way']}", "writes/net", writes,
+                        float(ref["writes_per_network"]), "exactly 1", writes == 1.0))
+    return rows
+
+
+def lcm_rows(s: Settings) -> list[Row]:
+    import osm_lcm_bench
+
+    r = osm_lcm_bench.measure(1 if s.quick else 3)
+    s.raw["lcm"] = r
+    install, added, wall = r["kdu_install_median_s"], r["connector_time_before_helm_s"], r["ns_instantiate_wall_median_s"]
+    return [
+        Row("lcm", f"KDU install (median of {r['installs']}), connector over the double vs the bare connector double", "s",
+            install["connector"], install["bare"], note=f"{1000 * (install['connector'] - install['bare']):+.0f} ms per KDU"),
+        Row("lcm", "connector's own time before helm per KDU (median) vs a bare KDU install", "s",
+            added["median"], install["bare"], note=f"max {added['max']:.3f} s (one NS's networks, shared by its KDUs)"),
+        Row("lcm", "NS instantiate, 3 KDUs at once (median), connector vs bare double", "s", wall["connector"], wall["bare"]),
+    ]
+
+
+LAB_CASES = (
+    "lab up, CDN service (3 KNFs, 2 networks) vs the same links by one `ip` command each",
+    "lab down, CDN service vs `ip netns del` of the same namespaces",
+    "lab up, generated 50 KNFs / 20 networks vs the same links by one `ip` command each",
+    "lab down, generated 50 KNFs / 20 networks vs `ip netns del` of the same namespaces",
+    "HTTP throughput cache → router/firewall → content vs router → content on one bridge",
+)
+
+
+def lab_rows(s: Settings) -> list[Row]:
+    if os.geteuid() != 0:
+        return [Row("lab", case, "", None, None, note="skipped: needs root") for case in LAB_CASES]
+    import lab_bench
+
+    size, repeat = (16 * 2**20, 1) if s.quick else (256 * 2**20, 3)
+    r = lab_bench.measure(size, repeat)
+    s.raw["lab"] = r
+    values = [("s", r["cdn_up_s"], r["cdn_ip_script_up_s"]), ("s", r["cdn_down_s"], r["cdn_ip_script_down_s"]),
+              ("s", r["gen_up_s"], r["gen_ip_script_up_s"]), ("s", r["gen_down_s"], r["gen_ip_script_down_s"]),
+              ("MB/s", r["routed_MBps"], r["direct_MBps"])]
+    notes = ["", "", f"probe {r['gen_probe']}", "", f"{size // 2**20} MiB file, median of {repeat}"]
+    return [Row("lab", case, unit, m, b, note=note) for case, (unit, m, b), note in zip(LAB_CASES, values, notes, strict=True)]
+
+
+RUNNERS: dict[str, Callable[[Settings], list[Row]]] = {
+    "import": import_rows, "plan": plan_rows, "networks": network_rows, "lcm": lcm_rows, "lab": lab_rows}
+NEEDS_TOOLS = ("networks", "lcm")
+
+
+def run_section(name: str, s: Settings) -> list[Row]:
+    from tests.support.tools import find_tool
+
+    missing = [t for t in ("helm", "kubectl") if name in NEEDS_TOOLS and not find_tool(t)]
+    if missing:
+        return [Row(name, "all rows", "", None, None, note=f"skipped: needs {' and '.join(missing)} (./scripts/fetch-helm)")]
+    started = time.perf_counter()
+    try:
+        rows = RUNNERS[name](s)
+    except Exception as e:  # one broken section must not hide the others' figures; the exit status says it failed
+        return [Row(name, "all rows", "", None, None, note=f"failed: {type(e).__name__}: {e}")]
+    s.raw.setdefault("section_seconds", {})[name] = time.perf_counter() - started
+    return rows
+
+
+def revision() -> str:
+    git = shutil.which("git")
+    if not git:
+        return "unknown (no git)"
+    out = subprocess.run([git, "describe", "--always", "--dirty"], capture_output=True, text=True, check=False,
+                         cwd=Path(__file__).resolve().parent)
+    return out.stdout.strip() or "unknown (not a git checkout)"
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown")
+    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal:"))
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1),
+            "python": platform.python_version(), "kernel": platform.release(), "root": os.geteuid() == 0,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "command": shlex.join(sys.orig_argv),
+            "commit": revision(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value:.3g} s"
+    digits = 0 if unit == "ms" else 1 if unit == "MB/s" else 2
+    return f"{value:.{digits}f} {unit}"
+
+
+def render(rows: list[Row]) -> str:
+    return table(["BENCH", "CASE (measured vs baseline)", "MEASURED", "BASELINE", "RATIO", "GOAL", "MET", "NOTE"],
+                 [(r.bench, r.case, fmt(r.measured, r.unit), fmt(r.baseline, r.unit),
+                   "-" if r.ratio is None else f"{r.ratio:.2f}", r.goal or "-",
+                   "-" if r.met is None else "yes" if r.met else "NO", r.note) for r in rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    parser.add_argument("--json", type=Path, help="also write the machine facts, every row and the raw figures here")
+    args = parser.parse_args(argv)
+    only = [x for x in args.only.split(",") if x]
+    if unknown := sorted(set(only) - set(SECTIONS)):
+        parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    facts, settings = machine(), Settings(quick=args.quick)
+    rows = [row for name in SECTIONS if name in only for row in run_section(name, settings)]
+    facts["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print("\n".join(f"{k}: {v}" for k, v in facts.items()))
+    print()
+    print(render(rows))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": facts, "rows": [r.as_dict() for r in rows], "raw": settings.raw},
+                                        indent=2))
+    return 1 if any(r.note.startswith("failed:") for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
