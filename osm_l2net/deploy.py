@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from osm_l2net.errors import ClusterError, L2NetError
+from osm_l2net.errors import AttachmentError, ClusterError, L2NetError
 from osm_l2net.helm import Helm, check_attachment, verify_release
 from osm_l2net.names import label_value
 from osm_l2net.plan import KduPlan, NetworkPlan, Plan
@@ -129,9 +129,12 @@ class Deployer:
         status = helm.status(kdu.release_name, kdu.namespace)
         state = ((status or {}).get("info") or {}).get("status")
         if state == "deployed":
-            self._verify(helm, kdu)
-            return False
-        if status is not None:  # failed / pending from a crashed run: start again
+            try:
+                self._verify(helm, kdu)
+                return False
+            except AttachmentError:  # left by an earlier run without the attachment: replace it below
+                self.progress(f"{kdu.namespace}/{kdu.release_name} lacks its attachment: installing it again")
+        if status is not None:  # failed / pending from a crashed run, or unattached: start again
             helm.uninstall(kdu.release_name, kdu.namespace)
         chart = kdu.chart_path or kdu.helm_chart or ""
         use_post = self._needs_post_renderer(helm, kdu, chart)
@@ -142,7 +145,11 @@ class Deployer:
                 helm.install(kdu.release_name, chart, kdu.namespace, kdu.values, post)
         else:
             helm.install(kdu.release_name, chart, kdu.namespace, kdu.values)
-        self._verify(helm, kdu)
+        try:
+            self._verify(helm, kdu)
+        except L2NetError:
+            helm.uninstall(kdu.release_name, kdu.namespace)  # made by this run and not attached: do not leave it
+            raise
         return True
 
     def _needs_post_renderer(self, helm: Helm, kdu: KduPlan, chart: str) -> bool:

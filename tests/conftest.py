@@ -15,6 +15,11 @@ CDN_PACKAGES = sorted(str(p) for p in DESCRIPTORS.iterdir() if p.is_dir())
 MODELS = Path(os.environ.get("OSM_L2NET_MODELS", REPO.parent / "shared" / "models"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--long", action="store_true", default=False,
+                     help="reliability campaign: the long mode (10,000 descriptors, 200 fault cycles, ...)")
+
+
 @pytest.fixture(scope="session")
 def models() -> Path:
     if not (MODELS / "validate_descriptor.py").is_file():

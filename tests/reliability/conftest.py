@@ -16,11 +16,6 @@ from tests.support.k8s_harness import EmulatedCluster
 from tests.support.tools import find_tool
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--long", action="store_true", default=False,
-                     help="reliability campaign: the long mode (10,000 descriptors, 200 fault cycles, ...)")
-
-
 @dataclass(frozen=True)
 class Scale:
     long: bool

@@ -134,8 +134,6 @@ def test_a_chart_without_values_hook_and_no_post_renderer_fails_naming_the_relea
         assert cluster.list_owned() == [], "the failed apply rolled its networks back"
 
 
-@pytest.mark.xfail(strict=True, reason="osm_l2net/deploy.py: a release that helm installed but that fails the "
-                   "attachment check is neither rolled back nor replaced by a re-run (docs/reliability.md, finding 2)")
 def test_a_release_that_fails_the_attachment_check_is_not_left_behind(env: Env, tmp_path: Path) -> None:
     _, release = hookless_apply(env, tmp_path, "never", code=1)
     assert release not in {r.name for r in env.helm().list_releases(None)}
