@@ -207,5 +207,16 @@ def plain(value: Any) -> Any:
     return value
 
 
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """helm's values precedence: maps merge recursively, anything else in ``over`` wins; inputs untouched."""
+    out: dict[str, Any] = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def prefix_len(cidr: str) -> int:
     return ipaddress.ip_network(cidr, strict=False).prefixlen

@@ -112,6 +112,11 @@ class _Reader:
                 out.append(str(v))
         return tuple(out)
 
+    def raise_errors(self) -> None:
+        """Raise every problem found so far, at once, if any of them is an error."""
+        if any(p.severity == "error" for p in self.problems):
+            raise DescriptorError(self.problems)
+
     def unique(self, ids: list[tuple[str, str]], what: str) -> None:
         seen: dict[str, str] = {}
         for path, ident in ids:
@@ -185,8 +190,7 @@ def parse_vnfd(document: Mapping[str, Any], source: str, package_dir: str | None
         package_dir=package_dir,
     )
     _vnfd_references(reader, vnfd)
-    if any(p.severity == "error" for p in reader.problems):
-        raise DescriptorError(reader.problems)
+    reader.raise_errors()
     return vnfd
 
 
@@ -286,8 +290,7 @@ def _parse_nsd(document: Mapping[str, Any], source: str) -> Nsd:
         dfs=dfs,
         source=source,
     )
-    if any(p.severity == "error" for p in reader.problems):
-        raise DescriptorError(reader.problems)
+    reader.raise_errors()
     return nsd
 
 

@@ -64,17 +64,6 @@ class Firewall:
 NO_FIREWALL = Firewall(False, (), ())
 
 
-def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """helm's values precedence: maps merge recursively, anything else in ``over`` wins."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def firewall_from_values(values: Mapping[str, Any], source: str) -> Firewall:
     block = values.get("firewall")
     if block is None:

@@ -22,10 +22,10 @@ import yaml
 
 from osm_l2net.errors import InputError, LabError
 from osm_l2net.lab import netlink, procs
-from osm_l2net.lab.firewall import NO_FIREWALL, Firewall, deep_merge, firewall_from_values
+from osm_l2net.lab.firewall import NO_FIREWALL, Firewall, firewall_from_values
 from osm_l2net.lab.profile import Member
 from osm_l2net.lab.spec import LabSpec, PodSpec
-from osm_l2net.plan import KduPlan, Plan
+from osm_l2net.plan import KduPlan, Plan, deep_merge
 
 _CHUNK = 1 << 20
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from osm_l2net.errors import InputError, L2NetError
 from osm_l2net.options import PROVIDERS, PlanOptions, ValuesLayout
+from osm_l2net.plan import deep_merge
 
 if TYPE_CHECKING:
     from osm_l2net.deploy import DeploySettings
@@ -314,15 +315,7 @@ def _logger(conn: Any) -> logging.Logger | logging.LoggerAdapter[Any]:
     return log if isinstance(log, logging.Logger | logging.LoggerAdapter) else _log
 
 
-def merge_values(base: Mapping[str, Any], ours: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``ours`` merged in depth (mappings merge, anything else from ``ours`` wins); inputs untouched."""
-    out: dict[str, Any] = dict(base)
-    for k, v in ours.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
-            out[k] = merge_values(out[k], v)
-        else:
-            out[k] = v
-    return out
+merge_values = deep_merge  # the name LCM-side callers and tests know
 
 
 # ---------------------------------------------------------------- the connector
