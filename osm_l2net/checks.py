@@ -106,6 +106,10 @@ class _Check:
 def resolve(descriptors: Descriptors, instance: NsInstance, options: PlanOptions) -> Service:
     """Check everything and return the resolved service; ``service.problems`` holds every finding."""
     c = _Check(descriptors, instance, options)
+    # what reading the descriptors found (references OSM accepts and does not use, charts where OSM will not look)
+    c.service.problems.extend(descriptors.nsd.warnings)
+    for vnfd in descriptors.vnfds.values():
+        c.service.problems.extend(vnfd.warnings)
     df = _deployment_flavour(c)
     if df is None:
         return c.service
@@ -133,8 +137,10 @@ def _links(c: _Check, df: NsDeploymentFlavour, mgmt: set[str]) -> None:
     profiles: dict[str, VirtualLinkProfile] = {}
     for vlp in df.virtual_link_profiles:
         if vlp.vld_id not in vld_ids:
-            c.error(c.nsd.source, f"{vlp.path}.virtual-link-desc-id", f"'{vlp.vld_id}' matches no virtual-link-desc id",
-                    _one_of(v.id for v in c.nsd.vlds))
+            # LCM looks a VLD's profile up by virtual-link-desc-id (ns.py, find_in_list): this one is never found
+            c.warn(c.nsd.source, f"{vlp.path}.virtual-link-desc-id", f"'{vlp.vld_id}' matches no virtual-link-desc id; "
+                   "OSM does not check it and applies this profile to no virtual link; neither does osm-l2net",
+                   _one_of(v.id for v in c.nsd.vlds))
         elif vlp.vld_id in mgmt and vlp.l3 is not None:
             c.error(c.nsd.source, f"{vlp.path}.virtual-link-protocol-data",
                     "protocol data on a mgmt-network virtual link (OSM NBI rejects it)", "no virtual-link-protocol-data")
@@ -160,7 +166,8 @@ def _link(c: _Check, vld_id: str, vlp: VirtualLinkProfile | None, vld_path: str)
         cidr = network(ip.subnet_address) if ip.subnet_address else cidr
         gateway = address(ip.gateway_address) if ip.gateway_address else gateway
     if cidr is not None and cidr.version != int(version[-1]):
-        c.error(source, path, f"cidr {cidr} is IPv{cidr.version} but ip-version is {version}", f"an IPv{version[-1]} cidr")
+        c.error(source, path, f"cidr {cidr} is IPv{cidr.version} but ip-version is {version}: the link cannot be "
+                f"planned because its IP version is ambiguous", f"an IPv{version[-1]} cidr")
     if gateway is not None and cidr is not None and gateway not in cidr:
         c.warn(source, path, f"gateway-ip {gateway} is outside the link's cidr {cidr}", f"an address inside {cidr}")
     pools = []
@@ -169,11 +176,13 @@ def _link(c: _Check, vld_id: str, vlp: VirtualLinkProfile | None, vld_path: str)
             first, last = parse_pool(pool)
         except ValueError as e:
             c.error(source, f"{path}.virtual-link-protocol-data.l3-protocol-data.ip-allocation-pools[{i}]",
-                    f"'{pool}' is not an address range ({e})", "first-last, a CIDR or one address inside the cidr")
+                    f"'{pool}' is not an address range ({e}): the link cannot be planned because its "
+                    "addresses come from its pools", "first-last, a CIDR or one address inside the cidr")
             continue
         if cidr is None or first not in cidr or last not in cidr:
             c.error(source, f"{path}.virtual-link-protocol-data.l3-protocol-data.ip-allocation-pools[{i}]",
-                    f"'{pool}' is not inside the link's cidr {cidr}", "a range inside the cidr")
+                    f"'{pool}' is not inside the link's cidr {cidr}: the link cannot be planned because "
+                    "its addresses come from its pools", "a range inside the cidr")
             continue
         pools.append((first, last))
     return Link(vld_id, cidr, version, gateway, tuple(pools), vlp.mtu if vlp else None, path)
@@ -187,7 +196,8 @@ def _overlaps(c: _Check) -> None:
     for version, first, last, _, link in spans:
         if reach is not None and reach[0] == version and first <= reach[1]:
             other = reach[2]
-            c.error(c.nsd.source, link.path, f"cidr {link.cidr} of '{link.vld_id}' overlaps {other.cidr} of '{other.vld_id}'",
+            c.error(c.nsd.source, link.path, f"cidr {link.cidr} of '{link.vld_id}' overlaps {other.cidr} of "
+                    f"'{other.vld_id}': the NS cannot be planned because a KNF on both links could not route between them",
                     "non-overlapping cidrs for the NS's L2 virtual links")
         if reach is None or reach[0] != version or last > reach[1]:
             reach = (version, last, link)
@@ -196,12 +206,12 @@ def _overlaps(c: _Check) -> None:
 def _vnf_profile(c: _Check, profile: VnfProfile, mgmt: set[str]) -> None:
     source = c.nsd.source
     if profile.vnfd_id not in c.vnfd_ids:
-        c.error(source, f"{profile.path}.vnfd-id", f"'{profile.vnfd_id}' is not in the NSD's vnfd-id list",
+        c.error(source, f"{profile.path}.vnfd-id", f"'{profile.vnfd_id}' is not in the NSD's vnfd-id list (OSM NBI rejects it)",
                 _one_of(c.nsd.vnfd_ids))
     vnfd = c.d.vnfds.get(profile.vnfd_id)
     if vnfd is None:
-        c.error(source, f"{profile.path}.vnfd-id", f"VNFD '{profile.vnfd_id}' was not given",
-                "its VNFD file or package among the paths")
+        c.error(source, f"{profile.path}.vnfd-id", f"VNFD '{profile.vnfd_id}' was not given: the NS cannot be planned "
+                "because its connection points and KDUs are in that VNFD", "its VNFD file or package among the paths")
         return
     if not vnfd.kdus:
         c.warn(vnfd.source, "vnfd.kdu", f"VNFD '{vnfd.id}' has no KDU: not a KNF, its connection points are ignored",
@@ -217,7 +227,8 @@ def _vnf_profile(c: _Check, profile: VnfProfile, mgmt: set[str]) -> None:
             count[attachment.kdu_name] = count.get(attachment.kdu_name, 0) + 1
     for kdu_name, n in count.items():
         if n > c.options.interface_capacity:
-            c.error(source, profile.path, f"KDU '{kdu_name}' needs {n} L2 interfaces",
+            c.error(source, profile.path, f"KDU '{kdu_name}' needs {n} L2 interfaces: it cannot be planned because a pod "
+                    "gets no more interfaces than the per-node switch capacity",
                     f"at most {c.options.interface_capacity} (the per-node switch capacity; set --interface-capacity)")
 
 
@@ -225,27 +236,42 @@ def _attachment(c: _Check, profile: VnfProfile, vnfd: Vnfd, cp: CpAttachment, mg
                 seen: set[tuple[str, str]]) -> Attachment | None:
     source = c.nsd.source
     if cp.member_vnf_index != profile.id:
-        c.error(source, f"{cp.path}.constituent-base-element-id", f"'{cp.member_vnf_index}' is not this vnf-profile's id",
-                f"'{profile.id}'")
+        _base_element_mismatch(c, profile, cp, cp.vld_id in mgmt)
     cpd_kdus = c.cpd_kdus(vnfd)
     if cp.cpd_id not in cpd_kdus:
-        c.error(source, f"{cp.path}.constituent-cpd-id", f"'{cp.cpd_id}' matches no ext-cpd of VNFD '{vnfd.id}'",
-                f"one of {[e.id for e in vnfd.ext_cpds]}")
+        c.error(source, f"{cp.path}.constituent-cpd-id", f"'{cp.cpd_id}' matches no ext-cpd of VNFD '{vnfd.id}' (OSM NBI "
+                "rejects it: references a non existing ext-cpd:id)", f"one of {[e.id for e in vnfd.ext_cpds]}")
         return None
     if cp.vld_id in mgmt:
         return None
     if cp.vld_id not in c.service.links:
         c.error(source, f"{cp.path.rsplit('.constituent-cpd-id', 1)[0]}.virtual-link-profile-id",
-                f"'{cp.vld_id}' matches no virtual-link-desc id (OSM looks it up among VLD ids)",
+                f"'{cp.vld_id}' matches no virtual-link-desc id (OSM NBI looks it up among the VLD ids and "
+                "fails the ns-create)",
                 _one_of(v.id for v in c.nsd.vlds))
         return None
     if (cp.cpd_id, cp.vld_id) in seen:
-        c.error(source, cp.path, f"ext-cpd '{cp.cpd_id}' is attached to '{cp.vld_id}' twice", "each once")
+        c.error(source, cp.path, f"ext-cpd '{cp.cpd_id}' is attached to '{cp.vld_id}' twice: it cannot be planned "
+                "because a connection point has one interface per link", "each once")
         return None
     seen.add((cp.cpd_id, cp.vld_id))
     ip, ip_source, ip_path = _pinned_ip(c, cp)
     return Attachment(profile.id, cp.cpd_id, cp.vld_id, _kdu_for(c, vnfd, cp, cpd_kdus[cp.cpd_id]), ip, cp.path,
                       ip_source, ip_path)
+
+
+def _base_element_mismatch(c: _Check, profile: VnfProfile, cp: CpAttachment, on_mgmt: bool) -> None:
+    """OSM does not check constituent-base-element-id; NBI writes it as the member-vnf-index-ref of the NS record's
+    vld[].vnfd-connection-point-ref and keys the NSD's fixed ip-address by it (instance_topics.py)."""
+    path, expected = f"{cp.path}.constituent-base-element-id", f"'{profile.id}' (this vnf-profile's id)"
+    if on_mgmt:
+        c.warn(c.nsd.source, path, f"'{cp.member_vnf_index}' is not this vnf-profile's id; OSM accepts it and records "
+               f"the connection point as member '{cp.member_vnf_index}''s in the NS record's vld; osm-l2net does not "
+               "use management links", expected)
+    else:
+        c.error(c.nsd.source, path, f"'{cp.member_vnf_index}' is not this vnf-profile's id: the link cannot be planned "
+                f"because it is ambiguous which KNF is attached (the entry is in vnf-profile '{profile.id}', OSM records "
+                f"it and its ip-address as member '{cp.member_vnf_index}''s)", expected)
 
 
 def _kdu_for(c: _Check, vnfd: Vnfd, cp: CpAttachment, named: str | None) -> str:
@@ -298,17 +324,22 @@ def _address_problem(c: _Check, a: Attachment, ip: IPAddress, cidr: IPNetwork | 
                      taken: dict[tuple[str, IPAddress], Attachment]) -> None:
     source, path = a.ip_source, a.ip_path
     if cidr is None:
-        c.error(source, path, f"{ip} is given but '{a.vld_id}' has no cidr",
+        c.error(source, path, f"{ip} is given but '{a.vld_id}' has no cidr: the interface cannot be planned because an "
+                "address needs the link's subnet",
                 "a cidr in the link's l3-protocol-data (or the ip-profile parameter)")
     elif ip.version != cidr.version:
-        c.error(source, path, f"{ip} is IPv{ip.version} on an IPv{cidr.version} link", f"an address in {cidr}")
+        c.error(source, path, f"{ip} is IPv{ip.version} on an IPv{cidr.version} link: the interface cannot be planned "
+                "because the address is not on the link's subnet", f"an address in {cidr}")
     elif ip not in cidr:
-        c.error(source, path, f"{ip} is outside the link's cidr {cidr}", f"an address in {cidr}")
+        c.error(source, path, f"{ip} is outside the link's cidr {cidr}: the interface cannot be planned because the "
+                "address is not on the link's subnet", f"an address in {cidr}")
     elif not usable(cidr, ip):
-        c.error(source, path, f"{ip} is the network or broadcast address of {cidr}", "a host address")
+        c.error(source, path, f"{ip} is the network or broadcast address of {cidr}: the interface cannot be planned "
+                "because no host can use it", "a host address")
     else:
         first = taken[(a.vld_id, ip)]
-        c.error(source, path, f"{ip} is also given to '{first.member_vnf_index}' ({first.ip_source}: {first.ip_path})",
+        c.error(source, path, f"{ip} is also given to '{first.member_vnf_index}' ({first.ip_source}: {first.ip_path}): "
+                "the interface cannot be planned because two interfaces on one link cannot share an address",
                 "a unique address per link")
 
 
@@ -318,51 +349,63 @@ def _params(c: _Check, df: NsDeploymentFlavour) -> None:
     members = {p.id: c.d.vnfds.get(p.vnfd_id) for p in df.vnf_profiles}
     vld_ids = {v.id for v in c.nsd.vlds}
     for vld in params.vlds:
-        if vld.name not in vld_ids:
-            c.error(params.source, f"{vld.path}.name", f"'{vld.name}' matches no VLD of the NSD",
+        if vld.name not in vld_ids:  # NBI: "Invalid parameter vld:name='…' is not present at nsd:vld"
+            c.error(params.source, f"{vld.path}.name", f"'{vld.name}' matches no VLD of the NSD (OSM NBI rejects it)",
                     _one_of(v.id for v in c.nsd.vlds))
         for member, cpd in vld.cp_ips:
             vnfd = members.get(member)
-            if vnfd is None or cpd not in c.cpd_kdus(vnfd):
-                c.error(params.source, f"{vld.path}.vnfd-connection-point-ref",
-                        f"({member}, {cpd}) is not a connection point of the NS", "a member-vnf-index and one of its ext-cpd ids")
+            if vnfd is None or cpd not in c.cpd_kdus(vnfd):  # NBI's _update_vnfrs applies only entries that match
+                c.warn(params.source, f"{vld.path}.vnfd-connection-point-ref",
+                       f"({member}, {cpd}) is not a connection point of the NS; OSM NBI ignores it; so does osm-l2net",
+                       "a member-vnf-index and one of its ext-cpd ids")
     for vnf in params.vnfs:
         vnfd = members.get(vnf.member_vnf_index)
-        if vnfd is None:
-            c.error(params.source, f"{vnf.path}.member-vnf-index", f"'{vnf.member_vnf_index}' is not a vnf-profile id",
-                    f"one of {sorted(members)}")
+        if vnfd is None:  # NBI's _format_additional_params looks entries up by the NS's member-vnf-indexes only
+            c.warn(params.source, f"{vnf.path}.member-vnf-index", f"'{vnf.member_vnf_index}' is not a vnf-profile id; "
+                   "OSM NBI ignores this additionalParamsForVnf entry; so does osm-l2net", f"one of {sorted(members)}")
             continue
         for kdu in vnf.kdus:
             if kdu.kdu_name not in [k.name for k in vnfd.kdus]:
-                c.error(params.source, f"{kdu.path}.kdu_name", f"'{kdu.kdu_name}' is not a KDU of '{vnfd.id}'",
-                        f"one of {[k.name for k in vnfd.kdus]}")
+                c.warn(params.source, f"{kdu.path}.kdu_name", f"'{kdu.kdu_name}' is not a KDU of '{vnfd.id}'; OSM NBI "
+                       "ignores this additionalParamsForKdu entry; so does osm-l2net", f"one of {[k.name for k in vnfd.kdus]}")
 
 
 def _names(c: _Check) -> None:
     """Things that become Kubernetes names must be valid ones (DNS-1123), before anything touches a cluster."""
-    params = c.instance.params
-    namespaces: list[tuple[str, str, str]] = [(c.instance.namespace, "--namespace", "")]
-    if params.k8s_namespace:
-        namespaces.append((params.k8s_namespace, params.source, "k8s-namespace"))
-    for vnf in params.vnfs:
-        if vnf.k8s_namespace:
-            namespaces.append((vnf.k8s_namespace, params.source, f"{vnf.path}.k8s-namespace"))
-        for kdu in vnf.kdus:
-            if kdu.k8s_namespace:
-                namespaces.append((kdu.k8s_namespace, params.source, f"{kdu.path}.k8s-namespace"))
-            if kdu.kdu_deployment_name and (why := dns1123_problem(kdu.kdu_deployment_name, MAX_RELEASE)):
-                c.error(params.source, f"{kdu.path}.kdu-deployment-name", f"{why}: it cannot be a helm release name",
-                        f"a DNS-1123 label of at most {MAX_RELEASE} characters")
-    for name, source, path in namespaces:
+    for name, source, path in _namespaces(c):
         if why := dns1123_problem(name):
-            c.error(source, path, f"{why}: it cannot be a Kubernetes namespace", "a DNS-1123 label of at most 63 characters")
+            c.error(source, path, f"{why}: the NS cannot be planned because it cannot be a Kubernetes namespace",
+                    "a DNS-1123 label of at most 63 characters")
     bad: dict[int, list[Kdu]] = {}  # by id(vnfd), checked once; reported for each KNF made from it, as before
     for knf in c.service.knfs:
         if id(knf.vnfd) not in bad:
             bad[id(knf.vnfd)] = [d for d in knf.vnfd.kdus if len(d.name) > MAX_NAME or not LABEL_VALUE.fullmatch(d.name)]
         for desc in bad[id(knf.vnfd)]:
-            c.error(knf.vnfd.source, f"{desc.path}.name", f"'{desc.name}' cannot be a Kubernetes label value "
-                    "(OSM labels pods with it)", "at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends")
+            c.error(knf.vnfd.source, f"{desc.path}.name", f"'{desc.name}' cannot be planned because it cannot be a "
+                    "Kubernetes label value (OSM labels the KDU's pods with it)",
+                    "at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends")
+
+
+def _namespaces(c: _Check) -> list[tuple[str, str, str]]:
+    """Every namespace the NS would use (name, source, path); checks the KDUs' release names on the way."""
+    params = c.instance.params
+    namespaces: list[tuple[str, str, str]] = [(c.instance.namespace, "--namespace", "")]
+    if params.k8s_namespace:
+        namespaces.append((params.k8s_namespace, params.source, "k8s-namespace"))
+    known = {k.member_vnf_index: {d.name for d in k.vnfd.kdus} for k in c.service.knfs}
+    for vnf in params.vnfs:  # entries OSM ignores (an unknown member or KDU, warned in _params) name nothing it creates
+        if vnf.member_vnf_index not in known:
+            continue
+        if vnf.k8s_namespace:
+            namespaces.append((vnf.k8s_namespace, params.source, f"{vnf.path}.k8s-namespace"))
+        for kdu in (k for k in vnf.kdus if k.kdu_name in known[vnf.member_vnf_index]):
+            if kdu.k8s_namespace:
+                namespaces.append((kdu.k8s_namespace, params.source, f"{kdu.path}.k8s-namespace"))
+            if kdu.kdu_deployment_name and (why := dns1123_problem(kdu.kdu_deployment_name, MAX_RELEASE)):
+                c.error(params.source, f"{kdu.path}.kdu-deployment-name",
+                        f"{why}: the KDU cannot be planned because it cannot be a helm release name",
+                        f"a DNS-1123 label of at most {MAX_RELEASE} characters")
+    return namespaces
 
 
 def _one_of(ids: Iterable[str], limit: int = 10) -> str:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from osm_l2net.errors import Problem
+
 
 @dataclass(frozen=True)
 class ExtCpd:
@@ -47,7 +49,8 @@ class Vnfd:
     kdus: tuple[Kdu, ...]
     source: str
     package_dir: str | None = None  # folder of the OSM package it came from
-    local_charts: Mapping[str, str] = field(default_factory=dict)  # helm-chart -> chart folder shipped in the package
+    local_charts: Mapping[str, str] = field(default_factory=dict)  # helm-chart -> its chart in <package>/helm-chart-v3s/
+    warnings: tuple[Problem, ...] = ()  # found while reading it: what OSM accepts but does not use, or will not find
 
     def ext_cpd(self, cpd_id: str) -> ExtCpd | None:
         return next((c for c in self.ext_cpds if c.id == cpd_id), None)
@@ -117,6 +120,7 @@ class Nsd:
     dfs: tuple[NsDeploymentFlavour, ...]
     source: str
     path: str = "nsd[0]"
+    warnings: tuple[Problem, ...] = ()  # found while reading it (references OSM accepts and the plan does not use)
 
     def vld(self, vld_id: str) -> VirtualLinkDesc | None:
         return next((v for v in self.vlds if v.id == vld_id), None)

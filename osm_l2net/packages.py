@@ -1,12 +1,14 @@
-"""Read descriptors from YAML files, OSM package folders and OSM package archives (.tar.gz).
+"""Read descriptors from YAML files, OSM package folders and OSM package archives (.tar.gz, known by content).
 
 The only I/O of the core's input side: it reads local files and hands mappings to :mod:`osm_l2net.sol006`.
 Archives are unpacked (safely: no links, no absolute paths, no ``..``) into a cache folder keyed by their sha256,
-so that charts shipped inside them can be installed later.
+so that charts shipped inside them can be installed later. A KDU's chart is looked up where OSM's LCM looks for it,
+``<package>/helm-chart-v3s/<helm-chart>``; a chart elsewhere in the package gets a warning.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import tarfile
@@ -20,9 +22,17 @@ import yaml
 
 from osm_l2net.errors import DescriptorError, Problem
 from osm_l2net.model import Descriptors, Nsd, Vnfd
-from osm_l2net.sol006 import parse_nsd, parse_vnfd
+from osm_l2net.sol006 import OLD_FORMAT_KEYS, parse_nsd, parse_vnfd
 
-_CHART_DIRS = ("charts", "helm-charts")
+# Where OSM LCM v19 looks for a KDU's chart (ns.py, deploy_kdus): "<folder>/<pkg-dir>/helm-chart-v3s/<helm-chart>", the
+# whole helm-chart value, a "repo/" prefix included, as a file or a folder. When nothing is there, LCM hands the value to
+# helm as it is: "repo/chart" is a repository chart, a bare name fails in helm.
+OSM_CHART_DIR = "helm-chart-v3s"
+# Folders packages put charts in that LCM v19 never reads ("helm-charts": helm v2's, which v19 no longer installs).
+_OTHER_CHART_DIRS = ("charts", "helm-charts", "helm-chart-v3", "helm-chart")
+_HELM_BARE_NAME = "non-absolute URLs should be in form of repo_name/path_to_chart"  # helm's answer to a bare name
+_GZIP, _ZIP = b"\x1f\x8b", b"PK\x03\x04"
+_SNIFF = 512  # a tar header is 512 bytes; "ustar" sits at offset 257
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader when built in: several times faster
 
 
@@ -50,6 +60,11 @@ def load_descriptors(paths: Iterable[str | os.PathLike[str]]) -> Descriptors:
 
 def _add(source: str, document: Mapping[str, Any], package_dir: Path | None, nsds: list[Nsd], vnfds: dict[str, Vnfd]) -> None:
     keys = {str(k).split(":")[-1] for k in document}
+    old = next((str(k) for k in document if str(k) in OLD_FORMAT_KEYS), None)
+    if old is not None:
+        raise DescriptorError.single(source, old, "is the pre-SOL006 OSM descriptor format, which OSM v19 does not "
+                                     "onboard (NBI: Unsupported descriptor format. Please, use an ETSI SOL006 descriptor.)",
+                                     "a SOL006 descriptor: convert the package with 'osm package-translate'")
     if "nsd" in keys:
         nsds.append(parse_nsd(document, source))
     elif "vnfd" in keys:
@@ -57,23 +72,51 @@ def _add(source: str, document: Mapping[str, Any], package_dir: Path | None, nsd
         if vnfd.id in vnfds:
             raise DescriptorError.single(source, "vnfd.id", f"VNFD '{vnfd.id}' is given twice (also in "
                                          f"{vnfds[vnfd.id].source})", "each VNFD once")
-        vnfds[vnfd.id] = replace(vnfd, local_charts=_local_charts(vnfd, package_dir))
+        charts, warnings = _local_charts(vnfd, package_dir)
+        vnfds[vnfd.id] = replace(vnfd, local_charts=charts, warnings=vnfd.warnings + warnings)
     else:
         raise DescriptorError.single(source, "", f"top-level keys {sorted(keys)} are neither 'nsd' nor 'vnfd'",
                                      "an OSM descriptor: 'nsd:' or 'vnfd:'")
 
 
-def _local_charts(vnfd: Vnfd, package_dir: Path | None) -> dict[str, str]:
-    if package_dir is None:
-        return {}
-    found = {}
+def _local_charts(vnfd: Vnfd, package_dir: Path | None) -> tuple[dict[str, str], tuple[Problem, ...]]:
+    """The charts the package ships where LCM finds them, and a warning for each KDU whose chart OSM will not find."""
+    if package_dir is None:  # a loose descriptor: how it will be onboarded is unknown
+        return {}, ()
+    found: dict[str, str] = {}
+    warnings: list[Problem] = []
     for kdu in vnfd.kdus:
-        for folder in _CHART_DIRS:
-            chart = package_dir / folder / (kdu.helm_chart or "")
-            if kdu.helm_chart and (chart / "Chart.yaml").is_file():
-                found[kdu.helm_chart] = str(chart.resolve())
-                break
-    return found
+        chart = kdu.helm_chart
+        if not chart or "://" in chart:
+            continue
+        where = package_dir / OSM_CHART_DIR / chart
+        if where.is_dir() or where.is_file():
+            found[chart] = str(where.resolve())
+            continue
+        problem = _chart_not_found(vnfd, kdu.path, chart, package_dir)
+        if problem is not None:
+            warnings.append(problem)
+    return found, tuple(warnings)
+
+
+def _chart_not_found(vnfd: Vnfd, kdu_path: str, chart: str, package_dir: Path) -> Problem | None:
+    """A warning when OSM will not find the KDU's chart in the package: a chart elsewhere in it, or a bare name."""
+    looks = f"{package_dir.name}/{OSM_CHART_DIR}/{chart}"
+    bare = "/" not in chart
+    then = (f"then it hands '{chart}' to helm, which refuses a bare chart name ({_HELM_BARE_NAME})" if bare
+            else f"then it installs '{chart}' from the helm repository '{chart.split('/', maxsplit=1)[0]}'")
+    name = chart.rsplit("/", 1)[-1]
+    misplaced = next((f"{d}/{n}" for d in _OTHER_CHART_DIRS for n in dict.fromkeys((chart, name))
+                      if (package_dir / d / n).exists()), None)
+    if misplaced is not None:
+        message = (f"the package ships the chart in {misplaced}, where OSM does not look: LCM v19 takes a package's "
+                   f"chart only from <package>/{OSM_CHART_DIR}/<helm-chart>; {then}")
+    elif bare:
+        message = f"the package has no {OSM_CHART_DIR}/{chart}, where OSM's LCM v19 looks for the chart; {then}"
+    else:
+        return None  # a repository chart, as intended
+    return Problem(vnfd.source, f"{kdu_path}.helm-chart", message, f"the chart at {looks}" + ("" if bare else
+                   f", or no local chart and '{chart}' from the repository"), "warning")
 
 
 def _documents(path: Path) -> Iterable[tuple[str, Mapping[str, Any], Path | None]]:
@@ -85,13 +128,39 @@ def _documents(path: Path) -> Iterable[tuple[str, Mapping[str, Any], Path | None
         for f in files:
             for doc in _yaml_documents(f):
                 yield str(f), doc, path
-    elif path.name.endswith((".tar.gz", ".tgz")):
-        yield from _documents(_unpack(path))
     elif path.is_file():
-        for doc in _yaml_documents(path):
-            yield str(path), doc, None
+        if _is_package_archive(path):
+            yield from _documents(_unpack(path))
+        else:
+            for doc in _yaml_documents(path):
+                yield str(path), doc, None
     else:
         raise DescriptorError.single(str(path), "", "does not exist", "a descriptor file, package folder or .tar.gz")
+
+
+def _is_package_archive(path: Path) -> bool:
+    """By content, not by name (NBI goes by the upload's Content-Type, not the file name): gzip or tar is a package,
+    text is a descriptor; anything else is refused here with what it is."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_SNIFF)
+    except OSError as e:
+        raise DescriptorError.single(str(path), "", f"cannot be read: {e}", "a readable file") from e
+    if head.startswith(_GZIP) or head[257:262] == b"ustar":
+        return True
+    expected = "a descriptor YAML (UTF-8 text), an OSM package folder or an OSM package archive (.tar.gz)"
+    if head.startswith(_ZIP):
+        raise DescriptorError.single(str(path), "", "is a zip archive: it cannot be planned because osm-l2net reads "
+                                     "OSM packages as folders or tar.gz archives (osm package-build makes one)", expected)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is fine
+        binary = b"\x00" in head
+    except UnicodeDecodeError:
+        binary = True
+    if binary:
+        raise DescriptorError.single(str(path), "", "is neither a YAML descriptor nor an OSM package: it is binary "
+                                     "and not a gzip or tar archive", expected)
+    return False
 
 
 def _yaml_documents(path: Path) -> list[Mapping[str, Any]]:

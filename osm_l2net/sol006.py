@@ -12,6 +12,7 @@ import gc
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -32,10 +33,13 @@ from osm_l2net.model import (
     VnfProfile,
 )
 
-_HELM_NAME = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
-# What OSM NBI accepts for kdu.helm-chart: "[<repo>/]<chart>" in lower case, or a URL.
-HELM_CHART = re.compile(rf"(?:{_HELM_NAME}/)?{_HELM_NAME}")
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s]+")
+# What OSM NBI v19 accepts for kdu.helm-chart (descriptor_topics.py, validate_helm_chart): valid_helm_chart_re, applied
+# with re.match, or a URL with a scheme and a host (urlparse). Copied verbatim; tests/unit hold it against NBI's source.
+HELM_CHART = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9]/)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# NBI's is_url: urlparse gives a scheme and a netloc (the core does no I/O, so urllib stays out of it): what urlsplit reads
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]")
+# Pre-SOL006 OSM descriptors (releases up to 8): NBI v19 answers "Unsupported descriptor format" (old-format check)
+OLD_FORMAT_KEYS = ("vnfd-catalog", "vnfd:vnfd-catalog", "nsd-catalog", "nsd:nsd-catalog")
 # isinstance(x, Mapping) on the hot paths: a plain dict (what YAML gives) is matched before the slower ABC check
 _MAPPING = (dict, Mapping)
 
@@ -189,9 +193,9 @@ def parse_vnfd(document: Mapping[str, Any], source: str, package_dir: str | None
         source=source,
         package_dir=package_dir,
     )
-    _vnfd_references(reader, vnfd)
+    _vnfd_references(reader, vnfd, _get(body, "vdu") is not None)
     reader.raise_errors()
-    return vnfd
+    return replace(vnfd, warnings=tuple(reader.problems)) if reader.problems else vnfd
 
 
 def _ext_cpd(reader: _Reader, path: str, node: Mapping[str, Any]) -> ExtCpd:
@@ -209,14 +213,15 @@ def _kdu(reader: _Reader, path: str, node: Mapping[str, Any]) -> Kdu:
     version = reader.text(node, "helm-version", path, required=False) or "v3"
     if version not in ("v2", "v3"):
         reader.problem(f"{path}.helm-version", f"'{version}' is not a helm version of the OSM IM", "v2 or v3")
-    if chart is not None and not (HELM_CHART.fullmatch(chart) or _URL.match(chart)):
+    if chart is not None and not is_valid_helm_chart(chart):
         reader.problem(
             f"{path}.helm-chart",
-            f"'{chart}' is not a chart reference OSM NBI accepts",
+            f"'{chart}' is not a chart reference OSM NBI accepts (NBI answers: helm-chart '{chart}' is not valid)",
             "'[<repo>/]<chart>' in lower-case letters, digits and '-', or a URL",
         )
     if chart is None and bundle is None:
-        reader.problem(path, f"kdu '{name}' has neither helm-chart nor juju-bundle", "one of them")
+        reader.problem(path, f"kdu '{name}' has neither helm-chart nor juju-bundle (OSM NBI rejects it at ns-create)",
+                       "one of them")
     services = tuple(
         KduService(reader.text(s, "name", p) or "", reader.text(s, "external-connection-point-ref", p, required=False))
         for p, s in reader.items(node, "service", path)
@@ -224,23 +229,41 @@ def _kdu(reader: _Reader, path: str, node: Mapping[str, Any]) -> Kdu:
     return Kdu(name, chart, version, bundle, services, path)
 
 
-def _vnfd_references(reader: _Reader, vnfd: Vnfd) -> None:
+def is_valid_helm_chart(chart: str) -> bool:
+    """NBI v19's validate_helm_chart for one value: its regex (re.match, as NBI calls it) or a URL."""
+    return bool(HELM_CHART.match(chart) or URL.match(chart))
+
+
+def _vnfd_references(reader: _Reader, vnfd: Vnfd, has_vdu: bool) -> None:
+    """References inside a VNFD. OSM NBI v19 checks only mgmt-cp, and only when the VNFD has vdu
+    (descriptor_topics.py, validate_mgmt_interface_connection_point); the plan uses none of these references, so a
+    dangling one OSM accepts is a warning that says what OSM does with it."""
     cpd_ids = [c.id for c in vnfd.ext_cpds]
     if vnfd.mgmt_cp is not None and vnfd.mgmt_cp not in cpd_ids:
-        reader.problem("vnfd.mgmt-cp", f"'{vnfd.mgmt_cp}' matches no ext-cpd id", f"one of {cpd_ids}")
+        if has_vdu:
+            reader.problem("vnfd.mgmt-cp", f"'{vnfd.mgmt_cp}' matches no ext-cpd id (OSM NBI rejects it: "
+                           f"mgmt-cp='{vnfd.mgmt_cp}' must match an existing ext-cpd)", f"one of {cpd_ids}")
+        else:
+            reader.problem("vnfd.mgmt-cp", f"'{vnfd.mgmt_cp}' matches no ext-cpd id; OSM accepts it in a KNF (NBI checks "
+                           "mgmt-cp only in a VNFD with vdu) and never uses it for KDUs; neither does osm-l2net",
+                           f"one of {cpd_ids}", "warning")
     for cpd in vnfd.ext_cpds:
         if cpd.k8s_cluster_net is not None and cpd.k8s_cluster_net not in vnfd.k8s_nets:
             reader.problem(
                 f"{cpd.path}.k8s-cluster-net",
-                f"'{cpd.k8s_cluster_net}' matches no k8s-cluster.nets id",
+                f"'{cpd.k8s_cluster_net}' matches no k8s-cluster.nets id; OSM does not check it and links no k8s-cluster "
+                "net to this ext-cpd in the VNF record (k8s-cluster.nets[].external-connection-point-ref); osm-l2net "
+                "does not use k8s-cluster-net",
                 f"one of {list(vnfd.k8s_nets)}",
+                "warning",
             )
     for kdu in vnfd.kdus:
         for i, svc in enumerate(kdu.services):
             ref = svc.external_connection_point_ref
             if ref is not None and ref not in cpd_ids:
-                reader.problem(f"{kdu.path}.service[{i}].external-connection-point-ref", f"'{ref}' matches no ext-cpd id",
-                               f"one of {cpd_ids}")
+                reader.problem(f"{kdu.path}.service[{i}].external-connection-point-ref",
+                               f"'{ref}' matches no ext-cpd id; OSM does not check it; osm-l2net ignores this service "
+                               "when it chooses the KDU of an ext-cpd", f"one of {cpd_ids}", "warning")
 
 
 # ---- NSD -----------------------------------------------------------------------------------------------------------
@@ -278,7 +301,8 @@ def _parse_nsd(document: Mapping[str, Any], source: str) -> Nsd:
     reader.unique([(v.path, v.id) for v in vlds], "virtual-link-desc id")
     dfs = tuple(_ns_df(reader, p, n) for p, n in reader.items(body, "df", path))
     if not dfs:
-        reader.problem(f"{path}.df", "is missing or empty", "at least one deployment flavour")
+        reader.problem(f"{path}.df", "is missing or empty: the NS cannot be planned because its KNFs and links are "
+                       "placed by a deployment flavour", "at least one deployment flavour")
     nsd_id = reader.text(body, "id", path) or ""
     nsd = Nsd(
         id=nsd_id,
@@ -291,7 +315,7 @@ def _parse_nsd(document: Mapping[str, Any], source: str) -> Nsd:
         source=source,
     )
     reader.raise_errors()
-    return nsd
+    return replace(nsd, warnings=tuple(reader.problems)) if reader.problems else nsd
 
 
 def _vld(reader: _Reader, path: str, node: Mapping[str, Any]) -> VirtualLinkDesc:
@@ -322,7 +346,8 @@ def _vlp(reader: _Reader, path: str, node: Mapping[str, Any]) -> VirtualLinkProf
         if isinstance(raw, int) and not isinstance(raw, bool) and 68 <= raw <= 65535:
             mtu = raw
         else:
-            reader.problem(f"{path}.virtual-link-protocol-data.l2-protocol-data.mtu", f"'{raw}' is not a valid MTU",
+            reader.problem(f"{path}.virtual-link-protocol-data.l2-protocol-data.mtu", f"'{raw}' is not a valid MTU: the link "
+                           "cannot be planned because a Linux interface takes none outside 68-65535",
                            "an integer from 68 to 65535")
     vld_id = reader.text(node, "virtual-link-desc-id", path) or ""
     return VirtualLinkProfile(reader.text(node, "id", path) or vld_id, vld_id, l3, mtu, path)
@@ -351,10 +376,12 @@ def _check_cidr(reader: _Reader, path: str, cidr: str, version: str) -> str | No
     try:
         net = network(cidr)
     except ValueError as e:
-        reader.problem(path, f"'{cidr}' is not a valid network prefix ({e})", "a network in CIDR form, e.g. 10.0.1.0/24")
+        reader.problem(path, f"'{cidr}' is not a valid network prefix ({e}): the link cannot be planned "
+                       "because its subnet is unknown", "a network in CIDR form, e.g. 10.0.1.0/24")
         return None
     if net.version != int(version[-1]):
-        reader.problem(path, f"'{cidr}' is an IPv{net.version} network but ip-version is {version}",
+        reader.problem(path, f"'{cidr}' is an IPv{net.version} network but ip-version is {version}: the link "
+                       "cannot be planned because its IP version is ambiguous",
                        f"an IPv{version[-1]} network")
         return None
     return str(net)

@@ -21,9 +21,9 @@ from osm_l2net.plan import Interface, Route
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DESCRIPTORS = REPO_ROOT / "descriptors"
 CHARTS = {
-    "cdn-server": DESCRIPTORS / "cdn_server_knf" / "charts" / "cdn-server",
-    "router-firewall": DESCRIPTORS / "router_firewall_knf" / "charts" / "router-firewall",
-    "content-server": DESCRIPTORS / "content_server_knf" / "charts" / "content-server",
+    "cdn-server": DESCRIPTORS / "cdn_server_knf" / "helm-chart-v3s" / "cdn-server",
+    "router-firewall": DESCRIPTORS / "router_firewall_knf" / "helm-chart-v3s" / "router-firewall",
+    "content-server": DESCRIPTORS / "content_server_knf" / "helm-chart-v3s" / "content-server",
 }
 NS_ID = "0f1e2d3c-aaaa-4bbb-8ccc-000000000001"
 NET1 = "vod-my-first-osm-net-1a2b3c"

@@ -139,7 +139,7 @@ def test_the_router_firewall_comes_from_the_chart_values_merged_with_the_plans()
     from osm_l2net.lab.roles import firewall_of
 
     router = cdn_plan(firewall=None).kdus[1]
-    chart = REPO / "descriptors" / "router_firewall_knf" / "charts" / "router-firewall"
+    chart = REPO / "descriptors" / "router_firewall_knf" / "helm-chart-v3s" / "router-firewall"
     from_chart = firewall_of(replace(router, chart_path=str(chart)))
     assert from_chart.permits("10.0.1.10", "10.0.2.10", "tcp", 80)
     assert not from_chart.permits("10.0.1.10", "10.0.2.10", "tcp", 8081)

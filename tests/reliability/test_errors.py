@@ -107,7 +107,7 @@ def hookless_packages(tmp_path: Path) -> list[str]:
     """The CDN packages, with content-server's chart made blind to podLabels/podAnnotations (a third-party chart)."""
     copy = tmp_path / "content_server_knf"
     shutil.copytree(DESCRIPTORS / "content_server_knf", copy)
-    deployment = copy / "charts" / "content-server" / "templates" / "deployment.yaml"
+    deployment = copy / "helm-chart-v3s" / "content-server" / "templates" / "deployment.yaml"
     text = deployment.read_text()
     hooks = ('{{- include "l2net.podLabels" (list . (include "content-server.selectorLabels" .)) | nindent 8 }}',
              "{{- $annotations := deepCopy (.Values.podAnnotations | default dict) }}")

@@ -69,7 +69,7 @@ def onboard(db: OsmDbDouble, fs: FsDouble, packages: Sequence[str | Path]) -> On
             continue
         vnfds[body["id"]] = record
         for kdu in body.get("kdu", []):
-            charts[(body["id"], kdu["name"])] = stored / "charts" / kdu["helm-chart"]
+            charts[(body["id"], kdu["name"])] = stored / "helm-chart-v3s" / kdu["helm-chart"]
     assert nsd is not None, "no NSD among the packages"
     return Onboarded(nsd, vnfds, charts)
 

@@ -36,10 +36,12 @@ def test_vnfd_not_given() -> None:
     assert p.source == str(cdn.NSD_FILE)
 
 
-def test_constituent_base_element_id_must_be_the_profile() -> None:
+def test_constituent_base_element_id_on_a_data_link_must_be_the_profile() -> None:
+    """OSM accepts it, but then records the connection point (and its ip-address) as another member's: ambiguous."""
     nsd, vnfds = cdn.docs()
     cdn.profile(nsd, "cdn-server")["virtual-link-connectivity"][1]["constituent-cpd-id"][0]["constituent-base-element-id"] = "x"
-    one(cdn.problems(nsd, vnfds), "constituent-cpd-id[0].constituent-base-element-id", "not this vnf-profile's id")
+    p = one(cdn.problems(nsd, vnfds), "constituent-cpd-id[0].constituent-base-element-id", "not this vnf-profile's id")
+    assert "cannot be planned because" in p.message and "'cdn-server'" in p.expected
 
 
 def test_constituent_cpd_id_must_be_an_ext_cpd() -> None:
@@ -56,10 +58,16 @@ def test_virtual_link_profile_id_must_name_a_vld() -> None:
     one(cdn.problems(nsd, vnfds), "vnf-profile[0].virtual-link-connectivity[1].virtual-link-profile-id", "matches no virtual-link-desc")
 
 
-def test_virtual_link_desc_id_must_name_a_vld() -> None:
+def test_a_virtual_link_profile_for_no_vld_is_a_warning_and_applies_to_nothing() -> None:
+    """LCM looks a VLD's profile up by virtual-link-desc-id: a profile naming no VLD is never found (OSM accepts it)."""
     nsd, vnfds = cdn.docs()
-    cdn.nsd_body(nsd)["df"][0]["virtual-link-profile"][0]["virtual-link-desc-id"] = "ghost"
-    one(cdn.problems(nsd, vnfds), "virtual-link-profile[0].virtual-link-desc-id", "matches no virtual-link-desc id")
+    vlps = cdn.nsd_body(nsd)["df"][0]["virtual-link-profile"]
+    vlps.append({**vlps[0], "id": "spare", "virtual-link-desc-id": "ghost"})
+    plan = cdn.plan(nsd, vnfds)
+    (w,) = [p for p in plan.warnings if p.path == "nsd[0].df[0].virtual-link-profile[2].virtual-link-desc-id"]
+    assert "matches no virtual-link-desc id" in w.message and "applies this profile to no virtual link" in w.message
+    assert w.severity == "warning" and "my-first-osm-net" in w.expected
+    assert [n.cidr for n in plan.networks] == ["10.0.1.0/24", "10.0.2.0/24"]
 
 
 def test_mgmt_network_must_not_carry_protocol_data() -> None:
@@ -108,12 +116,6 @@ def test_interface_capacity() -> None:
 
 @pytest.mark.parametrize(("config", "path", "fragment"), [
     ({"vld": [{"name": "ghost"}]}, "vld[0].name", "matches no VLD"),
-    ({"vld": [{"name": "my-first-osm-net", "vnfd-connection-point-ref": [
-        {"member-vnf-index-ref": "cdn-server", "vnfd-connection-point-ref": "nope", "ip-address": "10.0.1.5"}]}]},
-     "vld[0].vnfd-connection-point-ref", "not a connection point"),
-    ({"additionalParamsForVnf": [{"member-vnf-index": "ghost"}]}, "additionalParamsForVnf[0].member-vnf-index", "not a vnf-profile"),
-    ({"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParamsForKdu": [{"kdu_name": "x"}]}]},
-     "additionalParamsForKdu[0].kdu_name", "not a KDU"),
     ({"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParamsForKdu": [
         {"kdu_name": "cdn-server", "kdu-deployment-name": "Bad_Name"}]}]}, "kdu-deployment-name", "helm release name"),
     ({"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "k8s-namespace": "Not Valid"}]},
@@ -124,6 +126,27 @@ def test_interface_capacity() -> None:
 def test_instantiation_parameter_rules(config: dict[str, Any], path: str, fragment: str) -> None:
     p = one(cdn.problems(config=config), path, fragment)
     assert p.source == "config.yaml"
+
+
+# Entries NBI v19 never looks at (instance_topics.py: _format_additional_params finds additionalParamsForVnf by the NS's
+# member-vnf-indexes and additionalParamsForKdu by its KDU names; _update_vnfrs applies vld[].vnfd-connection-point-ref
+# only to the NS's connection points): warnings, and the plan is what it is without them.
+@pytest.mark.parametrize(("config", "path", "fragment"), [
+    ({"vld": [{"name": "my-first-osm-net", "vnfd-connection-point-ref": [
+        {"member-vnf-index-ref": "cdn-server", "vnfd-connection-point-ref": "nope", "ip-address": "10.0.1.5"}]}]},
+     "vld[0].vnfd-connection-point-ref", "not a connection point of the NS; OSM NBI ignores it"),
+    ({"additionalParamsForVnf": [{"member-vnf-index": "ghost", "k8s-namespace": "Not Valid",
+                                  "additionalParams": {"l2net": {"forwarding": "yes"}}}]},
+     "additionalParamsForVnf[0].member-vnf-index", "not a vnf-profile id; OSM NBI ignores this additionalParamsForVnf"),
+    ({"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParamsForKdu": [
+        {"kdu_name": "x", "kdu-deployment-name": "Bad_Name", "additionalParams": {"replicaCount": 3}}]}]},
+     "additionalParamsForKdu[0].kdu_name", "not a KDU of 'cdn_server_knf'; OSM NBI ignores this additionalParamsForKdu"),
+])
+def test_parameters_osm_ignores_are_warnings(config: dict[str, Any], path: str, fragment: str) -> None:
+    plan = cdn.plan(config=config)
+    (w,) = [p for p in plan.warnings if path in p.path]
+    assert fragment in w.message and w.source == "config.yaml" and w.expected
+    assert plan.as_dict()["kdus"] == cdn.plan().as_dict()["kdus"]  # nothing of them reaches the plan
 
 
 def test_bad_namespace_flag() -> None:

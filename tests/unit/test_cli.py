@@ -60,9 +60,9 @@ def test_config_inline_and_file(tmp_path: Path) -> None:
     code, _, err = invoke("plan", *CDN_PACKAGES, "--config", inline, "-o", "json")
     assert code == 2 and "outside the link's cidr 10.7.0.0/24" in err  # the pinned 10.0.1.x addresses no longer fit
     conf = tmp_path / "params.yaml"
-    conf.write_text("additionalParamsForVnf: [{member-vnf-index: ghost}]\n")
+    conf.write_text("vld: [{name: ghost}]\n")
     code, _, err = invoke("plan", *CDN_PACKAGES, "--config", str(conf))
-    assert code == 2 and f"{conf}: additionalParamsForVnf[0].member-vnf-index" in err
+    assert code == 2 and f"{conf}: vld[0].name: 'ghost' matches no VLD" in err
     code, _, err = invoke("plan", *CDN_PACKAGES, "--config", "[1, 2]")
     assert code == 2 and "expected a YAML mapping" in err
 
