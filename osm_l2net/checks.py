@@ -143,7 +143,7 @@ def _links(c: _Check, df: NsDeploymentFlavour, mgmt: set[str]) -> None:
                    _one_of(v.id for v in c.nsd.vlds))
         elif vlp.vld_id in mgmt and vlp.l3 is not None:
             c.error(c.nsd.source, f"{vlp.path}.virtual-link-protocol-data",
-                    "protocol data on a mgmt-network virtual link (OSM NBI rejects it)", "no virtual-link-protocol-data")
+                    "protocol data on a mgmt-network virtual link; OSM NBI rejects it", "no virtual-link-protocol-data")
         else:
             profiles.setdefault(vlp.vld_id, vlp)
     for vld in c.nsd.vlds:
@@ -206,7 +206,7 @@ def _overlaps(c: _Check) -> None:
 def _vnf_profile(c: _Check, profile: VnfProfile, mgmt: set[str]) -> None:
     source = c.nsd.source
     if profile.vnfd_id not in c.vnfd_ids:
-        c.error(source, f"{profile.path}.vnfd-id", f"'{profile.vnfd_id}' is not in the NSD's vnfd-id list (OSM NBI rejects it)",
+        c.error(source, f"{profile.path}.vnfd-id", f"'{profile.vnfd_id}' is not in the NSD's vnfd-id list; OSM NBI rejects it",
                 _one_of(c.nsd.vnfd_ids))
     vnfd = c.d.vnfds.get(profile.vnfd_id)
     if vnfd is None:
@@ -239,15 +239,15 @@ def _attachment(c: _Check, profile: VnfProfile, vnfd: Vnfd, cp: CpAttachment, mg
         _base_element_mismatch(c, profile, cp, cp.vld_id in mgmt)
     cpd_kdus = c.cpd_kdus(vnfd)
     if cp.cpd_id not in cpd_kdus:
-        c.error(source, f"{cp.path}.constituent-cpd-id", f"'{cp.cpd_id}' matches no ext-cpd of VNFD '{vnfd.id}' (OSM NBI "
-                "rejects it: references a non existing ext-cpd:id)", f"one of {[e.id for e in vnfd.ext_cpds]}")
+        c.error(source, f"{cp.path}.constituent-cpd-id", f"'{cp.cpd_id}' matches no ext-cpd of VNFD '{vnfd.id}'; OSM NBI "
+                "rejects it at onboarding", f"one of {[e.id for e in vnfd.ext_cpds]}")
         return None
     if cp.vld_id in mgmt:
         return None
     if cp.vld_id not in c.service.links:
         c.error(source, f"{cp.path.rsplit('.constituent-cpd-id', 1)[0]}.virtual-link-profile-id",
-                f"'{cp.vld_id}' matches no virtual-link-desc id (OSM NBI looks it up among the VLD ids and "
-                "fails the ns-create)",
+                f"'{cp.vld_id}' matches no virtual-link-desc id; OSM NBI looks it up among the VLD ids and "
+                "fails the ns-create",
                 _one_of(v.id for v in c.nsd.vlds))
         return None
     if (cp.cpd_id, cp.vld_id) in seen:
@@ -350,7 +350,7 @@ def _params(c: _Check, df: NsDeploymentFlavour) -> None:
     vld_ids = {v.id for v in c.nsd.vlds}
     for vld in params.vlds:
         if vld.name not in vld_ids:  # NBI: "Invalid parameter vld:name='…' is not present at nsd:vld"
-            c.error(params.source, f"{vld.path}.name", f"'{vld.name}' matches no VLD of the NSD (OSM NBI rejects it)",
+            c.error(params.source, f"{vld.path}.name", f"'{vld.name}' matches no VLD of the NSD; OSM NBI rejects it",
                     _one_of(v.id for v in c.nsd.vlds))
         for member, cpd in vld.cp_ips:
             vnfd = members.get(member)

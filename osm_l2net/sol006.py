@@ -216,11 +216,11 @@ def _kdu(reader: _Reader, path: str, node: Mapping[str, Any]) -> Kdu:
     if chart is not None and not is_valid_helm_chart(chart):
         reader.problem(
             f"{path}.helm-chart",
-            f"'{chart}' is not a chart reference OSM NBI accepts (NBI answers: helm-chart '{chart}' is not valid)",
+            f"'{chart}' is not a chart reference OSM NBI accepts (it answers: helm-chart '{chart}' is not valid)",
             "'[<repo>/]<chart>' in lower-case letters, digits and '-', or a URL",
         )
     if chart is None and bundle is None:
-        reader.problem(path, f"kdu '{name}' has neither helm-chart nor juju-bundle (OSM NBI rejects it at ns-create)",
+        reader.problem(path, f"kdu '{name}' has neither helm-chart nor juju-bundle; OSM NBI rejects it at ns-create",
                        "one of them")
     services = tuple(
         KduService(reader.text(s, "name", p) or "", reader.text(s, "external-connection-point-ref", p, required=False))
@@ -241,8 +241,8 @@ def _vnfd_references(reader: _Reader, vnfd: Vnfd, has_vdu: bool) -> None:
     cpd_ids = [c.id for c in vnfd.ext_cpds]
     if vnfd.mgmt_cp is not None and vnfd.mgmt_cp not in cpd_ids:
         if has_vdu:
-            reader.problem("vnfd.mgmt-cp", f"'{vnfd.mgmt_cp}' matches no ext-cpd id (OSM NBI rejects it: "
-                           f"mgmt-cp='{vnfd.mgmt_cp}' must match an existing ext-cpd)", f"one of {cpd_ids}")
+            reader.problem("vnfd.mgmt-cp", f"'{vnfd.mgmt_cp}' matches no ext-cpd id; OSM NBI rejects it: "
+                           f"mgmt-cp='{vnfd.mgmt_cp}' must match an existing ext-cpd", f"one of {cpd_ids}")
         else:
             reader.problem("vnfd.mgmt-cp", f"'{vnfd.mgmt_cp}' matches no ext-cpd id; OSM accepts it in a KNF (NBI checks "
                            "mgmt-cp only in a VNFD with vdu) and never uses it for KDUs; neither does osm-l2net",
