@@ -63,7 +63,8 @@ def _add(source: str, document: Mapping[str, Any], package_dir: Path | None, nsd
     old = next((str(k) for k in document if str(k) in OLD_FORMAT_KEYS), None)
     if old is not None:
         raise DescriptorError.single(source, old, "is the pre-SOL006 OSM descriptor format, which OSM v19 does not "
-                                     "onboard (NBI: Unsupported descriptor format. Please, use an ETSI SOL006 descriptor.)",
+                                     "onboard; NBI answers: Unsupported descriptor format. Please, use an ETSI SOL006 "
+                                     "descriptor.",
                                      "a SOL006 descriptor: convert the package with 'osm package-translate'")
     if "nsd" in keys:
         nsds.append(parse_nsd(document, source))
@@ -103,16 +104,16 @@ def _chart_not_found(vnfd: Vnfd, kdu_path: str, chart: str, package_dir: Path) -
     """A warning when OSM will not find the KDU's chart in the package: a chart elsewhere in it, or a bare name."""
     looks = f"{package_dir.name}/{OSM_CHART_DIR}/{chart}"
     bare = "/" not in chart
-    then = (f"then it hands '{chart}' to helm, which refuses a bare chart name ({_HELM_BARE_NAME})" if bare
-            else f"then it installs '{chart}' from the helm repository '{chart.split('/', maxsplit=1)[0]}'")
+    then = (f"without a chart there it hands '{chart}' to helm, which refuses a bare chart name ({_HELM_BARE_NAME})" if bare
+            else f"without a chart there it installs '{chart}' from the helm repository '{chart.split('/', maxsplit=1)[0]}'")
     name = chart.rsplit("/", 1)[-1]
     misplaced = next((f"{d}/{n}" for d in _OTHER_CHART_DIRS for n in dict.fromkeys((chart, name))
                       if (package_dir / d / n).exists()), None)
     if misplaced is not None:
         message = (f"the package ships the chart in {misplaced}, where OSM does not look: LCM v19 takes a package's "
-                   f"chart only from <package>/{OSM_CHART_DIR}/<helm-chart>; {then}")
+                   f"chart from <package>/{OSM_CHART_DIR}/<helm-chart>, and {then}")
     elif bare:
-        message = f"the package has no {OSM_CHART_DIR}/{chart}, where OSM's LCM v19 looks for the chart; {then}"
+        message = f"the package has no {OSM_CHART_DIR}/{chart}, where OSM's LCM v19 looks for the chart, and {then}"
     else:
         return None  # a repository chart, as intended
     return Problem(vnfd.source, f"{kdu_path}.helm-chart", message, f"the chart at {looks}" + ("" if bare else
@@ -148,7 +149,7 @@ def _is_package_archive(path: Path) -> bool:
         raise DescriptorError.single(str(path), "", f"cannot be read: {e}", "a readable file") from e
     if head.startswith(_GZIP) or head[257:262] == b"ustar":
         return True
-    expected = "a descriptor YAML (UTF-8 text), an OSM package folder or an OSM package archive (.tar.gz)"
+    expected = "a descriptor YAML in UTF-8, an OSM package folder or a .tar.gz OSM package"
     if head.startswith(_ZIP):
         raise DescriptorError.single(str(path), "", "is a zip archive: it cannot be planned because osm-l2net reads "
                                      "OSM packages as folders or tar.gz archives (osm package-build makes one)", expected)

@@ -87,7 +87,7 @@ class KduPlan:
     vnfd_id: str
     kdu_name: str
     helm_chart: str | None
-    chart_path: str | None  # local chart folder when the VNF package ships it under charts/
+    chart_path: str | None  # the package's chart, where OSM's LCM finds it: <package>/helm-chart-v3s/<helm-chart>
     release_name: str  # kdu-deployment-name when given, else <kdu>-<hash(ns id, member, kdu)> (OSM's LCM passes its own)
     namespace: str
     replicas: int

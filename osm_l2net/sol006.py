@@ -216,7 +216,7 @@ def _kdu(reader: _Reader, path: str, node: Mapping[str, Any]) -> Kdu:
     if chart is not None and not is_valid_helm_chart(chart):
         reader.problem(
             f"{path}.helm-chart",
-            f"'{chart}' is not a chart reference OSM NBI accepts (it answers: helm-chart '{chart}' is not valid)",
+            f"'{chart}' is not a chart reference OSM NBI accepts; it answers: helm-chart '{chart}' is not valid",
             "'[<repo>/]<chart>' in lower-case letters, digits and '-', or a URL",
         )
     if chart is None and bundle is None:
