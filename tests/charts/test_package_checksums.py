@@ -29,3 +29,6 @@ def test_checksums_are_current(package):
     assert path.is_file(), f"{path} missing; regenerate with OSM_L2NET_UPDATE_CHECKSUMS=1"
     assert path.read_text() == expected, f"{path} is stale; regenerate with OSM_L2NET_UPDATE_CHECKSUMS=1"
     assert any(line.endswith("values.yaml") for line in expected.splitlines())  # the chart is in the package
+    # ... where OSM's LCM v19 installs it from (ns.py, deploy_kdus: <package>/helm-chart-v3s/<helm-chart>), nowhere else
+    charts = {line.split("  ", 1)[1].split("/", 1)[0] for line in expected.splitlines() if line.endswith("Chart.yaml")}
+    assert charts == {"helm-chart-v3s"}

@@ -312,6 +312,15 @@ def test_a_chart_in_charts_is_not_used_and_warns_where_osm_looks(tmp_path: Path)
     assert code == 0 and f"warning: {knf / 'cdn_server_vnfd.yaml'}: vnfd.kdu[0].helm-chart: " in out
 
 
+def test_the_docs_example_of_a_misplaced_chart_is_valid_for_osm_and_warns_once(models: Path) -> None:
+    example = REPO / "examples" / "openldap_charts_folder"
+    knf, ns = example / "openldap_knf", example / "openldap_ns"
+    osm_accepts(models, yaml_of(knf))
+    osm_accepts(models, yaml_of(ns), yaml_of(knf))
+    problems = api.validate([ns, knf])
+    assert [(p.severity, p.path) for p in problems] == [("warning", "vnfd.kdu[0].helm-chart")]
+
+
 def test_a_bare_chart_name_without_its_chart_warns(tmp_path: Path) -> None:
     packages = openldap(tmp_path, vnfd_edit=lambda d: d["vnfd"]["kdu"][0].update({"helm-chart": "openldap"}))
     plan = api.plan(packages, ns_name="ldap")
