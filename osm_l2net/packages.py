@@ -107,8 +107,10 @@ def _chart_not_found(vnfd: Vnfd, kdu_path: str, chart: str, package_dir: Path) -
     then = (f"without a chart there it hands '{chart}' to helm, which refuses a bare chart name ({_HELM_BARE_NAME})" if bare
             else f"without a chart there it installs '{chart}' from the helm repository '{chart.split('/', maxsplit=1)[0]}'")
     name = chart.rsplit("/", 1)[-1]
-    misplaced = next((f"{d}/{n}" for d in _OTHER_CHART_DIRS for n in dict.fromkeys((chart, name))
-                      if (package_dir / d / n).exists()), None)
+    places = [f"{d}/{n}" for d in _OTHER_CHART_DIRS for n in dict.fromkeys((chart, name))]
+    if not bare:  # helm-chart 'repo/x' with the chart at helm-chart-v3s/x: LCM looks for helm-chart-v3s/repo/x
+        places.append(f"{OSM_CHART_DIR}/{name}")
+    misplaced = next((place for place in places if (package_dir / place).exists()), None)
     if misplaced is not None:
         message = (f"the package ships the chart in {misplaced}, where OSM does not look: LCM v19 takes a package's "
                    f"chart from <package>/{OSM_CHART_DIR}/<helm-chart>, and {then}")

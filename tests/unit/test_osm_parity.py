@@ -340,6 +340,11 @@ def test_a_repo_prefixed_chart_is_local_when_lcm_would_find_it(tmp_path: Path) -
     shutil.copytree(DESCRIPTORS / "cdn_server_knf" / "helm-chart-v3s" / "cdn-server", packages[1] / "charts" / "openldap")
     (w,) = warnings_at(api.plan(packages, ns_name="ldap").warnings, "vnfd.kdu[0].helm-chart")
     assert "charts/openldap" in w.message and "from the helm repository 'stable'" in w.message
+    shutil.move(packages[1] / "charts", packages[1] / "helm-chart-v3s")  # the folder right, the repo prefix in the way
+    (w,) = warnings_at(api.plan(packages, ns_name="ldap").warnings, "vnfd.kdu[0].helm-chart")
+    assert "in helm-chart-v3s/openldap, where OSM does not look" in w.message
+    assert w.expected == "the chart at openldap_knf/helm-chart-v3s/stable/openldap, or no local chart and " \
+                         "'stable/openldap' from the repository"
 
 
 def _tar_gz(package: Path) -> bytes:
