@@ -71,8 +71,11 @@ class ServedCluster:
 
     def _drain_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
-        for line in self._proc.stderr:
-            self._stderr.append(line)
+        try:
+            for line in self._proc.stderr:
+                self._stderr.append(line)
+        except ValueError:  # closed by close()
+            pass
 
     def _first_line(self) -> str:
         assert self._proc is not None and self._proc.stdout is not None
@@ -102,6 +105,10 @@ class ServedCluster:
         except subprocess.TimeoutExpired:
             proc.terminate()
             return proc.wait(10)
+        finally:
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
 
     @property
     def stderr(self) -> str:
