@@ -449,7 +449,7 @@ def make_connector_class(base: type) -> type:
             return state
 
         async def install(self, cluster_uuid: str, kdu_model: str, kdu_instance: str, atomic: bool = True,
-                          timeout: float = 300, params: dict[str, Any] | None = None,  # noqa: ASYNC109 (OSM's)
+                          timeout: float = 300, params: dict[str, Any] | None = None,
                           db_dict: dict[str, Any] | None = None, kdu_name: str | None = None,
                           namespace: str | None = None, **kwargs: Any) -> Any:
             values = await self.l2net.attach(self, cluster_uuid, kdu_instance, namespace, params, db_dict)

@@ -35,7 +35,7 @@ class RecordingBase:
         self.uninstalled: list[str] = []
 
     async def install(self, cluster_uuid: str, kdu_model: str, kdu_instance: str, atomic: bool = True,
-                      timeout: float = 300, params: dict[str, Any] | None = None, db_dict: dict[str, Any] | None = None,  # noqa: ASYNC109
+                      timeout: float = 300, params: dict[str, Any] | None = None, db_dict: dict[str, Any] | None = None,
                       kdu_name: str | None = None, namespace: str | None = None, **kwargs: Any) -> bool:
         self.installed.append((kdu_instance, params, kwargs))
         return True

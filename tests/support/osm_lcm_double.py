@@ -236,7 +236,7 @@ class K8sHelm3ConnectorDouble:
 
     # ---- the v19 interface ----------------------------------------------------------------------------------
     async def install(self, cluster_uuid: str, kdu_model: str, kdu_instance: str, atomic: bool = True,
-                      timeout: float = 300, params: dict[str, Any] | None = None,  # noqa: ASYNC109 (OSM API)
+                      timeout: float = 300, params: dict[str, Any] | None = None,
                       db_dict: dict[str, Any] | None = None,
                       kdu_name: str | None = None, namespace: str | None = None, **kwargs: Any) -> bool:
         self.events.append(("install", kdu_instance, "start"))
