@@ -13,21 +13,18 @@ On any other Python the whole folder is skipped (the real N2VC does not import o
 
 from __future__ import annotations
 
-import importlib
 import os
-import stat
 import sys
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.lcm_real import real_n2vc
 from tests.support.tools import find_tool
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 CI = os.environ.get("CI") == "true"
 
 
@@ -50,8 +47,8 @@ def unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def osm_source() -> Path:
-    source = Path(os.environ.get("OSM_L2NET_OSM_SOURCE") or REPO.parent / "shared" / "osm-v19")
-    if not (source / "lcm" / "osm_lcm" / "n2vc" / "k8s_helm3_conn.py").is_file():
+    source = real_n2vc.osm_source()
+    if not real_n2vc.has_n2vc(source):
         unavailable(f"OSM v19's LCM source is not at {source} (set OSM_L2NET_OSM_SOURCE)")
     return source
 
@@ -59,40 +56,16 @@ def osm_source() -> Path:
 @pytest.fixture(scope="session")
 def n2vc(osm_source: Path) -> Any:
     """The real ``osm_lcm.n2vc.k8s_helm3_conn`` module, imported from OSM's source with the osm_common stand-in."""
-    for path in (str(osm_source / "lcm"), str(HERE / "osm_common_standin")):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    with warnings.catch_warnings():
-        # OSM's own import chain warns at import: paramiko 2.12's TripleDES (cryptography 46) and retrying-async /
-        # libjuju's '@asyncio.coroutine'; these are OSM's, not the project's (whose warnings stay errors)
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", message="TripleDES has been moved")
-        module = importlib.import_module("osm_lcm.n2vc.k8s_helm3_conn")
-    assert str(osm_source) in str(module.__file__), f"imported {module.__file__}, not OSM's source"
-    return module
+    return real_n2vc.load_k8s_helm3_conn(osm_source)
 
 
 @pytest.fixture(scope="session")
 def helm_wrapper(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A wrapper of the real helm that adds ``--disable-openapi-validation`` to install/upgrade.
-
-    Needed because the Kubernetes API test double serves no OpenAPI v2 for built-in kinds (helm validates manifests
-    against it), and N2VC builds helm's command line itself (``_get_install_command``) with no way to add a flag. The
-    wrapper passes everything else through unchanged, the real connector's arguments included (--atomic, -f, ...).
-    """
+    """The real helm behind a wrapper adding ``--disable-openapi-validation`` (see real_n2vc.write_helm_wrapper)."""
     helm = find_tool("helm")
     if helm is None:
         pytest.fail("no helm binary: run ./scripts/fetch-helm (scripts/setup does)")
-    wrapper = tmp_path_factory.mktemp("helm-wrapper") / "helm3"
-    wrapper.write_text(f"""#!/bin/sh
-# TEST WRAPPER (tests/lcm_real/conftest.py): the API test double has no OpenAPI v2 for built-in kinds
-case "$1" in
-  install|upgrade) sub=$1; shift; exec '{helm}' "$sub" --disable-openapi-validation "$@" ;;
-esac
-exec '{helm}' "$@"
-""")
-    wrapper.chmod(stat.S_IRWXU)
-    return wrapper
+    return real_n2vc.write_helm_wrapper(tmp_path_factory.mktemp("helm-wrapper"), helm)
 
 
 @pytest.fixture(scope="session")
