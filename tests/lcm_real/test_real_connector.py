@@ -171,9 +171,9 @@ def test_cdn_ns_as_lcm_deploys_and_terminates_it(lcm: Lcm) -> None:
 
 def test_atomic_install_fails_when_pods_never_become_ready(lcm: Lcm) -> None:
     """The workload double is not kinder than a cluster: pods whose readiness probe never passes make helm's
-    --atomic wait time out and roll the release back. (Timeout 3 s instead of deploy_kdus' 1800 s, to keep CI short.)"""
+    --atomic wait time out and roll the release back. (Timeout 2 s instead of deploy_kdus' 1800 s, to keep CI short.)"""
     lcm.served.workloads(pods_ready=False)
-    lcm.replay.timeout = 3
+    lcm.replay.timeout = 2
     nsr_id, namespace = lcm.new_ns()
 
     async def lifecycle() -> tuple[list[Any], list[str], list[Any]]:
