@@ -263,3 +263,19 @@ def test_a_foreign_exception_during_terminate_leaves_no_networks(lcm: Lcm, monke
     lcm.served.wait_for(lambda: lcm.networks(namespace) == [], what="the NS's networks to be gone")
     assert lcm.releases(namespace) == []
 
+
+
+@pytest.mark.parametrize("method", ["__init__", "install", "uninstall", "_namespace_exists", "_create_namespace"])
+def test_the_main_suites_helm3_connector_double_has_the_real_signatures(n2vc: Any, method: str) -> None:
+    """The 3.11 suite (tests/osm) runs the connector over K8sHelm3ConnectorDouble: its calls must be the real ones."""
+    import inspect
+
+    from tests.support.osm_lcm_double import K8sHelm3ConnectorDouble
+
+    def shape(fn: Any) -> list[tuple[str, Any, Any]]:
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    real = getattr(n2vc.K8sHelm3Connector, method)
+    assert shape(getattr(K8sHelm3ConnectorDouble, method)) == shape(real)
+    ours = getattr(make_connector_class(n2vc.K8sHelm3Connector), method)
+    assert shape(ours) == shape(real), "the project's connector keeps OSM's signature"
