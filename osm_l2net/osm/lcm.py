@@ -220,7 +220,7 @@ class NsNetworks:
         """Remember the failed attempt: its error and its KDUs (the NS's helm KDU instances recorded by now)."""
         from osm_l2net.osm import records
 
-        try:  # re-read: LCM writes every KDU's instance name before the installs run, some may be newer than ours
+        try:  # re-read: LCM writes each KDU's release name as its install task starts, the others' after ours
             nsr = await asyncio.to_thread(conn.db.get_one, "nsrs", {"_id": key[0]})
             batch = records.helm_kdu_instances(nsr, key[1])
         except Exception as e:  # the attempt's error matters more than why its KDUs could not be listed
