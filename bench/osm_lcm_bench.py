@@ -2,11 +2,18 @@
 ``osm_l2net.osm.lcm`` (LCM imports it at start-up; goal < 300 ms).
 
     .venv/bin/python bench/osm_lcm_bench.py [--repeat 3] [--imports 7]
+    .venv310/bin/python bench/osm_lcm_bench.py --real [--repeat 2] [--ready-after 0.5]
 
 Each round replays LCM's deploy_kdus for the CDN NS (three KDU installs at once, real helm, the Kubernetes API test
 double with the L2S-M operator double marking networks Available at once) once with the bare double and once with
 the connector over it, then terminates. Prints a table and one JSON line. Not a test: numbers are reported, never
 asserted.
+
+``--real`` (Python 3.10 with LCM's pins: ``scripts/setup-lcm``): the same NS on OSM v19's REAL ``K8sHelm3Connector``
+(``helm install --atomic``, serialised by its command lock) as ``NsLcm.deploy_kdus`` / ``terminate`` call it
+(tests/lcm_real/lcm_replay.py), against the emulator as a server process; the L2S-M operator double takes
+``--ready-after`` seconds to report a network Available. Goal: the connector adds to an NS's instantiation at most one
+network-ready wait plus 10 % of the bare real connector's time.
 """
 
 from __future__ import annotations
@@ -28,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from osm_l2net.osm.lcm import make_connector_class
 from tests.conftest import CDN_PACKAGES
-from tests.support.k8s_harness import EmulatedCluster
 from tests.support.osm_lcm_double import FsDouble, K8sHelm3ConnectorDouble, OsmDbDouble
 from tests.support.osm_records import LcmReplay, create_ns, onboard
 from tests.support.tools import find_tool
@@ -60,6 +66,9 @@ def stamped(cls: type) -> type:
 
 def one_round(workdir: Path, with_connector: bool) -> tuple[list[float], list[float], float]:
     """(install durations, time added before the double was reached, NS wall time)."""
+    # imported here: the import-time rows (bench/run.py) also run on Python 3.10, where kmock cannot be installed
+    from tests.support.k8s_harness import EmulatedCluster
+
     workdir.mkdir(parents=True)
     with EmulatedCluster(workdir=workdir) as cluster:
         cluster.operator.start(ready_after=0.0)
@@ -79,6 +88,66 @@ def one_round(workdir: Path, with_connector: bool) -> tuple[list[float], list[fl
         durations = [conn.done[k] - conn.called[k] for k in conn.called]
         added = [conn.reached[k] - conn.called[k] for k in conn.called]
         return durations, added, wall
+
+
+def real_measure(repeat: int, ready_after: float) -> dict[str, Any]:
+    """Instantiate + terminate of the CDN NS on the REAL K8sHelm3Connector, bare and with the connector over it."""
+    import logging
+
+    from tests.lcm_real import real_n2vc
+    from tests.lcm_real.lcm_replay import NsLcmReplay
+    from tests.lcm_real.test_real_connector import place_charts_where_lcm_looks
+    from tests.support.cluster_client import ServedCluster
+
+    logging.getLogger("lcm.k8s").setLevel(logging.WARNING)
+    source = real_n2vc.osm_source()
+    module = real_n2vc.load_k8s_helm3_conn(source)
+    helm, kubectl = find_tool("helm"), find_tool("kubectl")
+    assert helm and kubectl, "run ./scripts/setup first (helm, kubectl in .tools/bin)"
+    walls: dict[str, dict[str, list[float]]] = {k: {"instantiate": [], "terminate": []} for k in ("bare", "connector")}
+    with tempfile.TemporaryDirectory() as tmp, ServedCluster(Path(tmp)) as served:
+        wrapper = real_n2vc.write_helm_wrapper(Path(tmp), helm)
+        served.operator(ready_after=ready_after)
+        served.workloads(pods_ready=True)
+        old_cwd = Path.cwd()
+        os.chdir(tmp)  # N2VC writes each KDU's values file into the working directory
+        try:
+            for i in range(repeat + 1):  # round 0 warms up (imports, helm's caches) and is not counted
+                for kind in ("bare", "connector"):
+                    db, fs = OsmDbDouble(), FsDouble(Path(tmp) / f"storage-{kind}-{i}")
+                    fs.add_cluster(CLUSTER, served.kubeconfig)
+                    db.create("k8sclusters", {"_id": CLUSTER, "_admin": {"helm-chart-v3": {"id": CLUSTER}}})
+                    onboarded = onboard(db, fs, CDN_PACKAGES)
+                    place_charts_where_lcm_looks(fs, onboarded)
+                    cls = module.K8sHelm3Connector if kind == "bare" else make_connector_class(module.K8sHelm3Connector)
+                    conn = cls(fs=fs, db=db, kubectl_command=kubectl, helm_command=str(wrapper),
+                               log=logging.getLogger("lcm.k8s"))
+                    replay = NsLcmReplay(db, fs, conn)
+                    nsr = create_ns(db, onboarded, "bench", "3c0b8f0a-6d3e-4a57-9d7e-2b1f6c9e8a01",
+                                    cluster_uuid=CLUSTER, project=f"bench-{kind}-{i}")
+
+                    async def lifecycle(replay: NsLcmReplay = replay, nsr: str = nsr) -> tuple[float, float]:
+                        started = time.perf_counter()
+                        results = await replay.instantiate(nsr)
+                        middle = time.perf_counter()
+                        assert results == [True, True, True], results
+                        ended = await replay.terminate(nsr)
+                        assert not any(isinstance(r, BaseException) for r in ended), ended
+                        return middle - started, time.perf_counter() - middle
+
+                    inst, term = asyncio.run(lifecycle())
+                    if i:
+                        walls[kind]["instantiate"].append(inst)
+                        walls[kind]["terminate"].append(term)
+        finally:
+            os.chdir(old_cwd)
+    median = {k: {op: statistics.median(v) for op, v in ops.items()} for k, ops in walls.items()}
+    added = median["connector"]["instantiate"] - median["bare"]["instantiate"]
+    allowed = ready_after + 0.10 * median["bare"]["instantiate"]
+    return {"real_connector": True, "python": platform.python_version(), "rounds": repeat,
+            "ready_after_s": ready_after, "median_s": median, "walls_s": walls,
+            "instantiate_added_s": added, "goal_s": allowed, "goal_met": added <= allowed,
+            "terminate_added_s": median["connector"]["terminate"] - median["bare"]["terminate"]}
 
 
 def fresh_interpreter(code: str, n: int) -> list[float]:
@@ -137,7 +206,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--imports", type=int, default=7)
+    parser.add_argument("--real", action="store_true", help="OSM v19's real helm 3 connector (Python 3.10 tier)")
+    parser.add_argument("--ready-after", type=float, default=0.5, help="--real: seconds until L2S-M reports Available")
     args = parser.parse_args()
+    if args.real:
+        real = real_measure(args.repeat, args.ready_after)
+        m = real["median_s"]
+        print(f"NS instantiate on the REAL K8sHelm3Connector (median of {args.repeat}): bare "
+              f"{m['bare']['instantiate']:.2f} s, with connector {m['connector']['instantiate']:.2f} s: added "
+              f"{real['instantiate_added_s']:+.2f} s (goal: <= one network-ready wait {args.ready_after} s + 10 % = "
+              f"{real['goal_s']:.2f} s: {'met' if real['goal_met'] else 'NOT met'})")
+        print(f"NS terminate: bare {m['bare']['terminate']:.2f} s, with connector {m['connector']['terminate']:.2f} s "
+              f"(added {real['terminate_added_s']:+.2f} s: pods gone, networks deleted and gone)")
+        print(json.dumps(real))
+        return
     result = measure(args.repeat)
     imports = import_time(args.imports)
     result |= {"import_osm_l2net_osm_lcm_median_ms": 1000 * statistics.median(imports),

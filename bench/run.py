@@ -140,7 +140,33 @@ def lcm_rows(s: Settings) -> list[Row]:
         Row("lcm", "connector's own time before helm per KDU (median) vs a bare KDU install", "s",
             added["median"], install["bare"], note=f"max {added['max']:.3f} s (one NS's networks, shared by its KDUs)"),
         Row("lcm", "NS instantiate, 3 KDUs at once (median), connector vs bare double", "s", wall["connector"], wall["bare"]),
+        *real_lcm_rows(s),
     ]
+
+
+REAL_LCM_CASE = ("NS instantiate on OSM v19's REAL K8sHelm3Connector (3.10, LCM's pins), connector vs bare real "
+                 "connector")
+
+
+def real_lcm_rows(s: Settings) -> list[Row]:
+    """The same NS on the real N2VC, in the 'as OSM runs' environment (.venv310, scripts/setup-lcm)."""
+    python = Path(__file__).resolve().parent.parent / ".venv310" / "bin" / "python"
+    if not python.is_file():
+        return [Row("lcm", REAL_LCM_CASE, "s", None, None, note="skipped: no .venv310 (run ./scripts/setup-lcm)")]
+    ready_after = 0.5
+    done = subprocess.run([str(python), str(Path(__file__).resolve().parent / "osm_lcm_bench.py"), "--real",
+                           "--repeat", "1" if s.quick else "5", "--ready-after", str(ready_after)],
+                          capture_output=True, text=True, timeout=1800, check=False)
+    if done.returncode != 0:
+        return [Row("lcm", REAL_LCM_CASE, "s", None, None, note=f"failed: {done.stderr.strip()[-300:]}")]
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    s.raw["lcm_real"] = r
+    m = r["median_s"]
+    return [Row("lcm", REAL_LCM_CASE, "s", m["connector"]["instantiate"], m["bare"]["instantiate"],
+                goal=f"+<= {ready_after} s wait + 10 %", met=bool(r["goal_met"]),
+                note=f"added {r['instantiate_added_s']:+.2f} s, allowed {r['goal_s']:.2f} s"),
+            Row("lcm", "NS terminate on the REAL K8sHelm3Connector, connector vs bare real connector", "s",
+                m["connector"]["terminate"], m["bare"]["terminate"], note=f"added {r['terminate_added_s']:+.2f} s")]
 
 
 LAB_CASES = (

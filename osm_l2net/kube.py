@@ -422,12 +422,15 @@ class Cluster:
         else:
             fn, args = self._co.list_namespaced_custom_object, (ref.group, ref.version, ns, ref.plural)
         self._api.count("watch")
-        stream = watch.Watch()  # type: ignore[no-untyped-call]
+        # return_type "object": every client from 33.1 (LCM v19's pin) to the newest then hands back each event's
+        # object as the plain dict the server sent, under "raw_object" too, without building V1Pod models; the
+        # 'deserialize' keyword that would say the same exists only from 34.1 (on 33.1 it raises ApiTypeError)
+        stream = watch.Watch(return_type="object")  # type: ignore[no-untyped-call]
         events = stream.stream(  # type: ignore[no-untyped-call]
             fn, *args, label_selector=selector, resource_version=rv or None, timeout_seconds=seconds,
-            deserialize=False, _request_timeout=(self.policy.connect_timeout_s, seconds + 10))
+            _request_timeout=(self.policy.connect_timeout_s, seconds + 10))
         for event in events:
-            obj = event["object"]
+            obj = event["raw_object"]
             name = obj.get("metadata", {}).get("name")
             if event["type"] == "DELETED":
                 objs.pop(name, None)

@@ -9,11 +9,17 @@ and reuse that plan. Then each KDU's attachment (interfaces, IPs, routes, pod me
 and the real helm 3 connector installs it. ``uninstall``: after the helm release is gone, the last KDU of the NS (on
 that cluster) removes the NS's networks: wait until its pods are gone, delete, wait until gone.
 
-Failure policy: networks that could not all be made ready are deleted again at once (only those this attempt created)
-and every KDU of that attempt fails with the same error, without retrying. Once the networks are ready they stay
-until the NS is terminated, even if a KDU's chart fails: the NS's other KDUs may be running on them, and OSM's
-terminate (which uninstalls every KDU, failed ones included) removes them. Anything left by an LCM crash is found by
-ownership label: ``osm-l2net gc``.
+Failure policy: ANY exception while preparing an NS's networks (the project's own errors, a cluster fault, or a
+foreign one such as a client's ``TypeError``) deletes again the networks this attempt created (never adopted ones)
+and fails every KDU of that attempt ONCE with the same error; the networks are not prepared again per KDU. An
+attempt's KDUs are the NS's helm KDU instances recorded when it failed; an install call for one of them that has
+already been told, or for a KDU instance that was not recorded then (LCM writes new release names when it retries
+an instantiate), is a new attempt and prepares afresh. Once the networks are ready they stay until the NS is
+terminated, even if a KDU's chart fails: the NS's other KDUs may be running on them, and OSM's terminate (which
+uninstalls every KDU, failed ones included) removes them. If that removal raises a foreign exception, the NS's
+networks are deleted by ownership label without waiting for pods; only if that fails too does the uninstall fail.
+(When helm's own uninstall fails, the release may still run on the networks: they stay until LCM's next terminate
+succeeds.) Anything left by an LCM crash is found by ownership label: ``osm-l2net gc``.
 
 Everything blocking (db, file sync, planning, the Kubernetes API) runs in worker threads (``asyncio.to_thread``); the
 per-NS state lives on the connector instance and is touched only on the event loop. Heavy modules (the planner, the
@@ -23,6 +29,7 @@ Kubernetes client) are imported on first use so that LCM starts fast.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import os
@@ -39,7 +46,7 @@ from osm_l2net.plan import deep_merge
 
 if TYPE_CHECKING:
     from osm_l2net.deploy import DeploySettings
-    from osm_l2net.plan import Plan
+    from osm_l2net.plan import NetworkPlan, Plan
 
 BASE_MODULES = ("osm_lcm.n2vc.k8s_helm3_conn", "n2vc.k8s_helm3_conn")  # Release NINETEEN, then the old N2VC package
 LCM_NS_MODULE = "osm_lcm.ns"
@@ -120,13 +127,31 @@ def _number(get: Callable[[str], str | None], name: str, default: float, *, inte
 # ---------------------------------------------------------------- per-NS coordination
 
 
+class PreparationError(L2NetError):
+    """The networks of an NS could not be prepared; every KDU install of that attempt fails with this same message."""
+
+    def __init__(self, nsr_id: str, cause: BaseException) -> None:
+        detail = str(cause) if isinstance(cause, L2NetError) else f"unexpected {type(cause).__name__}: {cause}"
+        super().__init__(f"the networks of NS {nsr_id} could not be prepared: {detail}")
+        self.nsr_id, self.cause = nsr_id, cause
+        if isinstance(cause, L2NetError):
+            self.exit_code, self.temporary = cause.exit_code, cause.temporary
+
+
 @dataclass
 class _Failure:
     """Why an attempt to prepare an NS's networks failed, and which KDU installs of that attempt have been told."""
 
-    error: L2NetError
+    error: PreparationError
     batch: frozenset[str]  # the NS's helm KDU instances on the cluster at the time
     told: set[str] = field(default_factory=set)
+
+    def tell(self, kdu_instance: str) -> PreparationError:
+        """The attempt's error, as a new exception with the same message (each KDU's task raises its own)."""
+        self.told.add(kdu_instance)
+        again = PreparationError(self.error.nsr_id, self.error.cause)
+        again.__cause__ = self.error.cause
+        return again
 
 
 @dataclass
@@ -179,10 +204,9 @@ class NsNetworks:
                 try:
                     await _ensure_namespace(conn, cluster_uuid, records.ns_namespace(nsr, namespace))
                     plan = await asyncio.to_thread(self._prepare, conn, cluster_uuid, nsr, namespace)
-                except L2NetError as e:
-                    batch = records.helm_kdu_instances(nsr, cluster_uuid)
-                    self._failed[key] = _Failure(e, batch, {kdu_instance})
-                    raise
+                except Exception as e:  # any exception: one error for the whole attempt (see the module docstring)
+                    failure = await self._record_failure(conn, key, e)
+                    raise failure.tell(kdu_instance) from e
                 ready = self._ready[key] = _Ready(plan)
                 self._failed.pop(key, None)
         kdu = ready.plan.kdu(entry.member_vnf_index, entry.kdu_name) if ready.plan else None
@@ -192,6 +216,20 @@ class NsNetworks:
                            ", ".join(f"{i.name}={i.network}{' ' + i.ip if i.ip else ''}" for i in kdu.interfaces))
         return merge_values(params or {}, kdu.values)
 
+    async def _record_failure(self, conn: Any, key: Key, error: Exception) -> _Failure:
+        """Remember the failed attempt: its error and its KDUs (the NS's helm KDU instances recorded by now)."""
+        from osm_l2net.osm import records
+
+        try:  # re-read: LCM writes each KDU's release name as its install task starts, the others' after ours
+            nsr = await asyncio.to_thread(conn.db.get_one, "nsrs", {"_id": key[0]})
+            batch = records.helm_kdu_instances(nsr, key[1])
+        except Exception as e:  # the attempt's error matters more than why its KDUs could not be listed
+            _logger(conn).warning("osm-l2net: NS %s: could not re-read the KDU instances after a failure: %s", key[0], e)
+            batch = frozenset()
+        failure = self._failed[key] = _Failure(PreparationError(key[0], error), batch)
+        _logger(conn).error("osm-l2net: %s", failure.error)
+        return failure
+
     def _raise_earlier_failure(self, key: Key, kdu_instance: str) -> None:
         """KDUs of an attempt whose network preparation failed share its error instead of each retrying for minutes;
         a KDU seen again, or one of another batch, is a new attempt (LCM retried) and prepares afresh."""
@@ -199,8 +237,7 @@ class NsNetworks:
         if failure is None:
             return
         if kdu_instance in failure.batch and kdu_instance not in failure.told:
-            failure.told.add(kdu_instance)
-            raise L2NetError(f"the networks of NS {key[0]} could not be prepared: {failure.error}") from failure.error
+            raise failure.tell(kdu_instance) from failure.error.cause
         del self._failed[key]
 
     def _prepare(self, conn: Any, cluster_uuid: str, nsr: Mapping[str, Any], namespace: str | None) -> Plan | None:
@@ -219,8 +256,13 @@ class NsNetworks:
             return None
         log = _logger(conn)
         with self._cluster(conn, cluster_uuid, plan.namespace) as cluster:
-            created = create_networks(cluster, plan, self.settings.deploy_settings(),
-                                      lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
+            try:
+                created = create_networks(cluster, plan, self.settings.deploy_settings(),
+                                          lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
+            except L2NetError:
+                raise  # create_networks has deleted what it created
+            except Exception as e:  # foreign: create_networks did not roll back; delete what this attempt created
+                raise _rolled_back(cluster, plan, e, log) from e
         log.info("osm-l2net: NS %s: %d networks ready in %s (%d created)", nsr_id, len(plan.networks), plan.namespace,
                  len(created))
         return plan
@@ -257,8 +299,13 @@ class NsNetworks:
 
         log = _logger(conn)
         with self._cluster(conn, cluster_uuid, None) as cluster:
-            removed = remove_ns_networks(cluster, nsr_id, self.settings.deploy_settings(),
-                                         progress=lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
+            try:
+                removed = remove_ns_networks(cluster, nsr_id, self.settings.deploy_settings(),
+                                             progress=lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
+            except L2NetError:
+                raise
+            except Exception as e:  # foreign: do not leave the networks behind; delete them by label, without waiting
+                removed = _remove_by_label(cluster, nsr_id, e, log)
         if removed:
             log.info("osm-l2net: NS %s: networks removed: %s", nsr_id, ", ".join(sorted(removed)))
 
@@ -271,7 +318,72 @@ class NsNetworks:
         kubeconfig = Path(conn.fs.path) / cluster_uuid / ".kube" / "config"
         if not kubeconfig.is_file():
             raise L2NetError(f"no kubeconfig for K8s cluster {cluster_uuid} at {kubeconfig} (is the cluster registered?)")
-        return kube.Cluster(kube.ClusterAccess(kubeconfig=str(kubeconfig), namespace=namespace))
+        return _recording_cluster_class()(kube.ClusterAccess(kubeconfig=str(kubeconfig), namespace=namespace))
+
+
+@functools.cache
+def _recording_cluster_class() -> type:
+    """``kube.Cluster`` that remembers which networks it created: what an attempt failing with a foreign exception
+    must delete again (the deployer's own rollback runs only for the project's errors). Built on first use so that
+    this module does not import the Kubernetes client."""
+    from osm_l2net import kube
+
+    class RecordingCluster(kube.Cluster):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.created: list[NetworkPlan] = []
+            self._created_lock = threading.Lock()  # the deployer creates from worker threads
+
+        def ensure_network(self, net: NetworkPlan, namespace: str | None = None) -> kube.EnsureOutcome:
+            outcome = super().ensure_network(net, namespace)
+            if outcome == "created":
+                with self._created_lock:
+                    self.created.append(net)
+            return outcome
+
+    return RecordingCluster
+
+
+def _rolled_back(cluster: Any, plan: Plan, cause: Exception, log: logging.Logger | logging.LoggerAdapter[Any]) -> L2NetError:
+    """(worker thread) Delete the networks this attempt created after a foreign exception; the error to raise."""
+    created: list[NetworkPlan] = list(cluster.created)
+    what = f"{type(cause).__name__} while creating the networks: {cause}"
+    if not created:
+        return L2NetError(f"{what} (none had been created)")
+    log.warning("osm-l2net: NS %s: %s; deleting the %d network(s) this attempt created", plan.ns_id, what, len(created))
+    try:
+        cluster.delete_networks(created, plan.namespace, force=True)
+    except Exception as e:
+        return L2NetError(f"{what}; rollback incomplete ({type(e).__name__}: {e}): left for 'osm-l2net gc'")
+    names = ", ".join(n.name for n in created)
+    try:
+        cluster.wait_gone(created, plan.namespace, 60.0)
+    except Exception as e:  # deletion was accepted; the operator finishes it
+        return L2NetError(f"{what}; rolled back: deleted {names} (not yet confirmed gone: {e})")
+    return L2NetError(f"{what}; rolled back: deleted {names}")
+
+
+def _remove_by_label(cluster: Any, nsr_id: str, cause: Exception,
+                     log: logging.Logger | logging.LoggerAdapter[Any]) -> list[str]:
+    """(worker thread) After a foreign exception in the removal: delete every network labelled with the NS's id at
+    once (helm's release is already gone), and check that none is left undeleted; raise only if some is."""
+    from osm_l2net.names import label_value
+    from osm_l2net.osm.networks import owned_plans
+
+    log.error("osm-l2net: NS %s: %s while removing its networks: %s; deleting them by label without waiting",
+              nsr_id, type(cause).__name__, cause)
+    try:
+        removed: list[str] = []
+        for plan in owned_plans(cluster, nsr_id):
+            removed.extend(cluster.delete_networks(list(plan.networks), plan.namespace, force=True).deleted)
+        left = [o.name for o in cluster.list_owned(label_value(nsr_id)) if not o.deleting]
+    except Exception as e:
+        raise L2NetError(f"the networks of NS {nsr_id} could not be removed ({type(cause).__name__}: {cause}; "
+                         f"then {type(e).__name__}: {e}): left for 'osm-l2net gc'") from e
+    if left:
+        raise L2NetError(f"the networks of NS {nsr_id} could not be removed ({type(cause).__name__}: {cause}): "
+                         f"{', '.join(left)} still present") from cause
+    return removed
 
 
 async def _ensure_namespace(conn: Any, cluster_uuid: str, namespace: str) -> None:
@@ -337,7 +449,7 @@ def make_connector_class(base: type) -> type:
             return state
 
         async def install(self, cluster_uuid: str, kdu_model: str, kdu_instance: str, atomic: bool = True,
-                          timeout: float = 300, params: dict[str, Any] | None = None,  # noqa: ASYNC109 (OSM's)
+                          timeout: float = 300, params: dict[str, Any] | None = None,
                           db_dict: dict[str, Any] | None = None, kdu_name: str | None = None,
                           namespace: str | None = None, **kwargs: Any) -> Any:
             values = await self.l2net.attach(self, cluster_uuid, kdu_instance, namespace, params, db_dict)

@@ -237,3 +237,30 @@ def test_the_event_loop_keeps_running_while_networks_are_prepared(lcm: Lcm) -> N
     assert sum(gaps) >= 2.0, "the networks took the operator's 2 s to become ready"
     assert max(gaps) < 1.0, f"the loop stalled for {max(gaps):.2f} s"
     asyncio.run(replay.terminate(nsr_id))
+
+
+def test_a_foreign_exception_while_preparing_rolls_back_once_and_fails_every_kdu_once(
+        lcm: Lcm, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only the project's errors: a client's own exception (here the newest client's watch raising TypeError)
+    rolls back what the attempt created, and every KDU of the attempt fails once with the same error."""
+    from kubernetes import watch
+
+    def broken(self: Any, func: Any, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("injected: the client's watch is broken")
+
+    lcm.cluster.operator.start(ready_after=0.3)  # not Available at once: the readiness wait must watch
+    nsr_id = create_ns(lcm.db, lcm.onboarded, "vod-service", VIM)
+    replay = lcm.replay()
+    plan = expected_plan(nsr_id, "vod-service")
+    with monkeypatch.context() as patch:
+        patch.setattr(watch.Watch, "stream", broken)
+        results = asyncio.run(replay.instantiate(nsr_id))
+    assert all(isinstance(r, Exception) for r in results), results
+    assert len({str(r) for r in results}) == 1 and "TypeError" in str(results[0]) and "rolled back" in str(results[0])
+    assert len(lcm.cluster.log.select("POST", "/l2networks")) == len(plan.networks), "one attempt, not one per KDU"
+    assert len([e for e in lcm.cluster.log.select("DELETE", "/l2networks") if e.status < 300]) == len(plan.networks)
+    lcm.cluster.wait_for(lambda: owned(lcm, nsr_id) == [], what="the rolled-back networks to be gone")
+    assert lcm.connector.installs == []
+    assert asyncio.run(replay.instantiate(nsr_id)) == [True, True, True], "LCM's retry is a new attempt"
+    assert asyncio.run(replay.terminate(nsr_id)) == [True, True, True]
+    assert owned(lcm) == []

@@ -35,7 +35,7 @@ class RecordingBase:
         self.uninstalled: list[str] = []
 
     async def install(self, cluster_uuid: str, kdu_model: str, kdu_instance: str, atomic: bool = True,
-                      timeout: float = 300, params: dict[str, Any] | None = None, db_dict: dict[str, Any] | None = None,  # noqa: ASYNC109
+                      timeout: float = 300, params: dict[str, Any] | None = None, db_dict: dict[str, Any] | None = None,
                       kdu_name: str | None = None, namespace: str | None = None, **kwargs: Any) -> bool:
         self.installed.append((kdu_instance, params, kwargs))
         return True
@@ -326,3 +326,49 @@ def test_the_vnfd_revision_the_ns_was_made_from_is_used(osm: tuple[OsmDbDouble, 
     assert sorted(k["name"] for v in vnfds for k in v["kdu"]) == ["cdn-server", "content-server", "router-firewall"]
     without_revision = _vnfd_record(db, {"vnfd-id": cdn["_id"]})
     assert [k["name"] for k in without_revision["kdu"]] == ["renamed"], "no revision named: the current record"
+
+
+
+def test_a_failed_attempt_counts_the_kdus_lcm_recorded_after_it_started(
+        osm: tuple[OsmDbDouble, FsDouble, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """As deploy_kdus does: each KDU task writes its release name only as it starts, so the first install reads an
+    nsr without the others'. Their installs still belong to the failed attempt (same error, no re-preparation), and
+    a foreign exception is that attempt's error just like the project's own."""
+    import threading
+
+    db, fs, onboarded = osm
+    nsr_id = create_ns(db, onboarded, "vod", VIM)
+    conn = make_connector_class(RecordingBase)(fs=fs, db=db)
+    entries = LcmReplay(db, conn, onboarded).deploy_entries(nsr_id)
+    for i in range(1, len(entries)):  # only the first task has started: the others have not named their KDU yet
+        db.set_one("nsrs", {"_id": nsr_id}, {f"_admin.deployed.K8s.{i}.kdu-instance": None})
+    started, written = threading.Event(), threading.Event()
+    attempts: list[str] = []
+
+    def failing_prepare(self: NsNetworks, conn: Any, cluster_uuid: str, nsr: Any, namespace: str | None) -> None:
+        attempts.append(nsr["_id"])
+        started.set()
+        assert written.wait(10)
+        raise RuntimeError("the client broke")
+
+    monkeypatch.setattr(NsNetworks, "_prepare", failing_prepare)
+
+    def install(i: int) -> Any:
+        return conn.install(cluster_uuid="k8s-cluster-1", kdu_model="m", kdu_instance=entries[i]["kdu-instance"],
+                            db_dict={"collection": "nsrs", "filter": {"_id": nsr_id}, "path": f"_admin.deployed.K8s.{i}"})
+
+    async def installs() -> list[Any]:
+        first = asyncio.ensure_future(install(0))
+        assert await asyncio.to_thread(started.wait, 10)
+        others = []
+        for i in range(1, len(entries)):  # the other tasks start: name their KDU, then install
+            db.set_one("nsrs", {"_id": nsr_id}, {f"_admin.deployed.K8s.{i}.kdu-instance": entries[i]["kdu-instance"]})
+            others.append(asyncio.ensure_future(install(i)))
+        await asyncio.sleep(0.1)  # they read their records and wait for the NS's lock
+        written.set()
+        return list(await asyncio.gather(first, *others, return_exceptions=True))
+
+    results = asyncio.run(installs())
+    assert attempts == [nsr_id], "one preparation for the attempt"
+    assert all(isinstance(r, L2NetError) for r in results) and len({str(r) for r in results}) == 1, results
+    assert "unexpected RuntimeError: the client broke" in str(results[0])

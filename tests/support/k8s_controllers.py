@@ -1,12 +1,24 @@
 """``WorkloadControllerDouble``: plays, visibly, the parts of a cluster that turn a helm release into attached pods.
 
 The Kubernetes API test double has no controllers. When started, this double reacts to Deployments and StatefulSets
-the way the Deployment/StatefulSet controllers, the scheduler, the L2S-M webhook and Multus together would:
-it creates ``spec.replicas`` pods from the pod template (labels, annotations, ``pod-template-hash``, owner
-reference, node, phase Running), writes ``k8s.v1.cni.cncf.io/network-status`` for the networks the pod asks for
-(``l2sm/networks`` or ``k8s.v1.cni.cncf.io/networks``), replaces pods when the template changes, and deletes them
-with their workload. It also records L2S-M ordering violations: a pod created while one of its L2Networks does not
-exist or is not ``Available`` would never be attached by the real SDN controller (``violations``).
+the way the Deployment/ReplicaSet/StatefulSet controllers, the scheduler, the kubelet, the L2S-M webhook and Multus
+together would:
+
+- a Deployment gets ONE ReplicaSet for its current pod template, named ``<deployment>-<pod-template-hash>``, owned by
+  it (``ownerReferences``, ``controller: true``), with the template plus the ``pod-template-hash`` label; a
+  ReplicaSet of an older template is deleted (the real controller scales it to 0 and keeps it as history);
+- ``spec.replicas`` pods from the template (labels, annotations, ``pod-template-hash``, owner reference to the
+  ReplicaSet or StatefulSet, node, phase Running, and the ``PodScheduled``/``Initialized``/``ContainersReady``/
+  ``Ready`` conditions the kubelet reports once the readiness probe passes), with
+  ``k8s.v1.cni.cncf.io/network-status`` for the networks the pod asks for (``l2sm/networks`` or
+  ``k8s.v1.cni.cncf.io/networks``); pods are replaced when the template changes and deleted with their workload;
+- the status helm's ``--wait``/``--atomic`` reads: ReplicaSet and Deployment (or StatefulSet) ``observedGeneration``
+  equal to ``metadata.generation``, ``replicas``/``readyReplicas``/``availableReplicas``/``updatedReplicas``
+  counted from the pods' Ready conditions, never assumed.
+
+``pods_ready=False`` plays pods whose readiness probe never passes (Running, ``Ready: False``): ``helm --wait`` then
+times out as on a real cluster. It also records L2S-M ordering violations: a pod created while one of its L2Networks
+does not exist or is not ``Available`` would never be attached by the real SDN controller (``violations``).
 ``port_exhaustion=True`` plays the webhook out of switch ports: pods get ``l2sm/error`` and no interface.
 """
 
@@ -24,6 +36,7 @@ if TYPE_CHECKING:
 
 DEPLOYMENTS = Resource("apps", "v1", "deployments")
 STATEFULSETS = Resource("apps", "v1", "statefulsets")
+REPLICASETS = Resource("apps", "v1", "replicasets")
 _KINDS = {DEPLOYMENTS: "Deployment", STATEFULSETS: "StatefulSet"}
 OWNER_LABEL = "osm-l2net.test/owner"  # set by this double only, to find a workload's pods again
 
@@ -48,11 +61,12 @@ class WorkloadControllerDouble:
         self._cluster = cluster
         self.running = False
         self.port_exhaustion = False
+        self.pods_ready = True
         self.violations: list[str] = []
 
-    def start(self, port_exhaustion: bool = False) -> None:
+    def start(self, port_exhaustion: bool = False, pods_ready: bool = True) -> None:
         def apply() -> None:
-            self.running, self.port_exhaustion = True, port_exhaustion
+            self.running, self.port_exhaustion, self.pods_ready = True, port_exhaustion, pods_ready
             for res in _KINDS:
                 for obj in self._cluster.emulator.list_objects(res):
                     self._reconcile(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
@@ -84,10 +98,13 @@ class WorkloadControllerDouble:
         if workload is None or workload["metadata"].get("deletionTimestamp"):
             for pod in pods:
                 emu.delete_object(PODS, namespace, pod["metadata"]["name"])
+            for rs in self._replica_sets(namespace, workload, name):
+                emu.delete_object(REPLICASETS, namespace, rs["metadata"]["name"])
             return
         template = (workload.get("spec") or {}).get("template") or {}
         digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
         replicas = int((workload.get("spec") or {}).get("replicas", 1))
+        controller = workload if res == STATEFULSETS else self._replica_set(workload, template, digest, replicas)
         wanted = [f"{name}-{i}" if res == STATEFULSETS else f"{name}-{digest}-{i}" for i in range(replicas)]
         for pod in pods:
             labels = pod["metadata"].get("labels") or {}
@@ -96,7 +113,50 @@ class WorkloadControllerDouble:
         present = {p["metadata"]["name"] for p in self._owned_pods(namespace, owner)}
         for index, pod_name in enumerate(wanted):
             if pod_name not in present:
-                emu.put_object(PODS, namespace, self._pod(workload, template, pod_name, index, owner, digest))
+                emu.put_object(PODS, namespace, self._pod(controller, template, pod_name, index, owner, digest))
+        ready = sum(1 for p in self._owned_pods(namespace, owner) if _is_ready(p))
+        if res == DEPLOYMENTS:
+            self._set_status(REPLICASETS, controller, _replica_status(controller, replicas, ready))
+        self._set_status(res, workload, _workload_status(res, workload, replicas, ready, f"{name}-{digest}"))
+
+    def _replica_sets(self, namespace: str, workload: dict[str, Any] | None, name: str) -> list[dict[str, Any]]:
+        """The ReplicaSets a Deployment controls (by owner uid; by owner name once the Deployment is gone)."""
+        uid = workload["metadata"]["uid"] if workload else None
+        return [rs for rs in self._cluster.emulator.list_objects(REPLICASETS, namespace)
+                if any(r.get("kind") == "Deployment" and (r.get("uid") == uid if uid else r.get("name") == name)
+                       for r in rs["metadata"].get("ownerReferences") or [])]
+
+    def _replica_set(self, deployment: dict[str, Any], template: dict[str, Any], digest: str,
+                     replicas: int) -> dict[str, Any]:
+        """The Deployment's ReplicaSet for the current template (created if missing, older ones deleted)."""
+        emu, meta = self._cluster.emulator, deployment["metadata"]
+        namespace, rs_name = meta["namespace"], f"{meta['name']}-{digest}"
+        for rs in self._replica_sets(namespace, deployment, meta["name"]):
+            if rs["metadata"]["name"] != rs_name:
+                emu.delete_object(REPLICASETS, namespace, rs["metadata"]["name"])
+        spec = deployment.get("spec") or {}
+        tmeta = template.get("metadata") or {}
+        labels = {**(tmeta.get("labels") or {}), "pod-template-hash": digest}
+        selector = dict(spec.get("selector") or {})
+        selector["matchLabels"] = {**(selector.get("matchLabels") or {}), "pod-template-hash": digest}
+        body = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "metadata": {"name": rs_name, "namespace": namespace, "labels": labels,
+                             "ownerReferences": [_owner_ref(deployment)]},
+                "spec": {"replicas": replicas, "selector": selector,
+                         "template": {**template, "metadata": {**tmeta, "labels": labels}}}}
+        live = emu.get_object(REPLICASETS, namespace, rs_name)
+        if live is None:
+            return emu.put_object(REPLICASETS, namespace, body)
+        if live.get("spec") != body["spec"]:
+            return emu.patch_object(REPLICASETS, namespace, rs_name, {"spec": body["spec"]})
+        return live
+
+    def _set_status(self, res: Resource, obj: dict[str, Any], status: dict[str, Any]) -> None:
+        """Write a controller's status, only when it changed (the MODIFIED event brings the double back here)."""
+        meta = obj["metadata"]
+        live = self._cluster.emulator.get_object(res, meta["namespace"], meta["name"])
+        if live is not None and (live.get("status") or {}) != status:
+            self._cluster.emulator.patch_object(res, meta["namespace"], meta["name"], {"status": status})
 
     def _pod(self, workload: dict[str, Any], template: dict[str, Any], name: str, index: int, owner: str,
              digest: str) -> dict[str, Any]:
@@ -110,12 +170,21 @@ class WorkloadControllerDouble:
             annotations["l2sm/error"] = "No interfaces available for node node-1"
             networks = []
         annotations["k8s.v1.cni.cncf.io/network-status"] = self._status(namespace, name, flavour, networks, index)
-        ref = {"apiVersion": workload.get("apiVersion", "apps/v1"), "kind": workload.get("kind"),
-               "name": workload["metadata"]["name"], "uid": workload["metadata"]["uid"], "controller": True}
+        ready = "True" if self.pods_ready else "False"
+        conditions = [{"type": "PodScheduled", "status": "True"}, {"type": "Initialized", "status": "True"},
+                      {"type": "ContainersReady", "status": ready}, {"type": "Ready", "status": ready}]
+        containers = [{"name": c.get("name", ""), "ready": self.pods_ready, "started": True, "restartCount": 0,
+                       "image": c.get("image", ""),
+                       "imageID": "sha256:" + hashlib.sha256(str(c.get("image", "")).encode()).hexdigest(),
+                       "containerID": "containerd://" + hashlib.sha256(f"{name}/{c.get('name')}".encode()).hexdigest(),
+                       "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}
+                      for c in (template.get("spec") or {}).get("containers") or []]
         return {"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": name, "labels": labels, "annotations": annotations, "ownerReferences": [ref]},
+                "metadata": {"name": name, "labels": labels, "annotations": annotations,
+                             "ownerReferences": [_owner_ref(workload)]},
                 "spec": {**(template.get("spec") or {}), "nodeName": "node-1"},
-                "status": {"phase": "Running", "podIP": f"10.244.0.{10 + index}"}}
+                "status": {"phase": "Running", "podIP": f"10.244.0.{10 + index}", "conditions": conditions,
+                           "containerStatuses": containers}}
 
     def _status(self, namespace: str, pod: str, flavour: str, networks: list[tuple[str, list[str]]],
                 index: int) -> str:
@@ -138,3 +207,33 @@ class WorkloadControllerDouble:
             if not available:
                 state = "does not exist" if not found else "is not Available"
                 self.violations.append(f"pod {namespace}/{pod} created while L2Network {network} {state}")
+
+
+def _owner_ref(owner: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": owner.get("apiVersion", "apps/v1"), "kind": owner.get("kind"),
+            "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"], "controller": True,
+            "blockOwnerDeletion": True}
+
+
+def _is_ready(pod: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def _replica_status(rs: dict[str, Any], replicas: int, ready: int) -> dict[str, Any]:
+    return {"observedGeneration": rs["metadata"].get("generation", 1), "replicas": replicas,
+            "fullyLabeledReplicas": replicas, "readyReplicas": ready, "availableReplicas": ready}
+
+
+def _workload_status(res: Resource, workload: dict[str, Any], replicas: int, ready: int,
+                     revision: str) -> dict[str, Any]:
+    status: dict[str, Any] = {"observedGeneration": workload["metadata"].get("generation", 1), "replicas": replicas,
+                              "updatedReplicas": replicas, "readyReplicas": ready, "availableReplicas": ready}
+    if res == STATEFULSETS:
+        status.update(currentReplicas=replicas, currentRevision=revision, updateRevision=revision)
+    else:
+        available = "True" if ready >= replicas else "False"
+        status["conditions"] = [{"type": "Available", "status": available, "reason": "MinimumReplicasAvailable"
+                                 if available == "True" else "MinimumReplicasUnavailable"}]
+        status["unavailableReplicas"] = max(0, replicas - ready)
+    return status

@@ -13,6 +13,7 @@ Test hooks: ``log`` (every request with its status and the resourceVersion after
 store access (``get_object``/``put_object``/``patch_object``/``delete_object``) that does not count as API traffic.
 CRD objects (L2Network, NetworkAttachmentDefinition) are validated against the real CRDs of the shared models
 (``k8s_schema.py``), and ``/openapi/v3`` says so, so kubectl/helm validate them (and Namespaces) server-side.
+Services get a ``spec.clusterIP`` on create, as from the API server's allocator.
 It is not a cluster: no controllers, admission webhooks, built-in kinds' schemas or OpenAPI v2.
 """
 
@@ -55,6 +56,7 @@ PODS = Resource("", "v1", "pods")
 NAMESPACES = Resource("", "v1", "namespaces")
 SECRETS = Resource("", "v1", "secrets")
 CONFIGMAPS = Resource("", "v1", "configmaps")
+SERVICES = Resource("", "v1", "services")
 
 _CRDS: dict[Resource, dict[str, Any]] = {
     L2NETWORKS: {"kind": "L2Network", "singular": "l2network", "shortnames": {"l2net"}, "subresources": {"status"}},
@@ -66,7 +68,7 @@ _EVENT_HISTORY = 5000
 
 
 def _now() -> str:
-    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.now(tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------- paths
@@ -115,6 +117,7 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
     _warnings: list[str] = attrs.field(factory=list, init=False)
     _rv: int = attrs.field(default=0, init=False)
     _seq: int = attrs.field(default=0, init=False)
+    _service_ips: int = attrs.field(default=0, init=False)
     _watchers: list[_Watch] = attrs.field(factory=list, init=False)
     _history: collections.deque[tuple[int, Resource, str, dict[str, Any]]] = attrs.field(
         factory=lambda: collections.deque(maxlen=_EVENT_HISTORY), init=False)
@@ -243,7 +246,21 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             meta.pop(key, None)
         if res == NAMESPACES:
             obj.setdefault("status", {})["phase"] = "Active"
+        if res == SERVICES:
+            self._allocate_cluster_ip(obj)
         return self._commit(res, "ADDED", obj)
+
+    def _allocate_cluster_ip(self, service: dict[str, Any]) -> None:
+        """As kube-apiserver's service IP allocator: a Service without ``spec.clusterIP`` (and not ExternalName)
+        gets one from the service CIDR (10.96.0.0/12) on create; ``None`` (headless) and a requested IP are kept."""
+        spec = service.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        if spec["type"] == "ExternalName" or spec.get("clusterIP"):
+            spec.setdefault("clusterIPs", [spec["clusterIP"]] if spec.get("clusterIP") else [])
+            return
+        self._service_ips += 1
+        ip = f"10.96.{self._service_ips // 250}.{10 + self._service_ips % 250}"
+        spec["clusterIP"], spec["clusterIPs"] = ip, [ip]
 
     def _store_update(self, res: Resource, old: dict[str, Any], new: dict[str, Any],
                       subresource: str | None = None) -> dict[str, Any]:

@@ -307,7 +307,7 @@ def _object_meta(data: int | bytes) -> dict[str, Any]:
 
 
 def decode_protobuf(body: bytes) -> dict[str, Any]:
-    """Decode the protobuf envelope (runtime.Unknown) of a Secret or ConfigMap into its JSON form.
+    """Decode the protobuf envelope (runtime.Unknown) of a Secret, ConfigMap or Namespace into its JSON form.
 
     client-go sends built-in kinds as protobuf when asked to (helm's release storage does): the emulator stores JSON,
     so only the kinds helm writes are understood; anything else is answered 415 so the gap is visible.
@@ -319,6 +319,8 @@ def decode_protobuf(body: bytes) -> dict[str, Any]:
     api_version, kind = _s(type_meta.get(1, b"")), _s(type_meta.get(2, b""))
     if kind == "DeleteOptions":
         return _delete_options(unknown.get(2, b""))
+    if kind == "Namespace":  # what 'kubectl create namespace' sends (OSM's N2VC runs it before helm)
+        return _namespace(api_version, unknown.get(2, b""))
     if kind not in ("Secret", "ConfigMap"):
         raise ApiError(415, "UnsupportedMediaType", f"protobuf of {kind} is not decoded here")
     obj: dict[str, Any] = {"apiVersion": api_version or "v1", "kind": kind}
@@ -337,6 +339,18 @@ def decode_protobuf(body: bytes) -> dict[str, Any]:
             obj.setdefault("binaryData", {})[key] = base64.b64encode(val if isinstance(val, bytes) else b"").decode()
         elif number == 5 and kind == "Secret":
             obj["immutable"] = bool(value)
+    return obj
+
+
+def _namespace(api_version: str, data: int | bytes) -> dict[str, Any]:
+    """k8s.io.api.core.v1.Namespace: metadata = 1, spec = 2 (NamespaceSpec: repeated string finalizers = 1)."""
+    obj: dict[str, Any] = {"apiVersion": api_version or "v1", "kind": "Namespace"}
+    for number, value in _msg(data):
+        if number == 1:
+            obj["metadata"] = _object_meta(value)
+        elif number == 2:
+            finalizers = [_s(v) for n, v in _msg(value) if n == 1]
+            obj["spec"] = {"finalizers": finalizers} if finalizers else {}
     return obj
 
 

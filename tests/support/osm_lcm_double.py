@@ -3,7 +3,8 @@
 - ``OsmDbDouble``: osm_common's db interface (``get_one``, ``get_list``, ``set_one``, ``create``, ``del_one``) over
   in-memory collections, with MongoDB's dotted-path filter semantics (``_admin.deployed.K8s.kdu-instance`` matches any
   list element), returning copies as MongoDB does.
-- ``FsDouble``: osm_common's fs (``path``, ``sync``, ``reverse_sync``) over a local folder; ``sync`` is recorded.
+- ``FsDouble``: osm_common's fs (``path``, ``sync``, ``reverse_sync``, ``file_exists``) over a local folder; ``sync``
+  is recorded.
 - ``K8sHelm3ConnectorDouble``: OSM Release NINETEEN's ``K8sHelm3Connector`` constructor and ``install``/``uninstall``
   signatures (shared/reference/osm.md). ``install`` creates the namespace with the real kubectl, then runs the real
   helm binary against the cluster whose kubeconfig is at ``<fs.path>/<cluster_uuid>/.kube/config``, the values (``params``)
@@ -161,6 +162,16 @@ class FsDouble:
         with self._lock:
             self.synced.append(f"reverse:{from_path}")
 
+    def file_exists(self, storage: str | list[str], mode: str | None = None) -> bool:
+        """osm_common's fsbase.file_exists: ``storage`` relative to ``path`` (a str or path parts); ``mode`` "file"
+        or "dir" (None: either). LCM's deploy_kdus asks it where a package's chart is."""
+        target = Path(self.path, *([storage] if isinstance(storage, str) else storage))
+        if mode == "file":
+            return target.is_file()
+        if mode == "dir":
+            return target.is_dir()
+        return target.exists()
+
     def add_cluster(self, cluster_uuid: str, kubeconfig: Path) -> Path:
         """Store a cluster's credentials where N2VC keeps them: ``<path>/<cluster_uuid>/.kube/config`` (0600)."""
         target = Path(self.path) / cluster_uuid / ".kube" / "config"
@@ -225,7 +236,7 @@ class K8sHelm3ConnectorDouble:
 
     # ---- the v19 interface ----------------------------------------------------------------------------------
     async def install(self, cluster_uuid: str, kdu_model: str, kdu_instance: str, atomic: bool = True,
-                      timeout: float = 300, params: dict[str, Any] | None = None,  # noqa: ASYNC109 (OSM API)
+                      timeout: float = 300, params: dict[str, Any] | None = None,
                       db_dict: dict[str, Any] | None = None,
                       kdu_name: str | None = None, namespace: str | None = None, **kwargs: Any) -> bool:
         self.events.append(("install", kdu_instance, "start"))
