@@ -9,6 +9,7 @@ half a minute and twice the memory). Anything outside the common cases is handed
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import defaultdict
@@ -293,20 +294,91 @@ def topology_ascii(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+_BUS = "#2c5f8a"  # virtual links: dark blue bars
+_ROUTER = "#f6ad55"  # forwarding KNFs: orange
+_HOST = "#edf2f7"  # other KNFs: light grey
+
+
 def plan_dot(plan: Plan) -> str:
-    """Graphviz DOT: KNFs as boxes (routers double-boxed), virtual links as ellipses, edges labelled interface/address."""
-    out = ["graph ns {", '  graph [rankdir=LR, fontname="Helvetica", label=' + _q(f"{plan.ns_name} ({plan.nsd_id})") + "];",
-           '  node [fontname="Helvetica"]; edge [fontname="Helvetica", fontsize=10];']
+    """Graphviz DOT of the NS, read top to bottom along the router chain: each virtual link a bus (a bar with its id
+    and subnet), the KNFs hanging off the buses they attach to, routers in orange between the buses they join, each
+    attachment labelled with its address and interface; the NS in the title, a legend at the bottom."""
+    level = _bus_levels(plan)
+    out = ["digraph ns {",
+           f"  graph [rankdir=TB, nodesep=0.5, ranksep=0.45, fontname=Helvetica, labelloc=t, label=<{_title(plan)}>];",
+           "  node [fontname=Helvetica, fontsize=11]; edge [fontname=Helvetica, fontsize=9, dir=none, color=gray35];"]
     for n in plan.networks:
-        out.append(f"  {_q('vl:' + n.vld_id)} [shape=ellipse, style=filled, fillcolor=lightblue, "
-                   f"label={_q(n.vld_id + chr(10) + (n.cidr or 'L2 only'))}];")
+        subnet = _h(n.cidr) if n.cidr else "<i>L2 only</i>"
+        out.append(f"  {_q('vl:' + n.vld_id)} [shape=box, style=filled, fillcolor={_q(_BUS)}, color={_q(_BUS)}, "
+                   f"fontcolor=white, height=0.3, width={max(2.0, 1.3 * _fanout(plan, n.vld_id)):.1f}, "
+                   f"tooltip={_q(n.name)}, label=<<b>{_h(n.vld_id)}</b>   {subnet}>];")
     for k in plan.kdus:
-        shape = "box, peripheries=2" if k.forwarding else "box"
-        out.append(f"  {_q('knf:' + k.key)} [shape={shape}, label={_q(k.member_vnf_index + chr(10) + k.kdu_name)}];")
+        kdu = "" if k.kdu_name == k.member_vnf_index else f'<br/><font point-size="9">KDU {_h(k.kdu_name)}</font>'
+        fill = _ROUTER if k.forwarding else _HOST
+        out.append(f"  {_q('knf:' + k.key)} [shape=box, style=\"filled,rounded\", fillcolor={_q(fill)}, "
+                   f"label=<<b>{_h(k.member_vnf_index)}</b>{kdu}>];")
+        entry = min((i.vld_id for i in k.interfaces), key=lambda v: level.get(v, 0), default=None)
         for i in k.interfaces:
-            out.append(f"  {_q('knf:' + k.key)} -- {_q('vl:' + i.vld_id)} [label={_q(i.name + ' ' + (i.ip or ''))}];")
+            ends = (_q("knf:" + k.key), _q("vl:" + i.vld_id))
+            tail, head = ends if k.forwarding and i.vld_id != entry else ends[::-1]  # buses above, except a router's next
+            out.append(f"  {tail} -> {head} [label=<{_edge_label(i.address, i.name)}>];")
+    out += _legend()
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _title(plan: Plan) -> str:
+    return (f'<font point-size="16"><b>NS {_h(plan.ns_name)}</b></font><br/><font point-size="10">NSD '
+            f"{_h(plan.nsd_id)} · namespace {_h(plan.namespace)} · provider {_h(plan.provider)}</font><br/> ")
+
+
+def _edge_label(address: str | None, interface: str) -> str:
+    return f"<b>{_h(address)}</b> {_h(interface)}" if address else _h(interface)
+
+
+def _fanout(plan: Plan, vld_id: str) -> int:
+    return sum(1 for k in plan.kdus for i in k.interfaces if i.vld_id == vld_id)
+
+
+def _bus_levels(plan: Plan) -> dict[str, int]:
+    """Each link's depth along the router chain (breadth-first from the first link of each group, in NSD order), so
+    that a router sits below the bus it is reached from and above the buses it leads to."""
+    links_of: dict[str, list[str]] = {}  # forwarding KNF -> its links
+    routers_on: dict[str, list[str]] = {}  # link -> forwarding KNFs on it
+    for k in plan.kdus:
+        if k.forwarding:
+            links_of[k.key] = [i.vld_id for i in k.interfaces]
+            for i in k.interfaces:
+                routers_on.setdefault(i.vld_id, []).append(k.key)
+    level: dict[str, int] = {}
+    for n in plan.networks:
+        if n.vld_id in level:
+            continue
+        level[n.vld_id] = 0
+        queue = [n.vld_id]
+        for vld_id in queue:  # the list grows while it is walked: a breadth-first walk
+            for router in routers_on.get(vld_id, ()):
+                for nxt in links_of[router]:
+                    if nxt not in level:
+                        level[nxt] = level[vld_id] + 1
+                        queue.append(nxt)
+    return level
+
+
+_LEGEND = ((f'bgcolor="{_BUS}" width="40"', " ", "virtual link: one L2 network, its subnet"),
+           (f'bgcolor="{_ROUTER}" style="rounded"', " ", "router: forwards between its links"),
+           (f'bgcolor="{_HOST}" style="rounded" border="1"', " ", "other KNF (each KDU: one helm release)"),
+           ("", "<b>10.0.0.1</b> net1", "its address on the link, interface in the pod"))
+
+
+def _legend() -> list[str]:
+    rows = "".join(f'<tr><td {cell}>{sample}</td><td align="left">{text}</td></tr>' for cell, sample, text in _LEGEND)
+    return ['  { rank=sink; legend [shape=plaintext, fontsize=9, label=<<table border="0" cellborder="0" '
+            f'cellspacing="3" cellpadding="2">{rows}</table>>]; }}']
+
+
+def _h(text: str) -> str:
+    return html.escape(text, quote=True)  # inside Graphviz's HTML-like labels
 
 
 def _q(text: str) -> str:

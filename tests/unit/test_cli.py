@@ -81,7 +81,7 @@ def test_validate_ok_warning_and_broken() -> None:
 
 def test_graph_dot_and_svg(tmp_path: Path) -> None:
     code, out, _ = invoke("graph", *CDN_PACKAGES, "--format", "dot")
-    assert code == 0 and out.startswith("graph ns {") and "peripheries=2" in out
+    assert code == 0 and out.startswith("digraph ns {") and "rankdir=TB" in out
     if shutil.which("dot") is None:
         code, _, err = invoke("graph", *CDN_PACKAGES, "--format", "svg", "--out", str(tmp_path / "t.svg"))
         assert code == 2 and "apt-get install graphviz" in err

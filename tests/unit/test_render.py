@@ -5,15 +5,23 @@ width 120, non-ASCII, long keys), tuples and read-only mappings as the plan hold
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import shutil
+import subprocess
 import types
+from dataclasses import replace
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osm_l2net.plan import plain
-from osm_l2net.render import dump, dump_json, dump_yaml
+from osm_l2net import api
+from osm_l2net.plan import Plan, plain
+from osm_l2net.render import dump, dump_json, dump_yaml, plan_dot
+from tests.conftest import CDN_PACKAGES, REPO
 
 TRICKY = ["", " ", "a b", "a: b", "a:", "a #b", "#a", "-", "- a", "-a", "?", "? a", ":", "---", "...", "--- a", "yes",
           "No", "on", "~", "null", "Null", "=", "<<", "10", "1.5", "1e3", "0x1f", "0o7", "1_000", "2001-01-01",
@@ -62,3 +70,56 @@ def test_scalars_and_empty_documents() -> None:
     for data in ({}, [], "x", None, 1, [[]], {"a": {}}):
         assert dump(data, "yaml") == pyyaml(data)
         assert dump(data, "json") == json.dumps(plain(data), indent=2)
+
+
+# ---- the topology picture (graph) -------------------------------------------------------------------------------------
+
+def laid_out(plan: Plan) -> dict[str, tuple[float, float, str]]:
+    """Graphviz's own layout of plan_dot: node name -> (x, y, fill colour), y growing upwards (dot -Tplain)."""
+    done = subprocess.run(["dot", "-Tplain"], input=plan_dot(plan), capture_output=True, text=True, timeout=60,
+                          check=True)
+    nodes = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("node "):
+            name, x, y = shlex.split(line)[1:4]
+            nodes[name] = (float(x), float(y), line.rsplit(" ", 1)[1])
+    return nodes
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot (Debian: graphviz; scripts/setup installs it)")
+def test_the_router_chain_reads_top_to_bottom_with_routers_between_their_buses() -> None:
+    nodes = laid_out(api.plan([str(REPO / "examples" / "two_routers")], ns_name="chain"))
+    chain = ["vl:net-a", "knf:router-1/router", "vl:net-b", "knf:router-2/router", "vl:net-c", "knf:server/host"]
+    heights = [nodes[n][1] for n in chain]
+    assert heights == sorted(heights, reverse=True) and len(set(heights)) == len(heights), heights
+    assert nodes["knf:client/host"][1] < nodes["vl:net-a"][1]  # a host hangs below its bus
+    assert nodes["legend"][1] < min(heights)  # the legend at the bottom
+    routers = {nodes[n][2] for n in chain if "router-" in n}
+    assert len(routers) == 1 and routers != {nodes["knf:client/host"][2]}  # routers one colour, hosts another
+
+
+def test_the_picture_names_the_ns_buses_subnets_and_addresses_once() -> None:
+    plan = api.plan([str(REPO / "examples" / "two_routers")], ns_name="chain-demo")
+    dot = plan_dot(plan)
+    assert "<b>NS chain-demo</b>" in dot and "NSD two_routers_ns" in dot
+    for n in plan.networks:
+        assert f"<b>{n.vld_id}</b>   {n.cidr}" in dot
+    for k in plan.kdus:
+        for i in k.interfaces:
+            assert dot.count(f"<b>{i.address}</b> {i.name}>") == 1, i
+    assert "router: forwards between its links" in dot  # the legend says what the orange boxes are
+    cdn = plan_dot(api.plan(CDN_PACKAGES, ns_name="vod"))
+    assert "KDU cdn-server" not in cdn  # a KDU named as its KNF is not named twice
+    assert "KDU router" in dot  # ... one with its own name is
+
+
+def test_pure_l2_links_and_unaddressed_interfaces_are_drawn() -> None:
+    plan = api.plan([str(REPO / "examples" / "two_routers")], ns_name="l2")
+    l2 = replace(plan, networks=tuple(replace(n, cidr=None) if n.vld_id == "net-b" else n for n in plan.networks),
+                 kdus=tuple(replace(k, interfaces=tuple(replace(i, ip=None) if i.vld_id == "net-b" else i
+                                                        for i in k.interfaces)) for k in plan.kdus))
+    dot = plan_dot(l2)
+    assert "<b>net-b</b>   <i>L2 only</i>" in dot
+    edges = [line for line in dot.splitlines() if "->" in line and '"vl:net-b"' in line]
+    assert len(edges) == 2 and all(re.search(r"\[label=<net\d>\];$", e) for e in edges), edges  # no address
+    assert not re.search(r"\[label=<net\d>\]", plan_dot(plan))
