@@ -92,7 +92,7 @@ def plan_rows(s: Settings) -> list[Row]:
         what = f"{r['vls']:.0f} VLs ({r['knfs']:.0f} KNFs, {r['routes']:.0f} routes)"
         rows.append(Row("plan", f"plan time, {what} vs linear from {base['vls']:.0f} VLs", "s", r["plan_s"],
                         base["plan_s"] * scale, "< 0.5 s" if big else "", r["plan_s"] < 0.5 if big else None,
-                        f"median of {r['runs']:.0f}; parsing apart: {r['parse_s']:.3g} s"))
+                        f"median of {r['runs']:.0f}; CPU {r['plan_cpu_s']:.3g} s; parsing apart: {r['parse_s']:.3g} s"))
         rows.append(Row("plan", f"plan peak memory, {what} vs linear from {base['vls']:.0f} VLs", "MiB",
                         r["plan_peak_mib"], base["plan_peak_mib"] * scale))
     return rows
@@ -111,7 +111,8 @@ def command_rows(s: Settings) -> list[Row]:
         rows.append(Row("command", f"osm-l2net plan -o {r['format']}, {r['vls']:.0f} VLs ({r['knfs']:.0f} KNFs): "
                         "whole command vs build_plan alone", "s", r["command_s"], r["planner_s"],
                         "< 2 s" if big else "", r["command_s"] < 2 if big else None,
-                        f"median of {r['runs']}; peak RSS {r['peak_rss_mib']:.0f} MiB"))
+                        f"median of {r['runs']}; CPU {r['command_cpu_s']:.3g} s (planner {r['planner_cpu_s']:.3g} s); "
+                        f"peak RSS {r['peak_rss_mib']:.0f} MiB"))
     smallest = min(r["vls"] for r in results)
     for fmt in command_bench.FORMATS:
         mine = [r for r in results if r["format"] == fmt]
