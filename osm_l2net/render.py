@@ -128,8 +128,10 @@ def _json_sequence(value: Sequence[Any], depth: int, out: list[str]) -> None:
 
 # ---- YAML -----------------------------------------------------------------------------------------------------------
 
-#: printable ASCII without spaces, not ending in ':' — the scalars whose YAML form does not depend on where they stand
-_SIMPLE = re.compile(r"[!-~]*[!-9;-~]")
+#: printable ASCII, neither starting nor ending with a space, not ending in ':': one line that PyYAML writes as it is
+#: (plain or single-quoted); with a space inside, only while the line stays within the width (else PyYAML folds it)
+_SIMPLE = re.compile(r"[!-~](?:[ -~]*[!-9;-~])?")
+_WIDTH = 120
 #: first characters that make PyYAML quote such a scalar (indicators), and the prefixes it treats as document markers
 _INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 _RESOLVERS = yaml.resolver.Resolver.yaml_implicit_resolvers
@@ -137,12 +139,14 @@ _STR_TAG = "tag:yaml.org,2002:str"
 
 
 def _yaml_str(text: str) -> str | None:
-    """The block-context YAML of a string when it is :data:`_SIMPLE` (plain unless PyYAML's analysis or resolver
-    forbids it, then single-quoted), else None: PyYAML writes it."""
+    """The block-context YAML of a string when it is :data:`_SIMPLE`: plain, unless PyYAML's analysis (an indicator
+    first, ': ' or ' #' inside, a document marker) or its resolver (it would read back as another type) forbids it,
+    then single-quoted; else None: PyYAML writes it."""
     if not _SIMPLE.fullmatch(text):
         return None
     first = text[0]
-    quoted = first in _INDICATORS or (len(text) == 1 and first in "-?:") or text.startswith(("---", "..."))
+    quoted = (first in _INDICATORS or (first in "-?:" and (len(text) == 1 or text[1] == " "))
+              or text.startswith(("---", "...")) or ": " in text or " #" in text)
     if not quoted:
         quoted = any(regexp.match(text) and tag != _STR_TAG for tag, regexp in _RESOLVERS.get(first, ()))
     return "'" + text.replace("'", "''") + "'" if quoted else text
@@ -206,6 +210,8 @@ def _yaml_mapping(node: Mapping[str, Any], indent: int, lead: str, out: list[str
                 lead = pad
                 continue
         text = _yaml_scalar(v, texts) if type(v) in _SCALAR_TYPES else None
+        if text is not None and " " in text and len(lead) + len(key) + 2 + len(text) > _WIDTH:
+            text = None  # PyYAML would fold it at a space past the width
         if text is not None:
             out.append(f"{lead}{key}: {text}\n")
         elif isinstance(v, Mapping | list | tuple):
@@ -226,6 +232,8 @@ def _yaml_sequence(node: Sequence[Any], indent: int, lead: str, out: list[str], 
     for v in node:
         dash = lead + "- "
         text = _yaml_scalar(v, texts) if type(v) in _SCALAR_TYPES else None
+        if text is not None and " " in text and len(dash) + len(text) > _WIDTH:
+            text = None  # PyYAML would fold it at a space past the width
         if text is not None:
             out.append(f"{dash}{text}\n")
         elif isinstance(v, Mapping | list | tuple):

@@ -5,6 +5,7 @@ width 120, non-ASCII, long keys), tuples and read-only mappings as the plan hold
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -32,7 +33,10 @@ TRICKY = ["", " ", "a b", "a: b", "a:", "a #b", "#a", "-", "- a", "-a", "?", "? 
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
                     st.floats(allow_nan=False), st.sampled_from(TRICKY), st.text(max_size=30),
-                    st.lists(st.sampled_from(["a", " ", "b", ":", "#", "-", "'", "1"]), max_size=150).map("".join))
+                    st.lists(st.sampled_from(["a", " ", "b", ":", "#", "-", "'", "1"]), max_size=150).map("".join),
+                    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=130),
+                    st.builds(lambda n, tail: "x" * n + tail, st.integers(80, 125),
+                              st.sampled_from(["", " y", " yy zz", ": y", " #y", "  y"])))
 keys = st.one_of(st.sampled_from(TRICKY), st.text(max_size=12), st.integers(0, 5), st.booleans())
 
 
@@ -47,7 +51,7 @@ def pyyaml(data: Any) -> str:
     return yaml.safe_dump(plain(data), sort_keys=False, default_flow_style=False, width=120)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=int(os.environ.get("OSM_L2NET_RENDER_EXAMPLES", "400")), deadline=None)
 @given(trees())
 def test_yaml_is_pyyamls_text(data: Any) -> None:
     assert "".join(dump_yaml(data)) == pyyaml(data)
