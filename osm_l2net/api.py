@@ -79,7 +79,8 @@ def write_plan_files(plan: Plan, out_dir: Path) -> list[Path]:
     written.append(_write(out_dir / "plan.json", json.dumps(plan.as_dict(), indent=2) + "\n"))
     now = [p.relative_to(out_dir).as_posix() for p in written]
     for stale in sorted(set(before) - set(now)):
-        (out_dir / stale).unlink(missing_ok=True)
+        if (out_dir / stale).is_file():  # a file it wrote; a folder put there since is the user's
+            (out_dir / stale).unlink()
     _write(out_dir / MANIFEST, "".join(f"{name}\n" for name in now))
     return written
 
