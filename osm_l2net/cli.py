@@ -159,7 +159,7 @@ def plan(fmt: str, out_dir: str | None, **kwargs: Any) -> None:
         result = build_plan(**kwargs)
         if fmt == "table":
             click.echo(plan_text(result))
-        else:  # streamed in pieces: a 10,000-link plan is 20 MB of text, never held whole
+        else:  # in pieces: a 10,000-link plan is 20 MB of text, never copied nor joined into one string
             for piece in plan_json(result) if fmt == "json" else plan_yaml(result):
                 click.echo(piece, nl=False)
     if out_dir:

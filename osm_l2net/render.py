@@ -24,7 +24,9 @@ from osm_l2net.errors import Problem
 from osm_l2net.plan import Plan, plain
 
 _SCALAR_TYPES = (str, int, float, bool, type(None))
-_CHUNK = 1 << 16  # pieces per write: big enough to amortise the call, small enough to keep memory flat
+#: pieces per write. Every piece is made before the first is written, so that a value JSON cannot hold fails before
+#: any output (as json.dumps did); what is saved is the copy of the plan and the one 20 MB string of the whole text
+_CHUNK = 1 << 16
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
