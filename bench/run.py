@@ -1,9 +1,10 @@
 """Every benchmark of the project in one command and one table: each row is measured against a baseline taken in the
 same run, with RATIO = measured ÷ baseline (below 1: less time, fewer requests, less memory than the baseline).
 
-    .venv/bin/python bench/run.py [--quick] [--only import,plan,networks,lcm,lab] [--json FILE]
+    .venv/bin/python bench/run.py [--quick] [--only import,plan,command,networks,lcm,lab] [--json FILE]
 
-The sections reuse the scripts next to this file (plan_bench, network_bench, osm_lcm_bench, lab_bench; run one alone
+The sections reuse the scripts next to this file (plan_bench, command_bench, network_bench, osm_lcm_bench, lab_bench;
+run one alone
 for its own detail). The lab rows need root (network namespaces): without it they are printed as "skipped: needs
 root"; the network and LCM rows need helm and kubectl (./scripts/fetch-helm). ``--quick`` runs small sizes as a smoke
 run (under 2 minutes). Not a test: the goals are reported in the MET column, never asserted; the exit status is 1
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from osm_l2net.render import table
 
-SECTIONS = ("import", "plan", "networks", "lcm", "lab")
+SECTIONS = ("import", "plan", "command", "networks", "lcm", "lab")
 
 
 @dataclass
@@ -90,10 +91,42 @@ def plan_rows(s: Settings) -> list[Row]:
         big = r["vls"] >= 10000
         what = f"{r['vls']:.0f} VLs ({r['knfs']:.0f} KNFs, {r['routes']:.0f} routes)"
         rows.append(Row("plan", f"plan time, {what} vs linear from {base['vls']:.0f} VLs", "s", r["plan_s"],
-                        base["plan_s"] * scale, "< 1 s" if big else "", r["plan_s"] < 1 if big else None,
-                        f"median of {r['runs']:.0f}; parsing apart: {r['parse_s']:.3g} s"))
+                        base["plan_s"] * scale, "< 0.5 s" if big else "", r["plan_s"] < 0.5 if big else None,
+                        f"median of {r['runs']:.0f}; CPU {r['plan_cpu_s']:.3g} s; parsing apart: {r['parse_s']:.3g} s"))
         rows.append(Row("plan", f"plan peak memory, {what} vs linear from {base['vls']:.0f} VLs", "MiB",
                         r["plan_peak_mib"], base["plan_peak_mib"] * scale))
+    return rows
+
+
+def command_rows(s: Settings) -> list[Row]:
+    """``osm-l2net plan`` in a process of its own (load + plan + output) beside the planner alone, every -o format."""
+    import command_bench
+
+    sizes, repeat = ([10, 100], 1) if s.quick else ([10, 100, 1000, 10000], 3)
+    results = command_bench.measure(sizes, repeat)
+    s.raw["command"] = results
+    rows = []
+    for r in results:
+        big = r["vls"] >= 10000
+        rows.append(Row("command", f"osm-l2net plan -o {r['format']}, {r['vls']:.0f} VLs ({r['knfs']:.0f} KNFs): "
+                        "whole command vs build_plan alone", "s", r["command_s"], r["planner_s"],
+                        "< 2 s" if big else "", r["command_s"] < 2 if big else None,
+                        f"median of {r['runs']}; CPU {r['command_cpu_s']:.3g} s (planner {r['planner_cpu_s']:.3g} s); "
+                        f"peak RSS {r['peak_rss_mib']:.0f} MiB"))
+    smallest = min(r["vls"] for r in results)
+    for fmt in command_bench.FORMATS:
+        mine = [r for r in results if r["format"] == fmt]
+        first, last = min(mine, key=lambda r: r["vls"]), max(mine, key=lambda r: r["vls"])
+        big = last["vls"] >= 10000
+        rows.append(Row("command", f"osm-l2net plan -o {fmt}, {last['vls']:.0f} VLs: peak RSS vs the {smallest:.0f}-VL "
+                        "command's", "MiB", last["peak_rss_mib"], first["peak_rss_mib"], "< 150 MiB" if big else "",
+                        last["peak_rss_mib"] < 150 if big else None))
+        g = command_bench.growth(results, fmt)
+        if g:
+            ratio = g["per_vl_s"] / g["before_per_vl_s"]
+            rows.append(Row("command", f"osm-l2net plan -o {fmt}: time per VL above start-up at {g['vls']:.0f} VLs vs "
+                            f"at {g['before_vls']:.0f} VLs", "µs/VL", 1e6 * g["per_vl_s"], 1e6 * g["before_per_vl_s"],
+                            "linear (ratio ≤ 1.5)", ratio <= 1.5))
     return rows
 
 
@@ -194,7 +227,8 @@ def lab_rows(s: Settings) -> list[Row]:
 
 
 RUNNERS: dict[str, Callable[[Settings], list[Row]]] = {
-    "import": import_rows, "plan": plan_rows, "networks": network_rows, "lcm": lcm_rows, "lab": lab_rows}
+    "import": import_rows, "plan": plan_rows, "command": command_rows, "networks": network_rows, "lcm": lcm_rows,
+    "lab": lab_rows}
 NEEDS_TOOLS = ("networks", "lcm")
 
 

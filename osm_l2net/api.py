@@ -58,12 +58,17 @@ def plan(paths: Iterable[PathLike] | Descriptors, ns_name: str, ns_id: str | Non
     return build_plan(descriptors, instance, options)
 
 
+MANIFEST = ".osm-l2net-files"  # in an --out-dir: the files osm-l2net wrote there, one relative path a line
+
+
 def write_plan_files(plan: Plan, out_dir: Path) -> list[Path]:
     """One manifest per network and one values file per KDU, plus plan.json; files are written 0600 (values may hold
-    the user's secrets)."""
+    the user's secrets). Files written there by an earlier plan and no longer part of this one are removed: only those
+    listed in the folder's manifest (``.osm-l2net-files``), never a file osm-l2net did not write."""
     import json
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    before = _manifest(out_dir)
     written = []
     for net in plan.networks:
         written.append(_write(out_dir / "networks" / f"{net.name}.yaml", yaml.safe_dump(dict(net.as_dict()["manifest"]),
@@ -72,7 +77,23 @@ def write_plan_files(plan: Plan, out_dir: Path) -> list[Path]:
         name = f"{kdu.member_vnf_index}--{kdu.kdu_name}.yaml"
         written.append(_write(out_dir / "values" / name, yaml.safe_dump(kdu.as_dict()["values"], sort_keys=False)))
     written.append(_write(out_dir / "plan.json", json.dumps(plan.as_dict(), indent=2) + "\n"))
+    now = [p.relative_to(out_dir).as_posix() for p in written]
+    for stale in sorted(set(before) - set(now)):
+        if (out_dir / stale).is_file():  # a file it wrote; a folder put there since is the user's
+            (out_dir / stale).unlink()
+    _write(out_dir / MANIFEST, "".join(f"{name}\n" for name in now))
     return written
+
+
+def _manifest(out_dir: Path) -> list[str]:
+    """The files an earlier run wrote here; only plain relative paths inside the folder count (a hand-edited
+    manifest cannot make osm-l2net delete anything outside it)."""
+    try:
+        lines = (out_dir / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    return [name for name in lines if name and not Path(name).is_absolute() and ".." not in Path(name).parts
+            and not (out_dir / name).is_symlink()]
 
 
 def _write(path: Path, text: str) -> Path:

@@ -8,8 +8,10 @@ is the stable JSON form (``schema: osm-l2net.etsi.org/plan/v1``, documented in d
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath, PurePosixPath
 from typing import Any
 
 from osm_l2net.errors import Problem
@@ -68,14 +70,14 @@ class NetworkPlan:
     def kind(self) -> str:
         return str(self.manifest["kind"])
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, copy: bool = True) -> dict[str, Any]:
         return {
             "vld": self.vld_id,
             "name": self.name,
             "cidr": self.cidr,
             "ipVersion": self.ip_version,
             "gatewayIp": self.gateway_ip,
-            "manifest": plain(self.manifest),
+            "manifest": plain(self.manifest) if copy else self.manifest,
         }
 
 
@@ -87,7 +89,7 @@ class KduPlan:
     vnfd_id: str
     kdu_name: str
     helm_chart: str | None
-    chart_path: str | None  # the package's chart, where OSM's LCM finds it: <package>/helm-chart-v3s/<helm-chart>
+    chart_path: str | None  # the package's chart where OSM's LCM finds it (<package>/helm-chart-v3s/<helm-chart>); absolute when planned from packages
     release_name: str  # kdu-deployment-name when given, else <kdu>-<hash(ns id, member, kdu)> (OSM's LCM passes its own)
     namespace: str
     replicas: int
@@ -105,22 +107,22 @@ class KduPlan:
     def interface_on(self, vld_id: str) -> Interface | None:
         return next((i for i in self.interfaces if i.vld_id == vld_id), None)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, copy: bool = True, absolute_charts: bool = False) -> dict[str, Any]:
         return {
             "memberVnfIndex": self.member_vnf_index,
             "vnfd": self.vnfd_id,
             "kdu": self.kdu_name,
             "helmChart": self.helm_chart,
-            "chartPath": self.chart_path,
+            "chartPath": self.chart_path if absolute_charts else chart_in_package(self.chart_path, self.helm_chart),
             "releaseName": self.release_name,
             "namespace": self.namespace,
             "replicas": self.replicas,
             "forwarding": self.forwarding,
             "interfaces": [i.as_dict() for i in self.interfaces],
             "routes": [r.as_dict() for r in self.routes],
-            "podLabels": dict(self.pod_labels),
-            "podAnnotations": dict(self.pod_annotations),
-            "values": plain(self.values),
+            "podLabels": dict(self.pod_labels) if copy else self.pod_labels,
+            "podAnnotations": dict(self.pod_annotations) if copy else self.pod_annotations,
+            "values": plain(self.values) if copy else self.values,
         }
 
 
@@ -148,18 +150,24 @@ class Plan:
         """Labels that select every object this plan creates (used by delete, status and gc)."""
         return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: self.ns_id}
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, copy: bool = True, absolute_charts: bool = False) -> dict[str, Any]:
+        """The JSON form. ``copy=False`` shares the plan's own mappings (manifests, values) instead of copying them,
+        for a serialiser that only reads them (``render.dump_json``/``dump_yaml``: the same bytes, no copy of a
+        large plan). ``absolute_charts`` keeps local chart folders absolute, for a state file read back on the same
+        machine; the default names them relative to their VNF package (docs/plan-schema.md)."""
         return {
             "schema": SCHEMA,
             "ns": {"id": self.ns_id, "name": self.ns_name, "nsd": self.nsd_id, "namespace": self.namespace},
             "provider": self.provider,
-            "networks": [n.as_dict() for n in self.networks],
-            "kdus": [k.as_dict() for k in self.kdus],
+            "networks": [n.as_dict(copy) for n in self.networks],
+            "kdus": [k.as_dict(copy, absolute_charts) for k in self.kdus],
             "warnings": [w.as_dict() for w in self.warnings],
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+    def from_dict(cls, data: Mapping[str, Any], package_dirs: Mapping[str, str] | None = None) -> Plan:
+        """The plan of :meth:`as_dict`. ``package_dirs`` (VNFD id -> its package folder) turns the JSON's chart
+        folders, relative to their package, back into paths; without it they stay as written."""
         if data.get("schema") != SCHEMA:
             raise ValueError(f"not an osm-l2net plan (schema {data.get('schema')!r}, expected {SCHEMA!r})")
         ns = data["ns"]
@@ -170,7 +178,7 @@ class Plan:
             namespace=ns["namespace"],
             provider=data["provider"],
             networks=tuple(_network_from(n) for n in data["networks"]),
-            kdus=tuple(_kdu_from(k) for k in data["kdus"]),
+            kdus=tuple(_kdu_from(k, package_dirs or {}) for k in data["kdus"]),
             warnings=tuple(Problem(**w) for w in data.get("warnings", ())),
         )
 
@@ -179,13 +187,16 @@ def _network_from(n: Mapping[str, Any]) -> NetworkPlan:
     return NetworkPlan(n["vld"], n["name"], n["cidr"], n["ipVersion"], n["gatewayIp"], n["manifest"])
 
 
-def _kdu_from(k: Mapping[str, Any]) -> KduPlan:
+def _kdu_from(k: Mapping[str, Any], package_dirs: Mapping[str, str]) -> KduPlan:
+    chart, package = k["chartPath"], package_dirs.get(k["vnfd"])
+    if chart is not None and package is not None and not posixpath.isabs(chart):
+        chart = posixpath.join(package, chart)
     return KduPlan(
         member_vnf_index=k["memberVnfIndex"],
         vnfd_id=k["vnfd"],
         kdu_name=k["kdu"],
         helm_chart=k["helmChart"],
-        chart_path=k["chartPath"],
+        chart_path=chart,
         release_name=k["releaseName"],
         namespace=k["namespace"],
         replicas=k["replicas"],
@@ -196,6 +207,20 @@ def _kdu_from(k: Mapping[str, Any]) -> KduPlan:
         pod_annotations=k["podAnnotations"],
         values=k["values"],
     )
+
+
+def chart_in_package(chart_path: str | None, helm_chart: str | None) -> str | None:
+    """A local chart folder as the plan's JSON names it: relative to its VNF package folder (``<chart folder>/<chart>``,
+    whatever the package calls its chart folder), so that a plan is the same bytes wherever the packages are
+    unpacked. Pure: the chart was found at ``<package>/<folder>/<helm-chart>``, so its package-relative path is the
+    path's last components. A path that does not end with the chart's name (a symlinked chart), or one already
+    relative (read back from JSON), is given as it is."""
+    if chart_path is None or helm_chart is None or not PurePath(chart_path).is_absolute():
+        return chart_path
+    parts, name = PurePath(chart_path).parts, PurePath(helm_chart).parts
+    if len(parts) <= len(name) + 1 or parts[-len(name):] != name:
+        return chart_path
+    return PurePosixPath(*parts[-len(name) - 1:]).as_posix()
 
 
 def plain(value: Any) -> Any:

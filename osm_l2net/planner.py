@@ -64,12 +64,13 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     _check_replicas(service, replicas, options.provider)
     if not service.ok:
         raise InputError(sorted(service.problems, key=lambda p: p.severity != "error"))
-    addresses = _addresses(service, replicas)
+    addresses, bare = _addresses(service, replicas)
     cidrs = {vld: str(link.cidr) if link.cidr else None for vld, link in service.links.items()}
     topology = Topology(
         [k.member_vnf_index for k in service.knfs],
         cidrs,
-        [Edge(a.member_vnf_index, a.vld_id, _bare(addresses[_key(a)])) for a in service.attachments],
+        [Edge(a.member_vnf_index, a.vld_id, bare[(a.member_vnf_index, a.cpd_id, a.vld_id)])
+         for a in service.attachments],
         {k.member_vnf_index: k.forwarding for k in service.knfs},
     )
     routes, route_warnings = topology.routes()
@@ -130,32 +131,35 @@ def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], p
                                             "give each replica its own address", "replicaCount 1, or provider l2sm"))
 
 
-def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> dict[Key, str | None]:
+def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tuple[dict[Key, str | None],
+                                                                                 dict[Key, str | None]]:
     """Pinned addresses first; then one address per single-replica interface, in descriptor order, from the cidr.
 
-    Returns each interface's address with its prefix length (``10.0.1.10/24``), formatted once here.
+    Returns each interface's address with its prefix length (``10.0.1.10/24``) and without it (for the topology),
+    each formatted once here: this runs once per attachment.
     """
     pinned: dict[str, list[IPAddress]] = defaultdict(list)
     for a in service.attachments:
         if a.ip is not None:
             pinned[a.vld_id].append(a.ip)
     allocators: dict[str, Allocator] = {}  # made at a link's first address to allocate: many links need none
+    suffix = {vld: f"/{link.cidr.prefixlen}" for vld, link in service.links.items() if link.cidr is not None}
     out: dict[Key, str | None] = {}
+    bare: dict[Key, str | None] = {}
     for a in service.attachments:
-        ip, cidr = a.ip, service.links[a.vld_id].cidr
-        if ip is None and cidr is not None and replicas.get((a.member_vnf_index, a.kdu_name), 1) == 1:
-            if a.vld_id not in allocators:
-                link = service.links[a.vld_id]
-                allocators[a.vld_id] = Allocator(cidr, pinned[a.vld_id] + ([link.gateway] if link.gateway else []),
-                                                 link.pools)
-            ip = allocators[a.vld_id].next()
-        # !s: str() of an address is twice as fast as the format() an f-string calls by default
-        out[_key(a)] = f"{ip!s}/{cidr.prefixlen}" if ip is not None and cidr is not None else None
-    return out
-
-
-def _bare(address: str | None) -> str | None:
-    return address.split("/", 1)[0] if address else None
+        vld_id, link = a.vld_id, service.links[a.vld_id]
+        key, ip = (a.member_vnf_index, a.cpd_id, vld_id), a.ip
+        if ip is None and link.cidr is not None and replicas.get((a.member_vnf_index, a.kdu_name), 1) == 1:
+            if vld_id not in allocators:
+                allocators[vld_id] = Allocator(link.cidr, pinned[vld_id] + ([link.gateway] if link.gateway else []),
+                                               link.pools)
+            ip = allocators[vld_id].next()
+        if ip is not None and vld_id in suffix:
+            text = str(ip)  # str(): twice as fast as the format() an f-string calls by default
+            out[key], bare[key] = text + suffix[vld_id], text
+        else:
+            out[key] = bare[key] = None
+    return out, bare
 
 
 @dataclass(frozen=True)

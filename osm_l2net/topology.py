@@ -52,18 +52,27 @@ class Topology:
         self._adj: dict[Node, dict[Node, None]] = {knf(m): {} for m in members}
         self._adj.update((vl(vld_id), {}) for vld_id in self.subnets)
         self._ip: dict[tuple[str, str], str | None] = {}
-        for e in edges:
-            a, b = knf(e.member_vnf_index), vl(e.vld_id)
-            self._adj.setdefault(a, {})[b] = None
-            self._adj.setdefault(b, {})[a] = None
-            self._ip[(e.member_vnf_index, e.vld_id)] = e.ip
+        adj, ips = self._adj, self._ip
+        for e in edges:  # node tuples inlined (knf()/vl()): this loop runs once per attachment
+            member, vld_id = e.member_vnf_index, e.vld_id
+            a, b = ("knf", member), ("vl", vld_id)
+            if a not in adj:
+                adj[a] = {}
+            if b not in adj:
+                adj[b] = {}
+            adj[a][b] = None
+            adj[b][a] = None
+            ips[(member, vld_id)] = e.ip
         override = forwarding_override or {}
+        subnets = self.subnets
         self.forwarding = {
-            m: (override[m] if override.get(m) is not None else self._routed_links(m) >= 2)
+            m: (o if (o := override.get(m)) is not None
+                else sum(1 for n in adj[("knf", m)] if subnets.get(n[1]) is not None) >= 2)
             for m in members
         }
+        forwarding = self.forwarding
         self._forwarders: dict[str, list[str]] = {  # vld id -> its forwarding KNFs, in neighbour order
-            n[1]: [m[1] for m in nbrs if self.forwarding.get(m[1])] for n, nbrs in self._adj.items() if n[0] == "vl"
+            n[1]: [m[1] for m in nbrs if forwarding.get(m[1])] for n, nbrs in adj.items() if n[0] == "vl"
         }
 
     @cached_property
@@ -147,15 +156,27 @@ class Topology:
                         "warning")]
 
     def _link_groups(self) -> list[list[str]]:
-        """The attached links joined by forwarding KNFs, each group sorted (networkx's connected components).
+        """The attached links joined by forwarding KNFs, each group sorted (the connected components of the links and
+        the forwarding KNFs; a non-forwarding KNF joins nothing: it only hangs off each of its links).
 
-        A non-forwarding KNF joins nothing: it only hangs off each of its links, so it is left out of the graph.
+        A union-find over plain dicts: networkx's components gave the same groups, but its graph cost a quarter of the
+        planning time of a 10,000-link NS, and its import an eighth of a second at every ``osm-l2net plan``.
         """
-        import networkx as nx  # loaded on first planning, not when LCM imports the connector
+        parent: dict[str, str] = {n[1]: n[1] for n, nbrs in self._adj.items() if n[0] == "vl" and nbrs}
 
-        routed = nx.Graph()
-        routed.add_nodes_from(n for n, nbrs in self._adj.items() if n[0] == "vl" and nbrs)
-        routed.add_edges_from((member, link) for member, links in self._adj.items()
-                              if member[0] == "knf" and self.forwarding.get(member[1]) for link in links)
-        groups = (sorted(n[1] for n in component if n[0] == "vl") for component in nx.connected_components(routed))
-        return [g for g in groups if g]
+        def root(vld_id: str) -> str:
+            while (up := parent[vld_id]) != vld_id:
+                parent[vld_id] = parent[up]  # path halving keeps the trees flat
+                vld_id = up
+            return vld_id
+
+        for member, links in self._adj.items():
+            if member[0] == "knf" and self.forwarding.get(member[1]) and links:
+                first, *rest = (root(link[1]) for link in links)
+                for other in rest:
+                    if (r := root(other)) != (f := root(first)):
+                        parent[r] = f
+        groups: dict[str, list[str]] = {}
+        for vld_id in parent:
+            groups.setdefault(root(vld_id), []).append(vld_id)
+        return [sorted(g) for g in groups.values()]

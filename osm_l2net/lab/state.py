@@ -56,7 +56,7 @@ class LabState:
         self.save()
 
     def set_inputs(self, plan: Plan, profile: Profile) -> None:
-        self.data["plan"] = plan.as_dict()
+        self.data["plan"] = plan.as_dict(absolute_charts=True)  # read back on this machine: charts stay findable
         self.data["profile"] = asdict(profile)
         self.save()
 

@@ -79,3 +79,24 @@ def test_an_unknown_section_is_refused() -> None:
                           timeout=60, check=False)
     assert proc.returncode == 2
     assert "unknown section(s) nope" in proc.stderr
+
+
+def test_the_command_rows_time_the_real_command_beside_the_planner(tmp_path: Path) -> None:
+    """The command section (quick: 12 and 100 VLs): one row per size and -o format, measured in a process of its own
+    against build_plan alone in the same run, and a peak-RSS row per format."""
+    out = tmp_path / "rows.json"
+    proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--only", "command", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())["rows"]
+    timed = [r for r in rows if "whole command vs build_plan alone" in r["case"]]
+    assert [(r["case"].split(",")[0], r["case"].split(", ")[1].split(" ")[0]) for r in timed] == [
+        (f"osm-l2net plan -o {fmt}", size) for size in ("12", "100") for fmt in ("table", "json", "yaml")]
+    assert [r["case"] for r in rows if "peak RSS" in r["case"]] == [
+        f"osm-l2net plan -o {fmt}, 100 VLs: peak RSS vs the 12-VL command's" for fmt in ("table", "json", "yaml")]
+    for r in rows:
+        assert isinstance(r["measured"], float) and math.isfinite(r["measured"]) and r["measured"] > 0, r
+        assert isinstance(r["baseline"], float) and math.isfinite(r["baseline"]) and r["baseline"] > 0, r
+        assert r["ratio"] == pytest.approx(r["measured"] / r["baseline"]), r
+        assert r["case"] in proc.stdout
+    assert all(r["measured"] > r["baseline"] for r in timed)  # a process start-up can never beat the bare planner

@@ -14,6 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 from osm_l2net.cli import cli
+from osm_l2net.plan import Plan
 from tests.conftest import CDN_PACKAGES, MODELS, REPO
 
 BAD = MODELS / "examples" / "bad"
@@ -80,7 +81,7 @@ def test_validate_ok_warning_and_broken() -> None:
 
 def test_graph_dot_and_svg(tmp_path: Path) -> None:
     code, out, _ = invoke("graph", *CDN_PACKAGES, "--format", "dot")
-    assert code == 0 and out.startswith("graph ns {") and "peripheries=2" in out
+    assert code == 0 and out.startswith("digraph ns {") and "rankdir=TB" in out
     if shutil.which("dot") is None:
         code, _, err = invoke("graph", *CDN_PACKAGES, "--format", "svg", "--out", str(tmp_path / "t.svg"))
         assert code == 2 and "apt-get install graphviz" in err
@@ -124,3 +125,90 @@ def test_validate_json_carries_the_planners_problems_too() -> None:
     data = json.loads(out)
     assert code == 2 and data["valid"] is False and err == ""
     assert any("every replica would get the same address" in p["message"] for p in data["problems"])
+
+
+def osm_l2net() -> str:
+    return str(Path(sys.executable).with_name("osm-l2net"))
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot (Debian: graphviz; scripts/setup installs it)")
+def test_png_is_refused_on_a_terminal_and_written_to_a_pipe(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    master, slave = pty.openpty()  # a real terminal as stdout, as when a person types the command
+    try:
+        done = subprocess.run([osm_l2net(), "graph", *CDN_PACKAGES, "--format", "png"], stdout=slave,
+                              stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+        os.set_blocking(master, False)
+        try:
+            on_terminal = os.read(master, 4096)
+        except BlockingIOError:
+            on_terminal = b""
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert done.returncode == 2
+    assert "PNG is binary and stdout is a terminal" in done.stderr and "--out" in done.stderr
+    assert on_terminal == b""
+    piped = subprocess.run([osm_l2net(), "graph", *CDN_PACKAGES, "--format", "png"], capture_output=True, timeout=60,
+                           check=False)
+    assert piped.returncode == 0 and piped.stdout.startswith(b"\x89PNG\r\n")
+
+
+def test_validate_json_reports_unreadable_input_as_a_document(tmp_path: Path) -> None:
+    empty = tmp_path / "empty_package"
+    empty.mkdir()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("nsd: [unclosed\n")
+    for path, message in ((empty, "holds no .yaml"), (broken, "is not valid YAML")):
+        for fmt, load in (("json", json.loads), ("yaml", yaml.safe_load)):
+            code, out, _ = invoke("validate", str(path), "-o", fmt)
+            data = load(out)
+            assert code == 2 and data["valid"] is False, out
+            assert data["problems"][0]["source"] == str(path) and message in data["problems"][0]["message"]
+
+
+def test_out_dir_removes_only_the_files_it_wrote_before(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, _, _ = invoke("plan", *CDN_PACKAGES, "--ns-name", "first", "--out-dir", str(out))
+    assert code == 0
+    first = sorted(p.name for p in (out / "networks").iterdir())
+    mine = out / "networks" / "notes.txt"  # a file of the user's own, in a folder osm-l2net writes to
+    mine.write_text("keep me\n")
+    code, _, err = invoke("plan", *CDN_PACKAGES, "--ns-name", "second", "--out-dir", str(out))
+    assert code == 0 and "wrote 6 files" in err
+    now = sorted(p.name for p in (out / "networks").iterdir())
+    assert not set(first) & set(now), "the first plan's network manifests are gone"
+    assert "notes.txt" in now and mine.read_text() == "keep me\n"
+    assert len([n for n in now if n.startswith("second-")]) == 2
+    listed = (out / ".osm-l2net-files").read_text().splitlines()
+    assert sorted(listed) == sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                                    if p.is_file() and p.name not in ("notes.txt", ".osm-l2net-files"))
+
+
+def test_out_dir_manifest_cannot_reach_outside_the_folder(tmp_path: Path) -> None:
+    out, outside = tmp_path / "out", tmp_path / "precious.txt"
+    outside.write_text("x")
+    out.mkdir()
+    (out / ".osm-l2net-files").write_text(f"../precious.txt\n{outside}\n")
+    code, _, _ = invoke("plan", *CDN_PACKAGES, "--out-dir", str(out))
+    assert code == 0 and outside.read_text() == "x"
+
+
+def test_plan_json_names_charts_relative_to_their_package(tmp_path: Path) -> None:
+    """The same bytes wherever the packages are; each chartPath, joined to its VNF package folder, is the chart."""
+    code, here, _ = invoke("plan", *CDN_PACKAGES, "-o", "json")
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(REPO / "descriptors", moved)
+    code2, there, _ = invoke("plan", *sorted(str(p) for p in moved.iterdir() if p.is_dir()), "-o", "json")
+    assert code == code2 == 0 and here == there
+    packages = {yaml.safe_load(f.read_text())["vnfd"]["id"]: f.parent for f in moved.glob("*_knf/*_vnfd.yaml")}
+    charts = {k["vnfd"]: k["chartPath"] for k in json.loads(there)["kdus"]}
+    assert set(charts) == set(packages)
+    for vnfd, chart in charts.items():
+        assert not Path(chart).is_absolute() and (packages[vnfd] / chart / "Chart.yaml").is_file(), chart
+    plan = Plan.from_dict(json.loads(there), package_dirs={v: str(p) for v, p in packages.items()})
+    assert all(Path(k.chart_path or "").is_absolute() and (Path(k.chart_path or "") / "Chart.yaml").is_file()
+               for k in plan.kdus)
+    assert Plan.from_dict(json.loads(there)).as_dict() == json.loads(there)  # read back without packages: as written

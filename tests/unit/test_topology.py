@@ -52,6 +52,7 @@ def test_isolated_groups_are_networkx_connected_components(edges: list[tuple[str
                                                             override: dict[str, bool | None]) -> None:
     t = build(edges, subnets, override)
     groups = islands_by_networkx(t)
+    assert sorted(t._link_groups()) == groups  # the union-find's groups, all of them (the message shows five)
     messages = islands_warning(t.routes()[1])
     if len(groups) <= 1:
         assert messages == []
