@@ -89,7 +89,7 @@ class KduPlan:
     vnfd_id: str
     kdu_name: str
     helm_chart: str | None
-    chart_path: str | None  # the package's chart where OSM's LCM finds it (<package>/helm-chart-v3s/<helm-chart>); absolute when planned from packages
+    chart_path: str | None  # <package>/helm-chart-v3s/<helm-chart>, where LCM finds it; JSON: relative to the package
     release_name: str  # kdu-deployment-name when given, else <kdu>-<hash(ns id, member, kdu)> (OSM's LCM passes its own)
     namespace: str
     replicas: int
