@@ -111,8 +111,10 @@ def test_interface_capacity() -> None:
     ({"vld": [{"name": "my-first-osm-net", "vnfd-connection-point-ref": [
         {"member-vnf-index-ref": "cdn-server", "vnfd-connection-point-ref": "nope", "ip-address": "10.0.1.5"}]}]},
      "vld[0].vnfd-connection-point-ref", "not a connection point"),
-    ({"additionalParamsForVnf": [{"member-vnf-index": "ghost"}]}, "additionalParamsForVnf[0].member-vnf-index", "not a vnf-profile"),
-    ({"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParamsForKdu": [{"kdu_name": "x"}]}]},
+    ({"additionalParamsForVnf": [{"member-vnf-index": "ghost", "additionalParams": {}}]},  # NBI needs a 2nd key
+     "additionalParamsForVnf[0].member-vnf-index", "not a vnf-profile"),
+    ({"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParamsForKdu": [
+        {"kdu_name": "x", "additionalParams": {}}]}]},
      "additionalParamsForKdu[0].kdu_name", "not a KDU"),
     ({"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParamsForKdu": [
         {"kdu_name": "cdn-server", "kdu-deployment-name": "Bad_Name"}]}]}, "kdu-deployment-name", "helm release name"),

@@ -60,7 +60,7 @@ def test_config_inline_and_file(tmp_path: Path) -> None:
     code, _, err = invoke("plan", *CDN_PACKAGES, "--config", inline, "-o", "json")
     assert code == 2 and "outside the link's cidr 10.7.0.0/24" in err  # the pinned 10.0.1.x addresses no longer fit
     conf = tmp_path / "params.yaml"
-    conf.write_text("additionalParamsForVnf: [{member-vnf-index: ghost}]\n")
+    conf.write_text("additionalParamsForVnf: [{member-vnf-index: ghost, additionalParams: {}}]\n")
     code, _, err = invoke("plan", *CDN_PACKAGES, "--config", str(conf))
     assert code == 2 and f"{conf}: additionalParamsForVnf[0].member-vnf-index" in err
     code, _, err = invoke("plan", *CDN_PACKAGES, "--config", "[1, 2]")
