@@ -24,8 +24,8 @@ from osm_l2net.osm.workflow import NS_ID_PARAM, plan_id_of
 from osm_l2net.params import decode_yaml_strings
 from osm_l2net.plan import LABEL_NS_ID, Plan
 from tests.conftest import CDN_PACKAGES, MODELS
-from tests.osm import nbi_source
 from tests.osm.conftest import FAST
+from tests.support import nbi_source
 from tests.support.k8s_emulator import L2NETWORKS, PODS
 from tests.support.k8s_harness import EmulatedCluster
 from tests.support.nbi_double import OsmNbiDouble
