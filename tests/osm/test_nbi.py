@@ -348,16 +348,6 @@ def test_client_verifies_tls_by_default_and_always_sets_a_timeout(world: World) 
     assert all(s["verify"] is False for s in session.seen)
 
 
-@pytest.mark.parametrize(("hostname", "url"), [
-    ("osm.example.org", "https://osm.example.org:9999/osm"),
-    ("10.0.0.5:8443", "https://10.0.0.5:8443/osm"),
-    ("http://127.0.0.1:8080", "http://127.0.0.1:8080/osm"),
-    ("https://nbi.example/osm/", "https://nbi.example/osm"),
-])
-def test_osm_hostname_forms(hostname: str, url: str) -> None:
-    assert NbiSettings(hostname=hostname).base_url == url
-
-
 def test_an_expired_token_is_renewed_once(world: World) -> None:
     with NbiClient(NbiSettings(hostname=world.nbi.url, password=PASSWORD)) as client:
         client.ns_instances()

@@ -127,7 +127,9 @@ class OsmNbiDouble:
         if self.tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*self.tls)
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            # the handshake happens in each request's thread: a client that never handshakes cannot stall accept()
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
+                                                      do_handshake_on_connect=False)
         scheme = "https" if self.tls is not None else "http"
         self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="osm-nbi-double", daemon=True)
