@@ -328,7 +328,7 @@ class _Map(_Rule):
             if rule is not None:
                 rule.check(item, _join(path, str(key)), out)
             elif self.closed:
-                out.append((_join(path, str(key)), f"is not a key NBI accepts in {self.what}", _known(key, self.fields)))
+                out.append((_join(path, str(key)), f"is not a key of {self.what}", _known(key, self.fields)))
 
 
 def _join(path: str, key: str) -> str:

@@ -218,10 +218,10 @@ def posts(world: World) -> list[tuple[str, str, int]]:
 
 
 @pytest.mark.parametrize(("config", "where", "expected"), [
-    ({"nsFlavour": "big"}, "--config: nsFlavour: is not a key NBI accepts", "vld"),
-    ({"vlds": [{"name": "my-first-osm-net"}]}, "--config: vlds: is not a key NBI accepts", "'vld'?"),
+    ({"nsFlavour": "big"}, "--config: nsFlavour: is not a key of the ns_instantiate body", "vld"),
+    ({"vlds": [{"name": "my-first-osm-net"}]}, "--config: vlds: is not a key of the ns_instantiate body", "'vld'?"),
     ({"vld": [{"name": "my-first-osm-net", "ip-profile": {"subnet_address": "10.0.1.0/24"}}]},
-     "--config: vld[0].ip-profile.subnet_address: is not a key NBI accepts in an ip-profile", "'subnet-address'?"),
+     "--config: vld[0].ip-profile.subnet_address: is not a key of an ip-profile", "'subnet-address'?"),
     ({"additionalParamsForNs": {"k8s-namespace": "vod"}}, "--config: additionalParamsForNs.k8s-namespace:",
      "top-level key k8s-namespace"),
     ({"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParams": {"cache-size": 1}}]},
