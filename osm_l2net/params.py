@@ -15,9 +15,12 @@ Two layers of checks, both before anything is created:
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import ipaddress
+import math
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,10 +46,11 @@ def parse_params(config: Mapping[str, Any] | None, source: str = "--config", *,
         return InstantiationParams(source=source)
     if not isinstance(config, Mapping):
         raise ParamsError(Problem(source, "", f"is a {type(config).__name__}", "a mapping (osmclient --config)"))
+    found = json_problems(config, source)
     if nbi_rules:
-        found = nbi_rule_problems(config, source)
-        if found:
-            raise ParamsError(found)
+        found = found or nbi_rule_problems(config, source)
+    if found:
+        raise ParamsError(found)
     problems: list[Problem] = []
     vlds = tuple(_vld(v, f"vld[{i}]", source, problems) for i, v in enumerate(_list(config, "vld", source, problems)))
     vnfs = tuple(
@@ -64,6 +68,38 @@ def parse_params(config: Mapping[str, Any] | None, source: str = "--config", *,
         vnfs=vnfs,
         source=source,
     )
+
+
+def json_problems(config: Any, source: str, limit: int = 10) -> list[Problem]:
+    """Values the JSON that goes to NBI (and into helm values) cannot carry, as YAML produces them from unquoted text:
+    dates and timestamps, binary, sets, keys that are not strings, NaN and infinities."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str]] = [(config, "")]
+    seen: set[int] = set()  # YAML aliases share one object: each container is walked once, so a bomb costs nothing
+    while stack and len(problems) < limit:
+        value, path = stack.pop()
+        if isinstance(value, Mapping | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if isinstance(key, str):
+                    stack.append((item, _join(path, key)))
+                else:
+                    problems.append(Problem(source, _join(path, _show(key)), f"the key {_show(key)} is {_kind(key)}, "
+                                            f"not a string, and JSON keys are strings; {PLAN_REASON}",
+                                            "a quoted key, e.g. '\"1\": …'"))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]") for i, item in reversed(list(enumerate(value))))
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(source, path, f"is {value}, which JSON cannot carry; {PLAN_REASON}",
+                                    "a finite number, or a quoted string"))
+        elif not isinstance(value, str | int | float | bool | type(None)):
+            what = "a date" if isinstance(value, datetime.date) else _kind(value)
+            problems.append(Problem(source, path, f"is {what} ({_show(value)}: YAML reads it so unquoted), which the "
+                                    f"JSON sent to NBI cannot carry; {PLAN_REASON}", "a quoted string"))
+    return problems
 
 
 def decode_yaml_strings(value: Any) -> Any:
@@ -185,6 +221,7 @@ def _opt(node: Mapping[str, Any], key: str) -> str | None:
 # Patterns are searched as NBI's jsonschema does (``re.search`` with ``^...$``: a trailing newline passes ``$``).
 
 Finding = tuple[str, str, str]  # (path, what is wrong, what NBI expects)
+MAX_FINDINGS = 50  # a config with 100,000 wrong items gets 50 messages (and a count), not 100,000
 
 
 class _Rule:
@@ -208,9 +245,15 @@ def _kind(value: Any) -> str:
     return names.get(type(value), f"a {type(value).__name__} (not JSON)")
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist = 2, 4, 4
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value as messages quote it: bounded however large or deep it is (never the whole expanded value)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @dataclass(frozen=True)
@@ -301,6 +344,8 @@ class _List(_Rule):
         if len(value) < self.min_items:
             out.append((path, "is an empty list", f"{self.what}, or no '{path.rsplit('.', 1)[-1]}' key at all"))
         for i, item in enumerate(value):
+            if len(out) >= MAX_FINDINGS:
+                return
             self.item.check(item, f"{path}[{i}]", out)
 
 
@@ -324,6 +369,8 @@ class _Map(_Rule):
             out.append((path, f"has {len(value)} key(s)", f"at least {self.min_keys} keys in {self.what}: besides "
                         f"{', '.join(self.required) or 'them'}, one of {others}"))
         for key, item in value.items():
+            if len(out) >= MAX_FINDINGS:
+                return
             rule = self.fields.get(key) if isinstance(key, str) else None
             if rule is not None:
                 rule.check(item, _join(path, str(key)), out)
@@ -466,6 +513,9 @@ def nbi_rule_problems(config: Mapping[str, Any], source: str, *, body: bool = Fa
     rules = _Map(_BODY_FIELDS, NS_INSTANTIATE_REQUIRED, what=_CONFIG.what) if body else _CONFIG
     rules.check(config, "", found)
     problems = [Problem(source, path, f"{message}: {NBI_REFUSES} (422)", expected) for path, message, expected in found]
+    if len(found) >= MAX_FINDINGS:
+        problems.append(Problem(source, "", f"more problems not listed: the first {MAX_FINDINGS} are shown",
+                                "a config that fits NBI's ns_instantiate schema"))
     ns_params = config.get("additionalParamsForNs") if isinstance(config, Mapping) else None
     if isinstance(ns_params, Mapping):
         problems.extend(param_name_problems(ns_params, "additionalParamsForNs", source, kdu=False))

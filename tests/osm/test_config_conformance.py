@@ -130,3 +130,29 @@ def test_vnf_kdu_and_vdu_names_get_nbis_verdict_for_the_entries_nbi_reads() -> N
             wrong.append(f"{what}: NBI {theirs or 'accepts'}; ours {[str(p) for p in found] or 'accepts'}")
     assert not wrong, "\n".join(wrong[:20])
     assert refused > 5
+
+
+def test_values_the_json_to_nbi_cannot_carry_are_refused_with_the_plan_reason() -> None:
+    import datetime
+
+    config = {"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParamsForKdu": [
+        {"kdu_name": "cdn-server", "additionalParams": {"release": datetime.date(2024, 1, 1), 1: "x",
+                                                        "ratio": float("nan"), "blob": b"\x00"}}]}]}
+    found = ours(config)
+    where = "additionalParamsForVnf[0].additionalParamsForKdu[0].additionalParams"
+    assert {p.path for p in found} == {f"{where}.release", f"{where}.1", f"{where}.ratio", f"{where}.blob"}
+    assert all(PLAN_REASON in p.message for p in found)
+
+
+def test_a_refused_value_is_quoted_bounded_however_big() -> None:
+    big: Any = list(range(100_000))
+    for _ in range(50):
+        big = [big, big]  # shared sub-lists, as a YAML alias bomb expands: 2**50 items if walked
+    found = ours({"vld": [{"name": big}]})
+    assert [p.path for p in found] == ["vld[0].name"]
+    assert len(str(found[0])) < 400
+
+
+def test_a_config_with_100000_wrong_items_gets_a_bounded_answer() -> None:
+    found = ours({"vld": [{"nam": i} for i in range(100_000)], **{f"k{i}": i for i in range(100_000)}})
+    assert 0 < len(found) <= 60 and "more problems not listed" in str(found[-1])
