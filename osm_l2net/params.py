@@ -375,7 +375,20 @@ class _Map(_Rule):
             if rule is not None:
                 rule.check(item, _join(path, str(key)), out)
             elif self.closed:
-                out.append((_join(path, str(key)), f"is not a key of {self.what}", _known(key, self.fields)))
+                out.append((_join(path, str(key)), f"is not a key of {self.what}",
+                            _OSMCLIENT_ONLY.get(str(key)) or _known(key, self.fields)))
+
+
+# Keys osmclient's `ns-create --config` translates on the client (its sol005 ns.create looks the names up); osm-l2net
+# sends --config to NBI as it is, so NBI's own keys are needed
+_OSMCLIENT_ONLY = {
+    "vim_account": "vimAccountId with the VIM account's _id (osm vim-list): osmclient turns a VIM name into it on the "
+                   "client, osm-l2net sends --config to NBI as it is",
+    "wim_account": "wimAccountId with the WIM account's _id (osm wim-list): osmclient turns a WIM name into it on the "
+                   "client, osm-l2net sends --config to NBI as it is",
+    "vim-network-name": "vld: [{name: <VLD id>, vim-network-name: ...}]: osmclient renames a top-level "
+                        "vim-network-name to vld on the client, osm-l2net sends --config to NBI as it is",
+}
 
 
 def _join(path: str, key: str) -> str:

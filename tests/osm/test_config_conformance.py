@@ -93,6 +93,9 @@ def test_parse_params_is_stricter_than_nbi_only_where_the_plan_cannot_be_made() 
     ({"nsDescription": None}, "nsDescription", "null is refused"),
     ({"timeout_ns_deploy": 1.0}, "timeout_ns_deploy", "an integer"),
     ({"additionalParamsForNs": {"osm-l2net-ns-id": "x"}}, "additionalParamsForNs.osm-l2net-ns-id", "'osm_l2net_ns_id'"),
+    ({"vnf": [{"member-vnf-index": "cdn-server", "vim_account": "site2"}]}, "vnf[0].vim_account",
+     "osmclient turns a VIM name into it on the client"),
+    ({"wim_account": "wan"}, "wim_account", "wimAccountId"),
 ])
 def test_a_refused_config_names_the_file_the_path_and_what_nbi_expects(config: dict[str, Any], path: str,
                                                                          expected: str) -> None:
