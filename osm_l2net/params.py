@@ -502,7 +502,8 @@ _VNF_PARAMS = _Map({
 }, ("member-vnf-index",), 2, what="an additionalParamsForVnf entry")
 _BODY_FIELDS: dict[str, _Rule] = {
     "lcmOperationType": _STRING, "nsInstanceId": _UUID, "netsliceInstanceId": _UUID, "nsName": _NAME,
-    "nsDescription": _OneOf((_DESCRIPTION, _NULL), "a text (null is refused: it fits both of NBI's alternatives)"),
+    "nsDescription": _OneOf((_DESCRIPTION, _NULL), "a text of at most 255 characters without ' or \" (and not null, "
+                                                   "which fits both of NBI's alternatives)"),
     "nsdId": _UUID, "vimAccountId": _UUID, "nsConfigTemplateId": _UUID,
     "wimAccountId": _OneOf((_UUID, _BOOL, _NULL), "a WIM account _id, true/false or null"),
     "placement-engine": _STRING, "placement-constraints": _OBJECT, "additionalParamsForNs": _OBJECT,

@@ -29,13 +29,13 @@ from typing import Any
 
 from osm_l2net import kube
 from osm_l2net.deploy import DeploySettings
-from osm_l2net.errors import InputError, L2NetError, ParamsError
+from osm_l2net.errors import InputError, L2NetError, ParamsError, Problem
 from osm_l2net.model import Descriptors, NsInstance
 from osm_l2net.options import PlanOptions
 from osm_l2net.osm import records
 from osm_l2net.osm.nbi import NbiClient, NsOperationFailed
 from osm_l2net.osm.networks import create_networks, remove_ns_networks
-from osm_l2net.params import parse_params, vnf_param_name_problems
+from osm_l2net.params import nbi_rule_problems, parse_params, vnf_param_name_problems
 from osm_l2net.plan import Plan, plain
 from osm_l2net.planner import build_plan
 
@@ -97,8 +97,9 @@ def ns_create(client: NbiClient, cluster: kube.Cluster, request: NsCreateRequest
     plan = build_plan(descriptors, NsInstance(plan_id, request.ns_name, request.options.namespace, params),
                       request.options)
     body = instantiate_body(request, config, nsd_record, vim_id, plan)
-    refused = vnf_param_name_problems(body, "--config", nbi_members(descriptors))
-    if refused:  # NBI would answer 400 after the networks were made: refuse before anything is created
+    refused = _flags(nbi_rule_problems(body, "--config", body=True)) + vnf_param_name_problems(
+        body, "--config", nbi_members(descriptors))
+    if refused:  # NBI would answer 400/422 after the networks were made: refuse before anything is created
         raise ParamsError(refused)
     progress(f"NS {request.ns_name}: {len(plan.networks)} network(s) to create in {plan.namespace}")
     created = create_networks(cluster, plan, settings, progress)
@@ -136,6 +137,14 @@ def ns_delete(client: NbiClient, cluster: kube.Cluster, name: str, settings: Dep
     removed = remove_ns_networks(cluster, plan_id, settings, force=force, progress=progress)
     progress(f"NS {record.get('name', ns_id)}: deleted; {len(removed)} network(s) removed")
     return NsDeleteResult(ns_id, op_id, removed)
+
+
+_FLAGS = {"nsName": "--ns_name", "nsDescription": "--description"}
+
+
+def _flags(problems: list[Problem]) -> list[Problem]:
+    """Problems of the body's keys that come from flags, named by their flag (the rest came from --config)."""
+    return [Problem(_FLAGS[p.path], "", p.message, p.expected) if p.path in _FLAGS else p for p in problems]
 
 
 def nbi_members(descriptors: Descriptors) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:

@@ -90,7 +90,7 @@ def test_parse_params_is_stricter_than_nbi_only_where_the_plan_cannot_be_made() 
     ({"vld": [{"name": "net", "ip-profile": {"subnet-address": "10.0.0.0/31"}}]}, "vld[0].ip-profile.subnet-address",
      "up to /30"),
     ({"additionalParamsForVnf": [{"member-vnf-index": "cdn-server"}]}, "additionalParamsForVnf[0]", "at least 2 keys"),
-    ({"nsDescription": None}, "nsDescription", "null is refused"),
+    ({"nsDescription": None}, "nsDescription", "not null"),
     ({"timeout_ns_deploy": 1.0}, "timeout_ns_deploy", "an integer"),
     ({"additionalParamsForNs": {"osm-l2net-ns-id": "x"}}, "additionalParamsForNs.osm-l2net-ns-id", "'osm_l2net_ns_id'"),
     ({"vnf": [{"member-vnf-index": "cdn-server", "vim_account": "site2"}]}, "vnf[0].vim_account",

@@ -237,6 +237,18 @@ def test_a_config_nbi_refuses_is_exit_2_before_anything_is_created(world: World,
     assert posts(world) == [] and world.owned() == [], "refused before any network or NS was made"
 
 
+@pytest.mark.parametrize(("flag", "value", "expected"), [
+    ("--ns_name", "vod,east", "without , ; ( ) ' \""),
+    ("--description", "the 'CDN' service", "without ' or \""),
+])
+def test_flags_nbi_would_refuse_are_exit_2_before_anything_is_created(world: World, flag: str, value: str,
+                                                                      expected: str) -> None:
+    args = ("--description", value) if flag == "--description" else ()
+    code, _, err = world.create(*args, name=value if flag == "--ns_name" else "vod")
+    assert code == 2 and f"error: {flag}: " in err and "NBI refuses it" in err and expected in err, err
+    assert posts(world) == [] and world.owned() == []
+
+
 def test_the_double_answers_what_nbi_answers_to_a_body_it_refuses(world: World) -> None:
     """Past our own checks (a client that skips them), the double refuses as NBI does: the ns-id name of earlier
     versions (400, NBI's text), a schema break (422, NBI's text), an unknown vld (400)."""
