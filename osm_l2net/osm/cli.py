@@ -141,7 +141,8 @@ def ns_create(ns_name: str, nsd_name: str, vim_account: str, description: str | 
     client, cluster = _session(hostname, user, project, insecure, ca_cert, kubeconfig, context, namespace, poll_interval)
     with client, cluster:
         request = NsCreateRequest(ns_name, nsd_name, vim_account, raw, description, wait, wait_timeout,
-                                  PlanOptions(provider=provider, namespace=cluster.namespace))
+                                  PlanOptions(provider=provider, namespace=cluster.namespace),
+                                  config_source=config_file or "--config")
         result = create(client, cluster, request, _deploy_settings(ready_timeout), _progress)
     click.echo(result.ns_id)
 

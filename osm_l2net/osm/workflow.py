@@ -54,6 +54,7 @@ class NsCreateRequest:
     wait: bool = False
     wait_timeout: float = 3600.0
     options: PlanOptions = field(default_factory=PlanOptions)  # provider, namespace (default for networks and KDUs)
+    config_source: str = "--config"  # what problems in the config are located in: --config, or the --config_file path
 
 
 @dataclass
@@ -92,13 +93,13 @@ def ns_create(client: NbiClient, cluster: kube.Cluster, request: NsCreateRequest
     vim_id = client.vim_account_id(request.vim_account)
     _refuse_duplicate_name(client, request.ns_name)
     config = dict(request.config or {})
-    params = parse_params(config, "--config")
+    params = parse_params(config, request.config_source)
     plan_id = str(uuid.uuid4())
     plan = build_plan(descriptors, NsInstance(plan_id, request.ns_name, request.options.namespace, params),
                       request.options)
     body = instantiate_body(request, config, nsd_record, vim_id, plan)
-    refused = _flags(nbi_rule_problems(body, "--config", body=True)) + vnf_param_name_problems(
-        body, "--config", nbi_members(descriptors))
+    refused = _flags(nbi_rule_problems(body, request.config_source, body=True)) + vnf_param_name_problems(
+        body, request.config_source, nbi_members(descriptors))
     if refused:  # NBI would answer 400/422 after the networks were made: refuse before anything is created
         raise ParamsError(refused)
     progress(f"NS {request.ns_name}: {len(plan.networks)} network(s) to create in {plan.namespace}")

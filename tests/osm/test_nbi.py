@@ -9,6 +9,7 @@ import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -235,6 +236,14 @@ def test_a_config_nbi_refuses_is_exit_2_before_anything_is_created(world: World,
     assert where in err and "NBI refuses it" in err and expected in err, err
     assert "Traceback" not in err
     assert posts(world) == [] and world.owned() == [], "refused before any network or NS was made"
+
+
+def test_a_config_file_nbi_refuses_is_located_in_that_file(world: World, tmp_path: Path) -> None:
+    config = tmp_path / "params.yaml"
+    config.write_text("vld:\n- name: my-first-osm-net\n  ip-profile: {subnet_address: 10.0.1.0/24}\n")
+    code, _, err = world.create("--config_file", str(config))
+    assert code == 2 and f"error: {config}: vld[0].ip-profile.subnet_address: " in err and "'subnet-address'?" in err
+    assert posts(world) == [] and world.owned() == []
 
 
 @pytest.mark.parametrize(("flag", "value", "expected"), [
