@@ -123,7 +123,8 @@ def _decoded(value: Any, path: str, source: str, problems: list[Problem]) -> dic
         try:
             out[key] = decode_yaml_strings(item)
         except yaml.YAMLError as e:
-            problems.append(Problem(source, f"{path}.{key}", f"is a '!!yaml' string that is not YAML ({_first_line(e)}); "
+            problems.append(Problem(source, f"{path}.{_clip(str(key))}",
+                                    f"is a '!!yaml' string that is not YAML ({_first_line(e)}); "
                                     f"OSM LCM would fail to read it, and {PLAN_REASON}",
                                     "'!!yaml ' followed by a YAML document"))
             out[key] = item
@@ -375,7 +376,7 @@ class _Map(_Rule):
             if rule is not None:
                 rule.check(item, _join(path, str(key)), out)
             elif self.closed:
-                out.append((_join(path, str(key)), f"is not a key of {self.what}",
+                out.append((_join(path, _clip(str(key))), f"is not a key of {self.what}",
                             _OSMCLIENT_ONLY.get(str(key)) or _known(key, self.fields)))
 
 
@@ -389,6 +390,11 @@ _OSMCLIENT_ONLY = {
     "vim-network-name": "vld: [{name: <VLD id>, vim-network-name: ...}]: osmclient renames a top-level "
                         "vim-network-name to vld on the client, osm-l2net sends --config to NBI as it is",
 }
+
+
+def _clip(text: str) -> str:
+    """A key as a message shows it: a 10 MB key is shown by its first characters."""
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _join(path: str, key: str) -> str:
@@ -541,15 +547,16 @@ def param_name_problems(params: Mapping[Any, Any], path: str, source: str, *, kd
     non-string names are refused); answered 400 by NBI."""
     problems = []
     for key in params:
+        shown = _clip(str(key))
         if not isinstance(key, str):
-            problems.append(Problem(source, f"{path}.{key}", f"the name {key!r} is not a string: {NBI_REFUSES} (400)",
+            problems.append(Problem(source, f"{path}.{shown}", f"the name {_show(key)} is not a string: {NBI_REFUSES} (400)",
                                     "a string name"))
         elif not kdu and not PARAM_NAME.match(key):
-            problems.append(Problem(source, f"{path}.{key}", f"'{key}' is not a name NBI takes outside a KDU: "
+            problems.append(Problem(source, f"{path}.{shown}", f"'{shown}' is not a name NBI takes outside a KDU: "
                                     f"{NBI_REFUSES} (400 Invalid param name)",
-                                    _name_hint(key)))
+                                    _name_hint(shown)))
         elif "$" in key:
-            problems.append(Problem(source, f"{path}.{key}", f"'{key}' holds '$': {NBI_REFUSES} (400)",
+            problems.append(Problem(source, f"{path}.{shown}", f"'{shown}' holds '$': {NBI_REFUSES} (400)",
                                     "a name without '$'"))
     return problems
 

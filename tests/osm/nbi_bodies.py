@@ -79,7 +79,7 @@ def strings_for(key: Any) -> list[str]:
 
 TYPOS = (lambda k: k + "s", lambda k: k.replace("-", "_"), lambda k: k.replace("_", "-"), lambda k: k.upper(),
          lambda k: k[:-1])
-NAME_KEYS = ["ok", "_ok1", "1bad", "bad-name", "k8s-namespace", "a$b", "$set", "", "a.b", "ü"]
+NAME_KEYS = ["ok", "_ok1", "1bad", "bad-name", "k8s-namespace", "a$b", "$set", "", "a.b", "ü", "ok\n", "x" * 100]
 
 
 def paths(node: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
