@@ -102,14 +102,17 @@ def json_problems(config: Any, source: str, limit: int = 10) -> list[Problem]:
     return problems
 
 
+def _is_yaml_string(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_YAML_PREFIX)
+
+
 def decode_yaml_strings(value: Any) -> Any:
     """Undo NBI's encoding of structured values as ``"!!yaml <dump>"`` strings, as LCM does before helm: the values
     of a parameter mapping (one level: NBI encodes only those, and LCM decodes only those); raises yaml.YAMLError."""
-    if isinstance(value, str) and value.startswith(_YAML_PREFIX):
+    if _is_yaml_string(value):
         return yaml.safe_load(value[len(_YAML_PREFIX):])
     if isinstance(value, Mapping):
-        return {k: yaml.safe_load(v[len(_YAML_PREFIX):]) if isinstance(v, str) and v.startswith(_YAML_PREFIX) else v
-                for k, v in value.items()}
+        return {k: yaml.safe_load(v[len(_YAML_PREFIX):]) if _is_yaml_string(v) else v for k, v in value.items()}
     return value
 
 
@@ -120,8 +123,8 @@ def _decoded(value: Any, path: str, source: str, problems: list[Problem]) -> dic
         return {}
     out: dict[str, Any] = {}
     for key, item in value.items():
-        try:
-            out[key] = decode_yaml_strings(item)
+        try:  # this level only, as LCM: a '!!yaml' string nested deeper stays a string
+            out[key] = yaml.safe_load(item[len(_YAML_PREFIX):]) if _is_yaml_string(item) else item
         except yaml.YAMLError as e:
             problems.append(Problem(source, f"{path}.{_clip(str(key))}",
                                     f"is a '!!yaml' string that is not YAML ({_first_line(e)}); "

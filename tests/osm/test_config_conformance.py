@@ -159,3 +159,10 @@ def test_a_refused_value_is_quoted_bounded_however_big() -> None:
 def test_a_config_with_100000_wrong_items_gets_a_bounded_answer() -> None:
     found = ours({"vld": [{"nam": i} for i in range(100_000)], **{f"k{i}": i for i in range(100_000)}})
     assert 0 < len(found) <= 60 and "more problems not listed" in str(found[-1])
+
+
+def test_yaml_strings_are_decoded_one_level_deep_as_lcm_decodes_them() -> None:
+    config = {"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParamsForKdu": [
+        {"kdu_name": "cdn-server", "additionalParams": {"top": "!!yaml {a: 1}", "deep": {"b": "!!yaml {c: 2}"}}}]}]}
+    kdu = parse_params(config).vnfs[0].kdus[0]
+    assert kdu.additional_params == {"top": {"a": 1}, "deep": {"b": "!!yaml {c: 2}"}}
