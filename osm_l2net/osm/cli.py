@@ -2,7 +2,8 @@
 OSM. Thin: flags → settings → :mod:`osm_l2net.osm.workflow`. Registered by osm_l2net/cli.py through ``register``.
 
 Exit codes: 0 success, 1 failure (OSM or the cluster failed, NBI unreachable), 2 bad input (flags, --config,
-descriptors, unknown NSD/VIM/NS, credentials refused), 3 a conflicting object, 4 a deadline passed.
+descriptors, unknown NSD/VIM/NS, credentials refused, TLS settings that do not fit NBI's server), 3 a conflicting
+object, 4 a deadline passed.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _nbi_options(func: F) -> F:
     options = [
-        click.option("--hostname", default=None, help="OSM NBI host[:port] (default port 9999); default $OSM_HOSTNAME."),
+        click.option("--hostname", default=None, help="OSM NBI host[:port] (HTTPS, port 443 unless given, as osmclient) "
+                     "or an http(s):// URL; default $OSM_HOSTNAME."),
         click.option("--user", default=None, help="OSM user; default $OSM_USER, else admin."),
         click.option("--project", default=None, help="OSM project; default $OSM_PROJECT, else admin."),
-        click.option("--insecure", is_flag=True, help="Do not verify NBI's TLS certificate."),
+        click.option("--insecure", is_flag=True, help="Do not verify NBI's TLS certificate (one warning line)."),
         click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), default=None,
-                     help="CA bundle to verify NBI's TLS certificate with."),
+                     help="CA bundle to verify NBI's TLS certificate with (default: $REQUESTS_CA_BUNDLE, else the "
+                     "system's)."),
         click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None,
                      help="Kubeconfig of the K8s cluster OSM deploys the KNFs to (default: $KUBECONFIG, ~/.kube/config)."),
         click.option("--context", default=None, help="Kubeconfig context."),
@@ -80,6 +83,8 @@ def _session(hostname: str | None, user: str | None, project: str | None, insecu
     settings = NbiSettings.from_env(os.environ, hostname=hostname, user=user, project=project, verify=verify,
                                     poll_interval=poll_interval)
     settings = NbiSettings(**{**settings.__dict__, "password": _password()})
+    if insecure:
+        click.echo(f"warning: --insecure: the TLS certificate of {settings.base_url} is not verified", err=True)
     cluster = kube.Cluster(kube.ClusterAccess(kubeconfig=kubeconfig, context=context, namespace=namespace))
     return NbiClient(settings), cluster
 
@@ -136,7 +141,8 @@ def ns_create(ns_name: str, nsd_name: str, vim_account: str, description: str | 
     client, cluster = _session(hostname, user, project, insecure, ca_cert, kubeconfig, context, namespace, poll_interval)
     with client, cluster:
         request = NsCreateRequest(ns_name, nsd_name, vim_account, raw, description, wait, wait_timeout,
-                                  PlanOptions(provider=provider, namespace=cluster.namespace))
+                                  PlanOptions(provider=provider, namespace=cluster.namespace),
+                                  config_source=config_file or "--config")
         result = create(client, cluster, request, _deploy_settings(ready_timeout), _progress)
     click.echo(result.ns_id)
 

@@ -1,21 +1,27 @@
 """A small client of OSM's northbound interface (SOL005 REST, what osmclient calls): the only module importing
 ``requests``.
 
-Connection settings follow osmclient's environment: ``OSM_HOSTNAME`` (``host[:port]``, port 9999 by default, base URL
-``https://<host>:<port>/osm``; an explicit ``http://`` or ``https://`` URL is taken as given), ``OSM_USER``,
-``OSM_PASSWORD``, ``OSM_PROJECT``. TLS certificates are verified unless ``verify`` is False (``--insecure``) or a CA
-bundle path. Every request has a timeout. The password is sent only in the token request body; it is never logged,
-never part of a URL or argv, and not shown by ``repr``.
+Connection settings follow osmclient's (its ``sol005`` client, Release 16+): ``OSM_HOSTNAME`` is ``host[:port]`` and
+means HTTPS, port 443 when none is given (``https://<host>:<port>/osm``); a value starting with ``http://`` or
+``https://`` is the base URL as given (osmclient takes it verbatim; here ``/osm`` is added when it has no path at
+all). ``OSM_USER``, ``OSM_PASSWORD``, ``OSM_PROJECT``. TLS certificates are verified unless ``verify`` is False
+(``--insecure``: urllib3's per-request warning is silenced, the CLI prints one line of its own) or a CA bundle path
+(requests also honours ``REQUESTS_CA_BUNDLE``). Every request has a timeout. The password is sent only in the token
+request body; it is never logged, never part of a URL or argv, and not shown by ``repr``.
 
 Errors become the project's: ``NbiAuthError`` (401/403, exit code 2), ``NbiNotFound`` (404), ``NbiRejected``
-(400/409/422: NBI refused the request, exit code 2), ``NbiServerError`` (5xx, temporary), ``NbiUnreachable``
-(connection failures and timeouts, temporary), each with NBI's own ``detail`` message.
+(400/409/422: NBI refused the request, exit code 2), ``NbiTlsError`` (TLS failed: exit code 2, not retried; the
+message says which cause and what to do: a server that speaks plain HTTP, a certificate for another name, a CA this
+machine does not trust, an expired certificate), ``NbiServerError`` (5xx, temporary), ``NbiUnreachable`` (connection
+failures and timeouts, temporary), each with NBI's own ``detail`` message.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -24,11 +30,12 @@ from urllib.parse import quote, urlsplit
 
 import requests
 import yaml
+from urllib3.exceptions import InsecureRequestWarning
 
 from osm_l2net.errors import InputError, L2NetError
 
 log = logging.getLogger(__name__)
-DEFAULT_PORT = 9999
+DEFAULT_PORT = 443  # osmclient's sol005 Client(so_port=443): NBI behind its ingress
 OK_STATES = ("COMPLETED", "PARTIALLY_COMPLETED")
 FAILED_STATES = ("FAILED", "FAILED_TEMP")
 
@@ -50,6 +57,12 @@ class NbiNotFound(NbiError):
 
 
 class NbiRejected(NbiError):
+    exit_code = 2
+
+
+class NbiTlsError(NbiError):
+    """The TLS handshake failed: a setting to fix (URL scheme, host name, CA bundle), not a fault to retry."""
+
     exit_code = 2
 
 
@@ -81,11 +94,15 @@ class NbiSettings:
 
     @property
     def base_url(self) -> str:
-        host = self.hostname.strip().rstrip("/")
-        if "://" in host:
-            parts = urlsplit(host)
-            return host if parts.path.endswith("/osm") else f"{host}/osm"
-        return f"https://{host if ':' in host else f'{host}:{DEFAULT_PORT}'}/osm"
+        host = self.hostname.strip()
+        if host.startswith(("http://", "https://")):
+            url = host.rstrip("/")
+            return url if urlsplit(url).path else f"{url}/osm"
+        if host.startswith("["):  # an IPv6 literal, [addr] or [addr]:port
+            address, _, rest = host[1:].partition("]")
+            return f"https://[{address}]:{rest.lstrip(':') or DEFAULT_PORT}/osm"
+        name, _, port = host.partition(":")
+        return f"https://{name}:{port or DEFAULT_PORT}/osm"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> NbiSettings:
@@ -125,13 +142,19 @@ class NbiClient:
         if auth:
             headers["Authorization"] = f"Bearer {self._login()}"
         try:
-            return self._session.request(method, url, json=body, headers=headers, timeout=self.settings.timeout,
-                                         verify=self.settings.verify)
+            with warnings.catch_warnings():
+                if self.settings.verify is False:  # asked for: one line from the CLI, not one warning per request
+                    warnings.simplefilter("ignore", InsecureRequestWarning)
+                return self._session.request(method, url, json=body, headers=headers, timeout=self.settings.timeout,
+                                             verify=self.settings.verify)
         except requests.exceptions.SSLError as e:
-            raise NbiUnreachable(f"TLS verification of OSM NBI at {self.settings.base_url} failed ({_short(e)}); "
-                                 "give the CA bundle, or --insecure to skip verification") from e
+            raise NbiTlsError(tls_help(self.settings, e)) from e
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
-            raise NbiUnreachable(f"cannot reach OSM NBI at {self.settings.base_url}: {_short(e)}") from e
+            hint = ""
+            if url.startswith("http://") and _caused_by(e, ConnectionResetError):
+                hint = (" (the server reset the connection, as a TLS server does to plain HTTP: if NBI serves HTTPS, "
+                        "give OSM_HOSTNAME as host:port or https://...)")
+            raise NbiUnreachable(f"cannot reach OSM NBI at {self.settings.base_url}: {_short(e)}{hint}") from e
         except requests.exceptions.RequestException as e:
             raise NbiError(f"request to OSM NBI failed: {method} {path}: {_short(e)}") from e
 
@@ -249,7 +272,56 @@ class NbiClient:
 # ---------------------------------------------------------------- helpers
 
 
-def _short(e: Exception) -> str:
+def _causes(e: BaseException) -> list[BaseException]:
+    """``e`` and what it wraps (requests → urllib3 MaxRetryError.reason → urllib3 SSLError → ssl's error)."""
+    found: list[BaseException] = []
+    stack = [e]
+    while stack and len(found) < 32:
+        x = stack.pop()
+        if any(x is f for f in found):
+            continue
+        found.append(x)
+        nested = [x.__cause__, x.__context__, getattr(x, "reason", None), *getattr(x, "args", ())]
+        stack.extend(n for n in nested if isinstance(n, BaseException))
+    return found
+
+
+def _caused_by(e: BaseException, kind: type[BaseException]) -> bool:
+    return any(isinstance(c, kind) for c in _causes(e))
+
+
+# OpenSSL's verify codes (X509_V_ERR_*) for "no trusted CA signed this"
+_UNTRUSTED = {18, 19, 20, 21, 27}
+_EXPIRED, _NOT_YET_VALID, _HOSTNAME_MISMATCH, _IP_MISMATCH = 10, 9, 62, 64
+
+
+def tls_help(settings: NbiSettings, e: BaseException) -> str:
+    """What failed in the TLS handshake with NBI, and what to do about that cause."""
+    where = f"TLS with OSM NBI at {settings.base_url} failed"
+    host = urlsplit(settings.base_url).hostname or "?"
+    verify = next((c for c in _causes(e) if isinstance(c, ssl.SSLCertVerificationError)), None)
+    plain = next((c for c in _causes(e) if isinstance(c, ssl.SSLError)
+                  and getattr(c, "reason", "") in ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE")),
+                 None)
+    if verify is None and plain is not None:
+        return (f"{where}: the server answered in plain HTTP, not TLS. If this NBI serves HTTP, give its URL: "
+                f"OSM_HOSTNAME=http://{urlsplit(settings.base_url).netloc} (osmclient: a bare host[:port] means HTTPS)")
+    code = getattr(verify, "verify_code", None)
+    detail = getattr(verify, "verify_message", None) or _short(e)
+    if code in (_HOSTNAME_MISMATCH, _IP_MISMATCH):
+        return (f"{where}: its certificate is not valid for '{host}' ({detail}). Reach NBI by a name its certificate "
+                "lists (its subjectAltName) in OSM_HOSTNAME / --hostname; --insecure skips the check")
+    if code in _UNTRUSTED:
+        bundle = (f"the CA bundle {settings.verify} does not hold the CA that signed it" if isinstance(settings.verify, str)
+                  else "no CA this machine trusts signed it")
+        return (f"{where}: {bundle} ({detail}). Give the CA that signed NBI's certificate with --ca-cert FILE (or "
+                "$REQUESTS_CA_BUNDLE), or --insecure to skip verification")
+    if code in (_EXPIRED, _NOT_YET_VALID):
+        return f"{where}: {detail} (check this machine's clock, or renew NBI's certificate); --insecure skips the check"
+    return f"{where}: {detail}; --ca-cert FILE gives a CA bundle, --insecure skips verification"
+
+
+def _short(e: BaseException) -> str:
     text = str(e)
     return text if len(text) <= 300 else text[:300] + "…"
 

@@ -8,6 +8,7 @@ descriptor is parsed, so the loader's unknown-key check still applies to the des
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -145,7 +146,7 @@ def instance_from_records(nsr: Mapping[str, Any], vnfrs: Iterable[Mapping[str, A
         vnfs = [_vnf_params(v) for v in vnfrs]
         params["additionalParamsForVnf"] = [v for v in vnfs if len(v) > 1]
     return NsInstance(nsr_id, str(nsr.get("name") or nsr_id), namespace,
-                      parse_params(params, f"nsrs/{nsr_id} instantiation parameters"))
+                      parse_params(params, f"nsrs/{nsr_id} instantiation parameters", nbi_rules=False))
 
 
 def _vnf_params(vnfr: Mapping[str, Any]) -> dict[str, Any]:
@@ -161,10 +162,20 @@ def _vnf_params(vnfr: Mapping[str, Any]) -> dict[str, Any]:
         for key in ("additionalParams", "k8s-namespace", "kdu-deployment-name"):
             if kdur.get(key):
                 entry[key] = kdur[key]
+        if isinstance(entry.get("additionalParams"), str):  # NBI stores a KDU's params as JSON text (json.dumps)
+            entry["additionalParams"] = _json_params(entry["additionalParams"], vnfr, entry["kdu_name"])
         kdus.append(entry)
     if kdus:
         out["additionalParamsForKdu"] = kdus
     return out
+
+
+def _json_params(text: str, vnfr: Mapping[str, Any], kdu_name: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise InputError.single(f"vnfrs/{vnfr.get('_id', '?')}", f"kdur[kdu-name={kdu_name}].additionalParams",
+                                f"is not JSON ({e})", "the JSON text NBI writes there") from e
 
 
 def has_data_links(nsd: Mapping[str, Any]) -> bool:

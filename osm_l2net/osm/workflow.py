@@ -10,9 +10,13 @@ The NS id of the plan (network names, ownership labels) cannot be OSM's nsr id: 
 receives the POST (``uuid4()`` in NBI; ``nsInstanceId`` in the body is ignored on create), and the KDU attachment must be
 in that same POST, because NBI copies KDU parameters into the VNF records at creation (the later ``instantiate`` step
 does not update them). So the plan uses a client-generated UUID, unique per NS instance, recorded in the NS itself as
-``additionalParamsForNs.osm-l2net-ns-id`` (and on every network as ``osm.etsi.org/ns-id``); ``ns_delete`` reads it back
+``additionalParamsForNs.osm_l2net_ns_id`` (and on every network as ``osm.etsi.org/ns-id``); ``ns_delete`` reads it back
 from the NS record, so the names stay stable for the NS's life without any local state. Both paths share one name
 space: an NS created by the LCM connector carries no such parameter, and its nsr id is its plan id.
+
+The parameter's name follows NBI's rule for names outside KDUs (``_format_additional_params`` in NBI's
+instance_topics.py: ``^[a-zA-Z_][a-zA-Z0-9_]*$``, else ``400 Invalid param name``). Versions before this one wrote
+``osm-l2net-ns-id``, which a real NBI refuses; records written with it (by an NBI that did not check) are still read.
 """
 
 from __future__ import annotations
@@ -25,17 +29,18 @@ from typing import Any
 
 from osm_l2net import kube
 from osm_l2net.deploy import DeploySettings
-from osm_l2net.errors import InputError, L2NetError
+from osm_l2net.errors import InputError, L2NetError, ParamsError, Problem
 from osm_l2net.model import Descriptors, NsInstance
 from osm_l2net.options import PlanOptions
 from osm_l2net.osm import records
 from osm_l2net.osm.nbi import NbiClient, NsOperationFailed
 from osm_l2net.osm.networks import create_networks, remove_ns_networks
-from osm_l2net.params import parse_params
+from osm_l2net.params import nbi_rule_problems, parse_params, vnf_param_name_problems
 from osm_l2net.plan import Plan, plain
 from osm_l2net.planner import build_plan
 
-NS_ID_PARAM = "osm-l2net-ns-id"
+NS_ID_PARAM = "osm_l2net_ns_id"
+LEGACY_NS_ID_PARAMS = ("osm-l2net-ns-id",)  # read, never written: NBI v19 refuses the name (see the module doc)
 Progress = Callable[[str], None]
 
 
@@ -49,6 +54,7 @@ class NsCreateRequest:
     wait: bool = False
     wait_timeout: float = 3600.0
     options: PlanOptions = field(default_factory=PlanOptions)  # provider, namespace (default for networks and KDUs)
+    config_source: str = "--config"  # what problems in the config are located in: --config, or the --config_file path
 
 
 @dataclass
@@ -87,11 +93,15 @@ def ns_create(client: NbiClient, cluster: kube.Cluster, request: NsCreateRequest
     vim_id = client.vim_account_id(request.vim_account)
     _refuse_duplicate_name(client, request.ns_name)
     config = dict(request.config or {})
-    params = parse_params(config, "--config")
+    params = parse_params(config, request.config_source)
     plan_id = str(uuid.uuid4())
     plan = build_plan(descriptors, NsInstance(plan_id, request.ns_name, request.options.namespace, params),
                       request.options)
     body = instantiate_body(request, config, nsd_record, vim_id, plan)
+    refused = _flags(nbi_rule_problems(body, request.config_source, body=True)) + vnf_param_name_problems(
+        body, request.config_source, nbi_members(descriptors))
+    if refused:  # NBI would answer 400/422 after the networks were made: refuse before anything is created
+        raise ParamsError(refused)
     progress(f"NS {request.ns_name}: {len(plan.networks)} network(s) to create in {plan.namespace}")
     created = create_networks(cluster, plan, settings, progress)
     try:
@@ -130,11 +140,30 @@ def ns_delete(client: NbiClient, cluster: kube.Cluster, name: str, settings: Dep
     return NsDeleteResult(ns_id, op_id, removed)
 
 
+_FLAGS = {"nsName": "--ns_name", "nsDescription": "--description"}
+
+
+def _flags(problems: list[Problem]) -> list[Problem]:
+    """Problems of the body's keys that come from flags, named by their flag (the rest came from --config)."""
+    return [Problem(_FLAGS[p.path], "", p.message, p.expected) if p.path in _FLAGS else p for p in problems]
+
+
+def nbi_members(descriptors: Descriptors) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """member-vnf-index → (vdu ids, kdu names) as NBI reads them: the vnf-profiles of the NSD's first deployment
+    flavour (NBI: "TODO: Change for multiple df support"); KNFs have no VDUs."""
+    profiles = descriptors.nsd.dfs[0].vnf_profiles if descriptors.nsd.dfs else ()
+    return {p.id: ((), tuple(k.name for k in descriptors.vnfds[p.vnfd_id].kdus) if p.vnfd_id in descriptors.vnfds
+                   else ()) for p in profiles}
+
+
 def plan_id_of(nsr: Mapping[str, Any]) -> str:
     """The id an NS's networks carry: the one ns-create recorded in the NS, else the nsr id (LCM connector)."""
     for holder in ((nsr.get("instantiate_params") or {}).get("additionalParamsForNs"), nsr.get("additionalParamsForNs")):
-        if isinstance(holder, Mapping) and holder.get(NS_ID_PARAM):
-            return str(holder[NS_ID_PARAM])
+        if not isinstance(holder, Mapping):
+            continue
+        for name in (NS_ID_PARAM, *LEGACY_NS_ID_PARAMS):
+            if holder.get(name):
+                return str(holder[name])
     return str(nsr["_id"])
 
 

@@ -3,11 +3,13 @@ schema) and the Kubernetes API test double (real HTTP, the official client), inc
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,11 +20,13 @@ from click.testing import CliRunner
 from osm_l2net import api
 from osm_l2net.names import label_value
 from osm_l2net.osm.cli import register
-from osm_l2net.osm.nbi import NbiClient, NbiSettings
-from osm_l2net.osm.workflow import NS_ID_PARAM
+from osm_l2net.osm.nbi import NbiClient, NbiRejected, NbiSettings
+from osm_l2net.osm.workflow import NS_ID_PARAM, plan_id_of
+from osm_l2net.params import decode_yaml_strings
 from osm_l2net.plan import LABEL_NS_ID, Plan
 from tests.conftest import CDN_PACKAGES, MODELS
 from tests.osm.conftest import FAST
+from tests.support import nbi_source
 from tests.support.k8s_emulator import L2NETWORKS, PODS
 from tests.support.k8s_harness import EmulatedCluster
 from tests.support.nbi_double import OsmNbiDouble
@@ -66,9 +70,10 @@ class World:
                         namespace=NAMESPACE)
 
 
-def _play_lcm(cluster: EmulatedCluster) -> Any:
-    """On a completed (or failed) instantiate, the KNF pods appear as the charts would make them from the KDU params;
-    on terminate they go: LCM's effect on the cluster, which the NBI double cannot have by itself."""
+def _play_lcm(cluster: EmulatedCluster, nbi: list[OsmNbiDouble]) -> Any:
+    """On a completed (or failed) instantiate, the KNF pods appear as the charts would make them from the KDU params
+    LCM reads (each vnfr's kdur: NBI's JSON text, "!!yaml" values decoded as LCM does); on terminate they go: LCM's
+    effect on the cluster, which the NBI double cannot have by itself."""
     pods: dict[str, list[str]] = {}
 
     def effect(op: dict[str, Any], nsr: dict[str, Any]) -> None:
@@ -76,10 +81,12 @@ def _play_lcm(cluster: EmulatedCluster) -> Any:
             for name in pods.pop(nsr["_id"], []):
                 cluster.delete(PODS, NAMESPACE, name)
             return
-        for vnf in op["operationParams"].get("additionalParamsForVnf", []):
-            for kdu in vnf.get("additionalParamsForKdu", []):
-                name = f"{nsr['_id'][:8]}-{kdu['kdu_name']}"
-                values = kdu["additionalParams"]
+        for vnfr_id in nsr["constituent-vnfr-ref"]:
+            for kdur in nbi[0].vnfrs[vnfr_id]["kdur"]:
+                values = decode_yaml_strings(json.loads(kdur["additionalParams"] or "{}"))
+                if "podLabels" not in values:
+                    continue  # a KDU without L2 interfaces
+                name = f"{nsr['_id'][:8]}-{kdur['kdu-name']}"
                 cluster.create_pod(NAMESPACE, name, labels=values["podLabels"], annotations=values["podAnnotations"])
                 pods.setdefault(nsr["_id"], []).append(name)
     return effect
@@ -89,7 +96,9 @@ def _play_lcm(cluster: EmulatedCluster) -> Any:
 def world(kube_emulator: EmulatedCluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     if not SCHEMA.is_file():
         pytest.fail(f"NBI's ns_instantiate schema is not at {SCHEMA} (set OSM_L2NET_MODELS)")
-    with OsmNbiDouble(CDN_PACKAGES, SCHEMA, on_operation=_play_lcm(kube_emulator)) as nbi:
+    holder: list[OsmNbiDouble] = []
+    with OsmNbiDouble(CDN_PACKAGES, SCHEMA, on_operation=_play_lcm(kube_emulator, holder)) as nbi:
+        holder.append(nbi)
         monkeypatch.setenv("OSM_HOSTNAME", nbi.url)
         monkeypatch.setenv("OSM_USER", "admin")
         monkeypatch.setenv("OSM_PASSWORD", PASSWORD)
@@ -205,10 +214,98 @@ def test_nbi_server_error_on_create_removes_the_networks(world: World) -> None:
     assert world.owned() == [], "the networks made for the refused NS are removed"
 
 
-def test_a_body_nbi_rejects_is_exit_2_and_leaves_nothing(world: World) -> None:
-    code, _, err = world.create("--config", json.dumps({"nsFlavour": "big"}))  # not in NBI's schema
-    assert code == 2 and "HTTP 422" in err and "nsFlavour" in err
-    assert world.owned() == []
+def posts(world: World) -> list[tuple[str, str, int]]:
+    return [e for e in world.nbi.log if e[0] == "POST" and e[1].endswith("/ns_instances_content")]
+
+
+@pytest.mark.parametrize(("config", "where", "expected"), [
+    ({"nsFlavour": "big"}, "--config: nsFlavour: is not a key of the ns_instantiate body", "vld"),
+    ({"vlds": [{"name": "my-first-osm-net"}]}, "--config: vlds: is not a key of the ns_instantiate body", "'vld'?"),
+    ({"vld": [{"name": "my-first-osm-net", "ip-profile": {"subnet_address": "10.0.1.0/24"}}]},
+     "--config: vld[0].ip-profile.subnet_address: is not a key of an ip-profile", "'subnet-address'?"),
+    ({"additionalParamsForNs": {"k8s-namespace": "vod"}}, "--config: additionalParamsForNs.k8s-namespace:",
+     "top-level key k8s-namespace"),
+    ({"additionalParamsForVnf": [{"member-vnf-index": "cdn-server", "additionalParams": {"cache-size": 1}}]},
+     "--config: additionalParamsForVnf[0].additionalParams.cache-size: 'cache-size' is not a name NBI takes",
+     "'cache_size'"),
+])
+def test_a_config_nbi_refuses_is_exit_2_before_anything_is_created(world: World, config: dict[str, Any], where: str,
+                                                                    expected: str) -> None:
+    code, _, err = world.create("--config", json.dumps(config), "--wait")
+    assert code == 2, err
+    assert where in err and "NBI refuses it" in err and expected in err, err
+    assert "Traceback" not in err
+    assert posts(world) == [] and world.owned() == [], "refused before any network or NS was made"
+
+
+def test_a_config_file_nbi_refuses_is_located_in_that_file(world: World, tmp_path: Path) -> None:
+    config = tmp_path / "params.yaml"
+    config.write_text("vld:\n- name: my-first-osm-net\n  ip-profile: {subnet_address: 10.0.1.0/24}\n")
+    code, _, err = world.create("--config_file", str(config))
+    assert code == 2 and f"error: {config}: vld[0].ip-profile.subnet_address: " in err and "'subnet-address'?" in err
+    assert posts(world) == [] and world.owned() == []
+
+
+@pytest.mark.parametrize(("flag", "value", "expected"), [
+    ("--ns_name", "vod,east", "without , ; ( ) ' \""),
+    ("--description", "the 'CDN' service", "without ' or \""),
+])
+def test_flags_nbi_would_refuse_are_exit_2_before_anything_is_created(world: World, flag: str, value: str,
+                                                                      expected: str) -> None:
+    args = ("--description", value) if flag == "--description" else ()
+    code, _, err = world.create(*args, name=value if flag == "--ns_name" else "vod")
+    assert code == 2 and f"error: {flag}: " in err and "NBI refuses it" in err and expected in err, err
+    assert posts(world) == [] and world.owned() == []
+
+
+def test_the_double_answers_what_nbi_answers_to_a_body_it_refuses(world: World) -> None:
+    """Past our own checks (a client that skips them), the double refuses as NBI does: the ns-id name of earlier
+    versions (400, NBI's text), a schema break (422, NBI's text), an unknown vld (400)."""
+    nsd_id, vim_id = next(iter(world.nbi.nsds)), world.nbi.vim_accounts["openstack-site"]
+    base = {"nsName": "x", "nsdId": nsd_id, "vimAccountId": vim_id}
+    with NbiClient(NbiSettings(hostname=world.nbi.url, password=PASSWORD)) as client:
+        with pytest.raises(NbiRejected) as old_name:
+            client.create_ns({**base, "additionalParamsForNs": {"osm-l2net-ns-id": "4a1b6f9e"}})
+        with pytest.raises(NbiRejected) as typo:
+            client.create_ns({**base, "vlds": []})
+        with pytest.raises(NbiRejected) as vld:
+            client.create_ns({**base, "vld": [{"name": "no-such-vld"}]})
+        ns_id, _ = client.create_ns({**base, "additionalParamsForNs": {NS_ID_PARAM: "4a1b6f9e"},
+                                     "additionalParamsForVnf": [{"member-vnf-index": "not-in-the-nsd",
+                                                                 "additionalParams": {"bad-name": 1}}]})
+    assert old_name.value.status == 400 and (
+        "Invalid param name at additionalParamsForNs:osm-l2net-ns-id. Must contain only alphanumeric characters and "
+        "underscores, and cannot start with a digit while 'getting nsd id=" in str(old_name.value))
+    assert typo.value.status == 422 and ("Format error  'Additional properties are not allowed ('vlds' was "
+                                         "unexpected)'  while 'validating input parameters'") in str(typo.value)
+    assert vld.value.status == 400 and "Invalid parameter vld:name='no-such-vld' is not present at nsd:vld" in str(
+        vld.value)
+    assert ns_id in world.nbi.nsrs, "an entry for a member-vnf-index the NSD lacks is ignored, as NBI ignores it"
+    assert len(world.nbi.nsrs) == 1 and len(world.nbi.vnfrs) == 3, "the refused bodies left no record"
+
+
+def test_an_ns_recorded_with_the_old_parameter_name_is_deleted_with_its_networks(world: World) -> None:
+    """An NS made by an earlier version carries osm-l2net-ns-id (an NBI that did not check let it in): ns-delete
+    still finds its networks by that id."""
+    assert world.create()[0] == 0
+    nsr = next(iter(world.nbi.nsrs.values()))
+    plan_id = nsr["additionalParamsForNs"].pop(NS_ID_PARAM)
+    nsr["additionalParamsForNs"]["osm-l2net-ns-id"] = plan_id
+    assert plan_id_of(nsr) == plan_id and len(world.owned()) == 2
+    code, _, err = world.delete("vod")
+    assert code == 0, err
+    assert world.owned() == [] and world.nbi.nsrs == {}
+
+
+def test_the_recorded_ns_id_passes_nbis_own_name_rule(world: World) -> None:
+    """The accepted body run through NBI's real _format_additional_params (shared/osm-v19) and its real schema."""
+    assert world.create()[0] == 0
+    body = world.nbi.bodies[0]
+    assert NS_ID_PARAM in body["additionalParamsForNs"]
+    assert nbi_source.nbi_verdict(copy.deepcopy(body)) is None
+    for vnf in body["additionalParamsForVnf"]:
+        for kdu in vnf["additionalParamsForKdu"]:
+            nbi_source.format_additional_params(copy.deepcopy(body), vnf["member-vnf-index"], kdu_name=kdu["kdu_name"])
 
 
 def test_ns_that_fails_in_osm_is_terminated_and_its_networks_removed(world: World) -> None:
@@ -270,16 +367,6 @@ def test_client_verifies_tls_by_default_and_always_sets_a_timeout(world: World) 
     with NbiClient(insecure, session) as client:
         client.ns_instances()
     assert all(s["verify"] is False for s in session.seen)
-
-
-@pytest.mark.parametrize(("hostname", "url"), [
-    ("osm.example.org", "https://osm.example.org:9999/osm"),
-    ("10.0.0.5:8443", "https://10.0.0.5:8443/osm"),
-    ("http://127.0.0.1:8080", "http://127.0.0.1:8080/osm"),
-    ("https://nbi.example/osm/", "https://nbi.example/osm"),
-])
-def test_osm_hostname_forms(hostname: str, url: str) -> None:
-    assert NbiSettings(hostname=hostname).base_url == url
 
 
 def test_an_expired_token_is_renewed_once(world: World) -> None:
