@@ -72,14 +72,18 @@ def _progress(message: str) -> None:
 
 
 def _connect(kubeconfig: str | None, context: str | None, namespace: str | None, connect_timeout: float,
-             progress_interval: float = _DEFAULTS.progress_interval_s) -> Any:
+             progress_interval: float = _DEFAULTS.progress_interval_s, *, announce: bool = False) -> Any:
     """The cluster, after a first contact of at most ``connect_timeout`` s per try (naming server, kubeconfig and
-    context when it fails); its waits report on stderr every ``progress_interval`` s."""
+    context when it fails); its waits report on stderr every ``progress_interval`` s. ``announce``: commands that
+    change the cluster say first which one it is (server, context, kubeconfig), as the wrong context is a classic."""
     from osm_l2net.kube import Cluster, ClusterAccess
 
     policy = dataclasses.replace(_DEFAULTS, first_contact_timeout_s=connect_timeout,
                                  progress_interval_s=progress_interval)
-    return Cluster(ClusterAccess(kubeconfig, context, namespace), policy=policy, progress=_progress)
+    cluster = Cluster(ClusterAccess(kubeconfig, context, namespace), policy=policy, progress=_progress)
+    if announce:
+        _progress(f"cluster: {cluster.endpoint.describe()}")
+    return cluster
 
 
 def _deployer(cluster: Any, kubeconfig: str | None, context: str | None, ready_timeout: float, no_kdus: bool,
@@ -118,7 +122,8 @@ def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, r
           progress_interval: float, dry_run: bool, fmt: str, **kwargs: Any) -> None:
     """Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run)."""
     deploy_args = _split(kwargs, _deployer)
-    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval) as cluster:
+    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
+                  announce=True) as cluster:
         plan = _plan_for(cluster, kwargs)
         deployer = _deployer(cluster, kubeconfig, context, ready_timeout, **deploy_args)
         if dry_run:
@@ -139,7 +144,8 @@ def delete(kubeconfig: str | None, context: str | None, connect_timeout: float, 
            progress_interval: float, force: bool, fmt: str, **kwargs: Any) -> None:
     """Uninstall the NS's KDUs, wait until its pods are gone, delete its networks and wait until they are gone."""
     deploy_args = _split(kwargs, _deployer)
-    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval) as cluster:
+    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
+                  announce=True) as cluster:
         plan = _plan_for(cluster, kwargs)
         report = _deployer(cluster, kubeconfig, context, ready_timeout, **deploy_args).terminate(plan, force=force)
     _echo_report(report, fmt)

@@ -132,6 +132,8 @@ def test_apply_with_the_operator_down_says_what_it_waits_for(env: Env) -> None:
     emulated.operator.start(ready_after=None)  # finalizer, never a status: the operator is "down"
     done = run(env, "apply", *CDN_PACKAGES, "--no-kdus", "--ready-timeout", "1.5", "--progress-interval", "0.2",
                check_code=4)
+    assert done.stderr.startswith(f"· cluster: {emulated.url} (context 'emulator' of kubeconfig {env.kubeconfig}, "
+                                  f"chosen by --kubeconfig)\n"), "which cluster is changed, before anything else"
     ticks = [line for line in done.stderr.splitlines() if "no status.internalConnectivity yet after" in line]
     assert len(ticks) >= 3, done.stderr
     assert all(line.startswith("· L2Network default/") and line.endswith(
