@@ -242,8 +242,10 @@ def to_error(e: ApiException, what: str) -> ClusterError:
 class _Api:
     """Calls the client with timeouts, bounded retries and request counting."""
 
-    def __init__(self, policy: RetryPolicy, rng: random.Random, sleep: Callable[[float], None]) -> None:
+    def __init__(self, policy: RetryPolicy, rng: random.Random, sleep: Callable[[float], None],
+                 notify: Notify | None = None) -> None:
         self.policy, self.rng, self.sleep = policy, rng, sleep
+        self.notify = notify  # hears retries from the second on: one blip stays in the log, a streak is said
         self.stats: Counter[str] = Counter()
         self._lock = threading.Lock()  # callers may share a Cluster across asyncio.to_thread workers
 
@@ -285,6 +287,8 @@ class _Api:
             with self._lock:
                 self.stats["retries"] += 1
             log.info("%s: %s; retry %d in %.2fs", what, reason, attempt, delay)
+            if self.notify is not None and attempt >= 2:
+                self.notify(f"{what}: {reason}; retry {attempt}/{self.policy.attempts - 1} in {delay:.1f}s")
             self.sleep(delay)
 
 
@@ -330,7 +334,7 @@ class Cluster:
         ``progress`` gets the lines of slow steps (first-contact retries, waits); default: this module's log."""
         self.policy = policy or RetryPolicy()
         self.progress: Notify = progress or (lambda message: log.info("%s", message))
-        self._api = _Api(self.policy, random.Random(seed), sleep)  # noqa: S311 (jitter, not crypto)
+        self._api = _Api(self.policy, random.Random(seed), sleep, progress)  # noqa: S311 (jitter, not crypto)
         opened = api_client is None  # our own connection: check it; a given client is the caller's business
         if api_client is None:
             api_client, default_ns, self.endpoint = _open(access or ClusterAccess())

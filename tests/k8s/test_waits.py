@@ -19,7 +19,7 @@ import pytest
 from osm_l2net.errors import ClusterError, TemporaryClusterError, WaitTimeout
 from osm_l2net.kube import Cluster, ClusterAccess, RetryPolicy, connect
 from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
-from tests.support.k8s_emulator import L2NETWORKS, NAMESPACES
+from tests.support.k8s_emulator import L2NETWORKS, NAMESPACES, FaultPlan
 from tests.support.k8s_harness import EmulatedCluster
 
 QUICK = RetryPolicy(attempts=3, base_delay_s=0.01, max_delay_s=0.05, total_s=5.0, connect_timeout_s=1.0,
@@ -247,3 +247,12 @@ def test_pods_that_do_not_go_are_named_while_waiting(kube_emulator: EmulatedClus
         c.wait_pods_gone("ns-1", deadline_s=0.5)
     assert lines and lines[0].startswith("pods of NS ns-1 in default: 1 left after 0.")
     assert "knf-0 (" in lines[0] and lines[0].endswith("(kubectl -n default get pods -l osm.etsi.org/ns-id=ns-1)")
+
+
+def test_a_streak_of_retries_is_said_not_only_logged(kube_emulator: EmulatedCluster,
+                                                     cluster: tuple[Cluster, list[str]]) -> None:
+    c, lines = cluster
+    kube_emulator.faults = FaultPlan(seed=1, rate=1.0, kinds=(503,), match="^GET .*/l2networks", limit=2)
+    assert c.list_owned() == []
+    assert len(lines) == 1 and lines[0].startswith("list l2networks in all namespaces: HTTP 503 "), lines
+    assert "retry 2/2 in" in lines[0], "one blip stays in the log; from the second retry on, the user hears it"
