@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from osm_l2net.cli import OUTPUT, build_plan, handle_errors, plan_options
+from osm_l2net.kube_state import RetryPolicy
 from osm_l2net.names import label_value
 from osm_l2net.plan import Plan
 from osm_l2net.render import dump, table
@@ -17,17 +18,34 @@ from osm_l2net.render import dump, table
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def cluster_options(func: F) -> F:
+_DEFAULTS = RetryPolicy()
+
+
+def connection_options(func: F) -> F:
+    # no envvar=KUBECONFIG here: the adapter reads $KUBECONFIG itself, so its messages can say where a path came from
     options = [
-        click.option("--kubeconfig", envvar="KUBECONFIG", default=None,
+        click.option("--kubeconfig", default=None,
                      help="kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)."),
         click.option("--context", default=None, help="kubeconfig context."),
-        click.option("--ready-timeout", type=float, default=300.0, show_default=True,
-                     help="Seconds to wait for networks to become ready / pods and networks to go."),
+        click.option("--connect-timeout", type=float, default=_DEFAULTS.first_contact_timeout_s, show_default=True,
+                     help="Seconds the first contact with the API server (GET /version, "
+                          f"{_DEFAULTS.first_contact_attempts} tries) may take before the command gives up."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def cluster_options(func: F) -> F:
+    options = [
+        click.option("--ready-timeout", type=float, default=300.0, show_default=True,
+                     help="Seconds to wait for networks to become ready / pods and networks to go."),
+        click.option("--progress-interval", type=float, default=_DEFAULTS.progress_interval_s, show_default=True,
+                     help="Seconds between the lines saying what a wait is still waiting for (0: changes only)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return connection_options(func)
 
 
 def helm_options(func: F) -> F:
@@ -49,10 +67,23 @@ def helm_options(func: F) -> F:
     return func
 
 
-def _connect(kubeconfig: str | None, context: str | None, namespace: str | None) -> Any:
+def _progress(message: str) -> None:
+    click.echo(f"· {message}", err=True)
+
+
+def _connect(kubeconfig: str | None, context: str | None, namespace: str | None, connect_timeout: float,
+             progress_interval: float = _DEFAULTS.progress_interval_s, *, announce: bool = False) -> Any:
+    """The cluster, after a first contact of at most ``connect_timeout`` s per try (naming server, kubeconfig and
+    context when it fails); its waits report on stderr every ``progress_interval`` s. ``announce``: commands that
+    change the cluster say first which one it is (server, context, kubeconfig), as the wrong context is a classic."""
     from osm_l2net.kube import Cluster, ClusterAccess
 
-    return Cluster(ClusterAccess(kubeconfig, context, namespace))
+    policy = dataclasses.replace(_DEFAULTS, first_contact_timeout_s=connect_timeout,
+                                 progress_interval_s=progress_interval)
+    cluster = Cluster(ClusterAccess(kubeconfig, context, namespace), policy=policy, progress=_progress)
+    if announce:
+        _progress(f"cluster: {cluster.endpoint.describe()}")
+    return cluster
 
 
 def _deployer(cluster: Any, kubeconfig: str | None, context: str | None, ready_timeout: float, no_kdus: bool,
@@ -66,7 +97,7 @@ def _deployer(cluster: Any, kubeconfig: str | None, context: str | None, ready_t
                                                   create_namespace=create_namespace))
     settings = DeploySettings(ready_timeout=ready_timeout, delete_timeout=ready_timeout, pods_gone_timeout=ready_timeout,
                               post_renderer=post_renderer)
-    return Deployer(cluster, helm, settings, progress=lambda m: click.echo(f"· {m}", err=True))
+    return Deployer(cluster, helm, settings, progress=_progress)
 
 
 def _split(kwargs: dict[str, Any], func: Callable[..., Any]) -> dict[str, Any]:
@@ -87,11 +118,12 @@ def _plan_for(cluster: Any, kwargs: dict[str, Any]) -> Plan:
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
 @OUTPUT
 @handle_errors
-def apply(kubeconfig: str | None, context: str | None, ready_timeout: float, dry_run: bool, fmt: str,
-          **kwargs: Any) -> None:
+def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
+          progress_interval: float, dry_run: bool, fmt: str, **kwargs: Any) -> None:
     """Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run)."""
     deploy_args = _split(kwargs, _deployer)
-    with _connect(kubeconfig, context, kwargs.get("namespace")) as cluster:
+    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
+                  announce=True) as cluster:
         plan = _plan_for(cluster, kwargs)
         deployer = _deployer(cluster, kubeconfig, context, ready_timeout, **deploy_args)
         if dry_run:
@@ -108,10 +140,12 @@ def apply(kubeconfig: str | None, context: str | None, ready_timeout: float, dry
 @click.option("--force", is_flag=True, help="Do not wait for the NS's pods to go before deleting its networks.")
 @OUTPUT
 @handle_errors
-def delete(kubeconfig: str | None, context: str | None, ready_timeout: float, force: bool, fmt: str, **kwargs: Any) -> None:
+def delete(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
+           progress_interval: float, force: bool, fmt: str, **kwargs: Any) -> None:
     """Uninstall the NS's KDUs, wait until its pods are gone, delete its networks and wait until they are gone."""
     deploy_args = _split(kwargs, _deployer)
-    with _connect(kubeconfig, context, kwargs.get("namespace")) as cluster:
+    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
+                  announce=True) as cluster:
         plan = _plan_for(cluster, kwargs)
         report = _deployer(cluster, kubeconfig, context, ready_timeout, **deploy_args).terminate(plan, force=force)
     _echo_report(report, fmt)
@@ -122,9 +156,10 @@ def delete(kubeconfig: str | None, context: str | None, ready_timeout: float, fo
 @cluster_options
 @OUTPUT
 @handle_errors
-def status(kubeconfig: str | None, context: str | None, ready_timeout: float, fmt: str, **kwargs: Any) -> None:
+def status(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
+           progress_interval: float, fmt: str, **kwargs: Any) -> None:
     """Per virtual link: the network's state and the pods attached, with their interfaces, addresses and problems."""
-    with _connect(kubeconfig, context, kwargs.get("namespace")) as cluster:
+    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout) as cluster:
         plan = _plan_for(cluster, kwargs)
         found = cluster.network_status(list(plan.networks), plan.namespace)
     vld = {n.name: n.vld_id for n in plan.networks}
@@ -150,17 +185,16 @@ def status(kubeconfig: str | None, context: str | None, ready_timeout: float, fm
 @click.option("--keep", "keep", default=None,
               help="Cluster-wide: comma-separated NS instance ids that still exist; every other NS's networks go.")
 @click.option("-n", "--namespace", default=None, help="Only this namespace (default: all namespaces).")
-@click.option("--kubeconfig", envvar="KUBECONFIG", default=None)
-@click.option("--context", default=None)
+@connection_options
 @OUTPUT
 @handle_errors
 def gc(ns_id: str | None, keep: str | None, namespace: str | None, kubeconfig: str | None, context: str | None,
-       fmt: str) -> None:
+       connect_timeout: float, fmt: str) -> None:
     """Delete networks (carrying our labels only) whose NS instance no longer exists; keeps any with pods attached."""
     if (ns_id is None) == (keep is None):
         raise click.UsageError("give exactly one of --ns-id or --keep")
     existing = None if keep is None else {label_value(k.strip()) for k in keep.split(",") if k.strip()}
-    with _connect(kubeconfig, context, namespace) as cluster:
+    with _connect(kubeconfig, context, namespace, connect_timeout) as cluster:
         result = cluster.gc(existing, ns_id=label_value(ns_id) if ns_id else None, namespace=namespace)
     rows = [("deleted", n.kind, n.name, n.namespace, n.ns_id, "") for n in result.deleted]
     rows += [("kept", n.kind, n.name, n.namespace, n.ns_id, why) for n, why in result.skipped]

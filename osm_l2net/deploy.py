@@ -93,7 +93,8 @@ class Deployer:
                       f"{len(report.unchanged)} already there; waiting until ready")
         try:
             self.cluster.wait_ready(list(plan.networks), plan.namespace, self.settings.ready_timeout,
-                                    progress=lambda r: self.progress(f"network {r.name}: {r.detail}"))
+                                    progress=lambda r: self.progress(f"network {r.name}: {r.explained}"),
+                                    notify=self.progress)
         except L2NetError as e:
             self._fail(plan, report, "networks did not become ready", e)
         return report
@@ -103,11 +104,12 @@ class Deployer:
         report = report or Report(plan.ns_id)
         if not force:
             self.progress("waiting until the NS's pods are gone")
-            self.cluster.wait_pods_gone(label_value(plan.ns_id), plan.namespace, self.settings.pods_gone_timeout)
+            self.cluster.wait_pods_gone(label_value(plan.ns_id), plan.namespace, self.settings.pods_gone_timeout,
+                                        notify=self.progress)
         result = self.cluster.delete_networks(list(plan.networks), plan.namespace, force=force)
         report.deleted.extend(result.deleted)
         self.progress(f"networks: deleting {len(report.deleted)}; waiting until gone")
-        self.cluster.wait_gone(list(plan.networks), plan.namespace, self.settings.delete_timeout)
+        self.cluster.wait_gone(list(plan.networks), plan.namespace, self.settings.delete_timeout, notify=self.progress)
         left = [o for o in self.cluster.list_owned(label_value(plan.ns_id)) if o.name in {n.name for n in plan.networks}]
         if left:
             raise ClusterError(f"networks of NS {plan.ns_id} still present after delete: {[o.name for o in left]}")
@@ -247,7 +249,7 @@ class Deployer:
             self.progress(f"rolling back: deleting {len(created)} network(s) this run created")
             try:
                 self.cluster.delete_networks(created, plan.namespace, force=True)
-                self.cluster.wait_gone(created, plan.namespace, self.settings.delete_timeout)
+                self.cluster.wait_gone(created, plan.namespace, self.settings.delete_timeout, notify=self.progress)
                 report.rolled_back.extend(n.name for n in created)
             except L2NetError as e:  # report both: the cause and why the rollback is incomplete
                 raise DeployError(f"{what}: {cause}; rollback incomplete: {e}", report, cause) from cause

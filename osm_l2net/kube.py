@@ -45,7 +45,7 @@ from osm_l2net.kube_state import (
 from osm_l2net.plan import LABEL_NS_ID, MANAGED_BY, NetworkPlan
 
 __all__ = [
-    "Cluster", "ClusterAccess", "DeleteResult", "EnsureOutcome", "GcResult", "NetworkStatus", "OwnedNetwork",
+    "Cluster", "ClusterAccess", "DeleteResult", "Endpoint", "EnsureOutcome", "GcResult", "NetworkStatus", "OwnedNetwork",
     "Readiness", "ResolvedAccess", "RetryPolicy", "connect", "resolve_access",
 ]
 
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 EnsureOutcome = Literal["created", "adopted", "unchanged"]
 Progress = Callable[[Readiness], None]
+Notify = Callable[[str], None]
+Missing = Callable[[dict[str, dict[str, Any]], float], list[str]]  # (objects by name, elapsed s) -> progress lines
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 _PODS = ResourceRef("", "v1", "pods", "Pod")
@@ -90,11 +92,44 @@ def resolve_access(access: ClusterAccess, environ: Mapping[str, str] | None = No
     return ResolvedAccess("~/.kube/config", str((home or Path.home()) / ".kube" / "config"), access.context)
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Which API server, reached through which kubeconfig and context: named in every connection message."""
+
+    source: str  # as ResolvedAccess.source
+    kubeconfig: str | None
+    context: str | None
+    server: str
+
+    def describe(self) -> str:
+        if self.source == "in-cluster":
+            return f"{self.server} (in-cluster service account)"
+        if self.kubeconfig is None:  # a client the caller configured
+            return self.server
+        context = f"context {self.context!r} of " if self.context else ""
+        return f"{self.server} ({context}kubeconfig {self.kubeconfig}, chosen by {self.source})"
+
+    def kubectl(self) -> str:
+        """The kubectl command line reaching the same server, for hints."""
+        parts = ["kubectl"]
+        if self.source == "--kubeconfig" and self.kubeconfig:
+            parts += ["--kubeconfig", self.kubeconfig]
+        if self.context:
+            parts += ["--context", self.context]
+        return " ".join(parts)
+
+
 def connect(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> tuple[Any, str]:
     """An ``ApiClient`` for ``access`` and the namespace to use (flag > kubeconfig context > service account)."""
+    api_client, namespace, _ = _open(access, environ)
+    return api_client, namespace
+
+
+def _open(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> tuple[Any, str, Endpoint]:
     resolved = resolve_access(access, environ)
     cfg = client.Configuration()
     where = f"{resolved.source} {resolved.kubeconfig or ''}".strip()
+    context = resolved.context
     try:
         if resolved.kubeconfig is None:
             config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
@@ -102,7 +137,8 @@ def connect(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> 
         else:
             paths = [p for p in resolved.kubeconfig.split(os.pathsep) if p]
             if not any(Path(p).expanduser().is_file() for p in paths):
-                raise ClusterError(f"no kubeconfig found ({where}); pass --kubeconfig or set $KUBECONFIG")
+                raise ClusterError(ks.missing_kubeconfig(resolved.source, resolved.kubeconfig))
+            context = _check_context(resolved)
             config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=resolved.kubeconfig, context=resolved.context, client_configuration=cfg,
                 persist_config=False)
@@ -110,7 +146,21 @@ def connect(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> 
     except (ConfigException, yaml.YAMLError, OSError, ValueError, TypeError, KeyError) as e:
         raise ClusterError(f"cannot use the cluster credentials from {where}: {e}") from e
     cfg.retries = False  # retries are ours (counted, bounded, with backoff); urllib3 would hide them
-    return client.ApiClient(cfg), namespace
+    endpoint = Endpoint(resolved.source, resolved.kubeconfig, context, str(cfg.host))
+    return client.ApiClient(cfg), namespace, endpoint
+
+
+def _check_context(resolved: ResolvedAccess) -> str | None:
+    """The context that will be used (the asked one, else the kubeconfig's current one); an unknown one is an error
+    listing those the kubeconfig has (the client would only say it "expected an object with name ...")."""
+    contexts, active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+        config_file=resolved.kubeconfig)
+    names = [str(c.get("name")) for c in contexts or []]
+    if resolved.context is None:
+        return str(active["name"]) if active and active.get("name") else None
+    if resolved.context not in names:
+        raise ClusterError(ks.unknown_context(resolved.context, str(resolved.kubeconfig), resolved.source, names))
+    return resolved.context
 
 
 def _context_namespace(resolved: ResolvedAccess) -> str:
@@ -155,6 +205,22 @@ def _retry_after(e: ApiException) -> float | None:
         return None
 
 
+def _transport_reason(e: BaseException, timeout: float) -> str:
+    """A transport failure in words: refused, no answer within the timeout, or the exception itself."""
+    text = str(e)
+    if "Connection refused" in text:
+        return "connection refused (nothing listens on that port)"
+    if "Name or service not known" in text or "nodename nor servname" in text or "resolution" in text:
+        return "the host name does not resolve"
+    if isinstance(e, urllib3.exceptions.NewConnectionError):  # a subclass of ConnectTimeoutError: test it first
+        return f"cannot connect: {text}"
+    if isinstance(e, urllib3.exceptions.ConnectTimeoutError):
+        return f"no connection within {timeout:g}s"
+    if isinstance(e, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+        return f"connected, but no answer within {timeout:g}s"
+    return f"{type(e).__name__}: {text}"
+
+
 def to_error(e: ApiException, what: str) -> ClusterError:
     """The project's error for an API failure, keeping the server's Status message."""
     code, reason, message, details = _status_of(e)
@@ -176,15 +242,19 @@ def to_error(e: ApiException, what: str) -> ClusterError:
 class _Api:
     """Calls the client with timeouts, bounded retries and request counting."""
 
-    def __init__(self, policy: RetryPolicy, rng: random.Random, sleep: Callable[[float], None]) -> None:
+    def __init__(self, policy: RetryPolicy, rng: random.Random, sleep: Callable[[float], None],
+                 notify: Notify | None = None) -> None:
         self.policy, self.rng, self.sleep = policy, rng, sleep
+        self.notify = notify  # hears retries from the second on: one blip stays in the log, a streak is said
         self.stats: Counter[str] = Counter()
         self._lock = threading.Lock()  # callers may share a Cluster across asyncio.to_thread workers
 
-    def count(self, verb: str) -> None:
+    def count(self, verb: str, *, apart: bool = False) -> None:
+        """Count a request; ``apart`` ones (the first-contact check) stay out of "total", the NS's own cost."""
         with self._lock:
             self.stats[verb] += 1
-            self.stats["total"] += 1
+            if not apart:
+                self.stats["total"] += 1
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -217,7 +287,38 @@ class _Api:
             with self._lock:
                 self.stats["retries"] += 1
             log.info("%s: %s; retry %d in %.2fs", what, reason, attempt, delay)
+            if self.notify is not None and attempt >= 2:
+                self.notify(f"{what}: {reason}; retry {attempt}/{self.policy.attempts - 1} in {delay:.1f}s")
             self.sleep(delay)
+
+
+class _Ticker:
+    """Calls ``tick(elapsed seconds)`` every ``interval`` seconds from a daemon thread until the block ends (interval
+    0: never). A progress line must never break a wait: its failures are logged and skipped."""
+
+    def __init__(self, interval: float, tick: Callable[[float], None]) -> None:
+        self.interval, self.tick = interval, tick
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Ticker:
+        if self.interval > 0:
+            self._thread = threading.Thread(target=self._run, name="osm-l2net-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=max(1.0, self.interval))
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick(time.monotonic() - started)
+            except (RuntimeError, ValueError, OSError) as e:  # a dict changing under the copy, a closed stderr
+                log.debug("progress line skipped: %s", e)
 
 
 # ---------------------------------------------------------------- the adapter
@@ -228,17 +329,60 @@ class Cluster:
 
     def __init__(self, access: ClusterAccess | None = None, *, api_client: Any = None, namespace: str | None = None,
                  policy: RetryPolicy | None = None, seed: int | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, progress: Notify | None = None) -> None:
+        """From ``access``: connect, then check first contact (``policy.first_contact_*``) before anything else.
+        ``progress`` gets the lines of slow steps (first-contact retries, waits); default: this module's log."""
+        self.policy = policy or RetryPolicy()
+        self.progress: Notify = progress or (lambda message: log.info("%s", message))
+        self._api = _Api(self.policy, random.Random(seed), sleep, progress)  # noqa: S311 (jitter, not crypto)
+        opened = api_client is None  # our own connection: check it; a given client is the caller's business
         if api_client is None:
-            api_client, default_ns = connect(access or ClusterAccess())
+            api_client, default_ns, self.endpoint = _open(access or ClusterAccess())
         else:
             default_ns = "default"
+            self.endpoint = Endpoint("api_client", None, None, str(getattr(api_client.configuration, "host", "")))
         self.api_client = api_client
         self.namespace = namespace or (access.namespace if access else None) or default_ns
-        self.policy = policy or RetryPolicy()
-        self._api = _Api(self.policy, random.Random(seed), sleep)  # noqa: S311 (jitter, not crypto)
         self._co = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
+        if opened:
+            try:
+                self.first_contact()
+            except BaseException:
+                self.close()
+                raise
+
+    def first_contact(self) -> None:
+        """GET /version with a short timeout and a few quick retries: a wrong address, a closed port or a server that
+        never answers fails within seconds, naming the server, the kubeconfig and the context, before any write."""
+        attempts, timeout = self.policy.first_contact_attempts, self.policy.first_contact_timeout_s
+        if attempts <= 0:
+            return
+        versions = client.VersionApi(self.api_client)
+        where = self.endpoint.describe()
+        started, reason = time.monotonic(), ""
+        for attempt in range(1, attempts + 1):
+            self._api.count("probe", apart=True)
+            try:
+                versions.get_code(_request_timeout=(timeout, timeout), _preload_content=False)
+                return
+            except ApiException as e:
+                if e.status == 404:
+                    raise ClusterError(f"{where} answers HTTP 404 to GET /version: not a Kubernetes API server? "
+                                       f"check the server address of the context") from e
+                if not _retryable(e):
+                    raise to_error(e, f"first contact with the Kubernetes API server {where}") from e
+                reason = f"HTTP {e.status} {_status_of(e)[2]}".strip()
+            except _TRANSPORT_ERRORS as e:
+                reason = _transport_reason(e, timeout)
+            if attempt < attempts:
+                self.progress(f"Kubernetes API server {self.endpoint.server}: {reason}; trying again "
+                              f"({attempt}/{attempts})")
+                self._api.sleep(self.policy.delay(attempt, self._api.rng))
+        raise TemporaryClusterError(
+            f"cannot reach the Kubernetes API server {where}: {reason} (gave up after {attempts} attempts in "
+            f"{time.monotonic() - started:.1f}s); is the cluster running and is this its address? "
+            f"try: {self.endpoint.kubectl()} get --raw /version")
 
     def __enter__(self) -> Cluster:
         return self
@@ -285,6 +429,10 @@ class Cluster:
         except ApiException as e:
             if e.status in (403, 409):
                 return False
+            if e.status == 404:  # namespaces are built in: a 404 is the address, never a missing CRD
+                raise ClusterError(f"{what}: HTTP 404 from {self.endpoint.describe()}: the server does not serve "
+                                   f"/api/v1/namespaces; is the server address a Kubernetes API server (a proxy or "
+                                   f"path prefix in front of it?)") from e
             raise to_error(e, what) from e
         return True
 
@@ -300,6 +448,8 @@ class Cluster:
                                ref.group, ref.version, ns, ref.plural, body)
                 return "created"
             except ApiException as e:
+                if e.status == 404 and _status_of(e)[3].get("kind") != "namespaces":
+                    raise ClusterError(f"{what}: HTTP 404: {ks.missing_kind_hint(ref)}") from e
                 if e.status != 409:
                     raise to_error(e, what) from e
             live = self._read(ref, ns, net.name)
@@ -387,13 +537,31 @@ class Cluster:
     # ------------------------------------------------------------ waiting
 
     def _await(self, ref: ResourceRef, ns: str, selector: str, done: Callable[[dict[str, dict[str, Any]]], bool],
-               deadline: float) -> tuple[dict[str, dict[str, Any]], bool]:
+               deadline: float, missing: Missing | None = None,
+               notify: Notify | None = None) -> tuple[dict[str, dict[str, Any]], bool]:
         """List, then watch from the list's resourceVersion until ``done(objects by name)`` or the deadline;
-        a failed or expired watch is followed by a fresh list after a backoff. Returns (objects, done?)."""
+        a failed or expired watch is followed by a fresh list after a backoff. Returns (objects, done?).
+
+        Every ``policy.progress_interval_s`` meanwhile, ``notify`` gets the lines ``missing(objects, elapsed)`` says
+        (from a ticker thread: a watch on which nothing happens blocks this one)."""
+        latest: list[dict[str, dict[str, Any]]] = [{}]
+
+        def tick(elapsed: float) -> None:
+            if missing is not None:
+                for line in missing(dict(latest[0]), elapsed):  # dict(): one atomic copy of the watched dict
+                    (notify or self.progress)(line)
+
+        with _Ticker(self.policy.progress_interval_s if missing is not None else 0.0, tick):
+            return self._await_loop(ref, ns, selector, done, deadline, latest)
+
+    def _await_loop(self, ref: ResourceRef, ns: str, selector: str,
+                    done: Callable[[dict[str, dict[str, Any]]], bool], deadline: float,
+                    latest: list[dict[str, dict[str, Any]]]) -> tuple[dict[str, dict[str, Any]], bool]:
         failures = 0
         while True:
             items, rv = self._list(ref, ns, selector)
             objs = {o["metadata"]["name"]: o for o in items}
+            latest[0] = objs  # the watch updates it in place
             if done(objs):
                 return objs, True
             remaining = deadline - time.monotonic()
@@ -445,10 +613,12 @@ class Cluster:
         return False
 
     def wait_ready(self, networks: Sequence[NetworkPlan], namespace: str | None = None, deadline_s: float = 120.0,
-                   progress: Progress | None = None) -> list[Readiness]:
+                   progress: Progress | None = None, notify: Notify | None = None) -> list[Readiness]:
         """Until every network is ready (L2Network: status.internalConnectivity == Available; NAD: present), or
-        ``WaitTimeout`` naming those that are not and why. ``progress`` gets every change of a network's state."""
-        deadline = time.monotonic() + deadline_s
+        ``WaitTimeout`` naming those that are not and why. ``progress`` gets every change of a network's state;
+        ``notify`` (default: the cluster's ``progress``) every few seconds what is still missing, with a hint."""
+        started = time.monotonic()
+        deadline = started + deadline_s
         seen: dict[str, str] = {}
         final: dict[str, Readiness] = {}
         for ref, ns, nets in self._groups(networks, namespace):
@@ -463,16 +633,26 @@ class Cluster:
                     seen[state.name] = state.detail
                 return all(s.ready for s in states)
 
-            _, ok = self._await(ref, ns, ks.selector_for(nets), done, deadline)
+            def missing(objs: dict[str, dict[str, Any]], _: float, ref: ResourceRef = ref, ns: str = ns,
+                        names: list[str] = names) -> list[str]:
+                states = [ks.readiness(ref.kind, name, objs.get(name)) for name in names]
+                return ks.not_ready_summary(ref.kind, ns, states, time.monotonic() - started)
+
+            _, ok = self._await(ref, ns, ks.selector_for(nets), done, deadline, missing, notify)
             if not ok:
                 stuck = [final[n.name] for n in nets if not final[n.name].ready]
-                listed = "; ".join(f"{ref.kind} {ns}/{s.name}: {s.detail}" for s in stuck)
+                listed = "; ".join(f"{ref.kind} {ns}/{s.name}: {s.explained}" for s in stuck)
                 raise WaitTimeout(f"networks not ready after {deadline_s:g}s: {listed}")
         return [final[n.name] for n in networks]
 
-    def _wait_absent(self, ref: ResourceRef, ns: str, names: Sequence[str], deadline_s: float) -> None:
+    def _wait_absent(self, ref: ResourceRef, ns: str, names: Sequence[str], deadline_s: float,
+                     notify: Notify | None = None) -> None:
         deadline = time.monotonic() + deadline_s
-        objs, ok = self._await(ref, ns, "", lambda o: not any(n in o for n in names), deadline)
+
+        def missing(objs: dict[str, dict[str, Any]], elapsed: float) -> list[str]:
+            return ks.still_present_summary(ref.kind, ns, objs, names, elapsed)
+
+        objs, ok = self._await(ref, ns, "", lambda o: not any(n in o for n in names), deadline, missing, notify)
         if not ok:
             pods = self._pods(ns)
             stuck = [f"{ref.kind} {ns}/{n}: {ks.stuck_reason(objs[n], ks.attached_pods(pods, n))}"
@@ -536,19 +716,26 @@ class Cluster:
         raise TemporaryClusterError(f"{what}: kept conflicting; gave up")
 
     def wait_gone(self, networks: Sequence[NetworkPlan], namespace: str | None = None,
-                  deadline_s: float = 120.0) -> None:
-        """Until the networks are gone, or ``WaitTimeout`` naming each one still there and why (finalizers, pods)."""
+                  deadline_s: float = 120.0, notify: Notify | None = None) -> None:
+        """Until the networks are gone, or ``WaitTimeout`` naming each one still there and why (finalizers, pods);
+        ``notify`` (default: the cluster's ``progress``) hears every few seconds which are still there and why."""
         for ref, ns, nets in self._groups(networks, namespace):
-            self._wait_absent(ref, ns, [n.name for n in nets], deadline_s)
+            self._wait_absent(ref, ns, [n.name for n in nets], deadline_s, notify)
 
-    def wait_pods_gone(self, ns_id: str, namespace: str | None = None, deadline_s: float = 300.0) -> None:
+    def wait_pods_gone(self, ns_id: str, namespace: str | None = None, deadline_s: float = 300.0,
+                       notify: Notify | None = None) -> None:
         """Until no pod labelled ``osm.etsi.org/ns-id=<ns_id>`` is left (teardown order: pods, then networks)."""
         ns = namespace or self.namespace
-        objs, ok = self._await(_PODS, ns, f"{LABEL_NS_ID}={ns_id}", lambda o: not o,
-                               time.monotonic() + deadline_s)
+        selector = f"{LABEL_NS_ID}={ns_id}"
+
+        def missing(objs: dict[str, dict[str, Any]], elapsed: float) -> list[str]:
+            return ks.pods_left_summary(ns_id, ns, objs, selector, elapsed)
+
+        objs, ok = self._await(_PODS, ns, selector, lambda o: not o, time.monotonic() + deadline_s, missing, notify)
         if not ok:
             left = [f"{name} ({ks.pod_state(p)})" for name, p in sorted(objs.items())]
-            raise WaitTimeout(f"pods of NS {ns_id} still present in {ns} after {deadline_s:g}s: {', '.join(left)}")
+            raise WaitTimeout(f"pods of NS {ns_id} still present in {ns} after {deadline_s:g}s: {', '.join(left)} "
+                              f"(kubectl -n {ns} get pods -l {selector})")
 
     # ------------------------------------------------------------ status and gc
 
@@ -566,7 +753,7 @@ class Cluster:
                 state = ks.readiness(ref.kind, net.name, obj)
                 attachments = tuple(a for p in pods if (a := ks.attachment(p, net.name)) is not None)
                 finalizers = tuple((obj or {}).get("metadata", {}).get("finalizers") or ())
-                result[net.name] = NetworkStatus(net.name, ref.kind, ns, obj is not None, state.ready, state.detail,
+                result[net.name] = NetworkStatus(net.name, ref.kind, ns, obj is not None, state.ready, state.explained,
                                                  finalizers, attachments)
         return [result[n.name] for n in networks]
 

@@ -53,6 +53,31 @@ def resource_of(manifest: Mapping[str, Any]) -> ResourceRef:
     return ref
 
 
+def missing_kind_hint(ref: ResourceRef) -> str:
+    """Why the server answers 404 to a network kind's collection when the namespace exists: its CRD is missing."""
+    provider = "L2S-M" if ref is L2NETWORK else "Multus"
+    crd = f"{ref.plural}.{ref.group}"
+    return (f"the API server does not serve {ref.plural} ({ref.api_version}): is the CRD installed? {provider} "
+            f"installs it (kubectl get crd {crd})")
+
+
+def missing_kubeconfig(source: str, value: str) -> str:
+    """What to do when no file named by the chosen kubeconfig source exists; ``source`` as ``ResolvedAccess``."""
+    if source == "$KUBECONFIG":
+        return (f"no kubeconfig: $KUBECONFIG={value} names no existing file; fix $KUBECONFIG or pass "
+                f"--kubeconfig FILE")
+    if source == "~/.kube/config":
+        return (f"no kubeconfig: {value} does not exist and neither --kubeconfig nor $KUBECONFIG is set; pass "
+                f"--kubeconfig FILE or set $KUBECONFIG (inside a pod, its service account is used)")
+    return f"no kubeconfig: {value} (given by {source}) does not exist; check the path"
+
+
+def unknown_context(context: str, kubeconfig: str, source: str, known: Sequence[str]) -> str:
+    listed = ", ".join(known) or "none"
+    return (f"context {context!r} is not in the kubeconfig {kubeconfig} (chosen by {source}); its contexts: {listed} "
+            f"(kubectl config get-contexts)")
+
+
 def with_namespace(manifest: Mapping[str, Any], ns: str) -> dict[str, Any]:
     body: dict[str, Any] = plain(manifest)
     body.setdefault("metadata", {})["namespace"] = ns
@@ -104,14 +129,25 @@ def describe_owner(obj: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------- readiness and deletion
 
 
+L2SM_NAMESPACE = "l2sm-system"  # where the L2S-M deployment runs (its install manifests)
+OPERATOR_CHECK = f"kubectl -n {L2SM_NAMESPACE} get pods"
+
+
 @dataclass(frozen=True)
 class Readiness:
-    """One network's state while waiting; passed to progress callbacks and named in WaitTimeout."""
+    """One network's state while waiting; passed to progress callbacks and named in WaitTimeout.
+
+    ``detail`` is what was observed, ``hint`` what to check about it (empty when there is nothing to check)."""
 
     name: str
     kind: str
     ready: bool
     detail: str
+    hint: str = ""
+
+    @property
+    def explained(self) -> str:
+        return f"{self.detail} ({self.hint})" if self.hint else self.detail
 
 
 def readiness(kind: str, name: str, obj: Mapping[str, Any] | None) -> Readiness:
@@ -119,7 +155,7 @@ def readiness(kind: str, name: str, obj: Mapping[str, Any] | None) -> Readiness:
         return Readiness(name, kind, False, "not found")
     meta = obj.get("metadata", {})
     if meta.get("deletionTimestamp"):
-        return Readiness(name, kind, False, "being deleted")
+        return Readiness(name, kind, False, "being deleted", "an earlier delete is still finalizing")
     if kind != L2NETWORK.kind:
         return Readiness(name, kind, True, "present")
     status = obj.get("status") or {}
@@ -127,8 +163,57 @@ def readiness(kind: str, name: str, obj: Mapping[str, Any] | None) -> Readiness:
     if connectivity == "Available":
         return Readiness(name, kind, True, "internalConnectivity=Available")
     if connectivity is None:
-        return Readiness(name, kind, False, "no status.internalConnectivity yet (is the L2S-M operator running?)")
-    return Readiness(name, kind, False, f"internalConnectivity={connectivity}")
+        return Readiness(name, kind, False, "no status.internalConnectivity yet",
+                         f"is the L2S-M operator running? {OPERATOR_CHECK}")
+    return Readiness(name, kind, False, f"internalConnectivity={connectivity}",
+                     f"the L2S-M operator has not connected it: {OPERATOR_CHECK}, then its logs")
+
+
+# ---------------------------------------------------------------- what a wait is still missing (progress lines)
+
+
+def _seconds(elapsed_s: float) -> str:
+    return f"{elapsed_s:.0f}s" if elapsed_s >= 10 else f"{elapsed_s:.1f}s"
+
+
+def _names(ns: str, names: Sequence[str], shown: int = 5) -> str:
+    listed = ", ".join(f"{ns}/{n}" for n in names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def not_ready_summary(kind: str, ns: str, states: Sequence[Readiness], elapsed_s: float) -> list[str]:
+    """One line per distinct reason a wait for readiness is still on, e.g. ``L2Network default/x: no
+    status.internalConnectivity yet after 12s (is the L2S-M operator running? kubectl -n l2sm-system get pods)``;
+    none when nothing is missing. Bounded in length whatever the number of networks."""
+    by_reason: dict[tuple[str, str], list[str]] = {}
+    for state in states:
+        if not state.ready:
+            by_reason.setdefault((state.detail, state.hint), []).append(state.name)
+    return [f"{kind} {_names(ns, names)}: {detail} after {_seconds(elapsed_s)}" + (f" ({hint})" if hint else "")
+            for (detail, hint), names in by_reason.items()]
+
+
+def still_present_summary(kind: str, ns: str, objs: Mapping[str, Mapping[str, Any]], names: Sequence[str],
+                          elapsed_s: float) -> list[str]:
+    """What a wait for deletion still sees, one line per reason (finalizers, no deletionTimestamp)."""
+    by_reason: dict[str, list[str]] = {}
+    for name in names:
+        if name in objs:
+            by_reason.setdefault(stuck_reason(objs[name], ()), []).append(name)
+    return [f"{kind} {_names(ns, left)}: still present after {_seconds(elapsed_s)}: {reason}"
+            for reason, left in by_reason.items()]
+
+
+def pods_left_summary(ns_id: str, ns: str, pods: Mapping[str, Mapping[str, Any]], selector: str,
+                      elapsed_s: float) -> list[str]:
+    """What a wait for an NS's pods to go still sees (nothing when none is left)."""
+    if not pods:
+        return []
+    names = sorted(pods)
+    shown = ", ".join(f"{n} ({pod_state(pods[n])})" for n in names[:5]) + (
+        f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return [f"pods of NS {ns_id} in {ns}: {len(names)} left after {_seconds(elapsed_s)}: {shown} "
+            f"(kubectl -n {ns} get pods -l {selector})"]
 
 
 def stuck_reason(obj: Mapping[str, Any], attached: Sequence[str]) -> str:
@@ -137,7 +222,8 @@ def stuck_reason(obj: Mapping[str, Any], attached: Sequence[str]) -> str:
     parts: list[str] = []
     finalizers = list(meta.get("finalizers") or [])
     if finalizers:
-        hint = " (the L2S-M operator removes it: is it running?)" if L2SM_FINALIZER in finalizers else ""
+        hint = (f" (the L2S-M operator removes it: is it running? {OPERATOR_CHECK})"
+                if L2SM_FINALIZER in finalizers else "")
         parts.append(f"finalizers {finalizers} still present{hint}")
     if not meta.get("deletionTimestamp"):
         parts.append("no deletionTimestamp (the delete request did not reach it)")
@@ -235,7 +321,8 @@ def attached_pods(pods: Sequence[Mapping[str, Any]], network: str) -> list[str]:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded retries: exponential backoff with jitter, at most ``attempts`` tries and ``total_s`` seconds per call."""
+    """Bounded retries: exponential backoff with jitter, at most ``attempts`` tries and ``total_s`` seconds per call;
+    the timeouts of requests and of the first contact, and the interval of a wait's progress lines."""
 
     attempts: int = 6
     base_delay_s: float = 0.2
@@ -243,6 +330,11 @@ class RetryPolicy:
     total_s: float = 60.0
     connect_timeout_s: float = 5.0
     request_timeout_s: float = 15.0
+    # the first request (GET /version) before anything else: short, so a dead address fails in seconds, not minutes
+    first_contact_timeout_s: float = 4.0
+    first_contact_attempts: int = 3  # 0: no first-contact check
+    # how often a wait says what it is still waiting for (it also reports every change at once)
+    progress_interval_s: float = 5.0
 
     def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
         """Equal jitter: half the exponential step fixed, half random; never less than the server's Retry-After."""

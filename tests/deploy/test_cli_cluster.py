@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
 
 from tests.conftest import CDN_PACKAGES, REPO
 from tests.deploy.conftest import Env
-from tests.support.k8s_emulator import Resource
+from tests.support.k8s_emulator import L2NETWORKS, Resource
 
 # the emulator serves no /openapi and runs no controllers (see tests/deploy/conftest.py)
 EMULATOR_HELM = ["--helm-flag=--disable-openapi-validation", "--no-wait", "--no-atomic", "--no-create-namespace"]
@@ -85,4 +87,56 @@ def test_cluster_errors_are_clear(env: Env, tmp_path: Path) -> None:
     assert "cannot use the cluster credentials" in done.stderr
     missing = subprocess.run([str(exe), "gc", "--keep", "x", "--kubeconfig", str(tmp_path / "nope")],
                              capture_output=True, text=True, timeout=60, check=False, env=home)
-    assert missing.returncode == 1 and "no kubeconfig found" in missing.stderr
+    assert missing.returncode == 1
+    assert f"no kubeconfig: {tmp_path / 'nope'} (given by --kubeconfig) does not exist" in missing.stderr
+
+
+def _osm_l2net(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    exe = Path(sys.executable).with_name("osm-l2net")
+    started = time.monotonic()
+    done = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert "Traceback" not in done.stderr
+    return done, time.monotonic() - started
+
+
+def test_kubeconfig_messages_say_where_the_path_came_from(tmp_path: Path) -> None:
+    home = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    by_env, _ = _osm_l2net("status", *CDN_PACKAGES, env={**home, "KUBECONFIG": "/nonexistent"})
+    assert by_env.returncode == 1, by_env.stderr
+    assert "no kubeconfig: $KUBECONFIG=/nonexistent names no existing file" in by_env.stderr
+    nowhere, _ = _osm_l2net("gc", "--keep", "x", env=home)
+    assert nowhere.returncode == 1
+    assert f"{tmp_path}/.kube/config does not exist and neither --kubeconfig nor $KUBECONFIG is set" in nowhere.stderr
+
+
+def test_a_closed_port_ends_the_command_at_once(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        server = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "lab",
+        "clusters": [{"name": "c", "cluster": {"server": server}}], "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "lab", "context": {"cluster": "c", "user": "u"}}]}))
+    done, elapsed = _osm_l2net("apply", *CDN_PACKAGES, "--no-kdus", "--kubeconfig", str(kubeconfig),
+                               "--connect-timeout", "0.5", env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert done.returncode == 1, done.stderr
+    assert f"error: cannot reach the Kubernetes API server {server} (context 'lab' of kubeconfig {kubeconfig}" \
+           in done.stderr and "connection refused" in done.stderr
+    assert done.stderr.count("trying again") == 2, "each retry of the first contact is said on stderr"
+    assert elapsed < 30, f"seconds, not minutes ({elapsed:.1f}s)"
+
+
+def test_apply_with_the_operator_down_says_what_it_waits_for(env: Env) -> None:
+    emulated = env.emulator
+    emulated.operator.start(ready_after=None)  # finalizer, never a status: the operator is "down"
+    done = run(env, "apply", *CDN_PACKAGES, "--no-kdus", "--ready-timeout", "1.5", "--progress-interval", "0.2",
+               check_code=4)
+    assert done.stderr.startswith(f"· cluster: {emulated.url} (context 'emulator' of kubeconfig {env.kubeconfig}, "
+                                  f"chosen by --kubeconfig)\n"), "which cluster is changed, before anything else"
+    ticks = [line for line in done.stderr.splitlines() if "no status.internalConnectivity yet after" in line]
+    assert len(ticks) >= 3, done.stderr
+    assert all(line.startswith("· L2Network default/") and line.endswith(
+        "(is the L2S-M operator running? kubectl -n l2sm-system get pods)") for line in ticks), ticks
+    assert "error: networks did not become ready" in done.stderr and "rolling back" in done.stderr
+    assert emulated.list(L2NETWORKS, "default") == [], "what this run created is rolled back"

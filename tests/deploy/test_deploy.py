@@ -3,17 +3,19 @@ ownership, rollback. Runs against the Kubernetes API test double, and a real clu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
 
 import pytest
 
-from osm_l2net.deploy import DeployError
+from osm_l2net.deploy import Deployer, DeployError, DeploySettings
 from osm_l2net.errors import ConflictError, WaitTimeout
+from osm_l2net.kube import Cluster, ClusterAccess
 from osm_l2net.names import label_value
 from osm_l2net.plan import Plan
-from tests.deploy.conftest import Env, cdn_plan
+from tests.deploy.conftest import FAST, Env, cdn_plan
 from tests.support.k8s_emulator import L2NETWORKS, NAMESPACES, PODS
 
 
@@ -207,3 +209,31 @@ def test_a_missing_namespace_is_created_before_the_networks_and_never_deleted(en
     env.deployer(with_helm=False).instantiate(plan)  # again: the namespace exists (409), nothing else changes
     env.deployer(with_helm=False).terminate(plan)
     assert emulated.get(NAMESPACES, None, "vod-fresh") is not None
+
+
+def test_every_wait_of_the_deployer_says_what_it_waits_for(env: Env) -> None:
+    """apply/delete (stderr) and the LCM connector (its log) get these lines through the Deployer's progress."""
+    emulated = env.emulator
+    emulated.operator.start(ready_after=None)  # finalizer, never a status
+    lines: list[str] = []
+    policy = dataclasses.replace(FAST, progress_interval_s=0.1)
+    with Cluster(ClusterAccess(kubeconfig=str(env.kubeconfig)), policy=policy) as cluster:
+        deployer = Deployer(cluster, None, DeploySettings(ready_timeout=0.6, pods_gone_timeout=0.6), progress=lines.append)
+        plan = cdn_plan()
+        with pytest.raises(DeployError):
+            deployer.create_networks(plan)
+        waiting = [line for line in lines if "no status.internalConnectivity yet after" in line]
+        assert len(waiting) >= 2, lines
+        assert all("(is the L2S-M operator running? kubectl -n l2sm-system get pods)" in line for line in waiting)
+        assert lines.index(waiting[0]) < next(i for i, line in enumerate(lines) if line.startswith("rolling back"))
+
+        emulated.operator.start(ready_after=0.0)
+        deployer.create_networks(plan)
+        emulated.create_pod("default", "stuck-pod", labels={"osm.etsi.org/ns-id": plan.ns_id})
+        lines.clear()
+        with pytest.raises(WaitTimeout):
+            deployer.remove_networks(plan)
+        assert any(line.startswith(f"pods of NS {plan.ns_id} in default: 1 left after") and "stuck-pod" in line
+                   for line in lines), lines
+        emulated.delete(PODS, "default", "stuck-pod")
+        deployer.remove_networks(plan)

@@ -55,7 +55,39 @@ def test_spec_drift_ignores_keys_only_the_server_set() -> None:
 ])
 def test_readiness(kind: str, o: dict[str, Any] | None, ready: bool, detail: str) -> None:
     state = ks.readiness(kind, "n", o)
-    assert state.ready is ready and detail in state.detail
+    assert state.ready is ready and detail in state.explained
+
+
+def test_not_ready_summary_groups_by_reason_and_stays_short() -> None:
+    waiting = [ks.readiness("L2Network", f"net-{i}", obj(OURS)) for i in range(1000)]
+    odd = ks.readiness("L2Network", "odd", {**obj(OURS), "status": {"internalConnectivity": "Unavailable"}})
+    done = ks.readiness("L2Network", "fine", {**obj(OURS), "status": {"internalConnectivity": "Available"}})
+    lines = ks.not_ready_summary("L2Network", "default", [*waiting, odd, done], 12.4)
+    assert lines == [
+        "L2Network default/net-0, default/net-1, default/net-2, default/net-3, default/net-4 and 995 more: "
+        "no status.internalConnectivity yet after 12s (is the L2S-M operator running? kubectl -n l2sm-system get pods)",
+        "L2Network default/odd: internalConnectivity=Unavailable after 12s (the L2S-M operator has not connected it: "
+        "kubectl -n l2sm-system get pods, then its logs)"]
+    assert ks.not_ready_summary("L2Network", "default", [done], 3.0) == []
+
+
+def test_still_present_and_pods_left_summaries() -> None:
+    stuck = obj(OURS, deletionTimestamp="t", finalizers=[ks.L2SM_FINALIZER])
+    lines = ks.still_present_summary("L2Network", "ns1", {"a": stuck, "b": obj(OURS)}, ["a", "b", "gone"], 2.25)
+    assert lines == [
+        "L2Network ns1/a: still present after 2.2s: finalizers ['l2sm.operator.io/finalizer'] still present (the "
+        "L2S-M operator removes it: is it running? kubectl -n l2sm-system get pods)",
+        "L2Network ns1/b: still present after 2.2s: no deletionTimestamp (the delete request did not reach it)"]
+    pods = {"p1": {"metadata": {"name": "p1"}, "status": {"phase": "Running"}}}
+    assert ks.pods_left_summary("x", "ns1", pods, "osm.etsi.org/ns-id=x", 30) == [
+        "pods of NS x in ns1: 1 left after 30s: p1 (Running) (kubectl -n ns1 get pods -l osm.etsi.org/ns-id=x)"]
+    assert ks.pods_left_summary("x", "ns1", {}, "s", 1) == []
+
+
+def test_kubeconfig_and_crd_messages_say_what_to_do() -> None:
+    assert "L2S-M installs it (kubectl get crd l2networks.l2sm.l2sm.k8s.local)" in ks.missing_kind_hint(ks.L2NETWORK)
+    assert "Multus installs it" in ks.missing_kind_hint(ks.NAD)
+    assert ks.missing_kubeconfig("--kubeconfig", "/x").startswith("no kubeconfig: /x (given by --kubeconfig)")
 
 
 def test_attachment_by_position_for_l2sm_port_nads() -> None:
