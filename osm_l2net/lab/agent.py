@@ -1,4 +1,4 @@
-"""The CDN cache's pull loop, run inside the cache's namespace: ``python -m osm_l2net.lab.agent …``.
+"""The CDN cache's pull loop, run inside the cache's namespace: ``python -I -S osm_l2net/lab/agent.py …`` (stdlib only).
 
 Like the PoC's cache, it pulls the file with curl; after any failure (the router vanished, the transfer stalled) it
 starts a NEW ``curl -C -`` that resumes from the bytes already on disk (``curl --retry`` would restart from the

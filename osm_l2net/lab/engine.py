@@ -51,33 +51,40 @@ class Lab:
         self.progress(f"switch {spec.switch}: {len(spec.bridges)} bridges")
         state.data["bridge_nf"] = netlink.setup_switch(spec.switch, spec.bridges)
         ctx = roles.Context(spec, plan, state.run_dir)
+        existing = set(netlink.list_netns())
         with netlink.rtnl(spec.switch) as sw:
             for pod in sorted(spec.pods, key=_start_rank):
                 if pod.replicas == 0:
                     self.progress(f"pod {pod.key}: replicas 0 in the plan, not started (lab scale … --replicas 1)")
                     state.data["replicas"][pod.key] = 0
                     continue
-                self._start_pod(state, ctx, pod, sw)
+                self._start_pod(state, ctx, pod, sw, pod.netns in existing)
+        state.save()
         return spec
 
-    def _start_pod(self, state: LabState, ctx: roles.Context, pod: PodSpec, sw: Any = None) -> None:
+    def _start_pod(self, state: LabState, ctx: roles.Context, pod: PodSpec, sw: Any = None,
+                   existed: bool = True) -> None:
+        """One pod: its namespace and links, then its role's daemons. The state is saved before each creation step
+        (the namespace, the daemons) and once their pids are known; ``up`` saves once more at its end, so a pod
+        without a role costs one write (a rename-replace is a flush on ext4: milliseconds on a busy disk)."""
         self.progress(f"pod {pod.key}: {pod.netns} ({pod.role.role if pod.role else 'no role'})")
         state.intend("netns", pod.netns)
         netlink.setup_pod_links(ctx.spec.switch, pod, sw)
-        procs.stop(self._pod_pids(state, pod))  # idempotent re-up: restart the pod's daemons with current settings
+        # idempotent re-up: restart the pod's daemons with current settings (a namespace made just now runs nothing)
+        procs.stop(self._pod_pids(state, pod, scan=existed))
         state.data["pids"][pod.key] = []
         state.data["replicas"][pod.key] = 1
-        state.save()
-        if pod.role:
-            state.intend("start", pod.key)
+        if not pod.role:
+            return
+        state.intend("start", pod.key, force=True)
         try:
             state.data["pids"][pod.key] = roles.start(ctx, pod)
         finally:
             state.data["pids"][pod.key] += sorted(set(self._pod_pids(state, pod)) - set(state.data["pids"][pod.key]))
             state.save()
 
-    def _pod_pids(self, state: LabState, pod: PodSpec) -> list[int]:
-        found = netlink.netns_pids({pod.netns}).get(pod.netns, [])
+    def _pod_pids(self, state: LabState, pod: PodSpec, scan: bool = True) -> list[int]:
+        found = netlink.netns_pids({pod.netns}).get(pod.netns, []) if scan else []
         recorded = [p for p in state.data["pids"].get(pod.key, []) if str(state.run_dir) in procs.cmdline(p)]
         return sorted(set(found) | set(recorded))
 
@@ -97,6 +104,7 @@ class Lab:
             state.save()
         else:
             self._start_pod(state, ctx, pod)
+            state.save()
             roles.announce(pod)
         return pod
 
