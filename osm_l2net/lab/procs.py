@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,27 +76,45 @@ def run(ns: str, argv: Sequence[str], timeout: float = 30, check: bool = True,
 def start_daemon(ns: str, argv: Sequence[str], pidfile: Path, log: Path, timeout: float = 10) -> int:
     """Start a program that daemonizes itself and writes ``pidfile`` (nginx, the cache agent); return its pid.
     The process we spawn exits once the daemon is detached, so no zombie stays behind in a long-lived caller."""
+    return launch_daemon(ns, argv, pidfile, log, timeout).pid()
+
+
+@dataclass
+class Launch:
+    """A daemon on its way up: ``pid()`` waits for it. Several launched together start in parallel."""
+
+    child: subprocess.Popen[Any]
+    argv: Sequence[str]
+    pidfile: Path
+    log: Path
+    timeout: float
+    deadline: float
+
+    def pid(self) -> int:
+        code = wait_exit(self.child, max(0.0, self.deadline - time.monotonic()))
+        if code is None:
+            self.child.kill()
+            self.child.wait()
+            raise LabError(f"{self.argv[0]} did not detach within {self.timeout}s: {_tail(self.log)}")
+        if code != 0:
+            raise ToolError(self.argv, code, _tail(self.log))
+        delay = 0.001
+        while True:
+            text = self.pidfile.read_text().strip() if self.pidfile.exists() else ""
+            if text.isdigit():
+                return int(text)
+            if time.monotonic() >= self.deadline:
+                break
+            time.sleep(delay)  # the daemon writes it within milliseconds of detaching; back off for a slow one
+            delay = min(2 * delay, 0.05)
+        raise LabError(f"{self.argv[0]} did not write {self.pidfile} within {self.timeout}s: {_tail(self.log)}")
+
+
+def launch_daemon(ns: str, argv: Sequence[str], pidfile: Path, log: Path, timeout: float = 10) -> Launch:
     pidfile.unlink(missing_ok=True)
     with log.open("ab") as out:
         child = spawn(ns, argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    deadline = time.monotonic() + timeout
-    code = wait_exit(child, timeout)
-    if code is None:
-        child.kill()
-        child.wait()
-        raise LabError(f"{argv[0]} did not detach within {timeout}s: {_tail(log)}")
-    if code != 0:
-        raise ToolError(argv, code, _tail(log))
-    delay = 0.001
-    while True:
-        text = pidfile.read_text().strip() if pidfile.exists() else ""
-        if text.isdigit():
-            return int(text)
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(delay)  # the daemon writes it within milliseconds of detaching; back off for a slow one
-        delay = min(2 * delay, 0.05)
-    raise LabError(f"{argv[0]} did not write {pidfile} within {timeout}s: {_tail(log)}")
+    return Launch(child, argv, pidfile, log, timeout, time.monotonic() + timeout)
 
 
 def wait_exit(child: subprocess.Popen[Any], timeout: float) -> int | None:

@@ -57,7 +57,8 @@ class Context:
         return next((k for k in self.plan.kdus if k.key == pod.key), None)
 
 
-def start(ctx: Context, pod: PodSpec) -> list[int]:
+def start(ctx: Context, pod: PodSpec) -> list[procs.Launch]:
+    """Start the pod's role: its daemons are on their way up when this returns (``Launch.pid()`` waits)."""
     role = pod.role.role if pod.role else "none"
     if role == "content-server":
         return _content_server(ctx, pod)
@@ -93,7 +94,7 @@ def content_of(ctx: Context, member: Member, pod: PodSpec) -> Content:
     return Content("/" + member.file, member.size, sha)
 
 
-def _content_server(ctx: Context, pod: PodSpec) -> list[int]:
+def _content_server(ctx: Context, pod: PodSpec) -> list[procs.Launch]:
     member = pod.role
     assert member is not None
     content_of(ctx, member, pod)
@@ -103,7 +104,7 @@ def _content_server(ctx: Context, pod: PodSpec) -> list[int]:
     return [_nginx(ctx, pod, addresses, (member.port, member.probe_port), ctx.pod_dir(pod) / "www")]
 
 
-def _cache(ctx: Context, pod: PodSpec) -> list[int]:
+def _cache(ctx: Context, pod: PodSpec) -> list[procs.Launch]:
     member = pod.role
     assert member is not None
     source_pod, source = cache_source(ctx.spec, pod)
@@ -114,15 +115,14 @@ def _cache(ctx: Context, pod: PodSpec) -> list[int]:
     (base / "www").chmod(0o755)
     (base / "partial").mkdir(exist_ok=True)
     addresses = [li.ip.split("/")[0] for li in pod.links if li.ip]
-    pids = [_nginx(ctx, pod, addresses, (member.port,), base / "www")]
+    web = _nginx(ctx, pod, addresses, (member.port,), base / "www")  # comes up while the agent's interpreter starts
     agent = [*AGENT, "--url", f"http://{src_ip}:{source.port}{content.url_path}",
              "--part", str(base / "partial" / member.output), "--final", str(base / "www" / member.output),
              "--sha256", content.sha256, "--size", str(content.size), "--status", str(base / "agent.json"),
              "--pidfile", str(base / "agent.pid"), "--log", str(base / "agent.log")]
     if member.pull == "manual":
         agent += ["--start-file", str(base / "pull")]
-    pids.append(procs.start_daemon(pod.netns, agent, base / "agent.pid", base / "agent.log"))
-    return pids
+    return [web, procs.launch_daemon(pod.netns, agent, base / "agent.pid", base / "agent.log")]
 
 
 def cache_source(spec: LabSpec, pod: PodSpec) -> tuple[PodSpec, Member]:
@@ -190,7 +190,7 @@ def announce(pod: PodSpec) -> None:
             child.wait()
 
 
-def _nginx(ctx: Context, pod: PodSpec, addresses: list[str], ports: tuple[int, ...], root: Path) -> int:
+def _nginx(ctx: Context, pod: PodSpec, addresses: list[str], ports: tuple[int, ...], root: Path) -> procs.Launch:
     base = ctx.pod_dir(pod)
     for sub in ("spool", "logs"):
         (base / sub).mkdir(exist_ok=True)
@@ -206,4 +206,4 @@ def _nginx(ctx: Context, pod: PodSpec, addresses: list[str], ports: tuple[int, .
         f"  server {{\n{listens}    root {root};\n    location / {{ autoindex on; }}\n  }}\n}}\n"
     )
     argv = ["nginx", "-p", str(base), "-c", str(conf), "-e", str(base / "logs" / "error.log")]
-    return procs.start_daemon(pod.netns, argv, base / "nginx.pid", base / "logs" / "start.log")
+    return procs.launch_daemon(pod.netns, argv, base / "nginx.pid", base / "logs" / "start.log")
