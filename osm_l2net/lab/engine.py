@@ -34,7 +34,7 @@ def _plug_order(pod: PodSpec) -> tuple[bool, int]:
     return pod.role is None, _start_rank(pod)
 
 
-Waiting = list[tuple[PodSpec, list[procs.Launch]]]
+Waiting = list[tuple[PodSpec, list[procs.Pending]]]
 
 
 class Lab:
@@ -51,8 +51,8 @@ class Lab:
         old = state.plan
         if old is not None and old.ns_id != plan.ns_id:
             raise LabError(f"lab {self.name} already runs NS {old.ns_id}; run 'lab down' first or use another --lab")
-        state.set_inputs(plan, profile)
-        state.intend("dir", str(state.run_dir))
+        state.set_inputs(plan, profile)  # saved with the first intent, just below
+        state.intend("dir", str(state.run_dir), force=True)
         state.run_dir.mkdir(parents=True, exist_ok=True)
         state.run_dir.chmod(0o755)
         state.intend("netns", spec.switch)
@@ -92,7 +92,7 @@ class Lab:
         state.data["pids"][pod.key] = []
         state.data["replicas"][pod.key] = 1
 
-    def _launch(self, state: LabState, ctx: roles.Context, pod: PodSpec) -> list[procs.Launch]:
+    def _launch(self, state: LabState, ctx: roles.Context, pod: PodSpec) -> list[procs.Pending]:
         """Start the pod's role; its daemons come up while the caller goes on (``_ready`` waits for them)."""
         state.intend("start", pod.key, force=True)
         try:
@@ -102,14 +102,14 @@ class Lab:
             raise
 
     def _ready(self, state: LabState, waiting: Waiting, wait: bool = True) -> None:
-        """Wait for the daemons launched (``wait``), record their pids and whatever else runs in their pods."""
+        """Wait for what was started (``wait``), record the daemons' pids and whatever else runs in their pods."""
         if not waiting:
             return
         try:
             for pod, launches in waiting:
                 pids: list[int] = state.data["pids"].get(pod.key, [])
                 try:
-                    pids += [launch.pid() for launch in launches] if wait else []
+                    pids += [pid for launch in launches if (pid := launch.pid()) is not None] if wait else []
                 finally:
                     state.data["pids"][pod.key] = pids + sorted(set(self._pod_pids(state, pod)) - set(pids))
         finally:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from osm_l2net.errors import LabError, ToolError
 from osm_l2net.lab import netlink
@@ -79,6 +79,12 @@ def start_daemon(ns: str, argv: Sequence[str], pidfile: Path, log: Path, timeout
     return launch_daemon(ns, argv, pidfile, log, timeout).pid()
 
 
+class Pending(Protocol):
+    """Something started in a pod that ``pid()`` waits for: a daemon's pid, or None for a tool that has finished."""
+
+    def pid(self) -> int | None: ...
+
+
 @dataclass
 class Launch:
     """A daemon on its way up: ``pid()`` waits for it. Several launched together start in parallel."""
@@ -108,6 +114,42 @@ class Launch:
             time.sleep(delay)  # the daemon writes it within milliseconds of detaching; back off for a slow one
             delay = min(2 * delay, 0.05)
         raise LabError(f"{self.argv[0]} did not write {self.pidfile} within {self.timeout}s: {_tail(self.log)}")
+
+
+@dataclass
+class Job:
+    """A tool at work in the background (nft loading a ruleset): ``pid()`` waits for it, checks how it ended and
+    returns None (nothing stays running)."""
+
+    child: subprocess.Popen[str]
+    argv: Sequence[str]
+    timeout: float
+    deadline: float
+
+    def pid(self) -> None:
+        with self.child:
+            try:
+                out, err = self.child.communicate(timeout=max(0.0, self.deadline - time.monotonic()))
+            except subprocess.TimeoutExpired as e:
+                self.child.kill()
+                self.child.communicate()
+                raise ToolError(self.argv, -1, f"timed out after {self.timeout}s") from e
+        if self.child.returncode != 0:
+            raise ToolError(self.argv, self.child.returncode, err or out)
+
+
+def run_in_background(ns: str, argv: Sequence[str], stdin: str, timeout: float = 30) -> Job:
+    """Start ``argv`` in ``ns`` with ``stdin`` (small: it fits the pipe, so it is written at once) and return while
+    it works."""
+    child = spawn(ns, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdin is not None
+    try:
+        child.stdin.write(stdin)
+        child.stdin.close()
+    except BrokenPipeError:
+        pass  # it exited early: its status and stderr say why
+    child.stdin = None  # written and closed: communicate() only reads
+    return Job(child, argv, timeout, time.monotonic() + timeout)
 
 
 def launch_daemon(ns: str, argv: Sequence[str], pidfile: Path, log: Path, timeout: float = 10) -> Launch:

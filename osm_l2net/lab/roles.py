@@ -57,16 +57,16 @@ class Context:
         return next((k for k in self.plan.kdus if k.key == pod.key), None)
 
 
-def start(ctx: Context, pod: PodSpec) -> list[procs.Launch]:
-    """Start the pod's role: its daemons are on their way up when this returns (``Launch.pid()`` waits)."""
+def start(ctx: Context, pod: PodSpec) -> list[procs.Pending]:
+    """Start the pod's role: its daemons are on their way up, its firewall being loaded, when this returns
+    (``pid()`` of each waits: the daemon's pid, None for a tool that has finished)."""
     role = pod.role.role if pod.role else "none"
     if role == "content-server":
-        return _content_server(ctx, pod)
+        return [*_content_server(ctx, pod)]
     if role == "router":
-        apply_firewall(pod, router_firewall(ctx, pod))
-        return []
+        return [apply_firewall(pod, router_firewall(ctx, pod))]
     if role == "cache":
-        return _cache(ctx, pod)
+        return [*_cache(ctx, pod)]
     return []
 
 
@@ -170,8 +170,9 @@ def firewall_of(kdu: KduPlan) -> Firewall:
     return firewall_from_values(deep_merge(values, kdu.values), source)
 
 
-def apply_firewall(pod: PodSpec, firewall: Firewall) -> None:
-    procs.run(pod.netns, ["nft", "-f", "-"], stdin=firewall.nft_script())
+def apply_firewall(pod: PodSpec, firewall: Firewall) -> procs.Job:
+    """Load the rules (``nft -f -``); the returned job's ``pid()`` waits for nft and raises if it failed."""
+    return procs.run_in_background(pod.netns, ["nft", "-f", "-"], firewall.nft_script())
 
 
 def announce(pod: PodSpec) -> None:

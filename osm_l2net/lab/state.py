@@ -58,9 +58,9 @@ class LabState:
         self.save()
 
     def set_inputs(self, plan: Plan, profile: Profile) -> None:
+        """Not saved here: the next ``intend`` saves it, before anything is created."""
         self.data["plan"] = plan.as_dict()
         self.data["profile"] = asdict(profile)
-        self.save()
 
     @property
     def plan(self) -> Plan | None:
