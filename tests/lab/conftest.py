@@ -40,7 +40,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def lab_name(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A lab name unique to this test and process; whatever the test leaves is removed afterwards."""
+    """A lab name unique to this test and process (each pytest-xdist worker is a process of its own, so its pid keeps
+    its labs, namespaces and state files apart from the other workers'); whatever the test leaves is removed."""
     from osm_l2net.lab import Lab
     from osm_l2net.lab.scenario import sibling_name
 
