@@ -3,9 +3,11 @@
 same lab (the ratio is the cost of one routed, nftables-filtered hop on veth + bridge). Each up/down is set against
 the same namespaces, bridges, veths, addresses and routes made by one ``ip`` command each (a shell-script lab).
 
-    sudo .venv/bin/python bench/lab_bench.py [--size 256MiB] [--repeat 3]
+    sudo .venv/bin/python bench/lab_bench.py [--size 256MiB] [--repeat 3] [--updown 3]
 
-Prints a table and one JSON line.
+Each up/down pair and its ``ip`` baseline run ``--updown`` times, interleaved (so both see the same machine load);
+the figures are medians. Prints a table and one JSON line (bench/run.py runs this script in a process of its own:
+the lab's cost must not depend on how big the process that calls it is).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -133,34 +136,51 @@ def ip_script(plan: Plan, profile: Profile) -> tuple[float, float]:
         Lab("benchsh").down()
 
 
-def measure(size: int, repeat: int) -> dict[str, Any]:
+def compare(prefix: str, lab: str, plan: Plan, profile: Profile, runs: int, rows: dict[str, Any],
+            probe: tuple[str, str] | None = None) -> None:
+    """``runs`` × (lab up/down, then the ``ip`` script), medians into ``rows`` (every sample under ``samples``)."""
+    samples: dict[str, list[float]] = {k: [] for k in ("up_s", "down_s", "ip_script_up_s", "ip_script_down_s")}
+    for _ in range(runs):
+        up, down, seen = up_down(lab, plan, profile, probe)
+        ip_up, ip_down = ip_script(plan, profile)
+        for key, value in zip(samples, (up, down, ip_up, ip_down), strict=True):
+            samples[key].append(value)
+        if probe:
+            rows[f"{prefix}_probe"] = seen
+    for key, values in samples.items():
+        rows[f"{prefix}_{key}"] = statistics.median(values)
+    rows.setdefault("samples", {})[prefix] = {k: [round(v, 4) for v in vs] for k, vs in samples.items()}
+
+
+def measure(size: int, repeat: int, updown: int = 3) -> dict[str, Any]:
     """Up/down of the CDN service and of the generated topology, each with its ``ip`` script baseline, then
     throughput routed vs direct."""
     cdn_plan = api.plan([str(p) for p in expand_packages([default_path(DEFAULT_PACKAGES)])], ns_name="bench-cdn")
     cdn_profile = load_profile_file(default_path(DEFAULT_PROFILE)).with_content(size=4 * 2**20).with_pull("manual")
     big = generated_plan()
-    rows: dict[str, Any] = {}
-    rows["cdn_up_s"], rows["cdn_down_s"], _ = up_down("benchcdn", cdn_plan, cdn_profile)
-    rows["cdn_ip_script_up_s"], rows["cdn_ip_script_down_s"] = ip_script(cdn_plan, cdn_profile)
+    rows: dict[str, Any] = {"updown_runs": updown}
+    compare("cdn", "benchcdn", cdn_plan, cdn_profile, updown, rows)
     far = next(k for k in reversed(big.kdus) if k.interfaces[0].vld_id == big.networks[-1].vld_id)
-    probe = ("host0", str(far.interfaces[0].address))
-    rows["gen_up_s"], rows["gen_down_s"], rows["gen_probe"] = up_down("benchgen", big, Profile(), probe)
-    rows["gen_ip_script_up_s"], rows["gen_ip_script_down_s"] = ip_script(big, Profile())
+    compare("gen", "benchgen", big, Profile(), updown, rows, ("host0", str(far.interfaces[0].address)))
     rows["gen_knfs"], rows["gen_networks"] = len(big.kdus), len(big.networks)
     tp = throughput(size, repeat)
     rows["routed_MBps"], rows["direct_MBps"] = tp["routed"] / 1e6, tp["direct"] / 1e6
     rows["routed_over_direct"] = tp["routed"] / tp["direct"] if tp["direct"] else 0.0
+    rows["bench_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="256MiB", help="file size for the throughput test")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="throughput runs")
+    parser.add_argument("--updown", type=int, default=3, help="up/down runs of each topology (and of its baseline)")
     args = parser.parse_args()
-    rows = measure(parse_size(args.size, "--size"), args.repeat)
+    rows = measure(parse_size(args.size, "--size"), args.repeat, args.updown)
     print(f"{'metric':<28}value")
     for key, value in rows.items():
+        if key == "samples":
+            continue
         print(f"{key:<28}{value:.3f}" if isinstance(value, float) else f"{key:<28}{value}")
     print(json.dumps({"bench": "lab", **{k: round(v, 4) if isinstance(v, float) else v for k, v in rows.items()}}))
     return 0

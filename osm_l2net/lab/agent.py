@@ -1,4 +1,4 @@
-"""The CDN cache's pull loop, run inside the cache's namespace: ``python -m osm_l2net.lab.agent …``.
+"""The CDN cache's pull loop, run inside the cache's namespace: ``python -I -S osm_l2net/lab/agent.py …`` (stdlib only).
 
 Like the PoC's cache, it pulls the file with curl; after any failure (the router vanished, the transfer stalled) it
 starts a NEW ``curl -C -`` that resumes from the bytes already on disk (``curl --retry`` would restart from the
@@ -9,16 +9,18 @@ cache's web server serves. Progress goes to a small JSON status file that ``lab 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+# hashlib (OpenSSL), json and subprocess are imported where used: the lab waits for this process to detach, and
+# everything imported before ``_daemonize`` is start-up time of the cache
+
 
 def _status(path: Path, **fields: object) -> None:
+    import json
+
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({**fields, "time": time.time()}))
     tmp.replace(path)
@@ -26,6 +28,8 @@ def _status(path: Path, **fields: object) -> None:
 
 def sha256_file(path: Path) -> str:
     """The file's sha256, read in 1 MiB blocks (videos can be large)."""
+    import hashlib
+
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -34,6 +38,8 @@ def sha256_file(path: Path) -> str:
 
 
 def _curl(args: argparse.Namespace, part: Path) -> int:
+    import subprocess
+
     argv = ["curl", "--silent", "--show-error", "--fail", "--continue-at", "-", "--output", str(part),
             "--connect-timeout", "2", "--speed-limit", "1", "--speed-time", str(args.stall_seconds), args.url]
     with open(args.log, "ab") as log:
@@ -74,7 +80,7 @@ def _daemonize(pidfile: str) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    Path(pidfile).write_text(str(os.getpid()))
+    Path(pidfile).write_text(str(os.getpid()))  # ready: the lab's wait ends here
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,14 @@ def _start_rank(pod: PodSpec) -> int:
     return order.index(pod.role.role) if pod.role else order.index("none")
 
 
+def _plug_order(pod: PodSpec) -> tuple[bool, int]:
+    """Pods with a role in their start order, then the others: their links are made while the daemons start."""
+    return pod.role is None, _start_rank(pod)
+
+
+Waiting = list[tuple[PodSpec, list[procs.Pending]]]
+
+
 class Lab:
     def __init__(self, name: str = "default", root: Path = DEFAULT_ROOT, progress: Progress = _quiet) -> None:
         self.name = names.check_lab_name(name)
@@ -43,41 +51,79 @@ class Lab:
         old = state.plan
         if old is not None and old.ns_id != plan.ns_id:
             raise LabError(f"lab {self.name} already runs NS {old.ns_id}; run 'lab down' first or use another --lab")
-        state.set_inputs(plan, profile)
-        state.intend("dir", str(state.run_dir))
+        state.set_inputs(plan, profile)  # saved with the first intent, just below
+        state.intend("dir", str(state.run_dir), force=True)
         state.run_dir.mkdir(parents=True, exist_ok=True)
         state.run_dir.chmod(0o755)
         state.intend("netns", spec.switch)
         self.progress(f"switch {spec.switch}: {len(spec.bridges)} bridges")
         state.data["bridge_nf"] = netlink.setup_switch(spec.switch, spec.bridges)
         ctx = roles.Context(spec, plan, state.run_dir)
-        with netlink.rtnl(spec.switch) as sw:
-            for pod in sorted(spec.pods, key=_start_rank):
-                if pod.replicas == 0:
-                    self.progress(f"pod {pod.key}: replicas 0 in the plan, not started (lab scale … --replicas 1)")
-                    state.data["replicas"][pod.key] = 0
-                    continue
-                self._start_pod(state, ctx, pod, sw)
+        existing = set(netlink.list_netns())
+        waiting: Waiting = []
+        try:
+            with netlink.rtnl(spec.switch) as sw:
+                for pod in sorted(spec.pods, key=_plug_order):
+                    if pod.replicas == 0:
+                        self.progress(f"pod {pod.key}: replicas 0 in the plan, not started (lab scale … --replicas 1)")
+                        state.data["replicas"][pod.key] = 0
+                        continue
+                    self._plug_pod(state, ctx, pod, sw, pod.netns in existing)
+                    if pod.role:
+                        if any(_start_rank(p) < _start_rank(pod) for p, _ in waiting):
+                            self._ready(state, waiting)  # what this pod's role talks to is up before it starts
+                        waiting.append((pod, self._launch(state, ctx, pod)))
+            self._ready(state, waiting)
+        finally:
+            self._ready(state, waiting, wait=False)  # after a failure: record what runs, for down
+            state.save()
         return spec
 
-    def _start_pod(self, state: LabState, ctx: roles.Context, pod: PodSpec, sw: Any = None) -> None:
+    def _plug_pod(self, state: LabState, ctx: roles.Context, pod: PodSpec, sw: Any = None,
+                  existed: bool = True) -> None:
+        """A pod's namespace and links. The state is saved before each creation step (the namespace, the daemons)
+        and once their pids are known; ``up`` saves once more at its end, so a pod without a role costs one write
+        (a rename-replace is a flush on ext4: milliseconds on a busy disk)."""
         self.progress(f"pod {pod.key}: {pod.netns} ({pod.role.role if pod.role else 'no role'})")
         state.intend("netns", pod.netns)
         netlink.setup_pod_links(ctx.spec.switch, pod, sw)
-        procs.stop(self._pod_pids(state, pod))  # idempotent re-up: restart the pod's daemons with current settings
+        # idempotent re-up: restart the pod's daemons with current settings (a namespace made just now runs nothing)
+        procs.stop(self._pod_pids(state, pod, scan=existed))
         state.data["pids"][pod.key] = []
         state.data["replicas"][pod.key] = 1
-        state.save()
-        if pod.role:
-            state.intend("start", pod.key)
+
+    def _launch(self, state: LabState, ctx: roles.Context, pod: PodSpec) -> list[procs.Pending]:
+        """Start the pod's role; its daemons come up while the caller goes on (``_ready`` waits for them)."""
+        state.intend("start", pod.key, force=True)
         try:
-            state.data["pids"][pod.key] = roles.start(ctx, pod)
+            return roles.start(ctx, pod)
+        except BaseException:
+            self._ready(state, [(pod, [])], wait=False)
+            raise
+
+    def _ready(self, state: LabState, waiting: Waiting, wait: bool = True) -> None:
+        """Wait for what was started (``wait``), record the daemons' pids and whatever else runs in their pods."""
+        if not waiting:
+            return
+        try:
+            for pod, launches in waiting:
+                pids: list[int] = state.data["pids"].get(pod.key, [])
+                try:
+                    pids += [pid for launch in launches if (pid := launch.pid()) is not None] if wait else []
+                finally:
+                    state.data["pids"][pod.key] = pids + sorted(set(self._pod_pids(state, pod)) - set(pids))
         finally:
-            state.data["pids"][pod.key] += sorted(set(self._pod_pids(state, pod)) - set(state.data["pids"][pod.key]))
+            waiting.clear()
             state.save()
 
-    def _pod_pids(self, state: LabState, pod: PodSpec) -> list[int]:
-        found = netlink.netns_pids({pod.netns}).get(pod.netns, [])
+    def _start_pod(self, state: LabState, ctx: roles.Context, pod: PodSpec) -> None:
+        self._plug_pod(state, ctx, pod)
+        if pod.role:
+            self._ready(state, [(pod, self._launch(state, ctx, pod))])
+        state.save()
+
+    def _pod_pids(self, state: LabState, pod: PodSpec, scan: bool = True) -> list[int]:
+        found = netlink.netns_pids({pod.netns}).get(pod.netns, []) if scan else []
         recorded = [p for p in state.data["pids"].get(pod.key, []) if str(state.run_dir) in procs.cmdline(p)]
         return sorted(set(found) | set(recorded))
 

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from osm_l2net.errors import InputError, LabError
+from osm_l2net.lab import agent as pull_agent
 from osm_l2net.lab import netlink, procs
 from osm_l2net.lab.firewall import NO_FIREWALL, Firewall, firewall_from_values
 from osm_l2net.lab.profile import Member
@@ -28,6 +29,9 @@ from osm_l2net.lab.spec import LabSpec, PodSpec
 from osm_l2net.plan import KduPlan, Plan, deep_merge
 
 _CHUNK = 1 << 20
+# the agent by its path, stdlib only (-I -S): ``-m osm_l2net.lab.agent`` would import the osm_l2net package first,
+# 4× the interpreter's start-up, and the cache's start waits for the agent to detach
+AGENT = (sys.executable, "-I", "-S", str(Path(pull_agent.__file__).resolve()))
 
 
 @dataclass(frozen=True)
@@ -53,15 +57,16 @@ class Context:
         return next((k for k in self.plan.kdus if k.key == pod.key), None)
 
 
-def start(ctx: Context, pod: PodSpec) -> list[int]:
+def start(ctx: Context, pod: PodSpec) -> list[procs.Pending]:
+    """Start the pod's role: its daemons are on their way up, its firewall being loaded, when this returns
+    (``pid()`` of each waits: the daemon's pid, None for a tool that has finished)."""
     role = pod.role.role if pod.role else "none"
     if role == "content-server":
-        return _content_server(ctx, pod)
+        return [*_content_server(ctx, pod)]
     if role == "router":
-        apply_firewall(pod, router_firewall(ctx, pod))
-        return []
+        return [apply_firewall(pod, router_firewall(ctx, pod))]
     if role == "cache":
-        return _cache(ctx, pod)
+        return [*_cache(ctx, pod)]
     return []
 
 
@@ -89,7 +94,7 @@ def content_of(ctx: Context, member: Member, pod: PodSpec) -> Content:
     return Content("/" + member.file, member.size, sha)
 
 
-def _content_server(ctx: Context, pod: PodSpec) -> list[int]:
+def _content_server(ctx: Context, pod: PodSpec) -> list[procs.Launch]:
     member = pod.role
     assert member is not None
     content_of(ctx, member, pod)
@@ -99,7 +104,7 @@ def _content_server(ctx: Context, pod: PodSpec) -> list[int]:
     return [_nginx(ctx, pod, addresses, (member.port, member.probe_port), ctx.pod_dir(pod) / "www")]
 
 
-def _cache(ctx: Context, pod: PodSpec) -> list[int]:
+def _cache(ctx: Context, pod: PodSpec) -> list[procs.Launch]:
     member = pod.role
     assert member is not None
     source_pod, source = cache_source(ctx.spec, pod)
@@ -110,15 +115,14 @@ def _cache(ctx: Context, pod: PodSpec) -> list[int]:
     (base / "www").chmod(0o755)
     (base / "partial").mkdir(exist_ok=True)
     addresses = [li.ip.split("/")[0] for li in pod.links if li.ip]
-    pids = [_nginx(ctx, pod, addresses, (member.port,), base / "www")]
-    agent = [sys.executable, "-m", "osm_l2net.lab.agent", "--url", f"http://{src_ip}:{source.port}{content.url_path}",
+    web = _nginx(ctx, pod, addresses, (member.port,), base / "www")  # comes up while the agent's interpreter starts
+    agent = [*AGENT, "--url", f"http://{src_ip}:{source.port}{content.url_path}",
              "--part", str(base / "partial" / member.output), "--final", str(base / "www" / member.output),
              "--sha256", content.sha256, "--size", str(content.size), "--status", str(base / "agent.json"),
              "--pidfile", str(base / "agent.pid"), "--log", str(base / "agent.log")]
     if member.pull == "manual":
         agent += ["--start-file", str(base / "pull")]
-    pids.append(procs.start_daemon(pod.netns, agent, base / "agent.pid", base / "agent.log"))
-    return pids
+    return [web, procs.launch_daemon(pod.netns, agent, base / "agent.pid", base / "agent.log")]
 
 
 def cache_source(spec: LabSpec, pod: PodSpec) -> tuple[PodSpec, Member]:
@@ -166,8 +170,9 @@ def firewall_of(kdu: KduPlan) -> Firewall:
     return firewall_from_values(deep_merge(values, kdu.values), source)
 
 
-def apply_firewall(pod: PodSpec, firewall: Firewall) -> None:
-    procs.run(pod.netns, ["nft", "-f", "-"], stdin=firewall.nft_script())
+def apply_firewall(pod: PodSpec, firewall: Firewall) -> procs.Job:
+    """Load the rules (``nft -f -``); the returned job's ``pid()`` waits for nft and raises if it failed."""
+    return procs.run_in_background(pod.netns, ["nft", "-f", "-"], firewall.nft_script())
 
 
 def announce(pod: PodSpec) -> None:
@@ -186,7 +191,7 @@ def announce(pod: PodSpec) -> None:
             child.wait()
 
 
-def _nginx(ctx: Context, pod: PodSpec, addresses: list[str], ports: tuple[int, ...], root: Path) -> int:
+def _nginx(ctx: Context, pod: PodSpec, addresses: list[str], ports: tuple[int, ...], root: Path) -> procs.Launch:
     base = ctx.pod_dir(pod)
     for sub in ("spool", "logs"):
         (base / sub).mkdir(exist_ok=True)
@@ -202,4 +207,4 @@ def _nginx(ctx: Context, pod: PodSpec, addresses: list[str], ports: tuple[int, .
         f"  server {{\n{listens}    root {root};\n    location / {{ autoindex on; }}\n  }}\n}}\n"
     )
     argv = ["nginx", "-p", str(base), "-c", str(conf), "-e", str(base / "logs" / "error.log")]
-    return procs.start_daemon(pod.netns, argv, base / "nginx.pid", base / "logs" / "start.log")
+    return procs.launch_daemon(pod.netns, argv, base / "nginx.pid", base / "logs" / "start.log")

@@ -48,17 +48,19 @@ class LabState:
             out.write(json.dumps(self.data, separators=(",", ":")))
         tmp.replace(self.path)
 
-    def intend(self, kind: str, name: str) -> None:
-        """Record a step before doing it."""
+    def intend(self, kind: str, name: str, force: bool = False) -> None:
+        """Record a step before doing it (saved when the step is new, or with ``force`` to save other changes too)."""
         step = {"kind": kind, "name": name}
         if step not in self.data["steps"]:
             self.data["steps"].append(step)
+        elif not force:
+            return
         self.save()
 
     def set_inputs(self, plan: Plan, profile: Profile) -> None:
+        """Not saved here: the next ``intend`` saves it, before anything is created."""
         self.data["plan"] = plan.as_dict(absolute_charts=True)  # read back on this machine: charts stay findable
         self.data["profile"] = asdict(profile)
-        self.save()
 
     @property
     def plan(self) -> Plan | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -86,3 +87,25 @@ def test_the_lab_spec_matches_what_status_reports(lab_name: str) -> None:
     spec = build_spec(lab_name, cdn_plan(), Profile())
     assert [p["netns"] for p in status["pods"]] == [p.netns for p in spec.pods]
     assert all(p["up"] and p["replicas"] == 1 for p in status["pods"])
+
+
+def test_up_and_down_fork_no_helper_per_namespace(lab_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyroute2 enters a namespace through a forked helper (``IPRoute(netns=…)``, ``netns.create``): 205 forks for a
+    50-KNF up and down, each dearer the bigger the caller. The lab enters namespaces from threads: no ``os.fork``
+    at all (its daemons and tools start through subprocess's fork-exec), and every namespace it makes is a new one,
+    not the host's (a thread's namespace is bound from /proc/<pid>/task/<tid>, never /proc/self)."""
+    def no_fork() -> int:
+        raise AssertionError("os.fork() called in the lab process: a helper process per namespace")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    lab = Lab(lab_name)
+    profile = load_profile_file(default_path(DEFAULT_PROFILE)).with_content(size=64 * 1024)
+    spec = lab.up(cdn_plan(), profile)
+    host = os.stat("/proc/self/ns/net")
+    inodes = {n: os.stat(f"/run/netns/{n}").st_ino for n in spec.netns_names}
+    assert host.st_ino not in inodes.values() and len(set(inodes.values())) == len(inodes), inodes
+    assert in_ns(spec.pod("cdn-server").netns, "ping", "-c", "1", "-W", "2", "10.0.2.10").returncode == 0
+    assert {p["pod"]: bool(p["processes"]) for p in lab.status()["pods"]} == {
+        pod.key: pod.role is not None and pod.role.role != "router" for pod in spec.pods}
+    lab.down()
+    assert leftovers(lab_name) == {}
