@@ -10,8 +10,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
+from osm_l2net import yamlsafe
 from osm_l2net.addressing import is_ip
 from osm_l2net.errors import ParamsError, Problem
 from osm_l2net.model import InstantiationParams, IpProfile, KduParams, VldParams, VnfParams
@@ -31,7 +30,8 @@ def parse_params(config: Mapping[str, Any] | None, source: str = "--config") -> 
         _vnf(v, f"additionalParamsForVnf[{i}]", source, problems)
         for i, v in enumerate(_list(config, "additionalParamsForVnf", source, problems))
     )
-    ns_params = decode_yaml_strings(config.get("additionalParamsForNs") or {})
+    ns_params = decode_yaml_strings(config.get("additionalParamsForNs") or {}, source,
+                                    "additionalParamsForNs")
     namespace = ns_params.get("k8s-namespace") if isinstance(ns_params, Mapping) else None
     if problems:
         raise ParamsError(problems)
@@ -44,14 +44,20 @@ def parse_params(config: Mapping[str, Any] | None, source: str = "--config") -> 
     )
 
 
-def decode_yaml_strings(value: Any) -> Any:
-    """Undo NBI's encoding of structured values as ``"!!yaml <dump>"`` strings (LCM does the same before helm)."""
+def decode_yaml_strings(value: Any, source: str = "--config", path: str = "") -> Any:
+    """Undo NBI's encoding of structured values as ``"!!yaml <dump>"`` strings (LCM does the same before helm).
+
+    Read within the default limits of :mod:`osm_l2net.yamlsafe`; a string that is not YAML raises ParamsError."""
     if isinstance(value, str) and value.startswith(_YAML_PREFIX):
-        return yaml.safe_load(value[len(_YAML_PREFIX):])
+        try:
+            return yamlsafe.load(value[len(_YAML_PREFIX):])
+        except yamlsafe.YamlInputError as e:
+            where = f" ('!!yaml' string, {e.where})" if e.where else " ('!!yaml' string)"
+            raise ParamsError(Problem(source, path + where, e.message, e.expected)) from e
     if isinstance(value, Mapping):
-        return {k: decode_yaml_strings(v) for k, v in value.items()}
+        return {k: decode_yaml_strings(v, source, f"{path}.{k}") for k, v in value.items()}
     if isinstance(value, list):
-        return [decode_yaml_strings(v) for v in value]
+        return [decode_yaml_strings(v, source, f"{path}[{i}]") for i, v in enumerate(value)]
     return value
 
 
@@ -122,13 +128,13 @@ def _vnf(node: Mapping[str, Any], path: str, source: str, problems: list[Problem
         name = str(kdu.get("kdu_name") or "")
         if not name:
             problems.append(Problem(source, f"{where}.kdu_name", "is missing", "the name of a KDU of the VNFD"))
-        params = decode_yaml_strings(kdu.get("additionalParams") or {})
+        params = decode_yaml_strings(kdu.get("additionalParams") or {}, source, f"{where}.additionalParams")
         if not isinstance(params, Mapping):
             problems.append(Problem(source, f"{where}.additionalParams", "is not a mapping", "helm values (a mapping)"))
             params = {}
         kdus.append(KduParams(name, params, _opt(kdu, "k8s-namespace"), _opt(kdu, "kdu-deployment-name"),
                               _opt(kdu, "kdu_model"), where))
-    params = decode_yaml_strings(node.get("additionalParams") or {})
+    params = decode_yaml_strings(node.get("additionalParams") or {}, source, f"{path}.additionalParams")
     return VnfParams(member, params if isinstance(params, Mapping) else {}, _opt(node, "k8s-namespace"), tuple(kdus), path)
 
 

@@ -7,7 +7,7 @@ Connection settings follow osmclient's environment: ``OSM_HOSTNAME`` (``host[:po
 bundle path. Every request has a timeout. The password is sent only in the token request body; it is never logged,
 never part of a URL or argv, and not shown by ``repr``.
 
-Errors become the project's: ``NbiAuthError`` (401/403, exit code 2), ``NbiNotFound`` (404), ``NbiRejected``
+Errors become the project's: ``NbiAuthError`` (401/403, exit code 5), ``NbiNotFound`` (404), ``NbiRejected``
 (400/409/422: NBI refused the request, exit code 2), ``NbiServerError`` (5xx, temporary), ``NbiUnreachable``
 (connection failures and timeouts, temporary), each with NBI's own ``detail`` message.
 """
@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 import requests
 import yaml
 
-from osm_l2net.errors import InputError, L2NetError
+from osm_l2net.errors import AccessDenied, InputError, L2NetError
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 9999
@@ -41,8 +41,8 @@ class NbiError(L2NetError):
         self.status = status
 
 
-class NbiAuthError(NbiError):
-    exit_code = 2
+class NbiAuthError(NbiError, AccessDenied):
+    """401/403: exit code 5, as the same refusal from the Kubernetes API or helm."""
 
 
 class NbiNotFound(NbiError):
