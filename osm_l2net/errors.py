@@ -159,6 +159,10 @@ class ToolError(L2NetError):
 class ToolAccessDenied(AccessDenied, ToolError):
     """helm was refused by the API server (its credentials or RBAC)."""
 
+    def __init__(self, argv: Iterable[str], returncode: int, stderr: str) -> None:
+        super().__init__(argv, returncode, stderr)
+        self.args = (f"{self.args[0]} (check the kubeconfig credentials and RBAC)",)
+
 
 class LabError(L2NetError):
     """The local lab could not be built or torn down."""

@@ -111,24 +111,34 @@ def load_all(text: str | bytes, limits: YamlLimits = DEFAULT_LIMITS, *, keep_emp
 def _documents(text: str, limits: YamlLimits, keep_empty: bool) -> Iterator[Any]:
     loader = _LOADER(text)
     try:
-        while _call(loader.check_node):
-            node = _call(loader.get_node)
+        while _call(text, loader.check_node):
+            node = _call(text, loader.get_node)
             measure(node, limits)
-            data = _call(loader.construct_document, node)
+            data = _call(text, loader.construct_document, node)
             if data is not None or keep_empty:
                 yield data
     finally:
         loader.dispose()
 
 
-def _call(func: Any, *args: Any) -> Any:
+def _call(text: str, func: Any, *args: Any) -> Any:
     try:
         return func(*args)
     except yaml.MarkedYAMLError as e:
         problem = e.problem or e.context or str(e).splitlines()[0]
         raise YamlInputError(f"is not valid YAML: {problem}", _where(e.problem_mark or e.context_mark)) from e
-    except yaml.YAMLError as e:  # the reader's errors (control characters, bad encodings) carry no mark
+    except yaml.reader.ReaderError as e:  # control characters: no mark, an offset (in UTF-8 bytes for libyaml)
+        code = e.character if isinstance(e.character, int) else ord(str(e.character)[:1] or "\0")
+        raise YamlInputError(f"is not valid YAML: character U+{code:04X}: {e.reason}",
+                             _offset_where(text, e.position, _LOADER is not yaml.SafeLoader)) from e
+    except yaml.YAMLError as e:
         raise YamlInputError(f"is not valid YAML: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+
+
+def _offset_where(text: str, position: int, in_bytes: bool) -> str:
+    head = text.encode("utf-8", "replace")[:position].decode("utf-8", "replace") if in_bytes else text[:position]
+    line = head.count("\n")
+    return f"line {line + 1}, column {len(head) - (head.rfind(chr(10)) + 1) + 1}"
 
 
 def measure(root: yaml.Node, limits: YamlLimits = DEFAULT_LIMITS) -> tuple[int, int]:

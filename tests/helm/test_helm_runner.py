@@ -21,6 +21,7 @@ import pytest
 import osm_l2net.helm as helm_module
 from osm_l2net.errors import ToolError
 from osm_l2net.helm import (
+    SCRATCH_PREFIX,
     AttachmentError,
     Helm,
     HelmSettings,
@@ -29,7 +30,6 @@ from osm_l2net.helm import (
     default_helm_binary,
     is_temporary,
     parse_manifests,
-    SCRATCH_PREFIX,
     private_file,
     run_process,
     verify_release,
