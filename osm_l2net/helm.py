@@ -338,7 +338,7 @@ def _stop(proc: subprocess.Popen[str]) -> None:
             continue
 
 
-SCRATCH_PREFIX = "osm-l2net-"
+SCRATCH_PREFIX = "osm-l2net-helm-"  # folders of values/metadata files (only these are swept)
 _swept: set[str] = set()
 
 
@@ -355,7 +355,7 @@ def private_file(content: bytes, *, suffix: str, directory: str | None = None) -
         _swept.add(parent)
         scratch.sweep(parent, SCRATCH_PREFIX)
     with scratch.private_dir(parent, SCRATCH_PREFIX) as folder:
-        path = str(folder / f"values-{secrets.token_hex(4)}{suffix}")
+        path = str(folder / f"file-{secrets.token_hex(4)}{suffix}")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(content)
