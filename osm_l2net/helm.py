@@ -118,6 +118,7 @@ class Release:
 class Helm:
     def __init__(self, settings: HelmSettings | None = None) -> None:
         self.settings = settings or HelmSettings()
+        sweep_once(self.settings.tmp_dir)  # a killed run's values files go even if this run writes none
 
     # --- mutations -------------------------------------------------------------------------------------------
     def install(
@@ -342,18 +343,24 @@ SCRATCH_PREFIX = "osm-l2net-helm-"  # folders of values/metadata files (only the
 _swept: set[str] = set()
 
 
+def sweep_once(directory: str | None) -> None:
+    """Remove, once per process and folder, the scratch folders of runs that were killed (SIGKILL)."""
+    parent = directory or tempfile.gettempdir()
+    if parent not in _swept:
+        _swept.add(parent)
+        scratch.sweep(parent, SCRATCH_PREFIX)
+
+
 @contextmanager
 def private_file(content: bytes, *, suffix: str, directory: str | None = None) -> Iterator[str]:
     """A new file readable by us only (0600 in a new 0700 folder), removed with its folder whatever happens.
 
     The folder is locked while we live (:mod:`osm_l2net.scratch`): one left by a run killed with SIGKILL is removed
-    by the first values file of a later run in the same temp folder. SIGTERM/SIGINT unwind through ``finally``
+    by a later run's first :class:`Helm` or values file in the same temp folder. SIGTERM/SIGINT unwind through ``finally``
     when the process turns them into exceptions, as the CLI does.
     """
     parent = directory or tempfile.gettempdir()
-    if parent not in _swept:
-        _swept.add(parent)
-        scratch.sweep(parent, SCRATCH_PREFIX)
+    sweep_once(parent)
     with scratch.private_dir(parent, SCRATCH_PREFIX) as folder:
         path = str(folder / f"file-{secrets.token_hex(4)}{suffix}")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
