@@ -20,8 +20,10 @@ import tarfile
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -41,24 +43,24 @@ LOCATED = re.compile(
     r"(nsd|vnfd|vld|additionalParamsFor\w+|k8s-namespace)\b|line \d+, column \d+|document \d+|member '|\('!!yaml' string|"
     r"is not UTF-8 text \(byte \d+|is [\d.,]+ (MiB|bytes), more than|top-level keys|the folder holds no|"
     r"is not a readable package archive|unpacks to more than|has more than [\d,]+ members|cannot be read|"
-    r"no NSD found|is a (list|str|int|float|bool|bytes|set|tuple|date|datetime)\b"
+    r"no NSD found|is a (list|str|int|float|bool|bytes|set|tuple|date|datetime)\b|"
+    r"is neither a YAML descriptor nor an OSM package|is a zip archive|pre-SOL006"  # main's reading by content
 )
 stats: Counter[str] = Counter()
 
 
-class Blob(bytes):
-    """Generated input whose repr stays short (hypothesis prints examples; some are megabytes)."""
+class Generated:
+    """One generated input with a short repr: hypothesis prints examples (and warns past 30 kB, an error here under
+    ``-W error``), and some are megabytes. A plain class: hypothesis's pretty-printer would print a str/bytes subclass
+    or a dataclass in full."""
+
+    __slots__ = ("data", "kind")
+
+    def __init__(self, kind: str, data: Any) -> None:
+        self.kind, self.data = kind, data
 
     def __repr__(self) -> str:
-        head = bytes(self[:60])
-        return f"Blob({len(self):,} bytes: {head!r}{'…' if len(self) > 60 else ''})"
-
-
-class Text(str):
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"Text({len(self):,} characters: {str(self[:60])!r}{'…' if len(self) > 60 else ''})"
+        return f"Generated({self.kind}, {len(self.data):,} long: {self.data[:60]!r}{'…' if len(self.data) > 60 else ''})"
 
 
 @dataclass
@@ -135,13 +137,14 @@ TARGETS = ("id", "virtual-link-desc", "version", "designer", "name", "descriptio
 
 
 @st.composite
-def hostile_yaml(draw: st.DrawFn) -> tuple[str, Blob]:
-    kind, data = _hostile_yaml(draw)
-    return kind, Blob(data)
+def hostile_yaml(draw: st.DrawFn, kind: str) -> Generated:
+    return Generated(*_hostile_yaml(draw, kind))
 
 
-def _hostile_yaml(draw: st.DrawFn) -> tuple[str, bytes]:
-    kind = draw(st.sampled_from(["bomb", "deep", "scalar", "tag", "binary", "utf8", "mutated"]))
+YAML_KINDS = ("bomb", "deep", "scalar", "tag", "binary", "utf8", "mutated")
+
+
+def _hostile_yaml(draw: st.DrawFn, kind: str) -> tuple[str, bytes]:
     if kind == "bomb":
         text = alias_bomb(draw(st.integers(2, 14)), draw(st.integers(2, 12)), draw(st.booleans()))
     elif kind == "deep":
@@ -173,21 +176,31 @@ def _hostile_yaml(draw: st.DrawFn) -> tuple[str, bytes]:
     return kind, text.encode()
 
 
+def campaign(kinds: tuple[str, ...], strategy: Callable[[str], st.SearchStrategy[Any]], extra: st.SearchStrategy[Any],
+             examples: int, body: Callable[[Any, Any], None]) -> None:
+    """``examples`` hypothesis examples of each kind (every kind in every mode, the fast one too)."""
+    for kind in kinds:
+        @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+        @given(case=strategy(kind), extra=extra)
+        def one(case: Any, extra: Any) -> None:
+            body(case, extra)
+
+        one()
+
+
 def test_hostile_yaml_files_are_refused_with_located_errors(scale: Scale) -> None:
     stats.clear()
 
-    @settings(max_examples=scale(20, 400), deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(case=hostile_yaml(), command=st.sampled_from(["validate", "plan"]))
-    def one(case: tuple[str, Blob], command: str) -> None:
-        kind, data = case
+    def body(case: Generated, command: str) -> None:
+        kind, data = case.kind, case.data
         with tempfile.TemporaryDirectory() as folder:
             home = Path(folder)
             path = home / "hostile.yaml"
             path.write_bytes(data)
             check_refused(run_cli(home, command, str(path)), home, {str(path)}, f"yaml-{kind}: {command}")
 
-    one()
+    campaign(YAML_KINDS, hostile_yaml, st.sampled_from(["validate", "plan"]), scale(3, 57), body)
     report("hostile-yaml", scale, **dict(sorted(stats.items())))
 
 
@@ -223,18 +236,19 @@ def _zero_bomb(size: int) -> bytes:
     return buffer.getvalue()
 
 
+ARCHIVE_KINDS = ("traversal", "absolute", "symlink", "hardlink", "device", "fifo", "bomb", "many", "not-gzip",
+                 "truncated", "garbage-gzip", "bz2", "xz", "empty", "hostile-yaml")
+
+
 @st.composite
-def hostile_archive(draw: st.DrawFn) -> tuple[str, Blob]:
-    kind, data = _hostile_archive(draw)
-    return kind, Blob(data)
+def hostile_archive(draw: st.DrawFn, kind: str) -> Generated:
+    return Generated(kind, _hostile_archive(draw, kind))
 
 
-def _hostile_archive(draw: st.DrawFn) -> tuple[str, bytes]:
+def _hostile_archive(draw: st.DrawFn, kind: str) -> bytes:
     import gzip
 
     descriptor = BASE_NSD.encode()
-    kind = draw(st.sampled_from(["traversal", "absolute", "symlink", "hardlink", "device", "fifo", "bomb", "many",
-                                 "not-gzip", "truncated", "garbage-gzip", "bz2", "xz", "empty", "hostile-yaml"]))
     good = _member("pkg/pkg.yaml", data=descriptor)
     name = draw(st.sampled_from(["../../escaped.yaml", "pkg/../../x.yaml", "../x"]))
     members = {
@@ -247,7 +261,7 @@ def _hostile_archive(draw: st.DrawFn) -> tuple[str, bytes]:
         "hostile-yaml": [_member("pkg/pkg.yaml", data=alias_bomb(10, 10, False).encode())],
     }
     if kind in members:
-        return kind, gzip.compress(_tar(members[kind]))
+        return gzip.compress(_tar(members[kind]))
     whole = gzip.compress(_tar([good]))
     makers = {
         "bomb": lambda: _zero_bomb(draw(st.sampled_from([8, 64, 300])) * 2**20),
@@ -260,39 +274,37 @@ def _hostile_archive(draw: st.DrawFn) -> tuple[str, bytes]:
         "xz": lambda: lzma.compress(_tar([good, _member("pkg/l", tarfile.SYMTYPE, "/")])),
         "empty": lambda: b"",
     }
-    return kind, makers[kind]()
+    return makers[kind]()
 
 
 def test_hostile_archives_are_refused_and_leave_nothing_behind(scale: Scale) -> None:
     stats.clear()
 
-    @settings(max_examples=scale(15, 300), deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(case=hostile_archive(), suffix=st.sampled_from([".tar.gz", ".tgz"]))
-    def one(case: tuple[str, Blob], suffix: str) -> None:
-        kind, data = case
+    def body(case: Generated, suffix: str) -> None:
+        kind, data = case.kind, case.data
         with tempfile.TemporaryDirectory() as folder:
             home = Path(folder)
             path = home / f"hostile{suffix}"
             path.write_bytes(data)
             cached = home / "cache" / "osm-l2net" / "packages"
-            sources = {str(path), *(str(p) for p in cached.glob("*/pkg/pkg.yaml"))}
             run = run_cli(home, "validate", str(path))
-            sources |= {str(p) for p in cached.glob("*/pkg/pkg.yaml")} | {str(p) for p in cached.glob("*/*")} \
-                | {str(p) for p in cached.glob("*")}
+            sources = {str(path)} | {str(p) for p in cached.glob("*/pkg/pkg.yaml")} | {str(p) for p in cached.glob("*")} \
+                | {str(p) for p in cached.glob("*/*")}
             check_refused(run, home, sources, f"archive-{kind}: validate")
             assert not (home / "escaped.yaml").exists() and not Path("/tmp/escaped.yaml").exists()
 
-    one()
+    campaign(ARCHIVE_KINDS, hostile_archive, st.sampled_from([".tar.gz", ".tgz"]), scale(1, 20), body)
     report("hostile-archives", scale, **dict(sorted(stats.items())))
 
 
 # --- hostile --config ---------------------------------------------------------------------------------------------
 
+CONFIG_KINDS = ("bomb", "deep", "yaml-string", "long", "tag", "not-mapping", "invalid")
+
+
 @st.composite
-def hostile_config(draw: st.DrawFn) -> tuple[str, Text]:
-    kind = draw(st.sampled_from(["bomb", "deep", "yaml-string", "long", "tag", "not-mapping", "invalid"]))
-    return kind, Text(_config_text(draw, kind))
+def hostile_config(draw: st.DrawFn, kind: str) -> Generated:
+    return Generated(kind, _config_text(draw, kind))
 
 
 def _config_text(draw: st.DrawFn, kind: str) -> str:
@@ -322,11 +334,8 @@ def _config_text(draw: st.DrawFn, kind: str) -> str:
 def test_hostile_config_values_are_refused_with_located_errors(scale: Scale) -> None:
     stats.clear()
 
-    @settings(max_examples=scale(15, 300), deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(case=hostile_config(), as_file=st.booleans())
-    def one(case: tuple[str, Text], as_file: bool) -> None:
-        kind, config = case[0], str(case[1])
+    def body(case: Generated, as_file: bool) -> None:
+        kind, config = case.kind, case.data
         with tempfile.TemporaryDirectory() as folder:
             home = Path(folder)
             value = config
@@ -336,7 +345,7 @@ def test_hostile_config_values_are_refused_with_located_errors(scale: Scale) -> 
             run = run_cli(home, "plan", *CDN_PACKAGES, "--config", value)
             check_refused(run, home, {value if as_file else "--config"}, f"config-{kind}: plan")
 
-    one()
+    campaign(CONFIG_KINDS, hostile_config, st.booleans(), scale(2, 43), body)
     report("hostile-config", scale, **dict(sorted(stats.items())))
 
 
