@@ -323,7 +323,7 @@ def _config_text(draw: st.DrawFn, kind: str) -> str:
         return (f"{{{broken}, additionalParamsForVnf: [{{member-vnf-index: cdn, additionalParams: "
                 f"{{x: \"!!yaml {inner}\"}}}}]}}")
     simple = {
-        "long": lambda: f"{{{broken}, additionalParamsForNs: {{x: '{'a' * draw(st.integers(256, 200_000))}'}}}}",
+        "long": lambda: f"{{{broken}, additionalParamsForNs: {{x: '{'a' * draw(st.integers(256, 120_000))}'}}}}",
         "tag": lambda: f"{{{broken}, additionalParamsForNs: {{x: {draw(st.sampled_from(ODD_TAGS[:12]))}}}}}",
         "not-mapping": lambda: draw(st.sampled_from(["[1, 2]", "42", "'text'", "!!binary aGVsbG8=", "- a\n- b"])),
         "invalid": lambda: draw(st.sampled_from(["{", "a: [", "{a: 1, a: 2", "\t{}", "%YAML 9.9\n---\n{}", "*undefined"])),
