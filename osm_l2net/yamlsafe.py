@@ -6,8 +6,9 @@ again); before any Python object is built, one walk over that graph bounds
 
 * the nesting depth (``max_depth``): deeper input is refused with the line of the first node too deep, instead of a
   ``RecursionError`` somewhere later;
-* the size with every alias written out (``max_expanded``: characters of scalar text plus one per node): anchors and
-  aliases are allowed, as OSM allows them, but they cannot make a document bigger than a file may be. A 1 KB
+* what aliases add (``max_alias_expansion``: characters of scalar text plus one per node, of every copy an alias of a
+  mapping or list makes), and the size with every alias written out (``max_expanded``, scalar aliases included):
+  anchors and aliases are allowed, as OSM allows them, but cannot make a document much bigger than its text. A 1 KB
   "billion laughs" file would expand to 10⁹ nodes and is refused at once.
 
 The text itself is bounded by ``max_bytes`` (callers that read files check the size before reading, see
@@ -38,6 +39,9 @@ class YamlLimits:
     max_bytes: int = 16 * MIB
     max_depth: int = 100
     max_expanded: int | None = None
+    # what aliases of mappings/lists may add: each copy is walked, and copied, by the code that reads the data (about
+    # 40 bytes of memory per unit): 1,000,000 is ~40 MB and a second; OSM's packages use a few hundred at most
+    max_alias_expansion: int = 1_000_000
 
     @property
     def expanded_limit(self) -> int:
@@ -47,6 +51,7 @@ class YamlLimits:
 DEFAULT_LIMITS = YamlLimits()
 ENV_MAX_BYTES, ENV_MAX_DEPTH, ENV_MAX_EXPANDED = "OSM_L2NET_YAML_MAX_BYTES", "OSM_L2NET_YAML_MAX_DEPTH", \
     "OSM_L2NET_YAML_MAX_EXPANDED"
+ENV_MAX_ALIAS_EXPANSION = "OSM_L2NET_YAML_MAX_ALIAS_EXPANSION"
 
 
 def limits_from(environ: Mapping[str, str]) -> YamlLimits:
@@ -54,7 +59,9 @@ def limits_from(environ: Mapping[str, str]) -> YamlLimits:
     expanded = environ.get(ENV_MAX_EXPANDED)
     return YamlLimits(max_bytes=positive_int(environ, ENV_MAX_BYTES, DEFAULT_LIMITS.max_bytes),
                       max_depth=positive_int(environ, ENV_MAX_DEPTH, DEFAULT_LIMITS.max_depth),
-                      max_expanded=positive_int(environ, ENV_MAX_EXPANDED, 0) if expanded else None)
+                      max_expanded=positive_int(environ, ENV_MAX_EXPANDED, 0) if expanded else None,
+                      max_alias_expansion=positive_int(environ, ENV_MAX_ALIAS_EXPANSION,
+                                                       DEFAULT_LIMITS.max_alias_expansion))
 
 
 def positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -151,6 +158,7 @@ def measure(root: yaml.Node, limits: YamlLimits = DEFAULT_LIMITS) -> tuple[int, 
     if isinstance(root, yaml.ScalarNode):
         return 0, 1 + len(root.value)
     memo: dict[int, tuple[int, int]] = {}  # id(collection node) -> (height, size)
+    excess = 0  # what aliases of collections add: the size of each copy
     stack: list[list[Any]] = [[root, _children(root), 0, 0]]  # [node, children left, max child height, size so far]
     scalar = yaml.ScalarNode
     while True:
@@ -167,6 +175,13 @@ def measure(root: yaml.Node, limits: YamlLimits = DEFAULT_LIMITS) -> tuple[int, 
                     raise _too_deep(child, limits)
                 frame[2] = max(frame[2], known[0])
                 frame[3] += known[1]
+                excess += known[1]
+                if excess > limits.max_alias_expansion:
+                    raise YamlInputError(
+                        f"has aliases that add more than {limits.max_alias_expansion:,} characters and nodes",
+                        _where(child.start_mark),
+                        f"anchors/aliases that expand to at most {limits.max_alias_expansion:,} "
+                        "(OSM_L2NET_YAML_MAX_ALIAS_EXPANSION)")
                 continue
             if len(stack) >= limits.max_depth:
                 raise _too_deep(child, limits)
