@@ -1,7 +1,8 @@
 """The ``osm-l2net`` command. Thin: each command translates its flags and calls one library function.
 
-Exit codes: 0 success, 1 internal error, 2 invalid input (descriptors, parameters, flags), 3 conflict with an object
-we do not own, 4 a deadline passed. Errors are one clear message, never a traceback (``--debug`` shows it).
+Exit codes (the table is in osm_l2net/errors.py): 0 success, 1 internal error or a cluster/helm/OSM failure, 2 invalid
+input (descriptors, parameters, flags), 3 conflict with an object we do not own, 4 a deadline passed, 5 credentials or
+permission refused, 128 + N interrupted by signal N. Errors are one clear message, never a traceback (``--debug``).
 """
 
 from __future__ import annotations
@@ -10,18 +11,23 @@ import contextlib
 import functools
 import gc
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 import click
-import yaml
 
-from osm_l2net import api
-from osm_l2net.errors import InputError, L2NetError
+from osm_l2net import api, yamlsafe
+from osm_l2net.errors import EXIT_FAILURE, EXIT_SIGNAL_BASE, InputError, L2NetError
 from osm_l2net.options import PROVIDERS, PlanOptions, ValuesLayout
+from osm_l2net.packages import read_yaml, yaml_limits
 from osm_l2net.render import dump, plan_dot, plan_json, plan_text, plan_yaml, problems_text, table
+from osm_l2net.yamlsafe import YamlInputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 OUTPUT = click.option("-o", "--output", "fmt", type=click.Choice(["table", "yaml", "json"]), default="table",
@@ -81,19 +87,32 @@ def gc_paused() -> Iterator[None]:
 
 
 def load_config(config: str | None) -> dict[str, Any] | None:
-    """``--config`` as osmclient takes it: a file path, or inline YAML."""
-    if config is None:
+    """``--config`` as osmclient takes it: a file path, or inline YAML (both within the YAML limits)."""
+    return config_mapping(config, None)
+
+
+def config_mapping(config: str | None, config_file: str | None) -> dict[str, Any] | None:
+    """Instantiation parameters from inline YAML (``config``) or a file (``config_file``, or ``config`` naming one)."""
+    if config is None and config_file is None:
         return None
-    path = Path(config)
-    source = str(path) if path.is_file() else "--config"
+    if config_file is None and config is not None and is_file(config):
+        config_file = config
+    source = config_file or "--config"
     try:
-        text = path.read_text(encoding="utf-8") if path.is_file() else config
-        data = yaml.safe_load(text)
-    except (OSError, yaml.YAMLError) as e:
-        raise InputError.single(source, "", f"cannot be read as YAML: {e}", "a YAML mapping (osmclient --config)") from e
+        data = read_yaml(config_file) if config_file else yamlsafe.load(config or "", yaml_limits())
+    except YamlInputError as e:
+        raise InputError(e.problem(source)) from e
     if data is not None and not isinstance(data, dict):
         raise InputError.single(source, "", f"is a {type(data).__name__}", "a YAML mapping (osmclient --config)")
     return data
+
+
+def is_file(text: str) -> bool:
+    """Whether a flag's value names a file; inline YAML may be too long or odd for a path (ENAMETOOLONG, NUL)."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def build_plan(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace: str | None, provider: str,
@@ -105,7 +124,7 @@ def build_plan(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace:
                           values_layout=ValuesLayout(values_labels_path, values_annotations_path))
     raw = load_config(config)
     return api.plan(paths, ns_name=ns_name, ns_id=ns_id, namespace=namespace, config=raw,
-                    config_source=config if config and Path(config).is_file() else "--config", options=options)
+                    config_source=config if config and is_file(config) else "--config", options=options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -210,13 +229,55 @@ _register_optional()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="osm-l2net", standalone_mode=True)
-    except Exception as e:  # the last line of defence: never a traceback for users unless --debug
-        if "--debug" in (argv if argv is not None else sys.argv):
+    """The console script. SIGTERM and SIGINT unwind the run (``finally`` clean-ups: helm stopped, values files and
+    partial unpacks removed), then exit 128 + the signal. Only here: the library never installs signal handlers."""
+    with _signals_unwind() as received:
+        try:
+            cli.main(args=list(argv) if argv is not None else None, prog_name="osm-l2net", standalone_mode=True)
+        except SystemExit:
+            if received:
+                _exit_interrupted(received[0])
             raise
-        click.echo(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", err=True)
-        sys.exit(1)
+        except Exception as e:  # the last line of defence: never a traceback for users unless --debug
+            if received:
+                _exit_interrupted(received[0])
+            if "--debug" in (argv if argv is not None else sys.argv):
+                raise
+            click.echo(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", err=True)
+            sys.exit(EXIT_FAILURE)
+
+
+def _exit_interrupted(signum: int) -> None:
+    click.echo(f"interrupted by {signal.Signals(signum).name}: stopped, temporary files removed", err=True)
+    sys.exit(EXIT_SIGNAL_BASE + signum)
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[list[int]]:
+    """SIGTERM/SIGINT raise KeyboardInterrupt in the main thread (click prints "Aborted!"), once: a second signal
+    during the clean-up is noted, not raised, so the clean-up finishes. A process forked from us (pyroute2's helpers)
+    gets the default action back and dies as it would have."""
+    received: list[int] = []
+    owner = os.getpid()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if os.getpid() != owner:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        received.append(signum)
+        if len(received) == 1:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield received
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 __all__ = ["cli", "main", "table"]

@@ -1,13 +1,52 @@
-"""One exception tree for the whole project.
+"""One exception tree for the whole project, and one table of exit codes for every command and adapter.
 
 Every error says what is wrong and what was expected; descriptor errors also carry the file and the descriptor path
 (``nsd[0].df[0].vnf-profile[1].…``). ``temporary`` tells a caller whether retrying can help.
+
+Exit codes (``exit_code`` of each error; docs/troubleshooting.md and README.md carry the same table):
+
+== ===============================================================================================================
+0  success
+1  internal error, or a failure of the cluster, helm or OSM (unreachable, 5xx, a failed operation)
+2  invalid input: descriptors, packages, parameters, flags, environment variables; a request the server rejects as
+   invalid (NBI 400/409/422)
+3  conflict: an object with our name exists and is not ours
+4  a deadline passed while waiting
+5  credentials refused or permission denied (HTTP 401/403 from the Kubernetes API or OSM NBI, helm's "Unauthorized" /
+   "forbidden"): the same code whichever server refused, because the fix is the same (credentials, RBAC, the OSM
+   project's role) and neither fixing the input (2) nor retrying (1) helps
+130, 143 interrupted by SIGINT / SIGTERM (128 + the signal), after the clean-up
+== ===============================================================================================================
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+EXIT_OK, EXIT_FAILURE, EXIT_INPUT, EXIT_CONFLICT, EXIT_DEADLINE, EXIT_ACCESS = 0, 1, 2, 3, 4, 5
+EXIT_SIGNAL_BASE = 128  # + the signal number: 130 SIGINT, 143 SIGTERM
+
+MAX_MESSAGE = 600  # characters of a problem's message (its path: MAX_PATH); longer ones keep their head and tail
+MAX_PATH = 300
+
+
+def quote(value: Any, limit: int = 80) -> str:
+    """``value`` in single quotes for a message, cut to ``limit`` characters (a value may be megabytes of input)."""
+    text = str(value)
+    if len(text) <= limit:
+        return f"'{text}'"
+    return f"'{text[:limit]}…' ({len(text):,} characters)"
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut in its middle to about ``limit`` characters: the head names the value, the tail says what is wrong."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 4
+    head = limit - tail
+    return f"{text[:head]} …[{len(text) - head - tail:,} characters cut]… {text[-tail:]}"
 
 
 class L2NetError(Exception):
@@ -27,6 +66,12 @@ class Problem:
     expected: str = ""
     severity: str = "error"  # "error" stops the plan; "warning" is reported only
 
+    def __post_init__(self) -> None:
+        # messages quote input values, and input may be huge (a megabyte key, an expanded alias): bound what is printed
+        object.__setattr__(self, "message", shorten(self.message, MAX_MESSAGE))
+        object.__setattr__(self, "path", shorten(self.path, MAX_PATH))
+        object.__setattr__(self, "expected", shorten(self.expected, MAX_MESSAGE))
+
     def __str__(self) -> str:
         where = f"{self.source}: {self.path}" if self.path else self.source
         text = f"{where}: {self.message}"
@@ -45,7 +90,7 @@ class Problem:
 class InputError(L2NetError):
     """The user's input (descriptors, packages, parameters) is invalid. Permanent; exit code 2."""
 
-    exit_code = 2
+    exit_code = EXIT_INPUT
 
     def __init__(self, problems: Sequence[Problem] | Problem) -> None:
         self.problems: tuple[Problem, ...] = (problems,) if isinstance(problems, Problem) else tuple(problems)
@@ -67,8 +112,19 @@ class ParamsError(InputError):
     """Instantiation parameters (osmclient's --config form) are invalid."""
 
 
+class AccessDenied(L2NetError):
+    """A server refused our credentials or our permission (HTTP 401/403, helm's "Unauthorized"/"forbidden").
+    Exit code 5 whichever adapter met it; base of each adapter's own refusal error."""
+
+    exit_code = EXIT_ACCESS
+
+
 class ClusterError(L2NetError):
     """The Kubernetes cluster refused or failed a request."""
+
+
+class ClusterAccessDenied(AccessDenied, ClusterError):
+    """The Kubernetes API answered 401 or 403."""
 
 
 class TemporaryClusterError(ClusterError):
@@ -80,14 +136,14 @@ class TemporaryClusterError(ClusterError):
 class ConflictError(ClusterError):
     """An object with our name exists and is not ours, or differs in a way we must not overwrite."""
 
-    exit_code = 3
+    exit_code = EXIT_CONFLICT
 
 
 class WaitTimeout(L2NetError):
     """A deadline passed while waiting for the cluster (network readiness, deletion)."""
 
     temporary = True
-    exit_code = 4
+    exit_code = EXIT_DEADLINE
 
 
 class ToolError(L2NetError):
@@ -98,6 +154,14 @@ class ToolError(L2NetError):
         self.returncode = returncode
         self.stderr_tail = stderr[-2000:]
         super().__init__(f"{self.argv[0]} exited with {returncode}: {self.stderr_tail.strip() or '(no output)'}")
+
+
+class ToolAccessDenied(AccessDenied, ToolError):
+    """helm was refused by the API server (its credentials or RBAC)."""
+
+    def __init__(self, argv: Iterable[str], returncode: int, stderr: str) -> None:
+        super().__init__(argv, returncode, stderr)
+        self.args = (f"{self.args[0]} (check the kubeconfig credentials and RBAC)",)
 
 
 class LabError(L2NetError):
@@ -116,7 +180,7 @@ class TemporaryToolError(ToolError):
 class AttachmentError(L2NetError):
     """Rendered pod templates of a release lack the KDU's network-attachment labels/annotations."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILURE
 
     def __init__(self, release: str, problems: Sequence[str]) -> None:
         self.release = release

@@ -1,7 +1,8 @@
 """The only module that runs helm (helm 3 CLI).
 
 Every call is an argv list (never a shell). Values and post-renderer metadata travel in files created 0600 with
-``os.open`` and removed in ``finally``; the kubeconfig is passed by path with ``--kubeconfig`` and never read here.
+``os.open`` in a private 0700 folder, removed in ``finally`` (and by a later run if this one was killed); the
+kubeconfig is passed by path with ``--kubeconfig`` and never read here.
 Failures raise :class:`~osm_l2net.errors.ToolError` with argv, exit code and the tail of stderr; faults a retry may
 cure (API unreachable, 5xx, deadlines) raise :class:`TemporaryToolError`.
 """
@@ -23,9 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from osm_l2net.errors import NO_POD_TEMPLATE, AttachmentError, TemporaryToolError, ToolError
+from osm_l2net import scratch, yamlsafe
+from osm_l2net.errors import NO_POD_TEMPLATE, AttachmentError, TemporaryToolError, ToolAccessDenied, ToolError
 from osm_l2net.plan import KduPlan, plain
 from osm_l2net.postrender import PodMetadata, is_hook, pod_templates
 from osm_l2net.postrender import command as post_render_command
@@ -45,6 +45,11 @@ _TEMPORARY = re.compile(
     r"|server sent goaway|status code 5\d\d|request did not complete within|unable to return a response in the time",
     re.IGNORECASE,
 )
+# helm's text when the API server refused its credentials (401) or its RBAC (403)
+# (RBAC: 'is forbidden: User "u" cannot create resource …'; not an admission refusal such as PodSecurity's)
+_DENIED = re.compile(r"forbidden: user |\bunauthorized\b|provide credentials|you must be logged in", re.IGNORECASE)
+# a whole release's manifests: larger than one input file may be, same depth and alias bounds
+_MANIFEST_LIMITS = yamlsafe.YamlLimits(max_bytes=256 * yamlsafe.MIB)
 _NOT_FOUND = re.compile(r"release: not found|release not found", re.IGNORECASE)
 
 
@@ -113,6 +118,7 @@ class Release:
 class Helm:
     def __init__(self, settings: HelmSettings | None = None) -> None:
         self.settings = settings or HelmSettings()
+        sweep_once(self.settings.tmp_dir)  # a killed run's values files go even if this run writes none
 
     # --- mutations -------------------------------------------------------------------------------------------
     def install(
@@ -269,7 +275,7 @@ class Helm:
         argv = [self.settings.binary, *args, *(self._global_flags() if cluster else [])]
         returncode, out, err = run_process(argv, timeout or self._op_timeout())
         if returncode != 0:
-            raise (TemporaryToolError if is_temporary(err) else ToolError)(argv, returncode, err)
+            raise _tool_error(argv, returncode, err)
         if err.strip():
             log.debug("helm stderr: %s", err.strip()[-500:])
         return out
@@ -280,6 +286,14 @@ class Helm:
             return json.loads(out) if out.strip() else None
         except json.JSONDecodeError as e:
             raise ToolError([self.settings.binary, *what], 0, f"helm printed invalid JSON ({e})") from e
+
+
+def _tool_error(argv: Sequence[str], returncode: int, err: str) -> ToolError:
+    if is_temporary(err):
+        return TemporaryToolError(argv, returncode, err)
+    if _DENIED.search(err):
+        return ToolAccessDenied(argv, returncode, err)
+    return ToolError(argv, returncode, err)
 
 
 def is_temporary(stderr: str) -> bool:
@@ -325,26 +339,41 @@ def _stop(proc: subprocess.Popen[str]) -> None:
             continue
 
 
+SCRATCH_PREFIX = "osm-l2net-helm-"  # folders of values/metadata files (only these are swept)
+_swept: set[str] = set()
+
+
+def sweep_once(directory: str | None) -> None:
+    """Remove, once per process and folder, the scratch folders of runs that were killed (SIGKILL)."""
+    parent = directory or tempfile.gettempdir()
+    if parent not in _swept:
+        _swept.add(parent)
+        scratch.sweep(parent, SCRATCH_PREFIX)
+
+
 @contextmanager
 def private_file(content: bytes, *, suffix: str, directory: str | None = None) -> Iterator[str]:
-    """A new file readable by us only (created 0600, never widened), removed on exit whatever happens."""
-    folder = directory or tempfile.gettempdir()
-    path = os.path.join(folder, f"osm-l2net-{secrets.token_hex(8)}{suffix}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
+    """A new file readable by us only (0600 in a new 0700 folder), removed with its folder whatever happens.
+
+    The folder is locked while we live (:mod:`osm_l2net.scratch`): one left by a run killed with SIGKILL is removed
+    by a later run's first :class:`Helm` or values file in the same temp folder. SIGTERM/SIGINT unwind through ``finally``
+    when the process turns them into exceptions, as the CLI does.
+    """
+    parent = directory or tempfile.gettempdir()
+    sweep_once(parent)
+    with scratch.private_dir(parent, SCRATCH_PREFIX) as folder:
+        path = str(folder / f"file-{secrets.token_hex(4)}{suffix}")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(content)
         yield path
-    finally:
-        with suppress(FileNotFoundError):
-            os.unlink(path)
 
 
 def parse_manifests(text: str, argv: Sequence[str] = ("helm",)) -> list[dict[str, Any]]:
     """A helm manifest stream as a list of objects (empty documents dropped, order kept)."""
     try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as e:
+        docs = yamlsafe.load_all(text, _MANIFEST_LIMITS, keep_empty=True)
+    except yamlsafe.YamlInputError as e:
         raise ToolError(argv, 0, f"helm printed invalid YAML: {e}") from e
     bad = [d for d in docs if d is not None and not isinstance(d, dict)]
     if bad:

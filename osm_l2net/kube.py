@@ -32,7 +32,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from osm_l2net import kube_state as ks
-from osm_l2net.errors import ClusterError, ConflictError, TemporaryClusterError, WaitTimeout
+from osm_l2net.errors import ClusterAccessDenied, ClusterError, ConflictError, TemporaryClusterError, WaitTimeout
 from osm_l2net.kube_state import (
     DeleteResult,
     GcResult,
@@ -231,7 +231,7 @@ def to_error(e: ApiException, what: str) -> ClusterError:
         return ClusterError(f"{text} (is the CRD installed? L2S-M provides l2networks.l2sm.l2sm.k8s.local, "
                             f"Multus network-attachment-definitions.k8s.cni.cncf.io)")
     if code in (401, 403):
-        return ClusterError(f"{text} (check the kubeconfig credentials and RBAC)")
+        return ClusterAccessDenied(f"{text} (check the kubeconfig credentials and RBAC)")
     if code == 409:
         return ConflictError(text)
     if code == 429 or code >= 500:

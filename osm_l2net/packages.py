@@ -1,28 +1,34 @@
 """Read descriptors from YAML files, OSM package folders and OSM package archives (.tar.gz, known by content).
 
 The only I/O of the core's input side: it reads local files and hands mappings to :mod:`osm_l2net.sol006`.
-Archives are unpacked (safely: no links, no absolute paths, no ``..``) into a cache folder keyed by their sha256,
-so that charts shipped inside them can be installed later. A KDU's chart is looked up where OSM's LCM looks for it,
-``<package>/helm-chart-v3s/<helm-chart>``; a chart elsewhere in the package gets a warning.
+Archives are unpacked (safely: regular files and folders only, no absolute paths, no ``..``, within size, member-count
+and compression-ratio limits) into a cache folder keyed by their sha256, so that charts shipped inside them can be
+installed later. A KDU's chart is looked up where OSM's LCM looks for it, ``<package>/helm-chart-v3s/<helm-chart>``;
+a chart elsewhere in the package gets a warning. YAML is read through :mod:`osm_l2net.yamlsafe` (size, depth and
+alias-expansion limits).
 """
 
 from __future__ import annotations
 
+import bz2
 import codecs
+import gzip
 import hashlib
+import io
+import lzma
 import os
 import tarfile
-import tempfile
+import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-import yaml
-
-from osm_l2net.errors import DescriptorError, Problem
+from osm_l2net import scratch, yamlsafe
+from osm_l2net.errors import DescriptorError, Problem, quote, shorten
 from osm_l2net.model import Descriptors, Nsd, Vnfd
 from osm_l2net.sol006 import OLD_FORMAT_KEYS, parse_nsd, parse_vnfd
+from osm_l2net.yamlsafe import MIB, YamlInputError, YamlLimits, check_size, limits_from, positive_int
 
 # Where OSM LCM v19 looks for a KDU's chart (ns.py, deploy_kdus): "<folder>/<pkg-dir>/helm-chart-v3s/<helm-chart>", the
 # whole helm-chart value, a "repo/" prefix included, as a file or a folder. When nothing is there, LCM hands the value to
@@ -33,7 +39,6 @@ _OTHER_CHART_DIRS = ("charts", "helm-charts", "helm-chart-v3", "helm-chart")
 _HELM_BARE_NAME = "non-absolute URLs should be in form of repo_name/path_to_chart"  # helm's answer to a bare name
 _GZIP, _ZIP = b"\x1f\x8b", b"PK\x03\x04"
 _SNIFF = 512  # a tar header is 512 bytes; "ustar" sits at offset 257
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader when built in: several times faster
 
 
 def load_descriptors(paths: Iterable[str | os.PathLike[str]]) -> Descriptors:
@@ -168,39 +173,175 @@ def _is_package_archive(path: Path) -> bool:
 
 def _yaml_documents(path: Path) -> list[Mapping[str, Any]]:
     try:
-        text = path.read_text(encoding="utf-8")
-        docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise DescriptorError.single(str(path), where, f"is not valid YAML: {getattr(e, 'problem', e)}",
-                                     "a YAML document") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise DescriptorError.single(str(path), "", f"cannot be read: {e}", "a readable UTF-8 file") from e
+        docs: list[Any] = read_yaml(path, all_documents=True)
+    except YamlInputError as e:
+        raise DescriptorError(e.problem(str(path))) from e
     for i, doc in enumerate(docs):
         if not isinstance(doc, Mapping):
             raise DescriptorError.single(str(path), f"document {i}", f"is a {type(doc).__name__}",
                                          "a mapping with 'nsd:' or 'vnfd:'")
-    return docs
+    return list(docs)
+
+
+def yaml_limits() -> YamlLimits:
+    """The YAML limits in force: the defaults, or the ``OSM_L2NET_YAML_*`` environment variables."""
+    return limits_from(os.environ)
+
+
+def read_yaml(path: str | os.PathLike[str], *, all_documents: bool = False) -> Any:
+    """A YAML file's document (or every document), within :func:`yaml_limits`: the size is checked before reading.
+
+    Every failure, unreadable file included, is a :class:`YamlInputError`, which the caller turns into its own error.
+    """
+    limits = yaml_limits()
+    try:
+        with open(path, "rb") as f:
+            check_size(os.fstat(f.fileno()).st_size, limits)
+            data = f.read(limits.max_bytes + 1)  # a file that grows while read is still bounded
+    except OSError as e:
+        raise YamlInputError(f"cannot be read: {e.strerror or e}", expected="a readable file") from e
+    return yamlsafe.load_all(data, limits) if all_documents else yamlsafe.load(data, limits)
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Bounds on one package archive, checked while it is unpacked (before a byte past them is written)."""
+
+    max_members: int = 10_000
+    max_bytes: int = 256 * MIB  # the archive file, and what it unpacks to (tar headers included)
+    max_ratio: int = 100  # unpacked ÷ packed, past RATIO_FLOOR (tar padding alone makes tiny archives compress well)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ArchiveLimits:
+        d = cls()
+        return cls(positive_int(environ, "OSM_L2NET_PACKAGE_MAX_MEMBERS", d.max_members),
+                   positive_int(environ, "OSM_L2NET_PACKAGE_MAX_BYTES", d.max_bytes),
+                   positive_int(environ, "OSM_L2NET_PACKAGE_MAX_RATIO", d.max_ratio))
+
+
+RATIO_FLOOR = 4 * MIB
+_PARTIAL = ".partial-"  # an unpacking under way (or killed: swept by the next run)
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "osm-l2net" / "packages"
 
 
 def _unpack(archive: Path) -> Path:
-    """Unpack an OSM package archive into a cache folder named by its content hash; return the package's folder."""
-    try:
-        digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
-    except OSError as e:
-        raise DescriptorError.single(str(archive), "", f"cannot be read: {e}", "a readable .tar.gz") from e
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "osm-l2net" / "packages" / digest
+    """Unpack an OSM package archive into a cache folder named by its content hash; return the package's folder.
+
+    Unpacking happens in a locked ``.partial-*`` folder beside the cache entry, renamed into place when complete and
+    removed on every other outcome (refused member, limit passed, corrupt stream, an interruption); one left by a
+    killed run is removed by the next.
+    """
+    limits = ArchiveLimits.from_env(os.environ)
+    digest, size = _digest(archive, limits)
+    cache = cache_root() / digest
     if not cache.is_dir():
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=cache.parent))
+        scratch.sweep(cache.parent, _PARTIAL)
+        work = scratch.ScratchDir(cache.parent, _PARTIAL)
         try:
-            with tarfile.open(archive, "r:*") as tar:
-                tar.extractall(tmp, filter="data")  # refuses links out of tree, absolute paths and '..'
-        except (tarfile.TarError, OSError) as e:
-            raise DescriptorError.single(str(archive), "", f"is not a readable package archive: {e}",
+            _extract(archive, size, work.path, limits)
+            try:
+                os.replace(work.path, cache)
+                work.release(keep=True)
+            except OSError:
+                if not cache.is_dir():  # not another run's identical copy that landed first
+                    raise
+        except _Refused as e:
+            raise DescriptorError.single(str(archive), e.member, e.message, e.expected) from e
+        except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as e:
+            raise DescriptorError.single(str(archive), "", f"is not a readable package archive: "
+                                         f"{shorten(str(e) or type(e).__name__, 200)}",
                                          "an OSM package (.tar.gz)") from e
-        os.replace(tmp, cache)
+        finally:
+            work.release()  # removes the folder unless it was renamed into the cache
     entries = [p for p in cache.iterdir() if not p.name.startswith(".")]
     # OSM packages hold one top folder (<name>/<name>.yaml); accept a flat archive too.
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else cache
+
+
+def _digest(archive: Path, limits: ArchiveLimits) -> tuple[str, int]:
+    """(sha256 prefix, size) of the archive, read in chunks after its size is checked."""
+    sha = hashlib.sha256()
+    try:
+        with open(archive, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limits.max_bytes:
+                raise DescriptorError.single(str(archive), "", f"is {size:,} bytes, more than the limit of "
+                                             f"{limits.max_bytes:,}", "a package archive within "
+                                             "OSM_L2NET_PACKAGE_MAX_BYTES")
+            for chunk in iter(lambda: f.read(MIB), b""):
+                sha.update(chunk)
+    except OSError as e:
+        raise DescriptorError.single(str(archive), "", f"cannot be read: {e.strerror or e}", "a readable .tar.gz") from e
+    return sha.hexdigest()[:16], size
+
+
+class _Refused(Exception):
+    """An archive member or the archive's size is refused (not an OSError: tarfile must not swallow it)."""
+
+    def __init__(self, member: str, message: str, expected: str) -> None:
+        super().__init__(message)
+        self.member, self.message, self.expected = member, message, expected
+
+
+class _Bounded(io.RawIOBase):
+    """The unpacked stream, counted: past the size or ratio limit it raises instead of reading on."""
+
+    def __init__(self, stream: BinaryIO, packed: int, limits: ArchiveLimits) -> None:
+        self.stream, self.packed, self.limits, self.count = stream, max(packed, 1), limits, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.stream.read(len(buffer))
+        self.count += len(data)
+        if self.count > self.limits.max_bytes:
+            raise _Refused("", f"unpacks to more than {self.limits.max_bytes:,} bytes",
+                           "a package within OSM_L2NET_PACKAGE_MAX_BYTES")
+        if self.count > RATIO_FLOOR and self.count > self.limits.max_ratio * self.packed:
+            raise _Refused("", f"unpacks to more than {self.limits.max_ratio} times its {self.packed:,} bytes "
+                           "(a compression bomb?)", "a package within OSM_L2NET_PACKAGE_MAX_RATIO")
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _open_stream(raw: BinaryIO) -> BinaryIO:
+    """The archive's tar stream: gzip, bzip2 or xz by their magic bytes whatever the file name says; else plain."""
+    magic = raw.read(6)
+    raw.seek(0)
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if magic.startswith(b"BZh"):
+        return bz2.BZ2File(raw)  # type: ignore[return-value]
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(raw)  # type: ignore[return-value]
+    return raw
+
+
+def _extract(archive: Path, packed: int, dest: Path, limits: ArchiveLimits) -> None:
+    """Stream the archive member by member into ``dest``: regular files and folders only, inside ``dest``."""
+    with open(archive, "rb") as raw, _open_stream(raw) as stream:
+        bounded = io.BufferedReader(_Bounded(stream, packed, limits), MIB)
+        with tarfile.open(fileobj=bounded, mode="r|") as tar:
+            for count, member in enumerate(tar, 1):
+                if count > limits.max_members:
+                    raise _Refused("", f"has more than {limits.max_members:,} members",
+                                   "a package within OSM_L2NET_PACKAGE_MAX_MEMBERS")
+                tar.extract(member, dest, filter=_member_filter)
+
+
+def _member_filter(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
+    name = f"member {quote(member.name, 120)}"
+    if not (member.isfile() or member.isdir()):
+        kind = "a symbolic link" if member.issym() else "a hard link" if member.islnk() else "a device or FIFO"
+        raise _Refused(name, f"is {kind}", "an OSM package of regular files and folders only")
+    if member.name.startswith("/"):  # data_filter would strip the "/": refuse instead, as the package is not OSM's
+        raise _Refused(name, "is an absolute path", "member paths relative to the package")
+    try:
+        return tarfile.data_filter(member, dest)  # refuses absolute paths, '..' and paths leaving dest
+    except tarfile.FilterError as e:
+        raise _Refused(name, f"is refused: {shorten(str(e), 200)}", "member paths inside the package") from e

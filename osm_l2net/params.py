@@ -25,8 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from osm_l2net import yamlsafe
 from osm_l2net.addressing import is_ip
 from osm_l2net.errors import ParamsError, Problem
 from osm_l2net.model import InstantiationParams, IpProfile, KduParams, VldParams, VnfParams
@@ -108,11 +107,11 @@ def _is_yaml_string(value: Any) -> bool:
 
 def decode_yaml_strings(value: Any) -> Any:
     """Undo NBI's encoding of structured values as ``"!!yaml <dump>"`` strings, as LCM does before helm: the values
-    of a parameter mapping (one level: NBI encodes only those, and LCM decodes only those); raises yaml.YAMLError."""
+    of a parameter mapping (one level: NBI encodes only those, and LCM decodes only those); raises yamlsafe.YamlInputError."""
     if _is_yaml_string(value):
-        return yaml.safe_load(value[len(_YAML_PREFIX):])
+        return yamlsafe.load(value[len(_YAML_PREFIX):])
     if isinstance(value, Mapping):
-        return {k: yaml.safe_load(v[len(_YAML_PREFIX):]) if _is_yaml_string(v) else v for k, v in value.items()}
+        return {k: yamlsafe.load(v[len(_YAML_PREFIX):]) if _is_yaml_string(v) else v for k, v in value.items()}
     return value
 
 
@@ -124,8 +123,8 @@ def _decoded(value: Any, path: str, source: str, problems: list[Problem]) -> dic
     out: dict[str, Any] = {}
     for key, item in value.items():
         try:  # this level only, as LCM: a '!!yaml' string nested deeper stays a string
-            out[key] = yaml.safe_load(item[len(_YAML_PREFIX):]) if _is_yaml_string(item) else item
-        except yaml.YAMLError as e:
+            out[key] = yamlsafe.load(item[len(_YAML_PREFIX):]) if _is_yaml_string(item) else item
+        except yamlsafe.YamlInputError as e:
             problems.append(Problem(source, f"{path}.{_clip(str(key))}",
                                     f"is a '!!yaml' string that is not YAML ({_first_line(e)}); "
                                     f"OSM LCM would fail to read it, and {PLAN_REASON}",

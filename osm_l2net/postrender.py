@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from osm_l2net import yamlsafe
+
 # kind -> path from the object to the dict that holds the pod template's ``metadata``
 POD_TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
     "Pod": (),
@@ -41,8 +43,7 @@ EXIT_BAD_INPUT = 2
 _GO_YAML_NON_STRING = re.compile(r"^(?:[yYnN]|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$")
 
 
-# libyaml's C parser/emitter when PyYAML was built with it (10x faster on big releases), same safe semantics
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's C emitter when PyYAML was built with it (10x faster on big releases), same safe semantics
 _DUMPER_BASE: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -201,12 +202,10 @@ def render(stream: str, pod: PodMetadata) -> tuple[str, list[str]]:
 
 def _load(chunk: str, number: int) -> list[Any]:
     try:
-        return list(yaml.load_all(chunk, Loader=_LOADER))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1} of the document)" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise BadInput(f"document {number} is not valid YAML{where}: {problem}") from e
+        return yamlsafe.load_all(chunk, keep_empty=True)  # bounded: helm output is a chart author's, not ours
+    except yamlsafe.YamlInputError as e:
+        where = f" ({e.where} of the document)" if e.where else ""
+        raise BadInput(f"document {number} {e.message}{where}") from e
 
 
 def _dump(chunk: str, docs: list[Any]) -> str:

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from osm_l2net import api
 from osm_l2net.errors import InputError
 from osm_l2net.lab.profile import Profile, load_profile
+from osm_l2net.packages import read_yaml
 from osm_l2net.plan import Plan
+from osm_l2net.yamlsafe import YamlInputError
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PROFILE = Path("examples/cdn_vod/lab.yaml")
@@ -27,12 +27,9 @@ def default_path(relative: Path) -> Path:
 
 def load_profile_file(path: Path) -> Profile:
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as e:
-        raise InputError.single(str(path), "", f"cannot read the lab profile: {e.strerror}",
-                                "a readable YAML file") from e
-    except yaml.YAMLError as e:
-        raise InputError.single(str(path), "", f"invalid YAML: {e}", "a lab profile") from e
+        data = read_yaml(path)
+    except YamlInputError as e:
+        raise InputError(e.problem(str(path))) from e
     if not isinstance(data, dict):
         raise InputError.single(str(path), "", "not a mapping", "a lab profile (schema, members, ...)")
     return load_profile(data, str(path))

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from osm_l2net import yamlsafe
 from osm_l2net.errors import InputError, LabError
 from osm_l2net.lab import agent as pull_agent
 from osm_l2net.lab import netlink, procs
@@ -164,8 +163,8 @@ def firewall_of(kdu: KduPlan) -> Firewall:
     if kdu.chart_path and (Path(kdu.chart_path) / "values.yaml").is_file():
         source = str(Path(kdu.chart_path) / "values.yaml")
         try:
-            values = yaml.safe_load((Path(kdu.chart_path) / "values.yaml").read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
+            values = yamlsafe.load((Path(kdu.chart_path) / "values.yaml").read_text()) or {}
+        except (OSError, yamlsafe.YamlInputError) as e:
             raise InputError.single(source, "", f"cannot read chart values: {e}", "a YAML mapping") from e
     return firewall_from_values(deep_merge(values, kdu.values), source)
 

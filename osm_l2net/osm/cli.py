@@ -1,9 +1,9 @@
 """``osm-l2net ns-create`` / ``ns-delete``: osmclient's commands and flags, plus the NS's networks, for an unmodified
 OSM. Thin: flags → settings → :mod:`osm_l2net.osm.workflow`. Registered by osm_l2net/cli.py through ``register``.
 
-Exit codes: 0 success, 1 failure (OSM or the cluster failed, NBI unreachable), 2 bad input (flags, --config,
-descriptors, unknown NSD/VIM/NS, credentials refused, TLS settings that do not fit NBI's server), 3 a conflicting
-object, 4 a deadline passed.
+Exit codes (osm_l2net/errors.py): 0 success, 1 failure (OSM or the cluster failed, NBI unreachable), 2 bad input
+(flags, --config, descriptors, unknown NSD/VIM/NS, TLS settings that do not fit NBI's server), 3 a conflicting object,
+4 a deadline passed, 5 credentials or permission refused (NBI or the Kubernetes API, 401/403).
 """
 
 from __future__ import annotations
@@ -96,21 +96,11 @@ def _deploy_settings(timeout: float) -> Any:
 
 
 def _config(config: str | None, config_file: str | None) -> dict[str, Any] | None:
-    from pathlib import Path
-
-    import yaml
+    from osm_l2net.cli import config_mapping
 
     if config and config_file:
         raise InputError.single("--config", "", "is given together with --config_file", "one of them")
-    source = config_file or "--config"
-    try:
-        text = Path(config_file).read_text(encoding="utf-8") if config_file else config
-        data = yaml.safe_load(text) if text else None
-    except (OSError, yaml.YAMLError) as e:
-        raise InputError.single(source, "", f"cannot be read as YAML: {e}", "a YAML mapping (osmclient --config)") from e
-    if data is not None and not isinstance(data, dict):
-        raise InputError.single(source, "", f"is a {type(data).__name__}", "a YAML mapping (osmclient --config)")
-    return data
+    return config_mapping(config or None, config_file)
 
 
 @click.command("ns-create")

@@ -9,7 +9,7 @@ all). ``OSM_USER``, ``OSM_PASSWORD``, ``OSM_PROJECT``. TLS certificates are veri
 (requests also honours ``REQUESTS_CA_BUNDLE``). Every request has a timeout. The password is sent only in the token
 request body; it is never logged, never part of a URL or argv, and not shown by ``repr``.
 
-Errors become the project's: ``NbiAuthError`` (401/403, exit code 2), ``NbiNotFound`` (404), ``NbiRejected``
+Errors become the project's: ``NbiAuthError`` (401/403, exit code 5), ``NbiNotFound`` (404), ``NbiRejected``
 (400/409/422: NBI refused the request, exit code 2), ``NbiTlsError`` (TLS failed: exit code 2, not retried; the
 message says which cause and what to do: a server that speaks plain HTTP, a certificate for another name, a CA this
 machine does not trust, an expired certificate), ``NbiServerError`` (5xx, temporary), ``NbiUnreachable`` (connection
@@ -29,10 +29,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
-import yaml
 from urllib3.exceptions import InsecureRequestWarning
 
-from osm_l2net.errors import InputError, L2NetError
+from osm_l2net import yamlsafe
+from osm_l2net.errors import AccessDenied, InputError, L2NetError
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 443  # osmclient's sol005 Client(so_port=443): NBI behind its ingress
@@ -48,8 +48,8 @@ class NbiError(L2NetError):
         self.status = status
 
 
-class NbiAuthError(NbiError):
-    exit_code = 2
+class NbiAuthError(NbiError, AccessDenied):
+    """401/403: exit code 5, as the same refusal from the Kubernetes API or helm."""
 
 
 class NbiNotFound(NbiError):
@@ -360,8 +360,8 @@ def _json(response: requests.Response) -> Any:
 
 def _yaml(response: requests.Response, what: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(response.text)
-    except yaml.YAMLError as e:
+        data = yamlsafe.load(response.text)
+    except yamlsafe.YamlInputError as e:
         raise NbiError(f"the descriptor of {what} returned by OSM NBI is not valid YAML: {e}") from e
     if not isinstance(data, dict):
         raise NbiError(f"the descriptor of {what} returned by OSM NBI is not a mapping")

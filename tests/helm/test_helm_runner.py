@@ -21,6 +21,7 @@ import pytest
 import osm_l2net.helm as helm_module
 from osm_l2net.errors import ToolError
 from osm_l2net.helm import (
+    SCRATCH_PREFIX,
     AttachmentError,
     Helm,
     HelmSettings,
@@ -34,6 +35,7 @@ from osm_l2net.helm import (
     verify_release,
 )
 from osm_l2net.plan import KduPlan
+from osm_l2net.scratch import sweep
 
 from .conftest import HOOK_TEMPLATES, NO_HOOK_TEMPLATES, ChartFactory, make_kdu
 
@@ -45,10 +47,13 @@ SPY = textwrap.dedent(
     import json, os, stat, sys
     folder, record = sys.argv[1], sys.argv[2]
     seen = {}
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        with open(path) as f:
-            seen[name] = {"mode": stat.S_IMODE(os.stat(path).st_mode), "text": f.read()}
+    for sub in os.listdir(folder):  # one private folder per file
+        folder_mode = stat.S_IMODE(os.stat(os.path.join(folder, sub)).st_mode)
+        for name in os.listdir(os.path.join(folder, sub)):
+            path = os.path.join(folder, sub, name)
+            with open(path) as f:
+                seen[name] = {"mode": stat.S_IMODE(os.stat(path).st_mode), "folder_mode": folder_mode,
+                              "text": f.read()}
     with open(record, "w") as f:
         json.dump(seen, f)
     sys.stdout.write(sys.stdin.read())
@@ -83,7 +88,7 @@ def test_values_file_is_0600_during_the_call_and_removed_after(
     seen = json.loads(record.read_text())
     [(name, entry)] = seen.items()
     assert name.endswith(".json")
-    assert entry["mode"] == 0o600
+    assert entry["mode"] == 0o600 and entry["folder_mode"] == 0o700
     assert json.loads(entry["text"]) == {"replicas": 4, "secret": "s3cr3t"}
     assert os.listdir(scratch) == [], "the values file must be removed after the call"
 
@@ -121,6 +126,26 @@ def test_private_file_is_created_0600_even_with_a_permissive_umask(tmp_path: Pat
 def test_private_file_is_removed_on_error(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), private_file(b"x", suffix=".json", directory=str(tmp_path)):
         raise RuntimeError("boom")
+    assert os.listdir(tmp_path) == []
+
+
+def test_private_file_lives_in_a_private_locked_folder(tmp_path: Path) -> None:
+    with private_file(b"x", suffix=".json", directory=str(tmp_path)) as path:
+        folder = Path(path).parent
+        assert folder.parent == tmp_path and stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert sweep(tmp_path, SCRATCH_PREFIX, min_age=0) == 0, "a live run's folder is never swept"
+    assert not folder.exists()
+
+
+def test_a_folder_left_by_a_killed_run_is_removed_by_the_next(tmp_path: Path) -> None:
+    code = ("import sys, os; from osm_l2net.helm import private_file\n"
+            "with private_file(b'secret', suffix='.json', directory=sys.argv[1]) as p:\n"
+            "    print(p, flush=True); os.kill(os.getpid(), 9)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == -9
+    left = Path(proc.stdout.strip())
+    assert left.read_bytes() == b"secret", "SIGKILL leaves the file: nothing could remove it"
+    assert sweep(tmp_path, SCRATCH_PREFIX, min_age=0) == 1
     assert os.listdir(tmp_path) == []
 
 

@@ -295,8 +295,10 @@ def test_helm_post_renderer_attaches_pods_of_a_chart_without_hook(
     assert len(problems) == 3 and all("label l2sm" in p for p in problems), problems
 
     with helm.attachment_post_renderer(kdu) as post_renderer:
-        [metadata_file] = os.listdir(scratch)  # the values file is created later, inside template()
-        assert os.stat(scratch / metadata_file).st_mode & 0o777 == 0o600
+        [folder] = os.listdir(scratch)  # the values file is created later, inside template()
+        [metadata_file] = os.listdir(scratch / folder)
+        assert os.stat(scratch / folder).st_mode & 0o777 == 0o700
+        assert os.stat(scratch / folder / metadata_file).st_mode & 0o777 == 0o600
         rendered = helm.template("r1", str(chart), "osm-ns", {"replicas": 2}, post_renderer)
     assert os.listdir(scratch) == []
 

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 import yaml
 
-from osm_l2net.errors import ClusterError, ConflictError, L2NetError, TemporaryClusterError, WaitTimeout
+from osm_l2net.errors import (
+    ClusterAccessDenied,
+    ClusterError,
+    ConflictError,
+    L2NetError,
+    TemporaryClusterError,
+    WaitTimeout,
+)
 from osm_l2net.kube import Cluster, ClusterAccess, RetryPolicy, connect, resolve_access
 from osm_l2net.kube_state import Readiness
 from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
@@ -88,7 +95,8 @@ def test_colon_list_and_context_namespace(kube_emulator: EmulatedCluster, tmp_pa
 
 @pytest.mark.parametrize(("code", "reason", "expected", "hint"), [
     (422, "Invalid", ClusterError, "spec.type: Unsupported value"),
-    (403, "Forbidden", ClusterError, "check the kubeconfig credentials and RBAC"),
+    (403, "Forbidden", ClusterAccessDenied, "check the kubeconfig credentials and RBAC"),
+    (401, "Unauthorized", ClusterAccessDenied, "check the kubeconfig credentials and RBAC"),
     (409, "Conflict", ConflictError, "spec.type: Unsupported value"),
     (503, "ServiceUnavailable", TemporaryClusterError, "spec.type: Unsupported value"),
 ])

@@ -169,12 +169,12 @@ def test_a_duplicate_ns_name_is_refused_before_anything_is_created(world: World)
     assert len(world.nbi.bodies) == posts and len(world.owned()) == 2
 
 
-def test_wrong_password_is_exit_2_and_never_printed(world: World, monkeypatch: pytest.MonkeyPatch,
+def test_wrong_password_is_exit_5_and_never_printed(world: World, monkeypatch: pytest.MonkeyPatch,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("OSM_PASSWORD", "wrong-guess-123")
     caplog.set_level(logging.DEBUG)
     code, out, err = world.create()
-    assert code == 2
+    assert code == 5  # refused credentials: the exit-code table of osm_l2net/errors.py
     assert "HTTP 401" in err and "OSM_PASSWORD" in err
     assert "wrong-guess-123" not in out + err + caplog.text
     assert world.owned() == [] and world.nbi.bodies == []
@@ -200,10 +200,10 @@ def test_nsd_content_missing_in_nbi_is_a_clear_404(world: World) -> None:
     assert world.owned() == [] and world.nbi.bodies == []
 
 
-def test_forbidden_is_exit_2_with_a_permission_hint(world: World) -> None:
+def test_forbidden_is_exit_5_with_a_permission_hint(world: World) -> None:
     world.nbi.fail["GET /osm/admin/v1/vim_accounts"] = 403
     code, _, err = world.create()
-    assert code == 2 and "HTTP 403" in err and "permission" in err
+    assert code == 5 and "HTTP 403" in err and "permission" in err
     assert world.owned() == []
 
 

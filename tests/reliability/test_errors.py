@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from osm_l2net import api
+from osm_l2net.errors import EXIT_ACCESS
 from osm_l2net.kube import Cluster, ClusterAccess
 from tests.conftest import CDN_PACKAGES, DESCRIPTORS, MODELS, REPO
 from tests.deploy.conftest import FAST, Env
 from tests.support.k8s_emulator import L2NETWORKS, PODS
 from tests.support.k8s_harness import EmulatedCluster
+from tests.support.k8s_hooks import FaultPlan
 from tests.support.nbi_double import OsmNbiDouble
 
 EXE = Path(sys.executable).with_name("osm-l2net")
@@ -88,9 +90,9 @@ def ns_create(tmp_path: Path, nbi: OsmNbiDouble, cluster: EmulatedCluster, passw
                OSM_PROJECT="admin")
 
 
-def test_nbi_401_is_exit_2_without_the_password(tmp_path: Path, nbi: OsmNbiDouble,
+def test_nbi_401_is_exit_5_without_the_password(tmp_path: Path, nbi: OsmNbiDouble,
                                                 kube_emulator: EmulatedCluster) -> None:
-    line = ns_create(tmp_path, nbi, kube_emulator, "wrong-guess-123", code=2)
+    line = ns_create(tmp_path, nbi, kube_emulator, "wrong-guess-123", code=EXIT_ACCESS)
     assert "HTTP 401" in line and "wrong-guess-123" not in line
     assert kube_emulator.list(L2NETWORKS, "default") == [] and nbi.bodies == []
 
@@ -101,6 +103,30 @@ def test_nbi_500_is_exit_1_and_the_networks_made_for_it_are_removed(tmp_path: Pa
     line = ns_create(tmp_path, nbi, kube_emulator, "s3cret-pw", code=1)
     assert "HTTP 500" in line
     assert kube_emulator.list(L2NETWORKS, "default") == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_from_the_kubernetes_api_are_exit_5(tmp_path: Path, kube_emulator: EmulatedCluster,
+                                                                status: int) -> None:
+    """The exit-code table (osm_l2net/errors.py): 401/403 is 5 from every adapter; here our Kubernetes client."""
+    kube_emulator.faults = FaultPlan(seed=1, rate=1.0, kinds=(status,), match="l2networks")
+    line = cli(tmp_path, "apply", *CDN_PACKAGES, "--no-kdus", "--kubeconfig", str(kube_emulator.kubeconfig),
+               code=EXIT_ACCESS)
+    assert f"HTTP {status}" in line and "credentials and RBAC" in line, line
+    kube_emulator.faults = None
+    assert kube_emulator.list(L2NETWORKS, "default") == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_met_by_helm_are_exit_5(env: Env, tmp_path: Path, status: int) -> None:
+    """The same refusal met by helm (its release storage: secrets) is the same code, and the networks roll back."""
+    env.operator()
+    env.emulator.faults = FaultPlan(seed=1, rate=1.0, kinds=(status,), match="/secrets")
+    line = cli(tmp_path, "apply", *CDN_PACKAGES, "--kubeconfig", str(env.kubeconfig), *EMULATOR_HELM, code=EXIT_ACCESS)
+    assert "helm" in line and "credentials and RBAC" in line, line
+    env.emulator.faults = None
+    with Cluster(ClusterAccess(kubeconfig=str(env.kubeconfig)), policy=FAST) as cluster:
+        assert cluster.list_owned() == [], "the failed apply rolled its networks back"
 
 
 def hookless_packages(tmp_path: Path) -> list[str]:

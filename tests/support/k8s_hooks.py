@@ -119,6 +119,11 @@ def fault_error(kind: int, method: str, retry_after: int) -> ApiError:
     if kind == 409:
         reason = "AlreadyExists" if method == "POST" else "Conflict"
         return ApiError(409, reason, "injected fault: operation cannot be fulfilled (conflict)")
+    if kind == 401:  # as kube-apiserver answers a token it does not accept
+        return ApiError(401, "Unauthorized", "Unauthorized")
+    if kind == 403:  # RBAC's wording, which clients (helm) pass on
+        verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "get")
+        return ApiError(403, "Forbidden", f'injected fault: the resource is forbidden: User "emulator" cannot {verb} it')
     if kind == 503:
         return ApiError(503, "ServiceUnavailable", "injected fault: the server is unable to handle the request")
     return ApiError(kind, "InternalError", f"injected fault: internal error ({kind})")

@@ -151,6 +151,7 @@ def test_tar_with_path_escape_is_refused(tmp_path: Path, monkeypatch: pytest.Mon
     payload.write_text("vnfd: {}\n")
     with tarfile.open(evil, "w:gz") as tar:
         tar.add(payload, arcname="../../escaped.yaml")
-    with pytest.raises(DescriptorError, match="not a readable package archive"):
+    with pytest.raises(DescriptorError, match="outside the destination"):
         load_descriptors([evil])
     assert not (tmp_path / "escaped.yaml").exists()
+    assert list((tmp_path / "cache" / "osm-l2net" / "packages").iterdir()) == [], "no partial unpack left"
