@@ -376,10 +376,10 @@ def test_a_plain_tar_package_is_read_and_a_yaml_named_tar_gz_is_yaml(tmp_path: P
 
 
 @pytest.mark.parametrize(("content", "fragment"), [
-    (gzip.compress(b"\x00\x01not a tar at all" * 50), "not a readable package archive"),
+    (gzip.compress(b"\x00\x01not a tar at all" * 50, mtime=0), "not a readable package archive"),
     (bytes(range(256)) * 4, "neither a YAML descriptor nor an OSM package"),
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "neither a YAML descriptor nor an OSM package"),
-])
+], ids=["gzip-not-tar", "binary", "png"])  # stable ids: pytest-xdist workers must collect the same names
 def test_a_file_that_is_neither_yaml_nor_a_package_is_a_clear_error(tmp_path: Path, content: bytes, fragment: str) -> None:
     bad = tmp_path / "thing.yaml"
     bad.write_bytes(content)
