@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -63,3 +63,34 @@ class Duration(click.ParamType):  # type: ignore[type-arg,unused-ignore]  # gene
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "DURATION"
+
+
+class BareValueCommand(click.Command):
+    """A command whose ``bare_values`` options take their value only as ``--opt=VALUE`` and mean a default when bare,
+    as Go's pflag does for kubectl's ``--dry-run`` (bare: client): ``apply --dry-run PATH`` must not read PATH as the
+    option's value, which click's optional-value options would."""
+
+    bare_values: ClassVar[dict[str, str]] = {}
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {opt for p in self.params if isinstance(p, click.Option) and not p.is_flag and not p.count
+                       for opt in p.opts + p.secondary_opts}
+        out, i = [], 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                out.extend(args[i:])
+                break
+            if arg in self.bare_values:
+                arg = f"{arg}={self.bare_values[arg]}"
+            elif arg in takes_value and i + 1 < len(args):  # the next word is this option's value, whatever it is
+                out.append(arg)
+                i += 1
+                arg = args[i]
+            out.append(arg)
+            i += 1
+        return super().parse_args(ctx, out)
+
+
+class DryRunCommand(BareValueCommand):
+    bare_values: ClassVar[dict[str, str]] = {"--dry-run": "client"}
