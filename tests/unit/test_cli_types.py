@@ -66,3 +66,16 @@ def test_a_value_only_after_equals(args: list[str], out: str) -> None:
     result = CliRunner().invoke(probe, args)
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == out
+
+
+def test_output_and_namespace_before_the_command() -> None:
+    from tests.conftest import CDN_PACKAGES
+
+    before = CliRunner().invoke(cli, ["-o", "json", "-n", "vod", "plan", *CDN_PACKAGES])
+    after = CliRunner().invoke(cli, ["plan", *CDN_PACKAGES, "-o", "json", "-n", "vod"])
+    assert before.exit_code == after.exit_code == 0 and before.stdout == after.stdout
+    assert '"namespace": "vod"' in before.stdout
+    # a global option the command does not have is ignored, as kubectl's global flags are
+    graph = CliRunner().invoke(cli, ["-o", "json", "--context", "x", "graph", *CDN_PACKAGES, "--format", "dot"])
+    assert graph.exit_code == 0 and graph.stdout.startswith("digraph")
+    assert "may also come before the command" in CliRunner().invoke(cli, ["--help"]).stdout
