@@ -106,3 +106,17 @@ def test_durations_go_style_and_plain_seconds_are_accepted(env: Env) -> None:
     done = run(env, "apply", *CDN_PACKAGES, "--no-kdus", "--ready-timeout", "1m30s", "--connect-timeout", "10",
                "--progress-interval", "500ms", "--kubeconfig", str(env.kubeconfig), "-o", "json")
     assert len(json.loads(done.stdout)["created"]) == 2
+
+
+def test_server_dry_run_refuses_a_network_name_taken_by_someone_else(env: Env) -> None:
+    from tests.deploy.conftest import cdn_plan
+
+    name = cdn_plan().networks[0].name
+    env.emulator.put(L2NETWORKS, "default", {"apiVersion": "l2sm.l2sm.k8s.local/v1", "kind": "L2Network",
+                                             "metadata": {"name": name, "namespace": "default"},
+                                             "spec": {"type": "vnet"}})
+    seen = len(env.emulator.log.writes())
+    done = run(env, "apply", *CDN_PACKAGES, "--dry-run=server", "--kubeconfig", str(env.kubeconfig), "--no-kdus",
+               code=3)
+    assert f"L2Network default/{name} already exists and is not this NS instance's" in done.stderr
+    assert len(env.emulator.log.writes()) == seen
