@@ -1,9 +1,9 @@
 """Every benchmark of the project in one command and one table: each row is measured against a baseline taken in the
 same run, with RATIO = measured ÷ baseline (below 1: less time, fewer requests, less memory than the baseline).
 
-    .venv/bin/python bench/run.py [--quick] [--only import,plan,command,networks,lcm,lab] [--json FILE]
+    .venv/bin/python bench/run.py [--quick] [--only import,cli,plan,command,networks,lcm,lab] [--json FILE]
 
-The sections reuse the scripts next to this file (plan_bench, command_bench, network_bench, osm_lcm_bench, lab_bench;
+The sections reuse the scripts next to this file (cli_bench, plan_bench, command_bench, network_bench, osm_lcm_bench, lab_bench;
 run one alone
 for its own detail). The lab rows need root (network namespaces): without it they are printed as "skipped: needs
 root"; the network and LCM rows need helm and kubectl (./scripts/fetch-helm). ``--quick`` runs small sizes as a smoke
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from osm_l2net.render import table
 
-SECTIONS = ("import", "plan", "command", "networks", "lcm", "lab")
+SECTIONS = ("import", "cli", "plan", "command", "networks", "lcm", "lab")
 
 
 @dataclass
@@ -76,6 +76,26 @@ def import_rows(s: Settings) -> list[Row]:
     return [Row("import", f"import osm_l2net.osm.lcm in a fresh interpreter (median of {n}) vs `python -c pass` start-up",
                 "ms", ms, median_ms(startup), "< 300 ms", ms < 300,
                 f"min {1000 * min(imports):.0f}, max {1000 * max(imports):.0f} ms")]
+
+
+def cli_rows(s: Settings) -> list[Row]:
+    """``osm-l2net`` start-up: --help, and validate/plan of the CDN service, vs ``python -c pass`` (+ the planning)."""
+    import cli_bench
+
+    n = 5 if s.quick else 15
+    r = cli_bench.measure(n)
+    s.raw["cli"] = r
+    base, rows = r["wall_s"]["pass"], []
+    for name, what in (("help", "osm-l2net --help"), ("validate", "osm-l2net validate descriptors/*"),
+                       ("plan", "osm-l2net plan descriptors/*")):
+        work = r["work_s"].get(name)
+        ref = base + (work or 0.0)
+        against = "`python -c pass`" + (" + the same work in-process (import the core, plan)" if work else "")
+        rows.append(Row("cli", f"{what} (median of {n}) vs {against}", "ms", 1000 * r["wall_s"][name], 1000 * ref,
+                        "≤ 2×", r["wall_s"][name] <= 2 * ref,
+                        f"min {1000 * r['min_s'][name]:.0f}, max {1000 * r['max_s'][name]:.0f} ms; python -c pass "
+                        f"{1000 * base:.0f} ms, import click alone {1000 * r['wall_s']['click']:.0f} ms"))
+    return rows
 
 
 def plan_rows(s: Settings) -> list[Row]:
@@ -245,7 +265,7 @@ def lab_measure(size: int, repeat: int, updown: int) -> dict[str, Any]:
 
 
 RUNNERS: dict[str, Callable[[Settings], list[Row]]] = {
-    "import": import_rows, "plan": plan_rows, "command": command_rows, "networks": network_rows, "lcm": lcm_rows,
+    "import": import_rows, "cli": cli_rows, "plan": plan_rows, "command": command_rows, "networks": network_rows, "lcm": lcm_rows,
     "lab": lab_rows}
 NEEDS_TOOLS = ("networks", "lcm")
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import logging
+import importlib
+import importlib.util
 import os
 import signal
 import sys
@@ -18,16 +19,18 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from osm_l2net import api, yamlsafe
 from osm_l2net.errors import EXIT_FAILURE, EXIT_SIGNAL_BASE, InputError, L2NetError
 from osm_l2net.options import PROVIDERS, PlanOptions, ValuesLayout
-from osm_l2net.packages import read_yaml, yaml_limits
-from osm_l2net.render import dump, plan_dot, plan_json, plan_text, plan_yaml, problems_text, table
-from osm_l2net.yamlsafe import YamlInputError
+
+if TYPE_CHECKING:
+    from osm_l2net import api
+
+# Start-up time is the CLI's first impression: the core (~100 ms), YAML, the kubernetes client and the lab's
+# pyroute2 (~340 ms) are imported inside the commands that use them, and the commands of other modules on first use.
 
 F = TypeVar("F", bound=Callable[..., Any])
 OUTPUT = click.option("-o", "--output", "fmt", type=click.Choice(["table", "yaml", "json"]), default="table",
@@ -63,6 +66,8 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except InputError as e:
+            from osm_l2net.render import problems_text
+
             click.echo(problems_text(e.problems), err=True)
             sys.exit(e.exit_code)
         except L2NetError as e:
@@ -95,6 +100,10 @@ def config_mapping(config: str | None, config_file: str | None) -> dict[str, Any
     """Instantiation parameters from inline YAML (``config``) or a file (``config_file``, or ``config`` naming one)."""
     if config is None and config_file is None:
         return None
+    from osm_l2net import yamlsafe
+    from osm_l2net.packages import read_yaml, yaml_limits
+    from osm_l2net.yamlsafe import YamlInputError
+
     if config_file is None and config is not None and is_file(config):
         config_file = config
     source = config_file or "--config"
@@ -119,6 +128,8 @@ def build_plan(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace:
                config: str | None, df_id: str | None, interface_capacity: int, values_labels_path: str,
                values_annotations_path: str) -> api.Plan:
     """The plan the CLI's flags describe (shared by plan, graph and the cluster commands)."""
+    from osm_l2net import api
+
     namespace = namespace or "default"
     options = PlanOptions(provider=provider, namespace=namespace, df_id=df_id, interface_capacity=interface_capacity,
                           values_layout=ValuesLayout(values_labels_path, values_annotations_path))
@@ -127,14 +138,111 @@ def build_plan(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace:
                     config_source=config if config and is_file(config) else "--config", options=options)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# name -> ("module:attribute", short help, module that must be importable for the command to exist). The short help
+# is kept here so that --help lists the commands without importing them; tests/unit/test_cli_startup.py holds it
+# equal to each command's own.
+LAZY_COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "apply": ("osm_l2net.cli_cluster:apply",
+              "Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run).", None),
+    "delete": ("osm_l2net.cli_cluster:delete",
+               "Uninstall the NS's KDUs, wait until its pods are gone, delete its networks and wait until they are gone.",
+               None),
+    "status": ("osm_l2net.cli_cluster:status",
+               "Per virtual link: the network's state and the pods attached, with their interfaces, addresses and "
+               "problems.", None),
+    "gc": ("osm_l2net.cli_cluster:gc",
+           "Delete networks (carrying our labels only) whose NS instance no longer exists; keeps any with pods attached.",
+           None),
+    "post-render": ("osm_l2net.cli_cluster:post_render",
+                    "helm --post-renderer: add a KDU's attachment (pod labels/annotations) to every pod template on "
+                    "stdin.", None),
+    "ns-create": ("osm_l2net.osm.cli:ns_create",
+                  "Create the NS's L2 networks, then the NS in OSM with each KDU's attachment (osm ns-create).", None),
+    "ns-delete": ("osm_l2net.osm.cli:ns_delete",
+                  "Delete the NS in OSM (osm ns-delete), wait until it is terminated, then delete its networks.", None),
+    "lab": ("osm_l2net.lab.cli:lab", "Run an NS in a local network-namespace lab (needs root).", "pyroute2"),
+}
+
+# Options kubectl/helm users give before the command too: given there, they are the default of the command's option
+# with the same flag (an option after the command still wins); commands without that option ignore them, as kubectl's
+# and helm's commands ignore global flags they do not use.
+GLOBAL_FLAGS = ("--kubeconfig", "--context", "--namespace", "--output")
+
+
+class LazyGroup(click.Group):
+    """A group whose commands in LAZY_COMMANDS are imported on first use, not when the program starts."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str | None]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def _available(self, name: str) -> bool:
+        requires = self.lazy[name][2]
+        return requires is None or importlib.util.find_spec(requires) is not None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *(n for n in self.lazy if self._available(n))})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy and self._available(cmd_name):
+            module, _, attr = self.lazy[cmd_name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, with the short help of commands not yet imported taken from the table."""
+        names = [n for n in self.list_commands(ctx) if not (n in self.commands and self.commands[n].hidden)]
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
+        rows = [(n, self.commands[n].get_short_help_str(limit) if n in self.commands
+                 else click.Command(n, help=self.lazy[n][1]).get_short_help_str(limit)) for n in names]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _global_defaults(command: click.Command, given: dict[str, Any]) -> dict[str, Any]:
+    """click's default_map for ``command`` (and, for a group, its commands): the globally given flags by param name."""
+    defaults: dict[str, Any] = {}
+    for param in command.params:
+        flag = next((f for f in getattr(param, "opts", ()) if f in given), None)
+        if isinstance(param, click.Option) and flag is not None:
+            defaults[str(param.name)] = given[flag]
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            defaults[name] = _global_defaults(sub, given)
+    return defaults
+
+
+def _global_option(*decls: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(*decls, default=None, **kwargs)
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="--kubeconfig, --context, -n and -o may also come before the command (as with kubectl and helm): "
+                    "osm-l2net -n vod plan descriptors/ is osm-l2net plan descriptors/ -n vod. Timeouts and intervals "
+                    "take Go-style durations (5m, 90s, 1h30m, 500ms) or plain seconds.")
 @click.option("--debug", is_flag=True, help="Log debug messages and show tracebacks of internal errors.")
+@_global_option("--kubeconfig", "g_kubeconfig", metavar="FILE", help="kubeconfig file, for the cluster commands.")
+@_global_option("--context", "g_context", metavar="NAME", help="kubeconfig context, for the cluster commands.")
+@_global_option("-n", "--namespace", "g_namespace", metavar="NAMESPACE",
+                help="Kubernetes namespace, for the commands that take -n.")
+@_global_option("-o", "--output", "g_output", metavar="FORMAT",
+                help="Output format (table, yaml, json), for the commands that take -o.")
 @click.version_option(package_name="osm-l2net")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, g_kubeconfig: str | None, g_context: str | None, g_namespace: str | None,
+        g_output: str | None) -> None:
     """Turn OSM network-service virtual links into isolated L2 networks for KNFs on Kubernetes."""
+    import logging
+
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = {"debug": debug}
+    values = (g_kubeconfig, g_context, g_namespace, g_output)
+    given = {flag: value for flag, value in zip(GLOBAL_FLAGS, values, strict=True) if value is not None}
+    name, group = ctx.invoked_subcommand, ctx.command
+    command = group.get_command(ctx, name) if name and isinstance(group, click.Group) else None
+    if given and name and command is not None:
+        ctx.default_map = {name: _global_defaults(command, given)}
 
 
 @cli.command()
@@ -146,6 +254,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @handle_errors
 def validate(paths: tuple[str, ...], config: str | None, provider: str, interface_capacity: int, fmt: str) -> None:
     """Check descriptors (files, package folders, .tar.gz) and parameters; report every problem with its path."""
+    from osm_l2net import api
+    from osm_l2net.render import dump, problems_text
+
     try:
         with gc_paused():
             problems = api.validate(paths, config=load_config(config),
@@ -174,6 +285,9 @@ def validate(paths: tuple[str, ...], config: str | None, provider: str, interfac
 @handle_errors
 def plan(fmt: str, out_dir: str | None, **kwargs: Any) -> None:
     """Show what the NS needs on the cluster: networks, each KDU's interfaces, routes and helm values."""
+    from osm_l2net import api
+    from osm_l2net.render import plan_json, plan_text, plan_yaml
+
     with gc_paused():
         result = build_plan(**kwargs)
         if fmt == "table":
@@ -196,6 +310,8 @@ def graph(image_format: str, out_file: str | None, **kwargs: Any) -> None:
     if image_format == "png" and out_file is None and sys.stdout.isatty():
         raise InputError.single("--format png", "", "PNG is binary and stdout is a terminal",
                                 "--out FILE.png, or stdout redirected to a file or a pipe (… > topology.png)")
+    from osm_l2net.render import plan_dot
+
     with gc_paused():
         dot = plan_dot(build_plan(**kwargs))
     if image_format == "dot":
@@ -208,24 +324,6 @@ def graph(image_format: str, out_file: str | None, **kwargs: Any) -> None:
         Path(out_file).write_bytes(data)
     else:
         sys.stdout.buffer.write(data)
-
-
-def _register_optional() -> None:
-    """Adapter command groups that land in their own modules."""
-    from osm_l2net import cli_cluster
-
-    cli_cluster.register(cli)
-    from osm_l2net.osm.cli import register as register_osm
-
-    register_osm(cli)
-    try:
-        from osm_l2net.lab.cli import lab  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return
-    cli.add_command(lab)
-
-
-_register_optional()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -280,4 +378,13 @@ def _signals_unwind() -> Iterator[list[int]]:
             signal.signal(signum, old)
 
 
-__all__ = ["cli", "main", "table"]
+def __getattr__(name: str) -> Any:
+    """``osm_l2net.cli.table`` as before, imported only when asked for."""
+    if name == "table":
+        from osm_l2net.render import table
+
+        return table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["LAZY_COMMANDS", "LazyGroup", "cli", "main"]

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from osm_l2net.cli import OUTPUT, build_plan, handle_errors, plan_options
+from osm_l2net.cli_types import DryRunCommand, Duration, format_duration
 from osm_l2net.kube_state import RetryPolicy
 from osm_l2net.names import label_value
 from osm_l2net.plan import Plan
@@ -27,9 +28,11 @@ def connection_options(func: F) -> F:
         click.option("--kubeconfig", default=None,
                      help="kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)."),
         click.option("--context", default=None, help="kubeconfig context."),
-        click.option("--connect-timeout", type=float, default=_DEFAULTS.first_contact_timeout_s, show_default=True,
-                     help="Seconds the first contact with the API server (GET /version, "
-                          f"{_DEFAULTS.first_contact_attempts} tries) may take before the command gives up."),
+        click.option("--connect-timeout", type=Duration(0.001), default=format_duration(_DEFAULTS.first_contact_timeout_s),
+                     show_default=True,
+                     help="How long the first contact with the API server (GET /version, "
+                          f"{_DEFAULTS.first_contact_attempts} tries) may take before the command gives up "
+                          "(Go-style duration: 10s, 1m30s; or plain seconds)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -38,10 +41,13 @@ def connection_options(func: F) -> F:
 
 def cluster_options(func: F) -> F:
     options = [
-        click.option("--ready-timeout", type=float, default=300.0, show_default=True,
-                     help="Seconds to wait for networks to become ready / pods and networks to go."),
-        click.option("--progress-interval", type=float, default=_DEFAULTS.progress_interval_s, show_default=True,
-                     help="Seconds between the lines saying what a wait is still waiting for (0: changes only)."),
+        click.option("--ready-timeout", type=Duration(), default="5m", show_default=True,
+                     help="How long to wait for networks to become ready / pods and networks to go (Go-style "
+                          "duration: 5m, 90s, 1h30m; or plain seconds)."),
+        click.option("--progress-interval", type=Duration(), default=format_duration(_DEFAULTS.progress_interval_s),
+                     show_default=True,
+                     help="Time between the lines saying what a wait is still waiting for (0: changes only; Go-style "
+                          "duration or plain seconds)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -53,7 +59,8 @@ def helm_options(func: F) -> F:
         click.option("--no-kdus", is_flag=True, help="Networks only: do not install/uninstall the KDUs' helm charts."),
         click.option("--helm-flag", "helm_flags", multiple=True,
                      help="Extra flag for helm install/upgrade (repeatable), e.g. --helm-flag=--disable-openapi-validation."),
-        click.option("--helm-timeout", type=float, default=300.0, show_default=True, help="helm --timeout in seconds."),
+        click.option("--helm-timeout", type=Duration(1.0), default="5m", show_default=True,
+                     help="helm --timeout (Go-style duration as helm takes it: 5m, 90s, 1h30m; or plain seconds)."),
         click.option("--wait/--no-wait", "helm_wait", default=True, show_default=True, help="helm --wait."),
         click.option("--atomic/--no-atomic", default=True, show_default=True, help="helm --atomic."),
         click.option("--create-namespace/--no-create-namespace", default=True, show_default=True,
@@ -111,23 +118,29 @@ def _plan_for(cluster: Any, kwargs: dict[str, Any]) -> Plan:
     return build_plan(**kwargs)
 
 
-@click.command()
+@click.command(cls=DryRunCommand)
 @plan_options
 @cluster_options
 @helm_options
-@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option("--dry-run", "dry_run", type=click.Choice(["none", "client", "server"]), default="none",
+              show_default=True,
+              help="As kubectl's: show what would change, change nothing. client (also bare --dry-run): from reads "
+                   "only (our networks, helm status); server: besides, each network is sent to the API server with "
+                   "dryRun=All, so its schema, admission and RBAC checks run and nothing is stored (the namespace must "
+                   "exist). The KDUs are judged from helm status in both. Give a value as --dry-run=server.")
 @OUTPUT
 @handle_errors
 def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
-          progress_interval: float, dry_run: bool, fmt: str, **kwargs: Any) -> None:
+          progress_interval: float, dry_run: str, fmt: str, **kwargs: Any) -> None:
     """Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run)."""
     deploy_args = _split(kwargs, _deployer)
     with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
                   announce=True) as cluster:
         plan = _plan_for(cluster, kwargs)
         deployer = _deployer(cluster, kubeconfig, context, ready_timeout, **deploy_args)
-        if dry_run:
-            _echo(_changes(deployer, plan), fmt, ["ACTION", "KIND", "NAME", "NAMESPACE"], "changes")
+        if dry_run != "none":
+            _echo(_changes(deployer, plan, server=dry_run == "server"), fmt, ["ACTION", "KIND", "NAME", "NAMESPACE"],
+                  "changes")
             return
         report = deployer.instantiate(plan)
     _echo_report(report, fmt)
@@ -211,11 +224,16 @@ def post_render(args: tuple[str, ...]) -> None:
     sys.exit(post_render_main(list(args)))
 
 
-def _changes(deployer: Any, plan: Plan) -> list[dict[str, str]]:
-    """What apply would do, from one list of our networks and one helm status per KDU (no writes)."""
-    ours = {o.name for o in deployer.cluster.list_owned(label_value(plan.ns_id), plan.namespace)}
-    rows = [{"action": "unchanged" if n.name in ours else "create", "kind": n.kind, "name": n.name,
-             "namespace": plan.namespace} for n in plan.networks]
+def _changes(deployer: Any, plan: Plan, *, server: bool = False) -> list[dict[str, str]]:
+    """What apply would do, from one list of our networks and one helm status per KDU (no writes); ``server``: each
+    network judged by the API server instead (a dryRun=All create or update, stored nowhere)."""
+    if server:
+        actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace) for n in plan.networks}
+    else:
+        ours = {o.name for o in deployer.cluster.list_owned(label_value(plan.ns_id), plan.namespace)}
+        actions = {n.name: "unchanged" if n.name in ours else "create" for n in plan.networks}
+    rows = [{"action": actions[n.name], "kind": n.kind, "name": n.name, "namespace": plan.namespace}
+            for n in plan.networks]
     if deployer.helm is not None:
         for k in plan.kdus:
             state = ((deployer.helm.status(k.release_name, k.namespace) or {}).get("info") or {}).get("status")

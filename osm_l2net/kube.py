@@ -466,6 +466,45 @@ class Cluster:
             return self._align(ref, ns, live, body)
         raise TemporaryClusterError(f"{what}: the name kept being taken and released; gave up")
 
+    def dry_run_network(self, net: NetworkPlan, namespace: str | None = None) -> str:
+        """What ensure_network would do ("create", "update", "unchanged"), its write sent with dryRun=All: the API
+        server runs its schema, admission and RBAC checks and stores nothing (kubectl's --dry-run=server)."""
+        ref, ns = ks.resource_of(net.manifest), self._ns(net, namespace)
+        body = ks.with_namespace(net.manifest, ns)
+        live = self._read(ref, ns, net.name)
+        if live is not None and not ks.same_owner(live, body):
+            raise ConflictError(f"{ref.kind} {ns}/{net.name} already exists and is not this NS instance's "
+                                f"({ks.describe_owner(live)}; expected {ks.describe_owner(body)}): apply would leave it "
+                                f"untouched and fail; remove it or choose another network name")
+        if live is None:
+            what = f"create {ref.kind} {ns}/{net.name} (server dry run)"
+            try:
+                self._api.call("create", what, self._co.create_namespaced_custom_object,
+                               ref.group, ref.version, ns, ref.plural, body, dry_run="All")
+            except ApiException as e:
+                if e.status == 404 and _status_of(e)[3].get("kind") == "namespaces":
+                    raise ClusterError(f"{what}: namespace {ns} does not exist: apply would create it, but the server "
+                                       f"can check the networks only in an existing namespace (use --dry-run=client, "
+                                       f"or create the namespace first)") from e
+                if e.status == 404:
+                    raise ClusterError(f"{what}: HTTP 404: {ks.missing_kind_hint(ref)}") from e
+                raise to_error(e, what) from e
+            return "create"
+        drift = ks.spec_drift(live, body)
+        labels = {k: v for k, v in ks.labels_of(body).items() if ks.labels_of(live).get(k) != v}
+        if not drift and not labels:
+            return "unchanged"
+        patch: dict[str, Any] = {"spec": drift} if drift else {}
+        if labels:
+            patch["metadata"] = {"labels": labels}
+        what = f"update {ref.kind} {ns}/{net.name} (server dry run)"
+        try:
+            self._api.call("patch", what, self._co.patch_namespaced_custom_object, ref.group, ref.version, ns,
+                           ref.plural, net.name, patch, dry_run="All", retry_conflict=True)
+        except ApiException as e:
+            raise to_error(e, what) from e
+        return "update"
+
     def _align(self, ref: ResourceRef, ns: str, live: Mapping[str, Any], body: Mapping[str, Any]) -> EnsureOutcome:
         drift = ks.spec_drift(live, body)
         missing_labels = {k: v for k, v in ks.labels_of(body).items() if ks.labels_of(live).get(k) != v}

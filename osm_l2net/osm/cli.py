@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from osm_l2net.cli_types import Duration
 from osm_l2net.errors import InputError, L2NetError
 from osm_l2net.options import PROVIDERS, PlanOptions
 
@@ -35,10 +36,11 @@ def _nbi_options(func: F) -> F:
         click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None,
                      help="Kubeconfig of the K8s cluster OSM deploys the KNFs to (default: $KUBECONFIG, ~/.kube/config)."),
         click.option("--context", default=None, help="Kubeconfig context."),
-        click.option("--ready-timeout", type=click.FloatRange(min=0.1), default=300.0, show_default=True,
-                     help="Seconds to wait for the networks to be ready / gone."),
-        click.option("--poll-interval", type=click.FloatRange(min=0.01), default=5.0, show_default=True,
-                     help="Seconds between polls of OSM's operation."),
+        click.option("--ready-timeout", type=Duration(0.1), default="5m", show_default=True,
+                     help="How long to wait for the networks to be ready / gone (Go-style duration: 5m, 90s, 1h30m; "
+                          "or plain seconds)."),
+        click.option("--poll-interval", type=Duration(0.01), default="5s", show_default=True,
+                     help="Time between polls of OSM's operation (Go-style duration or plain seconds)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -115,8 +117,9 @@ def _config(config: str | None, config_file: str | None) -> dict[str, Any] | Non
               help="Namespace of the networks and (unless --config sets k8s-namespace) the KDUs; default: the context's.")
 @click.option("--provider", type=click.Choice(PROVIDERS), default="l2sm", show_default=True)
 @click.option("--wait", is_flag=True, help="Follow OSM's operation until it ends; on failure, roll the NS back.")
-@click.option("--timeout", "wait_timeout", type=click.FloatRange(min=1), default=3600.0, show_default=True,
-              help="Seconds to wait for OSM's operation with --wait.")
+@click.option("--timeout", "wait_timeout", type=Duration(1.0), default="1h", show_default=True,
+              help="How long to wait for OSM's operation with --wait (Go-style duration: 1h, 30m, 90s; or plain "
+                   "seconds, as osmclient's --timeout).")
 @_nbi_options
 @_handle_errors
 def ns_create(ns_name: str, nsd_name: str, vim_account: str, description: str | None, config: str | None,
@@ -142,8 +145,9 @@ def ns_create(ns_name: str, nsd_name: str, vim_account: str, description: str | 
 @click.option("--wait", is_flag=True, help="Accepted for osmclient compatibility: ns-delete always waits, because the "
               "networks can only go once OSM has terminated the NS.")
 @click.option("--force", is_flag=True, help="Force the deletion in OSM, and delete the networks without waiting for pods.")
-@click.option("--timeout", "wait_timeout", type=click.FloatRange(min=1), default=3600.0, show_default=True,
-              help="Seconds to wait for OSM's termination.")
+@click.option("--timeout", "wait_timeout", type=Duration(1.0), default="1h", show_default=True,
+              help="How long to wait for OSM's termination (Go-style duration: 1h, 30m, 90s; or plain seconds, as "
+                   "osmclient's --timeout).")
 @_nbi_options
 @_handle_errors
 def ns_delete(name: str, wait: bool, force: bool, wait_timeout: float, hostname: str | None, user: str | None,

@@ -211,7 +211,7 @@ class DocRun:
             env["_STDOUT"] = words.pop()
             words.pop()
         args = [a for w in words[1:] for a in self._expand(w)]
-        verb = next((a for a in args if not a.startswith("-")), "")
+        verb = _verb(args)
         if verb in CLUSTER_COMMANDS | NBI_COMMANDS:
             args = self._against_doubles(verb, args, env)
         if verb == "lab":
@@ -260,6 +260,20 @@ class DocRun:
         if missing:
             return f"{command.text!r}: shown lines not in the real output: {missing}\nreal output:\n{output[-3000:]}"
         return None
+
+
+GLOBAL_WITH_VALUE = ("--kubeconfig", "--context", "-n", "--namespace", "-o", "--output")
+
+
+def _verb(args: list[str]) -> str:
+    """The command word: the first one that is neither an option nor the value of a global option before it."""
+    words = iter(args)
+    for a in words:
+        if a in GLOBAL_WITH_VALUE:
+            next(words, None)
+        elif not a.startswith("-"):
+            return a
+    return ""
 
 
 def _drop_option(args: list[str], name: str) -> list[str]:

@@ -217,7 +217,7 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
         obj.setdefault("kind", info.kind)
 
     def _create(self, res: Resource, namespace: str | None, obj: dict[str, Any],
-                direct: bool = False) -> dict[str, Any]:
+                direct: bool = False, dry_run: bool = False) -> dict[str, Any]:
         info = self.info(res)
         if not direct and "status" in info.subresources:
             obj.pop("status", None)  # as kube-apiserver: status is written through the status subresource only
@@ -248,6 +248,8 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             obj.setdefault("status", {})["phase"] = "Active"
         if res == SERVICES:
             self._allocate_cluster_ip(obj)
+        if dry_run:  # as kube-apiserver's dryRun=All: every check above ran, nothing is stored
+            return copy.deepcopy(obj)
         return self._commit(res, "ADDED", obj)
 
     def _allocate_cluster_ip(self, service: dict[str, Any]) -> None:
@@ -426,9 +428,7 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             raise ApiError(404, "NotFound", f"{res.plural} is namespaced: create it under /namespaces/<ns>/")
         self._complete(res, body)
         body = self._admit(body, q)
-        if q.get("dryRun"):
-            return 201, body
-        return 201, self._create(res, namespace, body)
+        return 201, self._create(res, namespace, body, dry_run=_dry_run(q))
 
     def _admit(self, obj: dict[str, Any], q: Mapping[str, str]) -> dict[str, Any]:
         """CRD schema validation of an object written over HTTP (direct store writes are not validated)."""
@@ -464,7 +464,10 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             new = wire.merge_patch(old, body)
         else:
             raise ApiError(415, "UnsupportedMediaType", f"unsupported patch content type {ctype!r}")
-        return 200, self._store_update(res, old, self._admit(new, q), t.subresource)
+        admitted = self._admit(new, q)
+        if _dry_run(q):  # validated and admitted, not stored (kube-apiserver's dryRun=All)
+            return 200, admitted
+        return 200, self._store_update(res, old, admitted, t.subresource)
 
     def _http_delete(self, request: rendering.Request, t: Target, q: dict[str, str]) -> tuple[int, dict[str, Any]]:
         res = t.resource
@@ -581,6 +584,14 @@ def _validate(res: Resource, meta: Mapping[str, Any]) -> None:
     if problems:
         raise ApiError(422, "Invalid", f'{res.plural} "{meta.get("name")}" is invalid: {"; ".join(problems)}',
                        {"name": meta.get("name"), "group": res.group, "kind": res.plural})
+
+
+def _dry_run(q: Mapping[str, str]) -> bool:
+    """kube-apiserver accepts dryRun=All only (and no dryRun)."""
+    value = q.get("dryRun")
+    if value not in (None, "All"):
+        raise ApiError(400, "BadRequest", f"Invalid dry run value {value!r}: supported values: All")
+    return value == "All"
 
 
 def _content_type(request: rendering.Request) -> str:

@@ -100,3 +100,19 @@ def test_the_command_rows_time_the_real_command_beside_the_planner(tmp_path: Pat
         assert r["ratio"] == pytest.approx(r["measured"] / r["baseline"]), r
         assert r["case"] in proc.stdout
     assert all(r["measured"] > r["baseline"] for r in timed)  # a process start-up can never beat the bare planner
+
+
+def test_cli_rows_time_the_console_script_against_the_same_runs_baseline(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = load_run(monkeypatch)
+    monkeypatch.syspath_prepend(str(BENCH.parent))  # as when run.py runs as a script: its sibling modules
+    settings = run.Settings(quick=True)
+    rows = run.cli_rows(settings)
+    assert [r.case.split(" (median")[0] for r in rows] == [
+        "osm-l2net --help", "osm-l2net validate descriptors/*", "osm-l2net plan descriptors/*"]
+    raw = settings.raw["cli"]
+    assert rows[0].baseline == pytest.approx(1000 * raw["wall_s"]["pass"])  # --help: python -c pass alone
+    for r, name in zip(rows[1:], ("validate", "plan"), strict=True):  # the others: plus the same work in-process
+        assert r.baseline == pytest.approx(1000 * (raw["wall_s"]["pass"] + raw["work_s"][name]))
+    for r in rows:
+        assert r.measured is not None and math.isfinite(r.measured) and r.measured > 0, r
+        assert r.goal == "≤ 2×" and r.met == (r.measured <= 2 * r.baseline)

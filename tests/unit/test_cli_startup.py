@@ -1,0 +1,61 @@
+"""``osm-l2net`` starts without importing what the command does not use: --help imports none of the adapters' libraries
+nor the core; commands of other modules load on first use, listed in --help with their own short help. Behaviour, not
+timing (the timing is bench/cli_bench.py's)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from osm_l2net.cli import LAZY_COMMANDS, cli
+from tests.conftest import CDN_PACKAGES
+
+HEAVY = ("pyroute2", "kubernetes", "requests", "networkx", "urllib3")
+
+
+def modules_after(*argv: str) -> set[str]:
+    """The modules a fresh interpreter holds after ``osm-l2net ARGV`` (the console script's entry point, main)."""
+    code = ("import sys, json\nfrom osm_l2net.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
+            "    pass\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60, check=False)
+    return set(json.loads(proc.stderr.strip().splitlines()[-1]))
+
+
+def test_help_imports_no_adapter_library_and_not_the_core() -> None:
+    loaded = modules_after("--help")
+    assert "click" in loaded  # the probe works: the CLI ran
+    assert not {m.split(".")[0] for m in loaded} & set(HEAVY)
+    assert not loaded & {"osm_l2net.api", "osm_l2net.planner", "osm_l2net.render", "yaml", "osm_l2net.lab.cli",
+                         "osm_l2net.cli_cluster", "osm_l2net.osm.cli"}
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_validate_and_plan_import_no_cluster_nbi_or_lab_library(command: str) -> None:
+    loaded = modules_after(command, *CDN_PACKAGES)
+    assert "osm_l2net.planner" in loaded  # it did plan
+    assert not {m.split(".")[0] for m in loaded} & set(HEAVY)
+
+
+def test_a_lazy_command_loads_its_module_only_when_used() -> None:
+    loaded = modules_after("gc", "--help")
+    assert "osm_l2net.cli_cluster" in loaded and "osm_l2net.osm.cli" not in loaded and "pyroute2" not in loaded
+
+
+def test_help_lists_every_command_with_its_own_short_help() -> None:
+    ctx = click.Context(cli)
+    result = CliRunner().invoke(cli, ["--help"], terminal_width=200)
+    assert result.exit_code == 0, (result.output, result.exception)
+    out = result.stdout
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        assert command is not None, name
+        own = command.get_short_help_str(200)
+        assert f"  {name}" in out and own in out, (name, own)
+        if name in LAZY_COMMANDS:  # the table's copy is the command's own help, word for word
+            assert LAZY_COMMANDS[name][1] == own, name
+    assert set(LAZY_COMMANDS) - {"lab"} <= set(cli.list_commands(ctx))
