@@ -38,6 +38,7 @@ OSM_CHART_DIR = "helm-chart-v3s"
 _OTHER_CHART_DIRS = ("charts", "helm-charts", "helm-chart-v3", "helm-chart")
 _HELM_BARE_NAME = "non-absolute URLs should be in form of repo_name/path_to_chart"  # helm's answer to a bare name
 _GZIP, _ZIP = b"\x1f\x8b", b"PK\x03\x04"
+_OTHER_TAR_COMPRESSIONS = (b"BZh", b"\xfd7zXZ\x00")  # bzip2, xz: tar reads them too (_extract)
 _SNIFF = 512  # a tar header is 512 bytes; "ustar" sits at offset 257
 
 
@@ -154,7 +155,7 @@ def _is_package_archive(path: Path) -> bool:
             head = f.read(_SNIFF)
     except OSError as e:
         raise DescriptorError.single(str(path), "", f"cannot be read: {e}", "a readable file") from e
-    if head.startswith(_GZIP) or head[257:262] == b"ustar":
+    if head.startswith((_GZIP, *_OTHER_TAR_COMPRESSIONS)) or head[257:262] == b"ustar":
         return True
     expected = "a descriptor YAML in UTF-8, an OSM package folder or a .tar.gz OSM package"
     if head.startswith(_ZIP):

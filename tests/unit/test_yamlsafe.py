@@ -124,7 +124,7 @@ def test_messages_quote_values_cut_short() -> None:
 
 def test_a_yaml_string_parameter_that_is_not_yaml_is_a_located_params_error() -> None:
     config = {"additionalParamsForVnf": [{"member-vnf-index": "a", "additionalParams": {"v": "!!yaml [[["}}]}
-    with pytest.raises(InputError, match=r"additionalParamsForVnf\[0\]\.additionalParams\.v \('!!yaml' string"):
+    with pytest.raises(InputError, match=r"additionalParamsForVnf\[0\]\.additionalParams\.v: is a '!!yaml' string that is not YAML \(line 2"):
         parse_params(config)
 
 
