@@ -8,7 +8,7 @@ HTML-escaped; the picture is Graphviz's SVG of the same plan (``render.plan_dot`
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +53,7 @@ header .failed { margin-top: 8px; padding: 6px 10px; background: rgba(255,255,25
 .picture svg { max-width: 100%; height: auto; }
 .muted { color: var(--muted); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
-dt { color: var(--muted); } dd { margin: 0; }
+dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
 .cols { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; margin-bottom: 18px; }
 .cols section { margin-bottom: 0; }
 """
@@ -122,11 +122,31 @@ def _kdus(plan: Plan) -> str:
     return "<section><h2>KDUs: interfaces and routes</h2>" + table.replace("\n", "<br>") + "</section>"
 
 
+def _mib(n: Any) -> str:
+    return f"{n} bytes ({n / 2**20:.2f} MiB)" if isinstance(n, int) else str(n)
+
+
+def _rate(bps: Any) -> str:  # 0 or none: no shaping (netlink.shape)
+    return "unlimited" if not bps else f"{bps / 1000:g} kbit/s" if isinstance(bps, (int, float)) else str(bps)
+
+
+# the scenario's measured numbers (Report.facts), named for a reader; an unknown key is shown as it is
+_FACTS: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "resume_seconds": ("transfer resumed after the router came back", lambda v: f"{v} s"),
+    "download_seconds": ("download time", lambda v: f"{v} s"),
+    "curl_runs": ("curl runs (1 + restarts)", str),
+    "file_bytes": ("content file", _mib),
+    "rate_bps": ("content server's rate", _rate),
+    "sha256": ("content sha256", str),
+}
+
+
 def _facts(report: Mapping[str, Any]) -> str:
     facts = report.get("facts") or {}
     if not facts:
         return ""
-    items = "".join(f"<dt>{_e(k)}</dt><dd class=\"mono\">{_e(v)}</dd>" for k, v in facts.items())
+    named = [(*_FACTS[k], v) if k in _FACTS else (k, str, v) for k, v in facts.items()]
+    items = "".join(f"<dt>{_e(label)}</dt><dd class=\"mono\">{_e(show(v))}</dd>" for label, show, v in named)
     return f"<section><h2>Measured</h2><dl>{items}</dl></section>"
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from osm_l2net.lab.report_file import report_format, write_report
+from osm_l2net.errors import InputError, LabError
+from osm_l2net.lab.report_file import check_writable, report_format, write_report
 from osm_l2net.lab.report_html import RunContext, report_html, verdict
 from tests.lab.plans import cdn_plan
 from tests.support.tools import in_ci
@@ -93,7 +94,7 @@ def test_values_are_escaped_the_mismatch_is_marked_the_svg_embedded() -> None:
     assert p.external == []  # self-contained: no stylesheet, script, font or image fetched
     text = "".join(p.text)
     for want in ("FAIL (1/2 checks, 12.3s)", "my-first-osm-net", "10.0.2.0/24", "10.0.1.10/24",
-                 "10.0.2.0/24 via 10.0.1.1 dev net1", "osm-l2net lab run --report r.html", "resume_seconds"):
+                 "10.0.2.0/24 via 10.0.1.1 dev net1", "osm-l2net lab run --report r.html", "transfer resumed after"):
         assert want in text, want
 
 
@@ -132,3 +133,11 @@ def test_the_writer_draws_the_plan_or_says_why_not(tmp_path: Path, monkeypatch: 
     write_report(out, _report(), cdn_plan())
     page = out.read_text()
     assert "<svg" not in page and "apt-get install graphviz" in page and "tcp/8081" in page
+
+
+def test_a_report_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"the folder .*missing does not exist"):
+        check_writable([tmp_path / "r.json", tmp_path / "missing" / "r.html"])
+    check_writable([tmp_path / "r.html", Path("r.html")])  # a folder that exists, and the current one
+    with pytest.raises(LabError, match="cannot write the report"):
+        write_report(tmp_path, _report(), cdn_plan())  # a folder where the file should go
