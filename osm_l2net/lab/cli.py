@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from osm_l2net.lab.inputs import (
     load_profile_file,
 )
 from osm_l2net.lab.profile import Profile, parse_rate, parse_size
+from osm_l2net.lab.report_file import FORMATS, check_writable
 from osm_l2net.lab.scenario import run_scenario
 from osm_l2net.plan import Plan
 
@@ -182,14 +184,24 @@ def exec_(member: str, argv: tuple[str, ...], lab_name: str) -> None:
         sys.exit(Lab(lab_name).exec(member, list(argv)).returncode)
 
 
+def _command_line() -> str:
+    """The command as typed, for the report: the program as click names it (``osm-l2net`` or ``python -m …``)."""
+    prog = click.get_current_context().find_root().info_name or "osm-l2net"
+    return " ".join([prog, shlex.join(sys.argv[1:])])
+
+
 @lab.command()
 @_with_inputs
 @_LAB
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="Write the report to FILE: an HTML page with the picture if FILE ends in .html, else JSON "
+                   "(repeatable: --report r.json --report r.html).")
+@click.option("--report-format", type=click.Choice(FORMATS), help="The report's form whatever FILE's suffix.")
 @click.option("--isolation/--no-isolation", default=None, help="Also check a second NS instance (default: profile).")
 def run(**opts: Any) -> None:
     """The PoC scenario: up → ping, traceroute, firewall, cut-off, downloads, isolation → down."""
     with _errors(), _terminate_as_interrupt():
+        check_writable(opts["report"])
         procs.check_host()
         prof, plan = _profile(opts), _plan(opts)
         if opts["isolation"] is not None:
@@ -197,7 +209,9 @@ def run(**opts: Any) -> None:
         # the second instance is planned like the first, under another NS name (so another NS id)
         second = None if is_plan_file(_paths(opts)) else _plan(opts, suffix="-b")
         result = run_scenario(plan, prof, opts["lab_name"], report_path=opts["report"], progress=_say,
-                              second_plan=second)
+                              second_plan=second, report_format=opts["report_format"], command=_command_line())
         click.echo(result.table())
+        for path in opts["report"]:
+            _say(f"report written to {path}")
         if not result.ok:
             sys.exit(1)

@@ -9,12 +9,11 @@ instance with the same addresses cannot reach the first).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -28,6 +27,7 @@ from osm_l2net.lab.engine import Lab
 from osm_l2net.lab.expect import expected_path, expected_ttl, routers_on
 from osm_l2net.lab.observe import parse_ping, parse_traceroute
 from osm_l2net.lab.profile import Profile
+from osm_l2net.lab.report_file import write_report
 from osm_l2net.lab.spec import PodSpec
 from osm_l2net.plan import Plan
 
@@ -262,8 +262,10 @@ def _shielded(progress: Progress) -> Iterator[None]:
 
 
 def run_scenario(plan: Plan, profile: Profile, lab_name: str = "cdn", *, root: Path | None = None,
-                 report_path: Path | None = None, progress: Progress = print, second_plan: Plan | None = None) -> Report:
-    """up → checks → down; nothing is left behind, also on failure or Ctrl-C."""
+                 report_path: Path | Sequence[Path] | None = None, progress: Progress = print, second_plan: Plan | None = None,
+                 report_format: str | None = None, command: str = "") -> Report:
+    """up → checks → down; nothing is left behind, also on failure or Ctrl-C. The report (JSON, or HTML with the
+    picture: :mod:`osm_l2net.lab.report_file`; one or several files) is written whatever happened."""
     lab = Lab(lab_name, root, progress) if root else Lab(lab_name, progress=progress)
     report = Report(lab_name, plan.ns_id)
     started = time.monotonic()
@@ -279,6 +281,6 @@ def run_scenario(plan: Plan, profile: Profile, lab_name: str = "cdn", *, root: P
         with _shielded(progress):
             lab.down()
         report.seconds = time.monotonic() - started
-        if report_path:
-            report_path.write_text(json.dumps(report.as_dict(), indent=1) + "\n")
+        for path in [report_path] if isinstance(report_path, Path) else report_path or ():
+            write_report(path, report.as_dict(), plan, report_format, command)
     return report

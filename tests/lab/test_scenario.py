@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -34,9 +35,9 @@ def _fast_profile(tmp_path: Path, **scenario: object) -> Path:
 
 def test_lab_run_passes_the_poc_scenario_from_the_packages_and_leaves_nothing(lab_name: str, tmp_path: Path) -> None:
     """`lab run` as a user runs it: the CDN packages in descriptors/, planned by the core, firewall from the chart."""
-    report_file = tmp_path / "report.json"
+    report_file, page_file = tmp_path / "report.json", tmp_path / "report.html"
     argv = [sys.executable, "-m", "osm_l2net.lab", "run", "--lab", lab_name, "--size", "1536KiB",
-            "--profile", str(_fast_profile(tmp_path)), "--report", str(report_file)]
+            "--profile", str(_fast_profile(tmp_path)), "--report", str(report_file), "--report", str(page_file)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS" in done.stdout and "Traceback" not in done.stderr
@@ -48,8 +49,24 @@ def test_lab_run_passes_the_poc_scenario_from_the_packages_and_leaves_nothing(la
         assert any(expected in n for n in names), f"missing check {expected!r} in {names}"
     ping = next(c for c in report["checks"] if c["name"].startswith("ping"))
     assert ping["observed"] == "3/3 received, 0% loss, ttl=63"
+    _assert_page(page_file, report)
     assert leftovers(lab_name) == {}
     assert leftovers(f"{lab_name}_b") == {}
+
+
+def _assert_page(page_file: Path, report: dict[str, object]) -> None:
+    """The HTML report of the same run: the verdict, every check with its row marked, the picture inline."""
+    page = page_file.read_text()
+    checks = report["checks"]
+    assert isinstance(checks, list)
+    passed = sum(c["ok"] for c in checks)
+    word = "PASS" if report["ok"] else "FAIL"
+    assert f"{word} ({passed}/{len(checks)} checks, {report['seconds']:.1f}s)" in page
+    for c in checks:
+        row = f'<tr class="{"ok" if c["ok"] else "mismatch"}"><td>{html.escape(c["name"])}</td>'
+        assert row in page, f"no {'ok' if c['ok'] else 'mismatch'} row for {c['name']!r}"
+        assert html.escape(c["observed"]) in page
+    assert "<svg" in page and "src=" not in page and "<link" not in page  # inline picture, nothing fetched
 
 
 @pytest.mark.parametrize("sigs", [[signal.SIGINT], [signal.SIGTERM], [signal.SIGINT, signal.SIGINT]],
@@ -80,7 +97,8 @@ def _plan_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_scenario_reports_a_mismatch_when_the_firewall_is_not_what_the_values_say(lab_name: str) -> None:
+def test_scenario_reports_a_mismatch_when_the_firewall_is_not_what_the_values_say(lab_name: str,
+                                                                                   tmp_path: Path) -> None:
     """Tamper with the router after up: the scenario must notice (expectations are computed, not assumed)."""
     from osm_l2net.lab import roles
     from osm_l2net.lab.firewall import NO_FIREWALL
@@ -90,12 +108,14 @@ def test_scenario_reports_a_mismatch_when_the_firewall_is_not_what_the_values_sa
     try:
         profile = load_profile_file(default_path(DEFAULT_PROFILE)).with_timings(isolation_instance=False)
         profile = profile.with_content(size=64 * 1024, rate_bps=0)
-        report = run_scenario(cdn_plan(), profile, lab_name, progress=lambda _: None)
+        report = run_scenario(cdn_plan(), profile, lab_name, progress=lambda _: None,
+                              report_path=tmp_path / "report.html")
     finally:
         roles.apply_firewall = original  # type: ignore[assignment]
     fw = next(c for c in report.checks if "(firewall)" in c.name)
     assert (fw.expected, fw.observed, fw.ok) == ("blocked", "open", False)
     assert not report.ok
+    _assert_page(tmp_path / "report.html", report.as_dict())
     assert leftovers(lab_name) == {}
 
 

@@ -12,7 +12,8 @@ from tests.conftest import REPO
 
 CORE = ["addressing", "checks", "errors", "kube_state", "model", "names", "options", "params", "plan", "planner", "render",
         "routing", "sol006", "topology", "yamlsafe", "providers/__init__", "providers/l2sm", "providers/l2sm_nad", "providers/multus",
-        "lab/names", "lab/spec", "lab/profile", "lab/firewall", "lab/expect", "lab/observe", "osm/records"]
+        "lab/names", "lab/spec", "lab/profile", "lab/firewall", "lab/expect", "lab/observe", "lab/report_html",
+        "osm/records"]
 FORBIDDEN = {"os", "subprocess", "socket", "shutil", "time", "asyncio", "threading", "tempfile", "urllib", "http",
              "kubernetes", "requests", "pyroute2", "click"}
 
