@@ -1,9 +1,10 @@
 """Every benchmark of the project in one command and one table: each row is measured against a baseline taken in the
 same run, with RATIO = measured ÷ baseline (below 1: less time, fewer requests, less memory than the baseline).
 
-    .venv/bin/python bench/run.py [--quick] [--only import,cli,plan,command,networks,lcm,lab] [--json FILE]
+    .venv/bin/python bench/run.py [--quick] [--only import,cli,plan,command,yaml,networks,waits,lcm,lab] [--json FILE]
 
-The sections reuse the scripts next to this file (cli_bench, plan_bench, command_bench, network_bench, osm_lcm_bench, lab_bench;
+The sections reuse the scripts next to this file (cli_bench, plan_bench, command_bench, yaml_bench, network_bench,
+waits_bench, osm_lcm_bench, lab_bench;
 run one alone
 for its own detail). The lab rows need root (network namespaces): without it they are printed as "skipped: needs
 root"; the network and LCM rows need helm and kubectl (./scripts/fetch-helm). ``--quick`` runs small sizes as a smoke
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from osm_l2net.render import table
 
-SECTIONS = ("import", "cli", "plan", "command", "networks", "lcm", "lab")
+SECTIONS = ("import", "cli", "plan", "command", "yaml", "networks", "waits", "lcm", "lab")
 
 
 @dataclass
@@ -251,6 +252,58 @@ def lab_rows(s: Settings) -> list[Row]:
     return rows
 
 
+def script_json(name: str, *args: str, timeout: float = 1800) -> dict[str, Any]:
+    """bench/<name> in a process of its own; its JSON (the whole output, or its last JSON line)."""
+    argv = [sys.executable, str(Path(__file__).resolve().parent / name), *args]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    try:
+        result: dict[str, Any] = json.loads(done.stdout)
+    except ValueError:
+        result = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+    return result
+
+
+def yaml_rows(s: Settings) -> list[Row]:
+    """The bounded YAML reader: its cost on a big NSD vs plain libyaml, and hostile files vs the command's start-up."""
+    r = script_json("yaml_bench.py", "--vls", "1000" if s.quick else "10000", "--repeat", "1" if s.quick else "3")
+    s.raw["yaml"] = r
+    cost = r["reader"]
+    rows = [Row("yaml", f"bounded read of a {cost['vls']:.0f}-VL NSD ({cost['yaml_mib']:.1f} MiB) vs plain libyaml", "s",
+                cost["bounded_s"], cost["plain_s"], note=f"the bounds' own walk {cost['walk_s']:.2f} s")]
+    start = next(h for h in r["hostile"] if h["case"] == "start-up")
+    for h in r["hostile"]:
+        if h["case"] == "start-up":
+            continue
+        met = h["exit"] == 2 and h["seconds"] < 1 and h["peak_mib"] < 100
+        rows.append(Row("yaml", f"osm-l2net validate {h['case']} ({h['bytes']} bytes) vs osm-l2net --version", "s",
+                        h["seconds"], start["seconds"], "< 1 s, exit 2, < 100 MB", met,
+                        f"exit {h['exit']}, peak {h['peak_mib']:.0f} MiB, reader {h['reader_ms']:.1f} ms"))
+    return rows
+
+
+def waits_rows(s: Settings) -> list[Row]:
+    """Silence and time to the error when the cluster is away or not ready, vs the adapter before issue 13's waits."""
+    r = script_json("waits_bench.py", *(["--quick"] if s.quick else []))
+    s.raw["waits"] = r
+    closed, silent, down = r["closed_port"], r["silent_server"], r["operator_down"]
+    interval = r["policy"]["progress_interval_s"]
+    rows = [Row("waits", "closed port: seconds to the error vs without the first contact", "s",
+                closed["measured"]["seconds_to_error"], closed["baseline"]["seconds_to_error"], closed["goal"],
+                closed["measured"]["seconds_to_error"] < 5)]
+    base = silent["baseline"]
+    rows.append(Row("waits", "server that never answers: seconds to the error vs without the first contact", "s",
+                    silent["measured"]["seconds_to_error"], base["seconds_to_error"] if base else None, silent["goal"],
+                    note=f"longest silence {silent['measured']['longest_silence_s']:g} s"
+                         + ("" if base else "; --quick: no baseline")))
+    silence = down["measured"]["longest_silence_s"]
+    rows.append(Row("waits", f"operator down, {down['wait_s']:g} s wait: longest silence vs progress only on change",
+                    "s", silence, down["baseline"]["longest_silence_s"], f"≤ {interval:g} s + 1", silence <= interval + 1,
+                    f"{down['measured']['lines']:.0f} lines vs {down['baseline']['lines']:.0f}"))
+    return rows
+
+
 def lab_measure(size: int, repeat: int, updown: int) -> dict[str, Any]:
     """bench/lab_bench.py in a process of its own: what the lab costs must not depend on the size of the process
     that runs every other section (fork and exec grow dearer with it)."""
@@ -265,8 +318,8 @@ def lab_measure(size: int, repeat: int, updown: int) -> dict[str, Any]:
 
 
 RUNNERS: dict[str, Callable[[Settings], list[Row]]] = {
-    "import": import_rows, "cli": cli_rows, "plan": plan_rows, "command": command_rows, "networks": network_rows, "lcm": lcm_rows,
-    "lab": lab_rows}
+    "import": import_rows, "cli": cli_rows, "plan": plan_rows, "command": command_rows, "yaml": yaml_rows,
+    "networks": network_rows, "waits": waits_rows, "lcm": lcm_rows, "lab": lab_rows}
 NEEDS_TOOLS = ("networks", "lcm")
 
 
