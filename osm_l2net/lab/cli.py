@@ -52,9 +52,13 @@ def _errors() -> Iterator[None]:
 
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so ``finally`` clean-ups run: in this process only. pyroute2 forks helpers
+    """SIGTERM unwinds like Ctrl-C, so ``finally`` clean-ups run: in this process only (``python -m osm_l2net.lab``;
+    under ``osm-l2net`` the console script's handler does it). pyroute2 forks helpers
     (netns creation) and stops them with SIGTERM; a forked copy must die, not run our clean-up from its copy of the
     stack."""
+    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+        yield  # osm-l2net's main() unwinds SIGTERM already, and exits 143 after the clean-up; keep its handler
+        return
     owner = os.getpid()
 
     def raise_interrupt(sig: int, _frame: FrameType | None) -> None:

@@ -91,6 +91,25 @@ def test_an_interrupted_lab_run_leaves_nothing(lab_name: str, tmp_path: Path, si
     assert alive(running) == set()
 
 
+
+def test_sigterm_to_the_console_script_exits_143_after_the_clean_up(lab_name: str, tmp_path: Path) -> None:
+    """Through ``osm-l2net lab run`` the console script's handler unwinds: the exit code says SIGTERM (128 + 15), as
+    for every other command, and the lab is gone."""
+    exe = Path(sys.executable).with_name("osm-l2net")
+    argv = [str(exe), "lab", "run", str(_plan_file(tmp_path)), "--lab", lab_name, "--size", "4MiB",
+            "--profile", str(_fast_profile(tmp_path))]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    agent = Path(f"/run/osm-l2net/lab/{lab_name}/pods/l2n-{lab_name}-cdn-server/agent.json")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and '"downloading"' not in (agent.read_text() if agent.exists() else ""):
+        time.sleep(0.05)
+    assert child.poll() is None, child.communicate()
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 143, err
+    assert "Traceback" not in err and "interrupted by SIGTERM" in err
+    assert leftovers(lab_name) == {}
+
 def _plan_file(tmp_path: Path) -> Path:
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(cdn_plan().as_dict()))
