@@ -11,14 +11,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
 from osm_l2net.errors import L2NetError
-from osm_l2net.lab import procs
-from osm_l2net.lab.engine import Lab
 from osm_l2net.lab.inputs import (
     DEFAULT_PACKAGES,
     DEFAULT_PROFILE,
@@ -29,11 +26,26 @@ from osm_l2net.lab.inputs import (
 )
 from osm_l2net.lab.profile import Profile, parse_rate, parse_size
 from osm_l2net.lab.report_file import FORMATS, check_writable
-from osm_l2net.lab.scenario import run_scenario
 from osm_l2net.plan import Plan
+
+if TYPE_CHECKING:
+    from osm_l2net.lab.engine import Lab
 
 _LAB = click.option("--lab", "lab_name", default="default", show_default=True, envvar="OSM_L2NET_LAB",
                     help="Lab name (a-z, 0-9, _): several labs can run side by side.")
+
+
+# The lab's engine imports pyroute2 (~100 ms): only the commands that drive a lab load it, not `lab --help`.
+def _lab(name: str, **kwargs: Any) -> Lab:
+    from osm_l2net.lab.engine import Lab
+
+    return Lab(name, **kwargs)
+
+
+def _check_host(**kwargs: Any) -> None:
+    from osm_l2net.lab import procs
+
+    procs.check_host(**kwargs)
 
 
 def _say(text: str) -> None:
@@ -120,9 +132,9 @@ def up(**opts: Any) -> None:
     """Realise a plan (plan JSON, or OSM packages/descriptors; default: descriptors/) in the lab."""
     lab_name = opts["lab_name"]
     with _errors():
-        procs.check_host()
+        _check_host()
         prof, plan = _profile(opts), _plan(opts)
-        spec = Lab(lab_name, progress=_say).up(plan, prof)
+        spec = _lab(lab_name, progress=_say).up(plan, prof)
         click.echo(f"lab {lab_name} is up: NS {plan.ns_id}, {len(spec.pods)} pods, {len(spec.bridges)} networks")
 
 
@@ -131,8 +143,8 @@ def up(**opts: Any) -> None:
 def down(lab_name: str) -> None:
     """Remove everything the lab made (also after a crash or a lost state file)."""
     with _errors():
-        procs.check_host(tools=())
-        done = Lab(lab_name).down()
+        _check_host(tools=())
+        done = _lab(lab_name).down()
         click.echo(f"lab {lab_name} is down: {len(done['netns'])} namespaces, "
                    f"{len(done['processes'])} processes removed")
 
@@ -143,11 +155,13 @@ def down(lab_name: str) -> None:
 def status(lab_name: str, output: str) -> None:
     """Show pods, interfaces, processes and the cache's download."""
     with _errors():
-        procs.check_host(tools=())
-        data = Lab(lab_name).status()
+        _check_host(tools=())
+        data = _lab(lab_name).status()
         if output == "json":
             click.echo(json.dumps(data, indent=1))
         elif output == "yaml":
+            import yaml
+
             click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
         else:
             click.echo(_status_table(data))
@@ -173,7 +187,7 @@ def _status_table(data: dict[str, Any]) -> str:
 def scale(member: str, replicas: int, lab_name: str) -> None:
     """Scale a KNF pod to 0 (its namespace goes away) or back to 1 (recreated with the same MACs)."""
     with _errors():
-        pod = Lab(lab_name, progress=_say).scale(member, replicas)
+        pod = _lab(lab_name, progress=_say).scale(member, replicas)
         click.echo(f"{pod.key} scaled to {replicas}")
 
 
@@ -184,8 +198,8 @@ def scale(member: str, replicas: int, lab_name: str) -> None:
 def exec_(member: str, argv: tuple[str, ...], lab_name: str) -> None:
     """Run a command in a KNF pod's namespace:  lab exec cdn-server -- ping -c 3 10.0.2.10"""
     with _errors():
-        procs.check_host(tools=())
-        sys.exit(Lab(lab_name).exec(member, list(argv)).returncode)
+        _check_host(tools=())
+        sys.exit(_lab(lab_name).exec(member, list(argv)).returncode)
 
 
 def _command_line() -> str:
@@ -206,12 +220,14 @@ def run(**opts: Any) -> None:
     """The PoC scenario: up → ping, traceroute, firewall, cut-off, downloads, isolation → down."""
     with _errors(), _terminate_as_interrupt():
         check_writable(opts["report"])
-        procs.check_host()
+        _check_host()
         prof, plan = _profile(opts), _plan(opts)
         if opts["isolation"] is not None:
             prof = prof.with_timings(isolation_instance=opts["isolation"])
         # the second instance is planned like the first, under another NS name (so another NS id)
         second = None if is_plan_file(_paths(opts)) else _plan(opts, suffix="-b")
+        from osm_l2net.lab.scenario import run_scenario
+
         result = run_scenario(plan, prof, opts["lab_name"], report_path=opts["report"], progress=_say,
                               second_plan=second, report_format=opts["report_format"], command=_command_line())
         click.echo(result.table())

@@ -46,6 +46,12 @@ def test_a_lazy_command_loads_its_module_only_when_used() -> None:
     assert "osm_l2net.cli_cluster" in loaded and "osm_l2net.osm.cli" not in loaded and "pyroute2" not in loaded
 
 
+def test_lab_help_does_not_load_the_lab_engine() -> None:
+    loaded = modules_after("lab", "--help")
+    assert "osm_l2net.lab.cli" in loaded  # the lab's group was loaded and printed its help
+    assert "pyroute2" not in loaded and "osm_l2net.lab.engine" not in loaded
+
+
 def test_help_lists_every_command_with_its_own_short_help() -> None:
     ctx = click.Context(cli)
     result = CliRunner().invoke(cli, ["--help"], terminal_width=200)
