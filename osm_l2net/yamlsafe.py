@@ -116,6 +116,113 @@ def load_all(text: str | bytes, limits: YamlLimits = DEFAULT_LIMITS, *, keep_emp
 
 
 def _documents(text: str, limits: YamlLimits, keep_empty: bool) -> Iterator[Any]:
+    if _LOADER is not yaml.SafeLoader:  # libyaml's events cost C time only; the pure-Python parser gains nothing
+        try:
+            yield from _from_events(text, limits, keep_empty)
+            return
+        except _Unusual:
+            pass
+    yield from _composed(text, limits, keep_empty)
+
+
+class _Unusual(Exception):
+    """The text holds something the event path leaves to the composed graph: the whole text is read again that way."""
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _NULL = _TAG + "str", _TAG + "null"
+_CONVERTED = {_TAG + "int": "construct_yaml_int", _TAG + "float": "construct_yaml_float",
+              _TAG + "bool": "construct_yaml_bool"}
+_SCALAR_EVENT, _END_EVENTS = yaml.ScalarEvent, (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_START_EVENTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+
+
+def _from_events(text: str, limits: YamlLimits, keep_empty: bool) -> list[Any]:
+    """The documents of ``text`` built straight from libyaml's events, never holding the node graph (which costs
+    most of the time and nearly all the memory of a big descriptor). Only the plain case: no anchor, alias or
+    explicit tag, scalars that resolve to str/int/float/bool/null (PyYAML's own resolver and constructors), scalar
+    keys, within every limit, no error. Anything else raises _Unusual, and the caller reads the text the composed
+    way, so results, limits and error messages are exactly that path's."""
+    loader = _LOADER(text)
+    try:
+        return _build(loader, limits, keep_empty)
+    except _Unusual:
+        raise
+    except Exception as e:  # a parse or construction error: the composed path reports it as it always has
+        raise _Unusual from e
+    finally:
+        loader.dispose()
+
+
+def _build(loader: Any, limits: YamlLimits, keep_empty: bool) -> list[Any]:
+    get, scalar = loader.get_event, _scalar_reader(loader)
+    docs: list[Any] = []
+    stack: list[tuple[list[Any], bool]] = []  # (items so far, is a mapping): keys and values alternate in a mapping
+    size = 0  # the written-out size (what measure counts): without aliases only a small max_expanded can be reached
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is _SCALAR_EVENT:
+            data = scalar(event)
+            size += 1 + len(event.value)
+        elif kind in _END_EVENTS:
+            items, mapping = stack.pop()
+            data = dict(zip(items[::2], items[1::2], strict=True)) if mapping else items  # later duplicates win
+            size += 1
+        elif kind is yaml.DocumentEndEvent:
+            if size > limits.expanded_limit:
+                raise _Unusual
+            size = 0
+            continue
+        else:
+            if _structure(event, stack, limits.max_depth):
+                return docs
+            continue
+        if stack:
+            stack[-1][0].append(data)
+        elif data is not None or keep_empty:
+            docs.append(data)
+
+
+def _structure(event: Any, stack: list[tuple[list[Any], bool]], max_depth: int) -> bool:
+    """Open a mapping or list on ``stack``; True at the end of the stream."""
+    kind = type(event)
+    if kind in _START_EVENTS:
+        if event.anchor is not None or event.tag is not None or len(stack) >= max_depth:
+            raise _Unusual  # the composed path applies the tag, or names the node too deep
+        if stack and stack[-1][1] and not len(stack[-1][0]) % 2:
+            raise _Unusual  # a mapping or list as a key
+        stack.append(([], kind is yaml.MappingStartEvent))
+        return False
+    if kind is yaml.AliasEvent:
+        raise _Unusual
+    return kind is yaml.StreamEndEvent  # else the start of the stream or of a document
+
+
+def _scalar_reader(loader: Any) -> Any:
+    """A function of a scalar event to its value, as the composed path would construct it: the loader's own
+    resolver, and SafeConstructor's own functions for int/float/bool (str and null are the text and None)."""
+    resolve, node = loader.resolve, yaml.ScalarNode
+    converters = {tag: getattr(loader, name) for tag, name in _CONVERTED.items()}
+
+    def scalar(event: Any) -> Any:
+        if event.anchor is not None or event.tag is not None:
+            raise _Unusual
+        value = event.value
+        tag = resolve(node, value, event.implicit)
+        if tag == _STR:
+            return value
+        if tag == _NULL:
+            return None
+        convert = converters.get(tag)
+        if convert is None:  # timestamp, merge key, value key, a resolver some caller added
+            raise _Unusual
+        return convert(node(tag, value))
+
+    return scalar
+
+
+def _composed(text: str, limits: YamlLimits, keep_empty: bool) -> Iterator[Any]:
     loader = _LOADER(text)
     try:
         while _call(text, loader.check_node):
