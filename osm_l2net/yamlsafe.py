@@ -11,6 +11,11 @@ again); before any Python object is built, one walk over that graph bounds
   anchors and aliases are allowed, as OSM allows them, but cannot make a document much bigger than its text. A 1 KB
   "billion laughs" file would expand to 10⁹ nodes and is refused at once.
 
+Most input (descriptors without anchors, aliases or tags) never gets a node graph: the objects are built straight
+from libyaml's events, with the same resolver and constructors, the same limits counted on the way, in a fifth of the
+time and a quarter of the memory for a big NSD. Whatever that path does not handle sends the whole text down the
+composed-graph path above, so both give the same data and the same errors.
+
 The text itself is bounded by ``max_bytes`` (callers that read files check the size before reading, see
 :func:`check_size`). Errors are :class:`YamlInputError`: where (line, column), what, what was expected; callers turn
 them into their own error (a descriptor problem, a ``--config`` problem, a helm failure).
@@ -116,6 +121,121 @@ def load_all(text: str | bytes, limits: YamlLimits = DEFAULT_LIMITS, *, keep_emp
 
 
 def _documents(text: str, limits: YamlLimits, keep_empty: bool) -> Iterator[Any]:
+    if _LOADER is not yaml.SafeLoader:  # libyaml's events cost C time only; the pure-Python parser gains nothing
+        try:
+            yield from _from_events(text, limits, keep_empty)
+            return
+        except _Unusual:
+            pass
+    yield from _composed(text, limits, keep_empty)
+
+
+class _Unusual(Exception):
+    """The text holds something the event path leaves to the composed graph: the whole text is read again that way."""
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _NULL = _TAG + "str", _TAG + "null"
+_CONVERTED = {_TAG + "int": "construct_yaml_int", _TAG + "float": "construct_yaml_float",
+              _TAG + "bool": "construct_yaml_bool"}
+_SCALAR_EVENT, _END_EVENTS = yaml.ScalarEvent, (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_START_EVENTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+
+
+def _from_events(text: str, limits: YamlLimits, keep_empty: bool) -> list[Any]:
+    """The documents of ``text`` built straight from libyaml's events, never holding the node graph (which costs
+    most of the time and nearly all the memory of a big descriptor). Only the plain case: no anchor, alias or
+    explicit tag, scalars that resolve to str/int/float/bool/null (PyYAML's own resolver and constructors), scalar
+    keys, within every limit, no error. Anything else raises _Unusual, and the caller reads the text the composed
+    way, so results, limits and error messages are exactly that path's."""
+    loader = _LOADER(text)
+    try:
+        return _build(loader, limits, keep_empty)
+    except _Unusual:
+        raise
+    except Exception as e:  # a parse or construction error: the composed path reports it as it always has
+        raise _Unusual from e
+    finally:
+        loader.dispose()
+
+
+def _build(loader: Any, limits: YamlLimits, keep_empty: bool) -> list[Any]:
+    get, scalar = loader.get_event, _scalar_reader(loader)
+    docs: list[Any] = []
+    stack: list[tuple[list[Any], bool]] = []  # (items so far, is a mapping): keys and values alternate in a mapping
+    size = 0  # the written-out size (what measure counts): without aliases only a small max_expanded can be reached
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is _SCALAR_EVENT:
+            data = scalar(event)
+            size += 1 + len(event.value)
+        elif kind in _END_EVENTS:
+            items, mapping = stack.pop()
+            data = dict(zip(items[::2], items[1::2], strict=True)) if mapping else items  # later duplicates win
+            size += 1
+        elif kind is yaml.DocumentEndEvent:
+            if size > limits.expanded_limit:
+                raise _Unusual
+            size = 0
+            continue
+        else:
+            if _structure(event, stack, limits.max_depth):
+                return docs
+            continue
+        if stack:
+            stack[-1][0].append(data)
+        elif data is not None or keep_empty:
+            docs.append(data)
+
+
+def _structure(event: Any, stack: list[tuple[list[Any], bool]], max_depth: int) -> bool:
+    """Open a mapping or list on ``stack``; True at the end of the stream."""
+    kind = type(event)
+    if kind in _START_EVENTS:
+        if event.anchor is not None or event.tag is not None or len(stack) >= max_depth:
+            raise _Unusual  # the composed path applies the tag, or names the node too deep
+        if stack and stack[-1][1] and not len(stack[-1][0]) % 2:
+            raise _Unusual  # a mapping or list as a key
+        stack.append(([], kind is yaml.MappingStartEvent))
+        return False
+    if kind is yaml.AliasEvent:
+        raise _Unusual
+    return kind is yaml.StreamEndEvent  # else the start of the stream or of a document
+
+
+def _scalar_reader(loader: Any) -> Any:
+    """A function of a scalar event to its value, as the composed path would construct it: the loader's own
+    resolver, and SafeConstructor's own functions for int/float/bool (str and null are the text and None)."""
+    if loader.yaml_path_resolvers:  # they resolve by position in the graph, which only the composer tracks
+        raise _Unusual
+    resolve, node = loader.resolve, yaml.ScalarNode
+    converters = {tag: getattr(loader, name) for tag, name in _CONVERTED.items()}
+    plain: dict[str, str] = {}  # the tag of a plain scalar depends on its text alone: descriptors repeat their texts
+
+    def scalar(event: Any) -> Any:
+        if event.anchor is not None or event.tag is not None:
+            raise _Unusual
+        value, implicit = event.value, event.implicit
+        if implicit[0]:
+            tag = plain.get(value)
+            if tag is None:
+                tag = plain[value] = resolve(node, value, implicit)
+        else:
+            tag = resolve(node, value, implicit)
+        if tag == _STR:
+            return value
+        if tag == _NULL:
+            return None
+        convert = converters.get(tag)
+        if convert is None:  # timestamp, merge key, value key, a resolver some caller added
+            raise _Unusual
+        return convert(node(tag, value))
+
+    return scalar
+
+
+def _composed(text: str, limits: YamlLimits, keep_empty: bool) -> Iterator[Any]:
     loader = _LOADER(text)
     try:
         while _call(text, loader.check_node):
