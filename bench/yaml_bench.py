@@ -3,7 +3,8 @@
     .venv/bin/python bench/yaml_bench.py [--vls 10000] [--repeat 3]
 
 1. Cost of the bounds: the 10,000-VL NSD of bench/plan_bench.py written as YAML, read with ``yaml.load(CSafeLoader)``
-   and with ``yamlsafe.load`` (same C parser, plus one walk over the composed graph): median seconds of each.
+   and with ``yamlsafe.load`` (libyaml's events, no node graph; the walk column is the composed-graph fallback's own
+   bounds check): median seconds of each.
 2. Hostile files (issue 14's goals: under 1 s, exit 2, under 100 MB): a 1 KB alias bomb and a 995-level file through
    ``.venv/bin/osm-l2net validate`` in a subprocess; wall time and the child's peak RSS (``ru_maxrss``), beside
    ``osm-l2net --version`` (Python's start-up and the imports, the floor of any command) and the reader's own time.
