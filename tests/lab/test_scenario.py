@@ -72,14 +72,7 @@ def _assert_page(page_file: Path, report: dict[str, object]) -> None:
 @pytest.mark.parametrize("sigs", [[signal.SIGINT], [signal.SIGTERM], [signal.SIGINT, signal.SIGINT]],
                          ids=["SIGINT", "SIGTERM", "SIGINT-twice"])
 def test_an_interrupted_lab_run_leaves_nothing(lab_name: str, tmp_path: Path, sigs: list[signal.Signals]) -> None:
-    argv = [sys.executable, "-m", "osm_l2net.lab", "run", str(_plan_file(tmp_path)), "--lab", lab_name,
-            "--size", "4MiB", "--profile", str(_fast_profile(tmp_path))]
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    agent = Path(f"/run/osm-l2net/lab/{lab_name}/pods/l2n-{lab_name}-cdn-server/agent.json")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and '"downloading"' not in (agent.read_text() if agent.exists() else ""):
-        time.sleep(0.05)
-    assert child.poll() is None, child.communicate()
+    child = _run_until_downloading([sys.executable, "-m", "osm_l2net.lab"], lab_name, tmp_path)
     running = pids_in(lab_name)
     for sig in sigs:  # a second Ctrl-C lands in the clean-up, which must finish anyway
         child.send_signal(sig)
@@ -91,12 +84,19 @@ def test_an_interrupted_lab_run_leaves_nothing(lab_name: str, tmp_path: Path, si
     assert alive(running) == set()
 
 
-
 def test_sigterm_to_the_console_script_exits_143_after_the_clean_up(lab_name: str, tmp_path: Path) -> None:
     """Through ``osm-l2net lab run`` the console script's handler unwinds: the exit code says SIGTERM (128 + 15), as
     for every other command, and the lab is gone."""
-    exe = Path(sys.executable).with_name("osm-l2net")
-    argv = [str(exe), "lab", "run", str(_plan_file(tmp_path)), "--lab", lab_name, "--size", "4MiB",
+    child = _run_until_downloading([str(Path(sys.executable).with_name("osm-l2net")), "lab"], lab_name, tmp_path)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 143, err
+    assert "Traceback" not in err and "interrupted by SIGTERM" in err
+    assert leftovers(lab_name) == {}
+
+def _run_until_downloading(command: list[str], lab_name: str, tmp_path: Path) -> subprocess.Popen[str]:
+    """``<command> run`` of the CDN plan, returned once the cache is downloading (the moment to interrupt it)."""
+    argv = [*command, "run", str(_plan_file(tmp_path)), "--lab", lab_name, "--size", "4MiB",
             "--profile", str(_fast_profile(tmp_path))]
     child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     agent = Path(f"/run/osm-l2net/lab/{lab_name}/pods/l2n-{lab_name}-cdn-server/agent.json")
@@ -104,11 +104,8 @@ def test_sigterm_to_the_console_script_exits_143_after_the_clean_up(lab_name: st
     while time.monotonic() < deadline and '"downloading"' not in (agent.read_text() if agent.exists() else ""):
         time.sleep(0.05)
     assert child.poll() is None, child.communicate()
-    child.send_signal(signal.SIGTERM)
-    _, err = child.communicate(timeout=60)
-    assert child.returncode == 143, err
-    assert "Traceback" not in err and "interrupted by SIGTERM" in err
-    assert leftovers(lab_name) == {}
+    return child
+
 
 def _plan_file(tmp_path: Path) -> Path:
     path = tmp_path / "plan.json"
