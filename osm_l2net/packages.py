@@ -38,7 +38,8 @@ OSM_CHART_DIR = "helm-chart-v3s"
 _OTHER_CHART_DIRS = ("charts", "helm-charts", "helm-chart-v3", "helm-chart")
 _HELM_BARE_NAME = "non-absolute URLs should be in form of repo_name/path_to_chart"  # helm's answer to a bare name
 _GZIP, _ZIP = b"\x1f\x8b", b"PK\x03\x04"
-_OTHER_TAR_COMPRESSIONS = (b"BZh", b"\xfd7zXZ\x00")  # bzip2, xz: tar reads them too (_extract)
+_BZIP2, _XZ = b"BZh", b"\xfd7zXZ\x00"
+_OTHER_TAR_COMPRESSIONS = (_BZIP2, _XZ)  # tar reads them too (_open_stream)
 _SNIFF = 512  # a tar header is 512 bytes; "ustar" sits at offset 257
 
 
@@ -181,7 +182,7 @@ def _yaml_documents(path: Path) -> list[Mapping[str, Any]]:
         if not isinstance(doc, Mapping):
             raise DescriptorError.single(str(path), f"document {i}", f"is a {type(doc).__name__}",
                                          "a mapping with 'nsd:' or 'vnfd:'")
-    return list(docs)
+    return docs
 
 
 def yaml_limits() -> YamlLimits:
@@ -314,11 +315,11 @@ def _open_stream(raw: BinaryIO) -> BinaryIO:
     """The archive's tar stream: gzip, bzip2 or xz by their magic bytes whatever the file name says; else plain."""
     magic = raw.read(6)
     raw.seek(0)
-    if magic.startswith(b"\x1f\x8b"):
+    if magic.startswith(_GZIP):
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    if magic.startswith(b"BZh"):
+    if magic.startswith(_BZIP2):
         return bz2.BZ2File(raw)  # type: ignore[return-value]
-    if magic.startswith(b"\xfd7zXZ\x00"):
+    if magic.startswith(_XZ):
         return lzma.LZMAFile(raw)  # type: ignore[return-value]
     return raw
 
