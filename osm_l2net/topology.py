@@ -85,9 +85,6 @@ class Topology:
         graph.add_edges_from((knf(m), vl(vld_id), {"ip": ip}) for (m, vld_id), ip in self._ip.items())
         return graph
 
-    def _routed_links(self, member: str) -> int:
-        return sum(1 for n in self._adj[knf(member)] if self.subnets.get(n[1]) is not None)
-
     def neighbours(self, node: Node) -> list[Node]:
         """Neighbours in insertion (descriptor) order, which makes every traversal deterministic."""
         return list(self._adj[node])
