@@ -29,7 +29,7 @@ CDN = sorted(str(p) for p in (REPO / "descriptors").iterdir())
 WORK = {
     "validate": "import sys, time; t = time.perf_counter(); import osm_l2net.api as a; a.validate(sys.argv[1:]); "
                 "print(time.perf_counter() - t)",
-    "plan": "import sys, time; t = time.perf_counter(); import osm_l2net.api as a; from osm_l2net.render import "
+    "plan": "import sys, time; t = time.perf_counter(); import osm_l2net.api as a; from osm_l2net.core.render import "
             "plan_text; plan_text(a.plan(sys.argv[1:], ns_name='vod-service-deployment')); print(time.perf_counter() - t)",
 }
 

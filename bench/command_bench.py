@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml
 
-from osm_l2net.render import table
+from osm_l2net.core.render import table
 from tests.support.descriptors import service_docs
 
 FORMATS = ("table", "json", "yaml")

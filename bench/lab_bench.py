@@ -24,13 +24,13 @@ from collections.abc import Callable
 from typing import Any
 
 from osm_l2net import api
+from osm_l2net.core.plan import Interface, KduPlan, NetworkPlan, Plan, Route
 from osm_l2net.lab import Lab
 from osm_l2net.lab.expect import expected_path, expected_ttl
 from osm_l2net.lab.inputs import DEFAULT_PACKAGES, DEFAULT_PROFILE, default_path, expand_packages, load_profile_file
 from osm_l2net.lab.observe import parse_ping
 from osm_l2net.lab.profile import Profile, parse_size
 from osm_l2net.lab.spec import build_spec
-from osm_l2net.plan import Interface, KduPlan, NetworkPlan, Plan, Route
 
 
 def generated_plan(knfs: int = 50, networks: int = 20) -> Plan:

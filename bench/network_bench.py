@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kubernetes import client, watch
 
-from osm_l2net.deploy import Deployer, DeploySettings
-from osm_l2net.kube import Cluster, ClusterAccess, connect
-from osm_l2net.model import NsInstance
-from osm_l2net.plan import Plan
-from osm_l2net.planner import build_plan
-from osm_l2net.render import table
+from osm_l2net.core.model import NsInstance
+from osm_l2net.core.plan import Plan
+from osm_l2net.core.planner import build_plan
+from osm_l2net.core.render import table
+from osm_l2net.deploy.deployer import Deployer, DeploySettings
+from osm_l2net.kube.cluster import Cluster, ClusterAccess, connect
 from tests.support.descriptors import descriptors, service_docs
 from tests.support.k8s_harness import EmulatedCluster
 from tests.support.tools import find_tool

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from osm_l2net.model import NsInstance
-from osm_l2net.planner import build_plan
-from osm_l2net.render import table
+from osm_l2net.core.model import NsInstance
+from osm_l2net.core.planner import build_plan
+from osm_l2net.core.render import table
 from tests.support.descriptors import descriptors, service_docs
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from osm_l2net.render import table
+from osm_l2net.core.render import table
 
 SECTIONS = ("import", "cli", "plan", "command", "yaml", "networks", "waits", "lcm", "lab")
 

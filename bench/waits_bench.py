@@ -32,9 +32,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from osm_l2net.errors import L2NetError
-from osm_l2net.kube import Cluster, ClusterAccess, RetryPolicy
-from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.core.errors import L2NetError
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.kube.cluster import Cluster, ClusterAccess, RetryPolicy
 from tests.support.k8s_harness import EmulatedCluster
 
 

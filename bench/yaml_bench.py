@@ -1,4 +1,4 @@
-"""The bounded YAML reader (osm_l2net.yamlsafe) against plain libyaml, and hostile files through the console script.
+"""The bounded YAML reader (osm_l2net.core.yamlsafe) against plain libyaml, and hostile files through the console script.
 
     .venv/bin/python bench/yaml_bench.py [--vls 10000] [--repeat 3]
 
@@ -29,8 +29,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from osm_l2net import yamlsafe
-from osm_l2net.render import table
+from osm_l2net.core import yamlsafe
+from osm_l2net.core.render import table
 from tests.support.descriptors import service_docs
 
 EXE = Path(sys.executable).with_name("osm-l2net")

@@ -11,16 +11,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from osm_l2net.errors import DescriptorError, InputError, L2NetError, Problem
+from osm_l2net.core.errors import DescriptorError, InputError, L2NetError, Problem
 
 if TYPE_CHECKING:
     from osm_l2net.api import load, plan, validate, write_plan_files
-    from osm_l2net.plan import Plan
+    from osm_l2net.core.plan import Plan
 
 # Imported on first use (PEP 562): every submodule import runs this file, and the CLI's --help, the LCM connector and
 # the lab need none of the planner (~90 ms).
 _LAZY = {"load": "osm_l2net.api", "plan": "osm_l2net.api", "validate": "osm_l2net.api",
-         "write_plan_files": "osm_l2net.api", "Plan": "osm_l2net.plan"}
+         "write_plan_files": "osm_l2net.api", "Plan": "osm_l2net.core.plan"}
 
 
 def __getattr__(name: str) -> Any:

@@ -15,15 +15,15 @@ from typing import Any
 
 import yaml
 
-from osm_l2net.checks import resolve
-from osm_l2net.errors import InputError, Problem
-from osm_l2net.model import Descriptors, NsInstance
-from osm_l2net.names import default_ns_id
-from osm_l2net.options import PlanOptions, ValuesLayout
-from osm_l2net.packages import load_descriptors
-from osm_l2net.params import parse_params
-from osm_l2net.plan import Plan
-from osm_l2net.planner import build_plan
+from osm_l2net.core.checks import resolve
+from osm_l2net.core.errors import InputError, Problem
+from osm_l2net.core.model import Descriptors, NsInstance
+from osm_l2net.core.names import default_ns_id
+from osm_l2net.core.options import PlanOptions, ValuesLayout
+from osm_l2net.core.params import parse_params
+from osm_l2net.core.plan import Plan
+from osm_l2net.core.planner import build_plan
+from osm_l2net.local.packages import load_descriptors
 
 PathLike = str | os.PathLike[str]
 

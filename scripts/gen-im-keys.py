@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate osm_l2net/data/im_keys.json from the SOL006 + OSM IM YANG models (dev-time only; needs pyang).
+"""Regenerate osm_l2net/core/data/im_keys.json from the SOL006 + OSM IM YANG models (dev-time only; needs pyang).
 
 The loader uses the result to reject unknown fields the way OSM NBI does (pyangbind, skip_unknown=False), with the
 descriptor path of the offending key. Usage: scripts/gen-im-keys.py ../shared/models
@@ -54,7 +54,7 @@ def parse(lines: list[str], root: str) -> dict[str, dict[str, str]]:
 def main() -> None:
     models = Path(sys.argv[1])
     out = {"vnfd": parse(tree(models, "etsi-nfv-vnfd.yang"), "vnfd"), "nsd": parse(tree(models, "etsi-nfv-nsd.yang"), "nsd")}
-    dest = Path(__file__).resolve().parent.parent / "osm_l2net" / "data" / "im_keys.json"
+    dest = Path(__file__).resolve().parent.parent / "osm_l2net" / "core" / "data" / "im_keys.json"
     dest.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     counts = {kind: sum(len(v) for v in tree_keys.values()) for kind, tree_keys in out.items()}
     print(f"wrote {dest}: {counts['vnfd']} vnfd keys, {counts['nsd']} nsd keys")

@@ -9,12 +9,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from osm_l2net.errors import LabError
+from osm_l2net.core.errors import LabError
+from osm_l2net.core.plan import Plan
 from osm_l2net.lab import names, netlink, procs, roles
 from osm_l2net.lab.profile import Profile
 from osm_l2net.lab.spec import LabSpec, PodSpec, build_spec
 from osm_l2net.lab.state import DEFAULT_ROOT, LabState
-from osm_l2net.plan import Plan
 
 Progress = Callable[[str], None]
 

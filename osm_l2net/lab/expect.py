@@ -1,11 +1,11 @@
 """What the scenario must observe, computed from the plan (pure, no I/O): the core's route walk
-(``osm_l2net.routing``) plus which KNFs forward along it."""
+(``osm_l2net.core.routing``) plus which KNFs forward along it."""
 
 from __future__ import annotations
 
-from osm_l2net import routing
-from osm_l2net.errors import InputError
-from osm_l2net.plan import KduPlan, Plan
+from osm_l2net.core import routing
+from osm_l2net.core.errors import InputError
+from osm_l2net.core.plan import KduPlan, Plan
 
 
 def expected_path(plan: Plan, member_vnf_index: str, dst_address: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from osm_l2net.errors import InputError
+from osm_l2net.core.errors import InputError
 
 _PROTOS = ("tcp", "udp", "icmp")
 TABLE = "osm_l2net"

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from osm_l2net import api
-from osm_l2net.errors import InputError
+from osm_l2net.core.errors import InputError
+from osm_l2net.core.plan import Plan
+from osm_l2net.core.yamlsafe import YamlInputError
 from osm_l2net.lab.profile import Profile, load_profile
-from osm_l2net.packages import read_yaml
-from osm_l2net.plan import Plan
-from osm_l2net.yamlsafe import YamlInputError
+from osm_l2net.local.packages import read_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PROFILE = Path("examples/cdn_vod/lab.yaml")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from osm_l2net.errors import InputError
+from osm_l2net.core.errors import InputError
 
 NETNS_PREFIX = "l2n-"
 BRIDGE_PREFIX = "l2b"

@@ -25,7 +25,7 @@ from typing import Any
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
-from osm_l2net.errors import LabError
+from osm_l2net.core.errors import LabError
 from osm_l2net.lab.spec import BridgeSpec, LinkSpec, PodSpec
 
 IFA_F_NODAD = 0x02

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from osm_l2net.errors import LabError, ToolError
+from osm_l2net.core.errors import LabError, ToolError
 from osm_l2net.lab import netlink
 
 # tool → Debian package that provides it

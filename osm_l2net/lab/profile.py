@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from osm_l2net.errors import InputError
+from osm_l2net.core.errors import InputError
 
 SCHEMA = "osm-l2net.etsi.org/lab-profile/v1"
 ROLES = ("content-server", "router", "cache", "none")

@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from osm_l2net import graphviz
-from osm_l2net.errors import InputError, L2NetError, LabError
+from osm_l2net.core.errors import InputError, L2NetError, LabError
+from osm_l2net.core.plan import Plan
+from osm_l2net.core.render import plan_dot
 from osm_l2net.lab.report_html import RunContext, report_html
-from osm_l2net.plan import Plan
-from osm_l2net.render import plan_dot
+from osm_l2net.local import graphviz
 
 FORMATS = ("json", "html")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from osm_l2net.plan import Plan
+from osm_l2net.core.plan import Plan
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from osm_l2net import yamlsafe
-from osm_l2net.errors import InputError, LabError
+from osm_l2net.core import yamlsafe
+from osm_l2net.core.errors import InputError, LabError
+from osm_l2net.core.plan import KduPlan, Plan, deep_merge
 from osm_l2net.lab import agent as pull_agent
 from osm_l2net.lab import netlink, procs
 from osm_l2net.lab.firewall import NO_FIREWALL, Firewall, firewall_from_values
 from osm_l2net.lab.profile import Member
 from osm_l2net.lab.spec import LabSpec, PodSpec
-from osm_l2net.plan import KduPlan, Plan, deep_merge
 
 _CHUNK = 1 << 20
 # the agent by its path, stdlib only (-I -S): ``-m osm_l2net.lab.agent`` would import the osm_l2net package first,

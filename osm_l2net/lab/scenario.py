@@ -20,7 +20,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from osm_l2net.errors import LabError
+from osm_l2net.core.errors import LabError
+from osm_l2net.core.plan import Plan
 from osm_l2net.lab import netlink, roles
 from osm_l2net.lab.agent import sha256_file
 from osm_l2net.lab.engine import Lab
@@ -29,7 +30,6 @@ from osm_l2net.lab.observe import parse_ping, parse_traceroute
 from osm_l2net.lab.profile import Profile
 from osm_l2net.lab.report_file import write_report
 from osm_l2net.lab.spec import PodSpec
-from osm_l2net.plan import Plan
 
 Progress = Callable[[str], None]
 

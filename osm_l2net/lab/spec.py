@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from osm_l2net.errors import InputError
+from osm_l2net.core.errors import InputError
+from osm_l2net.core.plan import KduPlan, Plan, Route
 from osm_l2net.lab import names
 from osm_l2net.lab.profile import Member, Profile
-from osm_l2net.plan import KduPlan, Plan, Route
 
 EXTERNAL_VLD = "lab-external-user"
 

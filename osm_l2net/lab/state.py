@@ -11,9 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from osm_l2net.errors import LabError
+from osm_l2net.core.errors import LabError
+from osm_l2net.core.plan import Plan
 from osm_l2net.lab.profile import External, Member, Profile, Timings
-from osm_l2net.plan import Plan
 
 DEFAULT_ROOT = Path(os.environ.get("OSM_L2NET_LAB_DIR", "/run/osm-l2net/lab"))
 

@@ -40,13 +40,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from osm_l2net.errors import InputError, L2NetError
-from osm_l2net.options import PROVIDERS, PlanOptions, ValuesLayout
-from osm_l2net.plan import deep_merge
+from osm_l2net.core.errors import InputError, L2NetError
+from osm_l2net.core.options import PROVIDERS, PlanOptions, ValuesLayout
+from osm_l2net.core.plan import deep_merge
 
 if TYPE_CHECKING:
-    from osm_l2net.deploy import DeploySettings
-    from osm_l2net.plan import NetworkPlan, Plan
+    from osm_l2net.core.plan import NetworkPlan, Plan
+    from osm_l2net.deploy.deployer import DeploySettings
 
 BASE_MODULES = ("osm_lcm.n2vc.k8s_helm3_conn", "n2vc.k8s_helm3_conn")  # Release NINETEEN, then the old N2VC package
 LCM_NS_MODULE = "osm_lcm.ns"
@@ -104,7 +104,7 @@ class ConnectorSettings:
                            values_layout=self.values_layout)
 
     def deploy_settings(self) -> DeploySettings:
-        from osm_l2net.deploy import DeploySettings
+        from osm_l2net.deploy.deployer import DeploySettings
 
         return DeploySettings(ready_timeout=self.ready_timeout, delete_timeout=self.delete_timeout,
                               pods_gone_timeout=self.pods_gone_timeout, concurrency=self.concurrency)
@@ -242,9 +242,9 @@ class NsNetworks:
 
     def _prepare(self, conn: Any, cluster_uuid: str, nsr: Mapping[str, Any], namespace: str | None) -> Plan | None:
         """(worker thread) Plan the NS from LCM's records and create its networks; None when it has none."""
+        from osm_l2net.core.planner import build_plan
         from osm_l2net.osm import records
         from osm_l2net.osm.networks import create_networks
-        from osm_l2net.planner import build_plan
 
         nsr_id = str(nsr["_id"])
         vnfrs = conn.db.get_list("vnfrs", {"nsr-id-ref": nsr_id})
@@ -312,8 +312,7 @@ class NsNetworks:
     @staticmethod
     def _cluster(conn: Any, cluster_uuid: str, namespace: str | None) -> Any:
         """The cluster as LCM's helm connector reaches it: its own copy of the credentials, synced from OSM's fs."""
-        from osm_l2net import kube
-
+        from osm_l2net.kube import cluster as kube
         conn.fs.sync(from_path=cluster_uuid)
         kubeconfig = Path(conn.fs.path) / cluster_uuid / ".kube" / "config"
         if not kubeconfig.is_file():
@@ -326,8 +325,7 @@ def _recording_cluster_class() -> type:
     """``kube.Cluster`` that remembers which networks it created: what an attempt failing with a foreign exception
     must delete again (the deployer's own rollback runs only for the project's errors). Built on first use so that
     this module does not import the Kubernetes client."""
-    from osm_l2net import kube
-
+    from osm_l2net.kube import cluster as kube
     class RecordingCluster(kube.Cluster):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -367,7 +365,7 @@ def _remove_by_label(cluster: Any, nsr_id: str, cause: Exception,
                      log: logging.Logger | logging.LoggerAdapter[Any]) -> list[str]:
     """(worker thread) After a foreign exception in the removal: delete every network labelled with the NS's id at
     once (helm's release is already gone), and check that none is left undeleted; raise only if some is."""
-    from osm_l2net.names import label_value
+    from osm_l2net.core.names import label_value
     from osm_l2net.osm.networks import owned_plans
 
     log.error("osm-l2net: NS %s: %s while removing its networks: %s; deleting them by label without waiting",
@@ -513,7 +511,7 @@ def _warm_up() -> None:
     """Import the planner and the Kubernetes client in the background while LCM starts, so that the first NS does not
     wait for them (about a second); the connector module itself stays light to import."""
     def run() -> None:
-        for name in ("osm_l2net.planner", "osm_l2net.osm.networks"):
+        for name in ("osm_l2net.core.planner", "osm_l2net.osm.networks"):
             try:
                 importlib.import_module(name)
             except Exception as e:  # the first install will raise it where LCM reports it

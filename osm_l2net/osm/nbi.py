@@ -31,8 +31,8 @@ from urllib.parse import quote, urlsplit
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
-from osm_l2net import yamlsafe
-from osm_l2net.errors import AccessDenied, InputError, L2NetError
+from osm_l2net.core import yamlsafe
+from osm_l2net.core.errors import AccessDenied, InputError, L2NetError
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 443  # osmclient's sol005 Client(so_port=443): NBI behind its ingress

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from osm_l2net import kube
-from osm_l2net.deploy import Deployer, DeploySettings
-from osm_l2net.kube_state import NETWORK_KINDS
-from osm_l2net.names import label_value
-from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, Plan
+from osm_l2net.core.names import label_value
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, Plan
+from osm_l2net.deploy.deployer import Deployer, DeploySettings
+from osm_l2net.kube import cluster as kube
+from osm_l2net.kube.state import NETWORK_KINDS
 
 Progress = Callable[[str], None]
 

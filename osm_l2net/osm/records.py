@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from osm_l2net.errors import DescriptorError, InputError, Problem
-from osm_l2net.model import Descriptors, NsInstance
-from osm_l2net.params import parse_params
-from osm_l2net.sol006 import parse_nsd, parse_vnfd
+from osm_l2net.core.errors import DescriptorError, InputError, Problem
+from osm_l2net.core.model import Descriptors, NsInstance
+from osm_l2net.core.params import parse_params
+from osm_l2net.core.sol006 import parse_nsd, parse_vnfd
 
 # Keys NBI adds to descriptor records (SOL005 projections); never part of the descriptor (IM) itself.
 _RECORD_KEYS = frozenset({

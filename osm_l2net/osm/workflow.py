@@ -27,17 +27,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from osm_l2net import kube
-from osm_l2net.deploy import DeploySettings
-from osm_l2net.errors import InputError, L2NetError, ParamsError, Problem
-from osm_l2net.model import Descriptors, NsInstance
-from osm_l2net.options import PlanOptions
+from osm_l2net.core.errors import InputError, L2NetError, ParamsError, Problem
+from osm_l2net.core.model import Descriptors, NsInstance
+from osm_l2net.core.options import PlanOptions
+from osm_l2net.core.params import nbi_rule_problems, parse_params, vnf_param_name_problems
+from osm_l2net.core.plan import Plan, plain
+from osm_l2net.core.planner import build_plan
+from osm_l2net.deploy.deployer import DeploySettings
+from osm_l2net.kube import cluster as kube
 from osm_l2net.osm import records
 from osm_l2net.osm.nbi import NbiClient, NsOperationFailed
 from osm_l2net.osm.networks import create_networks, remove_ns_networks
-from osm_l2net.params import nbi_rule_problems, parse_params, vnf_param_name_problems
-from osm_l2net.plan import Plan, plain
-from osm_l2net.planner import build_plan
 
 NS_ID_PARAM = "osm_l2net_ns_id"
 LEGACY_NS_ID_PARAMS = ("osm-l2net-ns-id",)  # read, never written: NBI v19 refuses the name (see the module doc)

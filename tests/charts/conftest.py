@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from osm_l2net.plan import Interface, Route
+from osm_l2net.core.plan import Interface, Route
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DESCRIPTORS = REPO_ROOT / "descriptors"

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from osm_l2net import api
-from osm_l2net.model import NsInstance
-from osm_l2net.packages import load_descriptors
-from osm_l2net.planner import build_plan
+from osm_l2net.core.model import NsInstance
+from osm_l2net.core.planner import build_plan
+from osm_l2net.local.packages import load_descriptors
 
 pytestmark = pytest.mark.helm
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from osm_l2net import api
-from osm_l2net.deploy import Deployer, DeploySettings
-from osm_l2net.helm import Helm, HelmSettings
-from osm_l2net.kube import Cluster, ClusterAccess, RetryPolicy
-from osm_l2net.plan import Plan
+from osm_l2net.core.plan import Plan
+from osm_l2net.deploy.deployer import Deployer, DeploySettings
+from osm_l2net.helm.runner import Helm, HelmSettings
+from osm_l2net.kube.cluster import Cluster, ClusterAccess, RetryPolicy
 from tests.conftest import CDN_PACKAGES
 from tests.support.k8s_harness import EmulatedCluster
 from tests.support.tools import find_tool

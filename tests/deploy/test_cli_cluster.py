@@ -66,7 +66,7 @@ def test_gc_removes_only_orphans_of_gone_ns_instances(env: Env) -> None:
     env.operator()
     run(env, "apply", *CDN_PACKAGES, "--ns-name", "keep-me", "--no-kdus")
     run(env, "apply", *CDN_PACKAGES, "--ns-name", "orphan", "--no-kdus")
-    from osm_l2net.names import default_ns_id
+    from osm_l2net.core.names import default_ns_id
 
     out = run(env, "gc", "--keep", default_ns_id("keep-me"), "-o", "json")
     rows = json.loads(out.stdout)["gc"]

@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from osm_l2net.deploy import Deployer, DeployError, DeploySettings
-from osm_l2net.errors import ConflictError, WaitTimeout
-from osm_l2net.kube import Cluster, ClusterAccess
-from osm_l2net.names import label_value
-from osm_l2net.plan import Plan
+from osm_l2net.core.errors import ConflictError, WaitTimeout
+from osm_l2net.core.names import label_value
+from osm_l2net.core.plan import Plan
+from osm_l2net.deploy.deployer import Deployer, DeployError, DeploySettings
+from osm_l2net.kube.cluster import Cluster, ClusterAccess
 from tests.deploy.conftest import FAST, Env, cdn_plan
 from tests.support.k8s_emulator import L2NETWORKS, NAMESPACES, PODS
 

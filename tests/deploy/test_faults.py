@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from osm_l2net.deploy import Deployer, DeploySettings
-from osm_l2net.errors import L2NetError
-from osm_l2net.kube import Cluster, ClusterAccess, RetryPolicy
-from osm_l2net.names import label_value
-from osm_l2net.plan import Plan
+from osm_l2net.core.errors import L2NetError
+from osm_l2net.core.names import label_value
+from osm_l2net.core.plan import Plan
+from osm_l2net.deploy.deployer import Deployer, DeploySettings
+from osm_l2net.kube.cluster import Cluster, ClusterAccess, RetryPolicy
 from tests.deploy.conftest import Env, cdn_plan
 from tests.support.k8s_emulator import FaultPlan
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from osm_l2net.helm import Helm, HelmSettings, default_helm_binary
-from osm_l2net.plan import Interface, KduPlan, Route
+from osm_l2net.core.plan import Interface, KduPlan, Route
+from osm_l2net.helm.runner import Helm, HelmSettings, default_helm_binary
 from tests.support.tools import executable, require_tool
 
 NETWORKS = '[{"name":"my-first-osm-net","ips":["10.0.1.10/24"]}]'

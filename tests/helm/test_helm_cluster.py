@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from osm_l2net.errors import ToolError
-from osm_l2net.helm import AttachmentError, Helm, HelmSettings, Release, TemporaryToolError, verify_release
-from osm_l2net.plan import KduPlan
+from osm_l2net.core.errors import ToolError
+from osm_l2net.core.plan import KduPlan
+from osm_l2net.helm.runner import AttachmentError, Helm, HelmSettings, Release, TemporaryToolError, verify_release
 
 from .conftest import HOOK_TEMPLATES, NO_HOOK_TEMPLATES, ChartFactory, make_kdu
 

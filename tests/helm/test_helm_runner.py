@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-import osm_l2net.helm as helm_module
-from osm_l2net.errors import ToolError
-from osm_l2net.helm import (
+import osm_l2net.helm.runner as helm_module
+from osm_l2net.core.errors import ToolError
+from osm_l2net.core.plan import KduPlan
+from osm_l2net.helm.runner import (
     SCRATCH_PREFIX,
     AttachmentError,
     Helm,
@@ -34,8 +35,7 @@ from osm_l2net.helm import (
     run_process,
     verify_release,
 )
-from osm_l2net.plan import KduPlan
-from osm_l2net.scratch import sweep
+from osm_l2net.local.scratch import sweep
 
 from .conftest import HOOK_TEMPLATES, NO_HOOK_TEMPLATES, ChartFactory, make_kdu
 
@@ -138,7 +138,7 @@ def test_private_file_lives_in_a_private_locked_folder(tmp_path: Path) -> None:
 
 
 def test_a_folder_left_by_a_killed_run_is_removed_by_the_next(tmp_path: Path) -> None:
-    code = ("import sys, os; from osm_l2net.helm import private_file\n"
+    code = ("import sys, os; from osm_l2net.helm.runner import private_file\n"
             "with private_file(b'secret', suffix='.json', directory=sys.argv[1]) as p:\n"
             "    print(p, flush=True); os.kill(os.getpid(), 9)\n")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=False)
@@ -420,7 +420,7 @@ def test_verify_release_without_pods_does_not_suggest_the_post_renderer(
 
 def test_debug_log_shows_argv_but_never_values(helm: Helm, make_chart: ChartFactory, caplog: pytest.LogCaptureFixture) -> None:
     chart = make_chart("hooked", HOOK_TEMPLATES)
-    with caplog.at_level(logging.DEBUG, logger="osm_l2net.helm"):
+    with caplog.at_level(logging.DEBUG, logger="osm_l2net.helm.runner"):
         helm.template("rel-a", str(chart), "osm-ns", {"password": "hunter2-secret"})
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert f"{helm.settings.binary} template rel-a {chart}" in logged

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from osm_l2net import api
-from osm_l2net.helm import AttachmentError, Helm, HelmSettings, check_attachment, verify_release
-from osm_l2net.options import PROVIDERS, PlanOptions
-from osm_l2net.plan import Plan
+from osm_l2net.core.options import PROVIDERS, PlanOptions
+from osm_l2net.core.plan import Plan
+from osm_l2net.helm.runner import AttachmentError, Helm, HelmSettings, check_attachment, verify_release
 from tests.conftest import CDN_PACKAGES
 from tests.support.k8s_emulator import Resource
 from tests.support.k8s_harness import EmulatedCluster

@@ -16,9 +16,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from osm_l2net.helm import Helm, check_attachment
-from osm_l2net.plan import KduPlan
-from osm_l2net.postrender import (
+from osm_l2net.core.plan import KduPlan
+from osm_l2net.helm.postrender import (
     BadInput,
     PodMetadata,
     command,
@@ -27,6 +26,7 @@ from osm_l2net.postrender import (
     render,
     split_documents,
 )
+from osm_l2net.helm.runner import Helm, check_attachment
 
 from .conftest import NO_HOOK_TEMPLATES, POD_ANNOTATIONS, POD_LABELS, ChartFactory
 
@@ -314,7 +314,7 @@ def test_helm_post_renderer_attaches_pods_of_a_chart_without_hook(
 
 @pytest.mark.helm
 def test_helm_post_renderer_failure_surfaces_its_message(helm: Helm, make_chart: ChartFactory, tmp_path: Path) -> None:
-    from osm_l2net.errors import ToolError
+    from osm_l2net.core.errors import ToolError
 
     chart = make_chart("nohook", NO_HOOK_TEMPLATES, values="replicas: 1\n")
     with pytest.raises(ToolError) as err:

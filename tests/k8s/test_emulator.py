@@ -413,8 +413,8 @@ def test_workload_double_plays_port_exhaustion(kube_emulator: EmulatedCluster, a
 @pytest.mark.helm
 def test_helm_release_pods_attach_to_planned_networks(kube_emulator: EmulatedCluster, tmp_path: Path) -> None:
     """What an orchestrator will do: networks first, chart second, and teardown in reverse order."""
-    from osm_l2net.kube import Cluster, ClusterAccess
-    from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, MANAGED_BY, NetworkPlan
+    from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, MANAGED_BY, NetworkPlan
+    from osm_l2net.kube.cluster import Cluster, ClusterAccess
 
     helm = _tool("helm")
     kube_emulator.operator.start(ready_after=0.1, release_after=0.1)

@@ -1,4 +1,4 @@
-"""The cluster adapter (osm_l2net.kube) against the Kubernetes API test double over HTTP."""
+"""The cluster adapter (osm_l2net.kube.cluster) against the Kubernetes API test double over HTTP."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from osm_l2net.errors import (
+from osm_l2net.core.errors import (
     ClusterAccessDenied,
     ClusterError,
     ConflictError,
@@ -23,9 +23,9 @@ from osm_l2net.errors import (
     TemporaryClusterError,
     WaitTimeout,
 )
-from osm_l2net.kube import Cluster, ClusterAccess, RetryPolicy, connect, resolve_access
-from osm_l2net.kube_state import Readiness
-from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.kube.cluster import Cluster, ClusterAccess, RetryPolicy, connect, resolve_access
+from osm_l2net.kube.state import Readiness
 from tests.support.k8s_emulator import L2NETWORKS, PODS, FaultPlan
 from tests.support.k8s_harness import L2SM_FINALIZER, EmulatedCluster, PodNetwork
 from tests.support.tools import models_dir
@@ -104,7 +104,7 @@ def test_api_failures_become_project_errors_keeping_the_status_message(
         code: int, reason: str, expected: type[ClusterError], hint: str) -> None:
     from kubernetes.client.exceptions import ApiException
 
-    from osm_l2net.kube import to_error
+    from osm_l2net.kube.cluster import to_error
 
     e = ApiException(status=code, reason=reason)
     e.body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code, "reason": reason,
@@ -505,7 +505,7 @@ def test_created_objects_conform_to_the_real_crds(kube_emulator: EmulatedCluster
 def test_cdn_plan_lifecycle_in_the_plans_namespace(kube_emulator: EmulatedCluster, cluster: Cluster,
                                                    provider: str) -> None:
     from osm_l2net import api
-    from osm_l2net.options import PlanOptions
+    from osm_l2net.core.options import PlanOptions
     from tests.conftest import CDN_PACKAGES
 
     plan = api.plan(CDN_PACKAGES, ns_name="vod", namespace="vod", options=PlanOptions(provider=provider))

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from osm_l2net.kube import Cluster, ClusterAccess
-from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.kube.cluster import Cluster, ClusterAccess
 
 pytestmark = pytest.mark.e2e
 

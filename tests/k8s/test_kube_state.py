@@ -1,4 +1,4 @@
-"""Pure judgement of cluster objects (osm_l2net.kube_state): ownership, readiness, attachments, backoff."""
+"""Pure judgement of cluster objects (osm_l2net.kube.state): ownership, readiness, attachments, backoff."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from osm_l2net import kube_state as ks
-from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY
+from osm_l2net.kube import state as ks
 
 OURS = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: "ns-1", LABEL_VLD_ID: "vl-a"}
 

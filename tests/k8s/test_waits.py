@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from osm_l2net.errors import ClusterError, TemporaryClusterError, WaitTimeout
-from osm_l2net.kube import Cluster, ClusterAccess, RetryPolicy, connect
-from osm_l2net.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.core.errors import ClusterError, TemporaryClusterError, WaitTimeout
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.kube.cluster import Cluster, ClusterAccess, RetryPolicy, connect
 from tests.support.k8s_emulator import L2NETWORKS, NAMESPACES, FaultPlan
 from tests.support.k8s_harness import EmulatedCluster
 

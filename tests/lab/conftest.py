@@ -15,7 +15,7 @@ def _why_no_lab() -> str | None:
         return "lab tests need root (network namespaces, bridges, tc): run them as root, e.g. sudo ./scripts/test"
     if not Path("/proc/self/ns/net").exists():
         return "this kernel has no network namespaces"
-    from osm_l2net.errors import LabError
+    from osm_l2net.core.errors import LabError
     from osm_l2net.lab import netlink
 
     probe = f"l2n-probe{os.getpid()}"  # a pid of its own in each pytest-xdist worker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from osm_l2net.plan import Interface, KduPlan, NetworkPlan, Plan, Route
+from osm_l2net.core.plan import Interface, KduPlan, NetworkPlan, Plan, Route
 
 CDN_FIREWALL: dict[str, Any] = {
     "enabled": True,

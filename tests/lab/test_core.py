@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 import yaml
 
-from osm_l2net.errors import InputError
+from osm_l2net.core.errors import InputError
+from osm_l2net.core.plan import Interface
 from osm_l2net.lab import names
 from osm_l2net.lab.expect import expected_path, expected_ttl, routers_on
 from osm_l2net.lab.firewall import firewall_from_values
@@ -15,7 +16,6 @@ from osm_l2net.lab.inputs import DEFAULT_PROFILE, default_path, load_profile_fil
 from osm_l2net.lab.observe import parse_ping, parse_traceroute
 from osm_l2net.lab.profile import Profile, load_profile, parse_rate, parse_size
 from osm_l2net.lab.spec import build_spec
-from osm_l2net.plan import Interface
 from tests.lab.plans import CDN_FIREWALL, cdn_plan, chain_plan
 
 

@@ -29,7 +29,7 @@ def _steps(state: Path) -> int:
 
 def _kill_up_after(lab: str, plan_file: Path, steps: int) -> None:
     state = Path(f"/run/osm-l2net/lab/{lab}.json")
-    argv = [sys.executable, "-m", "osm_l2net.lab", "up", str(plan_file), "--lab", lab,
+    argv = [sys.executable, "-m", "osm_l2net.cli", "lab", "up", str(plan_file), "--lab", lab,
             "--profile", str(default_path(DEFAULT_PROFILE)), "--size", "64KiB"]
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30

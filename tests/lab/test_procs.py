@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from osm_l2net.errors import LabError, ToolError
+from osm_l2net.core.errors import LabError, ToolError
 from osm_l2net.lab import netlink, procs
 
 pytestmark = pytest.mark.lab

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from osm_l2net.lab.cli import lab
+from osm_l2net.cli.lab import lab
 from osm_l2net.lab.inputs import DEFAULT_PROFILE, default_path, load_profile_file
 from osm_l2net.lab.scenario import run_scenario
 from tests.lab.leftovers import alive, leftovers, pids_in
@@ -36,7 +36,7 @@ def _fast_profile(tmp_path: Path, **scenario: object) -> Path:
 def test_lab_run_passes_the_poc_scenario_from_the_packages_and_leaves_nothing(lab_name: str, tmp_path: Path) -> None:
     """`lab run` as a user runs it: the CDN packages in descriptors/, planned by the core, firewall from the chart."""
     report_file, page_file = tmp_path / "report.json", tmp_path / "report.html"
-    argv = [sys.executable, "-m", "osm_l2net.lab", "run", "--lab", lab_name, "--size", "1536KiB",
+    argv = [sys.executable, "-m", "osm_l2net.cli", "lab", "run", "--lab", lab_name, "--size", "1536KiB",
             "--profile", str(_fast_profile(tmp_path)), "--report", str(report_file), "--report", str(page_file)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -72,7 +72,7 @@ def _assert_page(page_file: Path, report: dict[str, object]) -> None:
 @pytest.mark.parametrize("sigs", [[signal.SIGINT], [signal.SIGTERM], [signal.SIGINT, signal.SIGINT]],
                          ids=["SIGINT", "SIGTERM", "SIGINT-twice"])
 def test_an_interrupted_lab_run_leaves_nothing(lab_name: str, tmp_path: Path, sigs: list[signal.Signals]) -> None:
-    child = _run_until_downloading([sys.executable, "-m", "osm_l2net.lab"], lab_name, tmp_path)
+    child = _run_until_downloading([sys.executable, "-m", "osm_l2net.cli", "lab"], lab_name, tmp_path)
     running = pids_in(lab_name)
     for sig in sigs:  # a second Ctrl-C lands in the clean-up, which must finish anyway
         child.send_signal(sig)
@@ -146,7 +146,7 @@ def test_cli_up_status_exec_scale_down(lab_name: str, tmp_path: Path) -> None:
     assert runner.invoke(lab, ["status", "--lab", lab_name]).exit_code == 0
     assert runner.invoke(lab, ["scale", "router-firewall", "--replicas", "0", "--lab", lab_name]).exit_code == 0
     # exec runs in the pod's namespace and passes the exit code through
-    argv = [sys.executable, "-m", "osm_l2net.lab", "exec", "--lab", lab_name, "cdn-server", "--",
+    argv = [sys.executable, "-m", "osm_l2net.cli", "lab", "exec", "--lab", lab_name, "cdn-server", "--",
             "ping", "-c", "1", "-W", "1", "10.0.2.10"]
     assert subprocess.run(argv, capture_output=True, check=False).returncode == 1
     assert runner.invoke(lab, ["scale", "router-firewall", "--replicas", "1", "--lab", lab_name]).exit_code == 0
@@ -165,7 +165,7 @@ def test_missing_tool_is_a_clear_error_naming_the_package(tmp_path: Path) -> Non
         assert path, f"{tool} must be installed for the lab tests"
         (bin_dir / tool).symlink_to(path)
     env = {**os.environ, "PATH": str(bin_dir)}
-    done = subprocess.run([sys.executable, "-m", "osm_l2net.lab", "up", "--lab", "never"], env=env,
+    done = subprocess.run([sys.executable, "-m", "osm_l2net.cli", "lab", "up", "--lab", "never"], env=env,
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert "nginx" in done.stderr and "apt-get install nginx" in done.stderr
@@ -175,7 +175,7 @@ def test_missing_tool_is_a_clear_error_naming_the_package(tmp_path: Path) -> Non
 def test_not_root_is_a_clear_error() -> None:
     setpriv = shutil.which("setpriv")  # util-linux, an essential Debian package
     assert setpriv, "setpriv (util-linux) drops root for this test"
-    argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "osm_l2net.lab",
+    argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "osm_l2net.cli", "lab",
             "status", "--lab", "never"]
     done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd="/")
     assert done.returncode == 2, done.stderr

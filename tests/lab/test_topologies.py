@@ -9,12 +9,12 @@ from dataclasses import replace
 import pytest
 
 from osm_l2net import api
+from osm_l2net.core.plan import Plan
 from osm_l2net.lab import Lab
 from osm_l2net.lab.expect import expected_path, expected_ttl
 from osm_l2net.lab.inputs import REPO
 from osm_l2net.lab.observe import parse_ping, parse_traceroute
 from osm_l2net.lab.profile import Profile
-from osm_l2net.plan import Plan
 from tests.lab.leftovers import netns_of
 from tests.lab.plans import cdn_plan, chain_plan, kdu, network
 

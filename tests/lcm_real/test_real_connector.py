@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from osm_l2net import api
+from osm_l2net.core.plan import Plan
 from osm_l2net.osm.lcm import make_connector_class
-from osm_l2net.plan import Plan
 from tests.conftest import CDN_PACKAGES
 from tests.lcm_real.lcm_replay import NsLcmReplay
 from tests.support.osm_lcm_double import FsDouble, OsmDbDouble

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from osm_l2net.kube import Cluster, ClusterAccess, RetryPolicy
+from osm_l2net.kube.cluster import Cluster, ClusterAccess, RetryPolicy
 from osm_l2net.osm.lcm import make_connector_class
 from tests.conftest import CDN_PACKAGES
 from tests.support.k8s_harness import EmulatedCluster

@@ -1,5 +1,5 @@
 """``--config`` against NBI's real verdict: for every generated and mutated config (tests/osm/nbi_bodies.py), the
-project's own NBI rules (osm_l2net/params.py) refuse exactly what NBI v19's real code refuses (its ns_instantiate
+project's own NBI rules (osm_l2net/core/params.py) refuse exactly what NBI v19's real code refuses (its ns_instantiate
 schema via its own ``validate_input``, and ``_format_additional_params`` on additionalParamsForNs, both loaded from
 shared/osm-v19); ``parse_params`` is stricter than NBI only where the plan cannot be made, and then says so."""
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from osm_l2net.errors import ParamsError, Problem
-from osm_l2net.params import NBI_REFUSES, PLAN_REASON, nbi_rule_problems, parse_params, vnf_param_name_problems
+from osm_l2net.core.errors import ParamsError, Problem
+from osm_l2net.core.params import NBI_REFUSES, PLAN_REASON, nbi_rule_problems, parse_params, vnf_param_name_problems
 from tests.osm.nbi_bodies import BASE, REQUIRED, random_mutations, systematic
 from tests.support import nbi_source
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from osm_l2net import api
-from osm_l2net.names import label_value
-from osm_l2net.plan import Plan
+from osm_l2net.core.names import label_value
+from osm_l2net.core.plan import Plan
 from tests.conftest import CDN_PACKAGES
 from tests.osm.conftest import CLUSTER_UUID, Lcm, tool
 from tests.support.k8s_emulator import PODS, FaultPlan

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from osm_l2net import api
-from osm_l2net.errors import InputError, L2NetError
+from osm_l2net.core.errors import InputError, L2NetError
+from osm_l2net.core.plan import Plan
 from osm_l2net.osm import records
 from osm_l2net.osm.lcm import ConnectorSettings, NsNetworks, OsmNotInstalled, load_base, make_connector_class, merge_values
-from osm_l2net.plan import Plan
 from tests.conftest import CDN_PACKAGES, REPO
 from tests.support.osm_lcm_double import FsDouble, OsmDbDouble
 from tests.support.osm_records import LcmReplay, create_ns, onboard
@@ -96,8 +96,8 @@ def test_records_plan_equals_the_plan_from_package_files(osm: tuple[OsmDbDouble,
     vnfds = [db.get_one("vnfds", {"_id": v["vnfd-id"]}) for v in vnfrs]
     descriptors = records.descriptors_from_records(nsr["nsd"], [v for v in vnfds if v], f"nsrs/{nsr_id}")
     instance = records.instance_from_records(nsr, vnfrs, "admin-project")
-    from osm_l2net.options import PlanOptions
-    from osm_l2net.planner import build_plan
+    from osm_l2net.core.options import PlanOptions
+    from osm_l2net.core.planner import build_plan
 
     from_records = build_plan(descriptors, instance, PlanOptions(namespace="admin-project"))
     from_files = api.plan(CDN_PACKAGES, ns_name="vod-service", ns_id=nsr_id, namespace="admin-project")
@@ -305,11 +305,11 @@ def test_importing_the_connector_module_loads_no_heavy_dependency() -> None:
     """LCM imports it at start-up: the Kubernetes client, requests and the planner's graph library come on first use
     (the import-time goal itself is measured in bench/osm_lcm_bench.py)."""
     code = ("import sys, osm_l2net.osm.lcm; "
-            "print(sorted(m for m in ('kubernetes', 'requests', 'networkx', 'osm_l2net.kube', 'osm_l2net.planner', "
-            "'osm_l2net.deploy') if m in sys.modules))")
+            "print(sorted(m for m in ('kubernetes', 'requests', 'networkx', 'osm_l2net.kube.cluster', 'osm_l2net.core.planner', "
+            "'osm_l2net.deploy.deployer') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, cwd=REPO)
     loaded = proc.stdout.strip()
-    heavy = ("kubernetes", "requests", "networkx", "osm_l2net.kube", "osm_l2net.deploy")
+    heavy = ("kubernetes", "requests", "networkx", "osm_l2net.kube.cluster", "osm_l2net.deploy.deployer")
     assert loaded.startswith("[") and not any(f"'{h}'" in loaded for h in heavy), loaded
 
 

@@ -18,12 +18,12 @@ import requests
 from click.testing import CliRunner
 
 from osm_l2net import api
-from osm_l2net.names import label_value
-from osm_l2net.osm.cli import register
+from osm_l2net.cli.osm import register
+from osm_l2net.core.names import label_value
+from osm_l2net.core.params import decode_yaml_strings
+from osm_l2net.core.plan import LABEL_NS_ID, Plan
 from osm_l2net.osm.nbi import NbiClient, NbiRejected, NbiSettings
 from osm_l2net.osm.workflow import NS_ID_PARAM, plan_id_of
-from osm_l2net.params import decode_yaml_strings
-from osm_l2net.plan import LABEL_NS_ID, Plan
 from tests.conftest import CDN_PACKAGES, MODELS
 from tests.osm.conftest import FAST
 from tests.support import nbi_source
@@ -59,7 +59,7 @@ class World:
                         "--ready-timeout", "10", *extra)
 
     def owned(self) -> list[str]:
-        from osm_l2net.kube import Cluster, ClusterAccess
+        from osm_l2net.kube.cluster import Cluster, ClusterAccess
 
         with Cluster(ClusterAccess(kubeconfig=str(self.cluster.kubeconfig)), policy=FAST) as c:
             return sorted(o.name for o in c.list_owned())
@@ -174,7 +174,7 @@ def test_wrong_password_is_exit_5_and_never_printed(world: World, monkeypatch: p
     monkeypatch.setenv("OSM_PASSWORD", "wrong-guess-123")
     caplog.set_level(logging.DEBUG)
     code, out, err = world.create()
-    assert code == 5  # refused credentials: the exit-code table of osm_l2net/errors.py
+    assert code == 5  # refused credentials: the exit-code table of osm_l2net/core/errors.py
     assert "HTTP 401" in err and "OSM_PASSWORD" in err
     assert "wrong-guess-123" not in out + err + caplog.text
     assert world.owned() == [] and world.nbi.bodies == []

@@ -8,7 +8,7 @@ import copy
 import json
 from typing import Any
 
-from osm_l2net.params import PARAM_NAME
+from osm_l2net.core.params import PARAM_NAME
 from tests.conftest import MODELS
 from tests.osm.nbi_bodies import BASE, REQUIRED, random_mutations, systematic
 from tests.support import nbi_double, nbi_source

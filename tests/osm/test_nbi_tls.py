@@ -13,7 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from osm_l2net.osm.cli import register
+from osm_l2net.cli.osm import register
 from osm_l2net.osm.nbi import NbiClient, NbiSettings, NbiTlsError, NbiUnreachable
 from tests.conftest import CDN_PACKAGES, MODELS
 from tests.support.k8s_harness import EmulatedCluster

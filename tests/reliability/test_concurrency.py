@@ -13,9 +13,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from osm_l2net.deploy import Report
-from osm_l2net.names import label_value
-from osm_l2net.plan import LABEL_NS_ID, Plan
+from osm_l2net.core.names import label_value
+from osm_l2net.core.plan import LABEL_NS_ID, Plan
+from osm_l2net.deploy.deployer import Report
 from tests.deploy.conftest import Env, cdn_plan
 from tests.reliability.conftest import Scale, report
 from tests.support.k8s_emulator import L2NETWORKS, PODS

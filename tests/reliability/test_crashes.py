@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from osm_l2net import api
-from osm_l2net.deploy import Deployer
-from osm_l2net.model import NsInstance
-from osm_l2net.names import label_value
-from osm_l2net.options import PlanOptions
+from osm_l2net.core.model import NsInstance
+from osm_l2net.core.names import label_value
+from osm_l2net.core.options import PlanOptions
+from osm_l2net.core.plan import Plan
+from osm_l2net.core.planner import build_plan
+from osm_l2net.deploy.deployer import Deployer
 from osm_l2net.osm.lcm import make_connector_class
-from osm_l2net.plan import Plan
-from osm_l2net.planner import build_plan
 from tests.conftest import CDN_PACKAGES
 from tests.deploy.conftest import Env
 from tests.deploy.test_faults import Crash, crashing, owned

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from osm_l2net import api
-from osm_l2net.errors import InputError, L2NetError, Problem
+from osm_l2net.core.errors import InputError, L2NetError, Problem
 from tests.reliability.conftest import Scale, report
 from tests.support.descriptors import service_docs
 from tests.support.mutation import mutate

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from osm_l2net import api
-from osm_l2net.errors import EXIT_ACCESS
-from osm_l2net.kube import Cluster, ClusterAccess
+from osm_l2net.core.errors import EXIT_ACCESS
+from osm_l2net.kube.cluster import Cluster, ClusterAccess
 from tests.conftest import CDN_PACKAGES, DESCRIPTORS, MODELS, REPO
 from tests.deploy.conftest import FAST, Env
 from tests.support.k8s_emulator import L2NETWORKS, PODS
@@ -108,7 +108,7 @@ def test_nbi_500_is_exit_1_and_the_networks_made_for_it_are_removed(tmp_path: Pa
 @pytest.mark.parametrize("status", [401, 403])
 def test_refused_credentials_from_the_kubernetes_api_are_exit_5(tmp_path: Path, kube_emulator: EmulatedCluster,
                                                                 status: int) -> None:
-    """The exit-code table (osm_l2net/errors.py): 401/403 is 5 from every adapter; here our Kubernetes client."""
+    """The exit-code table (osm_l2net/core/errors.py): 401/403 is 5 from every adapter; here our Kubernetes client."""
     kube_emulator.faults = FaultPlan(seed=1, rate=1.0, kinds=(status,), match="l2networks")
     line = cli(tmp_path, "apply", *CDN_PACKAGES, "--no-kdus", "--kubeconfig", str(kube_emulator.kubeconfig),
                code=EXIT_ACCESS)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from osm_l2net.model import Descriptors
-from osm_l2net.sol006 import parse_nsd, parse_vnfd
+from osm_l2net.core.model import Descriptors
+from osm_l2net.core.sol006 import parse_nsd, parse_vnfd
 
 
 def cidr_of(index: int, prefix: int = 24) -> str:

@@ -8,13 +8,13 @@ from typing import Any
 
 import yaml
 
-from osm_l2net.errors import InputError, Problem
-from osm_l2net.model import Descriptors, NsInstance
-from osm_l2net.options import PlanOptions
-from osm_l2net.params import parse_params
-from osm_l2net.plan import Plan
-from osm_l2net.planner import build_plan
-from osm_l2net.sol006 import parse_nsd, parse_vnfd
+from osm_l2net.core.errors import InputError, Problem
+from osm_l2net.core.model import Descriptors, NsInstance
+from osm_l2net.core.options import PlanOptions
+from osm_l2net.core.params import parse_params
+from osm_l2net.core.plan import Plan
+from osm_l2net.core.planner import build_plan
+from osm_l2net.core.sol006 import parse_nsd, parse_vnfd
 from tests.conftest import DESCRIPTORS
 
 NSD_FILE = DESCRIPTORS / "vod_service_ns" / "vod_service_nsd.yaml"

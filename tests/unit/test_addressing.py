@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from osm_l2net.addressing import Allocator, parse_pool, usable
+from osm_l2net.core.addressing import Allocator, parse_pool, usable
 
 
 def take_all(net: str, taken: list[str] = [], pools: list[str] = []) -> list[str]:  # noqa: B006 - read only

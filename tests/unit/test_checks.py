@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from osm_l2net.errors import Problem
+from osm_l2net.core.errors import Problem
 from tests.unit import cdn
 
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from osm_l2net.cli import cli
-from osm_l2net.plan import Plan
+from osm_l2net.cli.main import cli
+from osm_l2net.core.plan import Plan
 from tests.conftest import CDN_PACKAGES, MODELS, REPO
 from tests.support.tools import in_ci
 
@@ -107,8 +107,7 @@ def test_the_real_command_never_prints_a_traceback(args: list[str]) -> None:
 
 def test_internal_errors_are_one_line_with_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from osm_l2net import api
-    from osm_l2net import cli as cli_module
-
+    from osm_l2net.cli import main as cli_module
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("kaboom")
 

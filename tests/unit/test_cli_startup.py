@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from osm_l2net.cli import LAZY_COMMANDS, cli
+from osm_l2net.cli.main import LAZY_COMMANDS, cli
 from tests.conftest import CDN_PACKAGES
 
 HEAVY = ("pyroute2", "kubernetes", "requests", "networkx", "urllib3")
@@ -20,7 +20,7 @@ HEAVY = ("pyroute2", "kubernetes", "requests", "networkx", "urllib3")
 
 def modules_after(*argv: str) -> set[str]:
     """The modules a fresh interpreter holds after ``osm-l2net ARGV`` (the console script's entry point, main)."""
-    code = ("import sys, json\nfrom osm_l2net.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
+    code = ("import sys, json\nfrom osm_l2net.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
             "    pass\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60, check=False)
     return set(json.loads(proc.stderr.strip().splitlines()[-1]))
@@ -30,25 +30,25 @@ def test_help_imports_no_adapter_library_and_not_the_core() -> None:
     loaded = modules_after("--help")
     assert "click" in loaded  # the probe works: the CLI ran
     assert not {m.split(".")[0] for m in loaded} & set(HEAVY)
-    assert not loaded & {"osm_l2net.api", "osm_l2net.planner", "osm_l2net.render", "yaml", "osm_l2net.lab.cli",
-                         "osm_l2net.cli_cluster", "osm_l2net.osm.cli"}
+    assert not loaded & {"osm_l2net.api", "osm_l2net.core.planner", "osm_l2net.core.render", "yaml", "osm_l2net.cli.lab",
+                         "osm_l2net.cli.cluster", "osm_l2net.cli.osm"}
 
 
 @pytest.mark.parametrize("command", ["validate", "plan"])
 def test_validate_and_plan_import_no_cluster_nbi_or_lab_library(command: str) -> None:
     loaded = modules_after(command, *CDN_PACKAGES)
-    assert "osm_l2net.planner" in loaded  # it did plan
+    assert "osm_l2net.core.planner" in loaded  # it did plan
     assert not {m.split(".")[0] for m in loaded} & set(HEAVY)
 
 
 def test_a_lazy_command_loads_its_module_only_when_used() -> None:
     loaded = modules_after("gc", "--help")
-    assert "osm_l2net.cli_cluster" in loaded and "osm_l2net.osm.cli" not in loaded and "pyroute2" not in loaded
+    assert "osm_l2net.cli.cluster" in loaded and "osm_l2net.cli.osm" not in loaded and "pyroute2" not in loaded
 
 
 def test_lab_help_does_not_load_the_lab_engine() -> None:
     loaded = modules_after("lab", "--help")
-    assert "osm_l2net.lab.cli" in loaded  # the lab's group was loaded and printed its help
+    assert "osm_l2net.cli.lab" in loaded  # the lab's group was loaded and printed its help
     assert "pyroute2" not in loaded and "osm_l2net.lab.engine" not in loaded
 
 

@@ -9,8 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from osm_l2net.cli import cli
-from osm_l2net.cli_types import BareValueCommand, format_duration, parse_duration
+from osm_l2net.cli.main import cli
+from osm_l2net.cli.types import BareValueCommand, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

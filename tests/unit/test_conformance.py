@@ -24,8 +24,8 @@ def run(models: Path, script: str, *args: str) -> subprocess.CompletedProcess[st
 def test_generated_network_objects_match_the_crds(provider: str, models: Path, tmp_path: Path) -> None:
     plan = api.plan(CDN_PACKAGES, ns_name="vod-service-deployment", options=api.PlanOptions(provider=provider))
     nsd, vnfds = service_docs(2, 4, 3, prefix=26)
-    from osm_l2net.model import NsInstance
-    from osm_l2net.planner import build_plan
+    from osm_l2net.core.model import NsInstance
+    from osm_l2net.core.planner import build_plan
 
     generated = build_plan(descriptors(nsd, vnfds), NsInstance("g", "gen"), api.PlanOptions(provider=provider))
     objects = tmp_path / "objects.yaml"

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from osm_l2net.model import NsInstance
-from osm_l2net.options import PlanOptions, ValuesLayout
-from osm_l2net.params import parse_params
-from osm_l2net.planner import build_plan
+from osm_l2net.core.model import NsInstance
+from osm_l2net.core.options import PlanOptions, ValuesLayout
+from osm_l2net.core.params import parse_params
+from osm_l2net.core.planner import build_plan
 from tests.conftest import REPO
 from tests.support.descriptors import descriptors, service_docs
 

@@ -30,10 +30,10 @@ import yaml
 from click.testing import CliRunner
 
 from osm_l2net import api
-from osm_l2net.cli import cli
-from osm_l2net.errors import DescriptorError, InputError, Problem
-from osm_l2net.packages import load_descriptors
-from osm_l2net.sol006 import HELM_CHART, is_valid_helm_chart
+from osm_l2net.cli.main import cli
+from osm_l2net.core.errors import DescriptorError, InputError, Problem
+from osm_l2net.core.sol006 import HELM_CHART, is_valid_helm_chart
+from osm_l2net.local.packages import load_descriptors
 from tests.conftest import DESCRIPTORS, REPO
 
 OSM_SOURCE = Path(os.environ.get("OSM_L2NET_OSM_SOURCE", REPO.parent / "shared" / "osm-v19"))
@@ -137,7 +137,7 @@ def test_a_dangling_mgmt_cp_on_a_mgmt_only_knf_is_a_warning(tmp_path: Path, mode
 def test_a_dangling_mgmt_cp_in_a_vnfd_with_vdu_is_refused_as_nbi_does() -> None:
     doc = json.loads(json.dumps(OPENLDAP_VNFD))
     doc["vnfd"].update({"mgmt-cp": "missing-ext", "vdu": [{"id": "vm", "name": "vm"}]})
-    from osm_l2net.sol006 import parse_vnfd
+    from osm_l2net.core.sol006 import parse_vnfd
 
     with pytest.raises(DescriptorError) as err:
         parse_vnfd(doc, "v.yaml")
@@ -155,7 +155,7 @@ def test_a_dangling_k8s_cluster_net_is_a_warning(tmp_path: Path, models: Path) -
 
 def test_the_kits_broken_knfs_that_osm_accepts_are_warnings(models: Path) -> None:
     """The shared kit's own examples: OSM passes both ([osm] PASS, --osm-only exit 0); so does osm-l2net, warning."""
-    from osm_l2net.sol006 import parse_vnfd
+    from osm_l2net.core.sol006 import parse_vnfd
 
     for name, path in (("vnfd_mgmt_cp.yaml", "vnfd.mgmt-cp"), ("vnfd_k8s_net.yaml", "vnfd.ext-cpd[0].k8s-cluster-net")):
         source = models / "examples" / "bad" / name

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from osm_l2net import api
-from osm_l2net.plan import Plan
-from osm_l2net.providers.l2sm_nad import CONFIG
-from osm_l2net.routing import Unreachable, expected_path, expected_ttl
+from osm_l2net.core.plan import Plan
+from osm_l2net.core.providers.l2sm_nad import CONFIG
+from osm_l2net.core.routing import Unreachable, expected_path, expected_ttl
 from tests.conftest import CDN_PACKAGES, REPO
 from tests.unit import cdn
 
@@ -183,7 +183,7 @@ def test_user_values_are_kept_and_merged_with_the_attachment() -> None:
 
 
 def test_values_layout_is_configurable() -> None:
-    from osm_l2net.options import PlanOptions, ValuesLayout
+    from osm_l2net.core.options import PlanOptions, ValuesLayout
 
     plan = api.plan(CDN_PACKAGES, ns_name="x", options=PlanOptions(
         values_layout=ValuesLayout("server.podLabels", "server.podAnnotations", "net.l2")))

@@ -8,10 +8,10 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from osm_l2net.errors import L2NetError
-from osm_l2net.model import NsInstance
-from osm_l2net.planner import build_plan
-from osm_l2net.routing import Unreachable, expected_path, expected_ttl
+from osm_l2net.core.errors import L2NetError
+from osm_l2net.core.model import NsInstance
+from osm_l2net.core.planner import build_plan
+from osm_l2net.core.routing import Unreachable, expected_path, expected_ttl
 from tests.support.descriptors import descriptors, service_docs
 from tests.support.mutation import mutate
 from tests.unit import cdn
@@ -25,7 +25,7 @@ shapes = st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 5), st.s
 def test_random_valid_services_give_sound_plans(shape: tuple[int, int, int, int, int, int], provider: str) -> None:
     groups, links, knfs, prefix, pin_every, seed = shape
     nsd, vnfds = service_docs(groups, links, knfs, prefix=prefix, pin_every=pin_every, seed=seed)
-    from osm_l2net.options import PlanOptions
+    from osm_l2net.core.options import PlanOptions
 
     plan = build_plan(descriptors(nsd, vnfds), NsInstance(f"id-{seed}", "prop"), PlanOptions(provider=provider))
     names = [n.name for n in plan.networks]

@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from osm_l2net import api
-from osm_l2net.plan import Plan, plain
-from osm_l2net.render import dump, dump_json, dump_yaml, plan_dot
+from osm_l2net.core.plan import Plan, plain
+from osm_l2net.core.render import dump, dump_json, dump_yaml, plan_dot
 from tests.conftest import CDN_PACKAGES, REPO
 
 TRICKY = ["", " ", "a b", "a: b", "a:", "a #b", "#a", "-", "- a", "-a", "?", "? a", ":", "---", "...", "--- a", "yes",

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from osm_l2net.errors import InputError, LabError
+from osm_l2net.core.errors import InputError, LabError
 from osm_l2net.lab.report_file import check_writable, report_format, write_report
 from osm_l2net.lab.report_html import RunContext, report_html, verdict
 from tests.lab.plans import cdn_plan

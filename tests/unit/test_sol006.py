@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from osm_l2net.errors import DescriptorError
-from osm_l2net.packages import load_descriptors
-from osm_l2net.sol006 import parse_nsd, parse_vnfd
+from osm_l2net.core.errors import DescriptorError
+from osm_l2net.core.sol006 import parse_nsd, parse_vnfd
+from osm_l2net.local.packages import load_descriptors
 from tests.conftest import CDN_PACKAGES, DESCRIPTORS, MODELS
 
 EXAMPLES = MODELS / "examples"

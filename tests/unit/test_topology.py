@@ -9,10 +9,10 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osm_l2net.checks import first_by
-from osm_l2net.errors import Problem
-from osm_l2net.names import slug
-from osm_l2net.topology import Edge, Topology, knf, vl
+from osm_l2net.core.checks import first_by
+from osm_l2net.core.errors import Problem
+from osm_l2net.core.names import slug
+from osm_l2net.core.topology import Edge, Topology, knf, vl
 
 MEMBERS = [f"m{i}" for i in range(6)]
 LINKS = [f"v{i}" for i in range(6)]

@@ -14,8 +14,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from osm_l2net import yamlsafe
-from osm_l2net.yamlsafe import YamlInputError, YamlLimits
+from osm_l2net.core import yamlsafe
+from osm_l2net.core.yamlsafe import YamlInputError, YamlLimits
 from tests.support.descriptors import service_docs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from osm_l2net import yamlsafe
-from osm_l2net.errors import (
+from osm_l2net.core import yamlsafe
+from osm_l2net.core.errors import (
     EXIT_ACCESS,
     EXIT_CONFLICT,
     EXIT_DEADLINE,
@@ -28,9 +28,9 @@ from osm_l2net.errors import (
     WaitTimeout,
     quote,
 )
-from osm_l2net.packages import load_descriptors
-from osm_l2net.params import parse_params
-from osm_l2net.yamlsafe import YamlInputError, YamlLimits
+from osm_l2net.core.params import parse_params
+from osm_l2net.core.yamlsafe import YamlInputError, YamlLimits
+from osm_l2net.local.packages import load_descriptors
 
 
 def bomb(levels: int, width: int = 9) -> str:
@@ -184,7 +184,7 @@ def test_compression_is_read_from_the_bytes_not_the_name(tmp_path: Path, cache: 
 
 
 def test_a_partial_unpack_left_by_a_killed_run_is_removed_by_the_next(tmp_path: Path, cache: Path) -> None:
-    code = ("import os, sys; from osm_l2net import scratch\n"
+    code = ("import os, sys; from osm_l2net.local import scratch\n"
             "work = scratch.ScratchDir(sys.argv[1], '.partial-'); (work.path / 'half').write_text('x')\n"
             "print(work.path, flush=True); os.kill(os.getpid(), 9)\n")
     cache.mkdir(parents=True)
@@ -203,8 +203,8 @@ def test_a_partial_unpack_left_by_a_killed_run_is_removed_by_the_next(tmp_path: 
 def test_one_code_per_kind_of_failure_whichever_adapter() -> None:
     from kubernetes.client.exceptions import ApiException
 
-    from osm_l2net.helm import _tool_error
-    from osm_l2net.kube import to_error
+    from osm_l2net.helm.runner import _tool_error
+    from osm_l2net.kube.cluster import to_error
 
     assert (InputError(Problem("f", "", "m")).exit_code, ClusterError("x").exit_code, ConflictError("x").exit_code,
             WaitTimeout("x").exit_code) == (EXIT_INPUT, EXIT_FAILURE, EXIT_CONFLICT, EXIT_DEADLINE)

@@ -1,0 +1,1 @@
+"""The ``osm-l2net`` command (click); the only package that imports click."""

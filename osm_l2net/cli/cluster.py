@@ -1,0 +1,263 @@
+"""Cluster commands of ``osm-l2net``: apply, delete, status, gc, post-render. Thin: flags → one library call each."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from osm_l2net.cli.main import OUTPUT, build_plan, handle_errors, plan_options
+from osm_l2net.cli.types import DryRunCommand, Duration, format_duration
+from osm_l2net.core.names import label_value
+from osm_l2net.core.plan import Plan
+from osm_l2net.core.render import dump, table
+from osm_l2net.kube.state import RetryPolicy
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+_DEFAULTS = RetryPolicy()
+
+
+def connection_options(func: F) -> F:
+    # no envvar=KUBECONFIG here: the adapter reads $KUBECONFIG itself, so its messages can say where a path came from
+    options = [
+        click.option("--kubeconfig", default=None,
+                     help="kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)."),
+        click.option("--context", default=None, help="kubeconfig context."),
+        click.option("--connect-timeout", type=Duration(0.001), default=format_duration(_DEFAULTS.first_contact_timeout_s),
+                     show_default=True,
+                     help="How long the first contact with the API server (GET /version, "
+                          f"{_DEFAULTS.first_contact_attempts} tries) may take before the command gives up "
+                          "(Go-style duration: 10s, 1m30s; or plain seconds)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def cluster_options(func: F) -> F:
+    options = [
+        click.option("--ready-timeout", type=Duration(), default="5m", show_default=True,
+                     help="How long to wait for networks to become ready / pods and networks to go (Go-style "
+                          "duration: 5m, 90s, 1h30m; or plain seconds)."),
+        click.option("--progress-interval", type=Duration(), default=format_duration(_DEFAULTS.progress_interval_s),
+                     show_default=True,
+                     help="Time between the lines saying what a wait is still waiting for (0: changes only; Go-style "
+                          "duration or plain seconds)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return connection_options(func)
+
+
+def helm_options(func: F) -> F:
+    options = [
+        click.option("--no-kdus", is_flag=True, help="Networks only: do not install/uninstall the KDUs' helm charts."),
+        click.option("--helm-flag", "helm_flags", multiple=True,
+                     help="Extra flag for helm install/upgrade (repeatable), e.g. --helm-flag=--disable-openapi-validation."),
+        click.option("--helm-timeout", type=Duration(1.0), default="5m", show_default=True,
+                     help="helm --timeout (Go-style duration as helm takes it: 5m, 90s, 1h30m; or plain seconds)."),
+        click.option("--wait/--no-wait", "helm_wait", default=True, show_default=True, help="helm --wait."),
+        click.option("--atomic/--no-atomic", default=True, show_default=True, help="helm --atomic."),
+        click.option("--create-namespace/--no-create-namespace", default=True, show_default=True,
+                     help="helm --create-namespace for the KDUs' namespaces."),
+        click.option("--post-renderer", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+                     help="Attach pods through helm values (never), the post-renderer (always), or values with the "
+                          "post-renderer for charts that have no values hook (auto)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _progress(message: str) -> None:
+    click.echo(f"· {message}", err=True)
+
+
+def _connect(kubeconfig: str | None, context: str | None, namespace: str | None, connect_timeout: float,
+             progress_interval: float = _DEFAULTS.progress_interval_s, *, announce: bool = False) -> Any:
+    """The cluster, after a first contact of at most ``connect_timeout`` s per try (naming server, kubeconfig and
+    context when it fails); its waits report on stderr every ``progress_interval`` s. ``announce``: commands that
+    change the cluster say first which one it is (server, context, kubeconfig), as the wrong context is a classic."""
+    from osm_l2net.kube.cluster import Cluster, ClusterAccess
+
+    policy = dataclasses.replace(_DEFAULTS, first_contact_timeout_s=connect_timeout,
+                                 progress_interval_s=progress_interval)
+    cluster = Cluster(ClusterAccess(kubeconfig, context, namespace), policy=policy, progress=_progress)
+    if announce:
+        _progress(f"cluster: {cluster.endpoint.describe()}")
+    return cluster
+
+
+def _deployer(cluster: Any, kubeconfig: str | None, context: str | None, ready_timeout: float, no_kdus: bool,
+              helm_flags: tuple[str, ...], helm_timeout: float, helm_wait: bool, atomic: bool, create_namespace: bool,
+              post_renderer: str) -> Any:
+    from osm_l2net.deploy.deployer import Deployer, DeploySettings
+    from osm_l2net.helm.runner import Helm, HelmSettings
+
+    helm = None if no_kdus else Helm(HelmSettings(kubeconfig=kubeconfig, kube_context=context, atomic=atomic, wait=helm_wait,
+                                                  timeout=helm_timeout, extra_flags=helm_flags,
+                                                  create_namespace=create_namespace))
+    settings = DeploySettings(ready_timeout=ready_timeout, delete_timeout=ready_timeout, pods_gone_timeout=ready_timeout,
+                              post_renderer=post_renderer)
+    return Deployer(cluster, helm, settings, progress=_progress)
+
+
+def _split(kwargs: dict[str, Any], func: Callable[..., Any]) -> dict[str, Any]:
+    """Take the keyword arguments ``func`` accepts out of ``kwargs``."""
+    names = func.__code__.co_varnames[: func.__code__.co_argcount]
+    return {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+
+
+def _plan_for(cluster: Any, kwargs: dict[str, Any]) -> Plan:
+    kwargs["namespace"] = kwargs.get("namespace") or cluster.namespace  # kubectl's rule: -n, else the context's
+    return build_plan(**kwargs)
+
+
+@click.command(cls=DryRunCommand)
+@plan_options
+@cluster_options
+@helm_options
+@click.option("--dry-run", "dry_run", type=click.Choice(["none", "client", "server"]), default="none",
+              show_default=True,
+              help="As kubectl's: show what would change, change nothing. client (also bare --dry-run): from reads "
+                   "only (our networks, helm status); server: besides, each network is sent to the API server with "
+                   "dryRun=All, so its schema, admission and RBAC checks run and nothing is stored (the namespace must "
+                   "exist). The KDUs are judged from helm status in both. Give a value as --dry-run=server.")
+@OUTPUT
+@handle_errors
+def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
+          progress_interval: float, dry_run: str, fmt: str, **kwargs: Any) -> None:
+    """Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run)."""
+    deploy_args = _split(kwargs, _deployer)
+    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
+                  announce=True) as cluster:
+        plan = _plan_for(cluster, kwargs)
+        deployer = _deployer(cluster, kubeconfig, context, ready_timeout, **deploy_args)
+        if dry_run != "none":
+            _echo(_changes(deployer, plan, server=dry_run == "server"), fmt, ["ACTION", "KIND", "NAME", "NAMESPACE"],
+                  "changes")
+            return
+        report = deployer.instantiate(plan)
+    _echo_report(report, fmt)
+
+
+@click.command()
+@plan_options
+@cluster_options
+@helm_options
+@click.option("--force", is_flag=True, help="Do not wait for the NS's pods to go before deleting its networks.")
+@OUTPUT
+@handle_errors
+def delete(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
+           progress_interval: float, force: bool, fmt: str, **kwargs: Any) -> None:
+    """Uninstall the NS's KDUs, wait until its pods are gone, delete its networks and wait until they are gone."""
+    deploy_args = _split(kwargs, _deployer)
+    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
+                  announce=True) as cluster:
+        plan = _plan_for(cluster, kwargs)
+        report = _deployer(cluster, kubeconfig, context, ready_timeout, **deploy_args).terminate(plan, force=force)
+    _echo_report(report, fmt)
+
+
+@click.command()
+@plan_options
+@cluster_options
+@OUTPUT
+@handle_errors
+def status(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
+           progress_interval: float, fmt: str, **kwargs: Any) -> None:
+    """Per virtual link: the network's state and the pods attached, with their interfaces, addresses and problems."""
+    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout) as cluster:
+        plan = _plan_for(cluster, kwargs)
+        found = cluster.network_status(list(plan.networks), plan.namespace)
+    vld = {n.name: n.vld_id for n in plan.networks}
+    rows = [{"vld": vld.get(s.name, ""), "network": s.name, "kind": s.kind, "exists": s.exists, "ready": s.ready,
+             "detail": s.detail, "pods": [dataclasses.asdict(p) for p in s.pods], "problems": list(s.problems)}
+            for s in found]
+    if fmt != "table":
+        click.echo(dump({"ns": plan.ns_id, "networks": rows}, fmt))
+    else:
+        click.echo(table(["VIRTUAL LINK", "NETWORK", "READY", "DETAIL", "PODS"],
+                         [(r["vld"], r["network"], "yes" if r["ready"] else "no", r["detail"],
+                           ", ".join(f"{p['pod']}:{p.get('interface') or '?'}={','.join(p.get('ips') or []) or '-'}"
+                                     for p in r["pods"]) or "-") for r in rows]))
+        problems = [p for r in rows for p in r["problems"]]
+        if problems:
+            click.echo("\n" + "\n".join(f"problem: {p}" for p in problems))
+    if any(r["problems"] for r in rows):
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--ns-id", default=None, help="Delete the networks of this NS instance (it no longer exists).")
+@click.option("--keep", "keep", default=None,
+              help="Cluster-wide: comma-separated NS instance ids that still exist; every other NS's networks go.")
+@click.option("-n", "--namespace", default=None, help="Only this namespace (default: all namespaces).")
+@connection_options
+@OUTPUT
+@handle_errors
+def gc(ns_id: str | None, keep: str | None, namespace: str | None, kubeconfig: str | None, context: str | None,
+       connect_timeout: float, fmt: str) -> None:
+    """Delete networks (carrying our labels only) whose NS instance no longer exists; keeps any with pods attached."""
+    if (ns_id is None) == (keep is None):
+        raise click.UsageError("give exactly one of --ns-id or --keep")
+    existing = None if keep is None else {label_value(k.strip()) for k in keep.split(",") if k.strip()}
+    with _connect(kubeconfig, context, namespace, connect_timeout) as cluster:
+        result = cluster.gc(existing, ns_id=label_value(ns_id) if ns_id else None, namespace=namespace)
+    rows = [("deleted", n.kind, n.name, n.namespace, n.ns_id, "") for n in result.deleted]
+    rows += [("kept", n.kind, n.name, n.namespace, n.ns_id, why) for n, why in result.skipped]
+    _echo([dict(zip(["action", "kind", "name", "namespace", "nsId", "reason"], r, strict=True)) for r in rows], fmt,
+          ["ACTION", "KIND", "NAME", "NAMESPACE", "NS-ID", "REASON"], "gc")
+
+
+@click.command("post-render", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def post_render(args: tuple[str, ...]) -> None:
+    """helm --post-renderer: add a KDU's attachment (pod labels/annotations) to every pod template on stdin."""
+    from osm_l2net.helm.postrender import main as post_render_main
+
+    sys.exit(post_render_main(list(args)))
+
+
+def _changes(deployer: Any, plan: Plan, *, server: bool = False) -> list[dict[str, str]]:
+    """What apply would do, from one list of our networks and one helm status per KDU (no writes); ``server``: each
+    network judged by the API server instead (a dryRun=All create or update, stored nowhere)."""
+    if server:
+        actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace) for n in plan.networks}
+    else:
+        ours = {o.name for o in deployer.cluster.list_owned(label_value(plan.ns_id), plan.namespace)}
+        actions = {n.name: "unchanged" if n.name in ours else "create" for n in plan.networks}
+    rows = [{"action": actions[n.name], "kind": n.kind, "name": n.name, "namespace": plan.namespace}
+            for n in plan.networks]
+    if deployer.helm is not None:
+        for k in plan.kdus:
+            state = ((deployer.helm.status(k.release_name, k.namespace) or {}).get("info") or {}).get("status")
+            rows.append({"action": "unchanged" if state == "deployed" else "install", "kind": "HelmRelease",
+                         "name": k.release_name, "namespace": k.namespace})
+    return rows
+
+
+def _echo(rows: list[dict[str, str]], fmt: str, headers: list[str], key: str) -> None:
+    if fmt == "table":
+        click.echo(table(headers, [list(r.values()) for r in rows]) if rows else f"no {key}")
+    else:
+        click.echo(dump({key: rows}, fmt))
+
+
+def _echo_report(report: Any, fmt: str) -> None:
+    data = report.as_dict()
+    if fmt == "table":
+        click.echo(table(["", "COUNT", "NAMES"], [(k, len(v), ", ".join(v)) for k, v in data.items()
+                                                  if isinstance(v, list) and v]))
+    else:
+        click.echo(dump(data, fmt))
+
+
+def register(group: click.Group) -> None:
+    for command in (apply, delete, status, gc, post_render):
+        group.add_command(command)

@@ -1,0 +1,388 @@
+"""The ``osm-l2net`` command. Thin: each command translates its flags and calls one library function.
+
+Exit codes (the table is in osm_l2net/core/errors.py): 0 success, 1 internal error or a cluster/helm/OSM failure, 2 invalid
+input (descriptors, parameters, flags), 3 conflict with an object we do not own, 4 a deadline passed, 5 credentials or
+permission refused, 128 + N interrupted by signal N. Errors are one clear message, never a traceback (``--debug``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import importlib
+import importlib.util
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from osm_l2net.core.errors import EXIT_FAILURE, EXIT_SIGNAL_BASE, InputError, L2NetError
+from osm_l2net.core.options import PROVIDERS, PlanOptions, ValuesLayout
+
+if TYPE_CHECKING:
+    from osm_l2net import api
+# Start-up time is the CLI's first impression: the core (~100 ms), YAML, the kubernetes client and the lab's
+# pyroute2 (~340 ms) are imported inside the commands that use them, and the commands of other modules on first use.
+
+F = TypeVar("F", bound=Callable[..., Any])
+OUTPUT = click.option("-o", "--output", "fmt", type=click.Choice(["table", "yaml", "json"]), default="table",
+                      show_default=True, help="Output format.")
+
+
+def plan_options(func: F) -> F:
+    options = [
+        click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True)),
+        click.option("--ns-name", default="vod-service-deployment", show_default=True, help="NS instance name."),
+        click.option("--ns-id", default=None, help="NS instance id (OSM nsr id); default: derived from --ns-name."),
+        click.option("-n", "--namespace", default=None,
+                     help="Kubernetes namespace of the NS (default: the kubeconfig context's, else 'default')."),
+        click.option("--provider", type=click.Choice(PROVIDERS), default="l2sm", show_default=True),
+        click.option("--config", "config", default=None,
+                     help="Instantiation parameters as osmclient --config: a YAML file or inline YAML."),
+        click.option("--df", "df_id", default=None, help="NSD deployment flavour (default: the first)."),
+        click.option("--interface-capacity", type=click.IntRange(1, 4096), default=10, show_default=True,
+                     help="L2 interfaces a pod may have (L2S-M: the Overlay's interfaceNumber)."),
+        click.option("--values-labels-path", default="podLabels", show_default=True,
+                     help="Dotted path of pod labels in the charts' values."),
+        click.option("--values-annotations-path", default="podAnnotations", show_default=True,
+                     help="Dotted path of pod annotations in the charts' values."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def handle_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as e:
+            from osm_l2net.core.render import problems_text
+
+            click.echo(problems_text(e.problems), err=True)
+            sys.exit(e.exit_code)
+        except L2NetError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(e.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """For one command's load, plan and output: they allocate millions of small acyclic objects and free them only at
+    the end, so the cycle collector would rescan them again and again with nothing to collect (it cost about two
+    thirds of the load time of a 10,000-link NSD)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def load_config(config: str | None) -> dict[str, Any] | None:
+    """``--config`` as osmclient takes it: a file path, or inline YAML (both within the YAML limits)."""
+    return config_mapping(config, None)
+
+
+def config_mapping(config: str | None, config_file: str | None) -> dict[str, Any] | None:
+    """Instantiation parameters from inline YAML (``config``) or a file (``config_file``, or ``config`` naming one)."""
+    if config is None and config_file is None:
+        return None
+    from osm_l2net.core import yamlsafe
+    from osm_l2net.core.yamlsafe import YamlInputError
+    from osm_l2net.local.packages import read_yaml, yaml_limits
+
+    if config_file is None and config is not None and is_file(config):
+        config_file = config
+    source = config_file or "--config"
+    try:
+        data = read_yaml(config_file) if config_file else yamlsafe.load(config or "", yaml_limits())
+    except YamlInputError as e:
+        raise InputError(e.problem(source)) from e
+    if data is not None and not isinstance(data, dict):
+        raise InputError.single(source, "", f"is a {type(data).__name__}", "a YAML mapping (osmclient --config)")
+    return data
+
+
+def is_file(text: str) -> bool:
+    """Whether a flag's value names a file; inline YAML may be too long or odd for a path (ENAMETOOLONG, NUL)."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def build_plan(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace: str | None, provider: str,
+               config: str | None, df_id: str | None, interface_capacity: int, values_labels_path: str,
+               values_annotations_path: str) -> api.Plan:
+    """The plan the CLI's flags describe (shared by plan, graph and the cluster commands)."""
+    from osm_l2net import api
+    namespace = namespace or "default"
+    options = PlanOptions(provider=provider, namespace=namespace, df_id=df_id, interface_capacity=interface_capacity,
+                          values_layout=ValuesLayout(values_labels_path, values_annotations_path))
+    raw = load_config(config)
+    return api.plan(paths, ns_name=ns_name, ns_id=ns_id, namespace=namespace, config=raw,
+                    config_source=config if config and is_file(config) else "--config", options=options)
+
+
+# name -> ("module:attribute", short help, module that must be importable for the command to exist). The short help
+# is kept here so that --help lists the commands without importing them; tests/unit/test_cli_startup.py holds it
+# equal to each command's own.
+LAZY_COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "apply": ("osm_l2net.cli.cluster:apply",
+              "Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run).", None),
+    "delete": ("osm_l2net.cli.cluster:delete",
+               "Uninstall the NS's KDUs, wait until its pods are gone, delete its networks and wait until they are gone.",
+               None),
+    "status": ("osm_l2net.cli.cluster:status",
+               "Per virtual link: the network's state and the pods attached, with their interfaces, addresses and "
+               "problems.", None),
+    "gc": ("osm_l2net.cli.cluster:gc",
+           "Delete networks (carrying our labels only) whose NS instance no longer exists; keeps any with pods attached.",
+           None),
+    "post-render": ("osm_l2net.cli.cluster:post_render",
+                    "helm --post-renderer: add a KDU's attachment (pod labels/annotations) to every pod template on "
+                    "stdin.", None),
+    "ns-create": ("osm_l2net.cli.osm:ns_create",
+                  "Create the NS's L2 networks, then the NS in OSM with each KDU's attachment (osm ns-create).", None),
+    "ns-delete": ("osm_l2net.cli.osm:ns_delete",
+                  "Delete the NS in OSM (osm ns-delete), wait until it is terminated, then delete its networks.", None),
+    "lab": ("osm_l2net.cli.lab:lab", "Run an NS in a local network-namespace lab (needs root).", "pyroute2"),
+}
+
+# Options kubectl/helm users give before the command too: given there, they are the default of the command's option
+# with the same flag (an option after the command still wins); commands without that option ignore them, as kubectl's
+# and helm's commands ignore global flags they do not use.
+GLOBAL_FLAGS = ("--kubeconfig", "--context", "--namespace", "--output")
+
+
+class LazyGroup(click.Group):
+    """A group whose commands in LAZY_COMMANDS are imported on first use, not when the program starts."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str | None]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def _available(self, name: str) -> bool:
+        requires = self.lazy[name][2]
+        return requires is None or importlib.util.find_spec(requires) is not None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *(n for n in self.lazy if self._available(n))})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy and self._available(cmd_name):
+            module, _, attr = self.lazy[cmd_name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, with the short help of commands not yet imported taken from the table."""
+        names = [n for n in self.list_commands(ctx) if not (n in self.commands and self.commands[n].hidden)]
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
+        rows = [(n, self.commands[n].get_short_help_str(limit) if n in self.commands
+                 else click.Command(n, help=self.lazy[n][1]).get_short_help_str(limit)) for n in names]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _global_defaults(command: click.Command, given: dict[str, Any]) -> dict[str, Any]:
+    """click's default_map for ``command`` (and, for a group, its commands): the globally given flags by param name."""
+    defaults: dict[str, Any] = {}
+    for param in command.params:
+        flag = next((f for f in getattr(param, "opts", ()) if f in given), None)
+        if isinstance(param, click.Option) and flag is not None:
+            defaults[str(param.name)] = given[flag]
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            defaults[name] = _global_defaults(sub, given)
+    return defaults
+
+
+def _global_option(*decls: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(*decls, default=None, **kwargs)
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="--kubeconfig, --context, -n and -o may also come before the command (as with kubectl and helm): "
+                    "osm-l2net -n vod plan descriptors/ is osm-l2net plan descriptors/ -n vod. Timeouts and intervals "
+                    "take Go-style durations (5m, 90s, 1h30m, 500ms) or plain seconds.")
+@click.option("--debug", is_flag=True, help="Log debug messages and show tracebacks of internal errors.")
+@_global_option("--kubeconfig", "g_kubeconfig", metavar="FILE", help="kubeconfig file, for the cluster commands.")
+@_global_option("--context", "g_context", metavar="NAME", help="kubeconfig context, for the cluster commands.")
+@_global_option("-n", "--namespace", "g_namespace", metavar="NAMESPACE",
+                help="Kubernetes namespace, for the commands that take -n.")
+@_global_option("-o", "--output", "g_output", metavar="FORMAT",
+                help="Output format (table, yaml, json), for the commands that take -o.")
+@click.version_option(package_name="osm-l2net")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, g_kubeconfig: str | None, g_context: str | None, g_namespace: str | None,
+        g_output: str | None) -> None:
+    """Turn OSM network-service virtual links into isolated L2 networks for KNFs on Kubernetes."""
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"debug": debug}
+    values = (g_kubeconfig, g_context, g_namespace, g_output)
+    given = {flag: value for flag, value in zip(GLOBAL_FLAGS, values, strict=True) if value is not None}
+    name, group = ctx.invoked_subcommand, ctx.command
+    command = group.get_command(ctx, name) if name and isinstance(group, click.Group) else None
+    if given and name and command is not None:
+        ctx.default_map = {name: _global_defaults(command, given)}
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--config", default=None, help="Instantiation parameters (YAML file or inline YAML) to check too.")
+@click.option("--provider", type=click.Choice(PROVIDERS), default="l2sm", show_default=True)
+@click.option("--interface-capacity", type=click.IntRange(1, 4096), default=10, show_default=True)
+@OUTPUT
+@handle_errors
+def validate(paths: tuple[str, ...], config: str | None, provider: str, interface_capacity: int, fmt: str) -> None:
+    """Check descriptors (files, package folders, .tar.gz) and parameters; report every problem with its path."""
+    from osm_l2net import api
+    from osm_l2net.core.render import dump, problems_text
+
+    try:
+        with gc_paused():
+            problems = api.validate(paths, config=load_config(config),
+                                    options=PlanOptions(provider=provider, interface_capacity=interface_capacity))
+    except InputError as e:  # unreadable input: with -o json/yaml still one document on stdout, saying why
+        if fmt == "table":
+            raise
+        click.echo(dump({"valid": False, "problems": [p.as_dict() for p in e.problems]}, fmt))
+        sys.exit(e.exit_code)
+    errors = [p for p in problems if p.severity == "error"]
+    if fmt == "table":
+        click.echo(problems_text(problems) if problems else "valid: no problems found")
+        if problems and not errors:
+            click.echo(f"valid, with {len(problems)} warning(s)")
+    else:
+        click.echo(dump({"valid": not errors, "problems": [p.as_dict() for p in problems]}, fmt))
+    if errors:
+        sys.exit(2)
+
+
+@cli.command()
+@plan_options
+@OUTPUT
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+              help="Also write one manifest per network and one values file per KDU here.")
+@handle_errors
+def plan(fmt: str, out_dir: str | None, **kwargs: Any) -> None:
+    """Show what the NS needs on the cluster: networks, each KDU's interfaces, routes and helm values."""
+    from osm_l2net import api
+    from osm_l2net.core.render import plan_json, plan_text, plan_yaml
+
+    with gc_paused():
+        result = build_plan(**kwargs)
+        if fmt == "table":
+            click.echo(plan_text(result))
+        else:  # in pieces: a 10,000-link plan is 20 MB of text, never copied nor joined into one string
+            for piece in plan_json(result) if fmt == "json" else plan_yaml(result):
+                click.echo(piece, nl=False)
+    if out_dir:
+        written = api.write_plan_files(result, Path(out_dir))
+        click.echo(f"wrote {len(written)} files to {out_dir}", err=True)
+
+
+@cli.command()
+@plan_options
+@click.option("--format", "image_format", type=click.Choice(["svg", "png", "dot"]), default="svg", show_default=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout).")
+@handle_errors
+def graph(image_format: str, out_file: str | None, **kwargs: Any) -> None:
+    """Draw the NS topology: links as buses with their subnets, KNFs (routers in orange), addresses (Graphviz)."""
+    if image_format == "png" and out_file is None and sys.stdout.isatty():
+        raise InputError.single("--format png", "", "PNG is binary and stdout is a terminal",
+                                "--out FILE.png, or stdout redirected to a file or a pipe (… > topology.png)")
+    from osm_l2net.core.render import plan_dot
+
+    with gc_paused():
+        dot = plan_dot(build_plan(**kwargs))
+    if image_format == "dot":
+        data = dot.encode()
+    else:
+        from osm_l2net.local.graphviz import render
+
+        data = render(dot, image_format)
+    if out_file:
+        Path(out_file).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script. SIGTERM and SIGINT unwind the run (``finally`` clean-ups: helm stopped, values files and
+    partial unpacks removed), then exit 128 + the signal. Only here: the library never installs signal handlers."""
+    with _signals_unwind() as received:
+        try:
+            cli.main(args=list(argv) if argv is not None else None, prog_name="osm-l2net", standalone_mode=True)
+        except SystemExit:
+            if received:
+                _exit_interrupted(received[0])
+            raise
+        except Exception as e:  # the last line of defence: never a traceback for users unless --debug
+            if received:
+                _exit_interrupted(received[0])
+            if "--debug" in (argv if argv is not None else sys.argv):
+                raise
+            click.echo(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", err=True)
+            sys.exit(EXIT_FAILURE)
+
+
+def _exit_interrupted(signum: int) -> None:
+    click.echo(f"interrupted by {signal.Signals(signum).name}: stopped, temporary files removed", err=True)
+    sys.exit(EXIT_SIGNAL_BASE + signum)
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[list[int]]:
+    """SIGTERM/SIGINT raise KeyboardInterrupt in the main thread (click prints "Aborted!"), once: a second signal
+    during the clean-up is noted, not raised, so the clean-up finishes. A process forked from us (pyroute2's helpers)
+    gets the default action back and dies as it would have."""
+    received: list[int] = []
+    owner = os.getpid()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if os.getpid() != owner:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        received.append(signum)
+        if len(received) == 1:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield received
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def __getattr__(name: str) -> Any:
+    """``osm_l2net.cli.main.table`` as before, imported only when asked for."""
+    if name == "table":
+        from osm_l2net.core.render import table
+
+        return table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["LAZY_COMMANDS", "LazyGroup", "cli", "main"]

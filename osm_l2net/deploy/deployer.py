@@ -1,0 +1,264 @@
+"""Instantiate and terminate an NS's networks and KDUs on a cluster, in the order L2S-M needs, idempotently.
+
+Instantiate: ensure every network (bounded concurrency) → wait until all are ready → install the KDUs (concurrently)
+→ verify each release's pod templates carry their attachment. A failure rolls back what *this run* created (never what
+it adopted) and is reported. Terminate: uninstall the KDUs → wait until the NS's pods are gone → delete the networks →
+wait until they are gone → verify nothing owned by the NS remains. Every step is idempotent, so re-running either
+after a crash converges. The async API runs the same code in a worker thread: it never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from osm_l2net.core.errors import AttachmentError, ClusterError, L2NetError
+from osm_l2net.core.names import label_value
+from osm_l2net.core.plan import KduPlan, NetworkPlan, Plan
+from osm_l2net.helm.runner import Helm, check_attachment, verify_release
+
+if TYPE_CHECKING:  # the kubernetes client is slow to import; LCM loads this module at start
+    from osm_l2net.kube.cluster import Cluster
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    ready_timeout: float = 300.0
+    delete_timeout: float = 300.0
+    pods_gone_timeout: float = 300.0
+    concurrency: int = 8  # parallel API writes / helm processes
+    verify: bool = True  # check the rendered pod templates carry the attachment, before and after install
+    post_renderer: str = "auto"  # "auto": values, or the post-renderer for charts without a values hook; "always"; "never"
+    create_namespace: bool = True  # create the networks' namespace when missing (networks come before helm)
+
+
+@dataclass
+class Report:
+    """What a run did, for people (``-o table``) and machines (``-o json``)."""
+
+    ns_id: str
+    created: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    installed: list[str] = field(default_factory=list)
+    existing_releases: list[str] = field(default_factory=list)
+    uninstalled: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    rolled_back: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (sorted(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
+
+
+class DeployError(L2NetError):
+    """A step failed; ``report`` says what had been done and what was rolled back. Chained to the cause."""
+
+    def __init__(self, message: str, report: Report, cause: L2NetError) -> None:
+        super().__init__(message)
+        self.report = report
+        self.exit_code = cause.exit_code
+        self.temporary = cause.temporary
+
+
+class Deployer:
+    def __init__(self, cluster: Cluster, helm: Helm | None = None, settings: DeploySettings | None = None,
+                 progress: Progress | None = None) -> None:
+        """``helm`` None: networks only."""
+        self.cluster = cluster
+        self.helm = helm
+        self.settings = settings or DeploySettings()
+        self.progress: Progress = progress or (lambda message: log.info("%s", message))
+
+    # ---- networks ---------------------------------------------------------------------------------------------------
+
+    def create_networks(self, plan: Plan, report: Report | None = None) -> Report:
+        """Ensure every network and wait until all are ready; on failure delete the ones this call created, then raise."""
+        report = report or Report(plan.ns_id)
+        if self.settings.create_namespace and plan.networks and self.cluster.ensure_namespace(plan.namespace):
+            self.progress(f"namespace {plan.namespace} created")
+        outcomes, failures = self._each(plan.networks, lambda n: self.cluster.ensure_network(n, plan.namespace))
+        for net, outcome in outcomes:
+            getattr(report, outcome).append(net.name)
+        if failures:
+            self._fail(plan, report, f"could not create {len(failures)} network(s)", failures[0][1])
+        self.progress(f"networks: {len(report.created)} created, {len(report.adopted)} adopted, "
+                      f"{len(report.unchanged)} already there; waiting until ready")
+        try:
+            self.cluster.wait_ready(list(plan.networks), plan.namespace, self.settings.ready_timeout,
+                                    progress=lambda r: self.progress(f"network {r.name}: {r.explained}"),
+                                    notify=self.progress)
+        except L2NetError as e:
+            self._fail(plan, report, "networks did not become ready", e)
+        return report
+
+    def remove_networks(self, plan: Plan, report: Report | None = None, *, force: bool = False) -> Report:
+        """Wait until the NS's pods are gone (unless ``force``), delete its networks, wait until gone, verify none left."""
+        report = report or Report(plan.ns_id)
+        if not force:
+            self.progress("waiting until the NS's pods are gone")
+            self.cluster.wait_pods_gone(label_value(plan.ns_id), plan.namespace, self.settings.pods_gone_timeout,
+                                        notify=self.progress)
+        result = self.cluster.delete_networks(list(plan.networks), plan.namespace, force=force)
+        report.deleted.extend(result.deleted)
+        self.progress(f"networks: deleting {len(report.deleted)}; waiting until gone")
+        self.cluster.wait_gone(list(plan.networks), plan.namespace, self.settings.delete_timeout, notify=self.progress)
+        left = [o for o in self.cluster.list_owned(label_value(plan.ns_id)) if o.name in {n.name for n in plan.networks}]
+        if left:
+            raise ClusterError(f"networks of NS {plan.ns_id} still present after delete: {[o.name for o in left]}")
+        return report
+
+    # ---- KDUs -------------------------------------------------------------------------------------------------------
+
+    def install_kdus(self, plan: Plan, report: Report) -> Report:
+        helm = self._helm()
+        done, failures = self._each(plan.kdus, lambda k: self._install(helm, k))
+        for kdu, installed in done:
+            (report.installed if installed else report.existing_releases).append(kdu.release_name)
+        if failures:
+            raise failures[0][1]
+        return report
+
+    def _install(self, helm: Helm, kdu: KduPlan) -> bool:
+        """Install one release (True), or leave an existing deployed one (False); failed leftovers are replaced."""
+        status = helm.status(kdu.release_name, kdu.namespace)
+        state = ((status or {}).get("info") or {}).get("status")
+        if state == "deployed":
+            try:
+                self._verify(helm, kdu)
+                return False
+            except AttachmentError:  # left by an earlier run without the attachment: replace it below
+                self.progress(f"{kdu.namespace}/{kdu.release_name} lacks its attachment: installing it again")
+        if status is not None:  # failed / pending from a crashed run, or unattached: start again
+            helm.uninstall(kdu.release_name, kdu.namespace)
+        chart = kdu.chart_path or kdu.helm_chart or ""
+        use_post = self._needs_post_renderer(helm, kdu, chart)
+        self.progress(f"installing {kdu.key} as {kdu.namespace}/{kdu.release_name}"
+                      + (" (attachment by post-renderer)" if use_post else ""))
+        if use_post:
+            with helm.attachment_post_renderer(kdu) as post:
+                helm.install(kdu.release_name, chart, kdu.namespace, kdu.values, post)
+        else:
+            helm.install(kdu.release_name, chart, kdu.namespace, kdu.values)
+        try:
+            self._verify(helm, kdu)
+        except L2NetError:
+            helm.uninstall(kdu.release_name, kdu.namespace)  # made by this run and not attached: do not leave it
+            raise
+        return True
+
+    def _needs_post_renderer(self, helm: Helm, kdu: KduPlan, chart: str) -> bool:
+        mode = self.settings.post_renderer
+        if mode == "always":
+            return True
+        if mode == "never" or not self.settings.verify or not kdu.interfaces:
+            return False
+        problems = check_attachment(helm.template(kdu.release_name, chart, kdu.namespace, kdu.values), kdu)
+        if problems:
+            log.info("%s: the chart does not carry the attachment through its values (%s); using the post-renderer",
+                     kdu.key, "; ".join(problems))
+        return bool(problems)
+
+    def _verify(self, helm: Helm, kdu: KduPlan) -> None:
+        if self.settings.verify and kdu.interfaces:
+            verify_release(helm, kdu, kdu.release_name)
+
+    def uninstall_kdus(self, plan: Plan, report: Report) -> Report:
+        helm = self._helm()
+        done, failures = self._each(plan.kdus, lambda k: helm.uninstall(k.release_name, k.namespace))
+        report.uninstalled.extend(k.release_name for k, existed in done if existed)
+        if failures:
+            raise failures[0][1]
+        return report
+
+    # ---- whole NS ---------------------------------------------------------------------------------------------------
+
+    def instantiate(self, plan: Plan) -> Report:
+        report = self.create_networks(plan)
+        if self.helm is None:
+            return report
+        try:
+            self.install_kdus(plan, report)
+        except L2NetError as e:
+            self._rollback_kdus(plan, report)
+            self._fail(plan, report, "KDU installation failed", e)
+        self.progress(f"NS {plan.ns_name}: {len(plan.networks)} networks ready, {len(plan.kdus)} KDUs installed")
+        return report
+
+    def terminate(self, plan: Plan, *, force: bool = False) -> Report:
+        report = Report(plan.ns_id)
+        if self.helm is not None:
+            self.uninstall_kdus(plan, report)
+        self.remove_networks(plan, report, force=force)
+        self.progress(f"NS {plan.ns_name}: {len(report.uninstalled)} releases uninstalled, "
+                      f"{len(report.deleted)} networks deleted")
+        return report
+
+    async def ainstantiate(self, plan: Plan) -> Report:
+        return await asyncio.to_thread(self.instantiate, plan)
+
+    async def aterminate(self, plan: Plan, *, force: bool = False) -> Report:
+        return await asyncio.to_thread(self.terminate, plan, force=force)
+
+    async def acreate_networks(self, plan: Plan) -> Report:
+        return await asyncio.to_thread(self.create_networks, plan)
+
+    async def aremove_networks(self, plan: Plan, *, force: bool = False) -> Report:
+        return await asyncio.to_thread(self.remove_networks, plan, force=force)
+
+    # ---- plumbing ---------------------------------------------------------------------------------------------------
+
+    def _helm(self) -> Helm:
+        if self.helm is None:
+            raise L2NetError("no helm runner configured: this deployer handles networks only")
+        return self.helm
+
+    def _each(self, items: Sequence[T], fn: Callable[[T], Any]) -> tuple[list[tuple[T, Any]], list[tuple[T, L2NetError]]]:
+        """Run ``fn`` on every item with bounded concurrency; every failure is collected, none is lost."""
+        done: list[tuple[T, Any]] = []
+        failures: list[tuple[T, L2NetError]] = []
+        if not items:
+            return done, failures
+        with ThreadPoolExecutor(max_workers=max(1, min(self.settings.concurrency, len(items)))) as pool:
+            futures = [(item, pool.submit(fn, item)) for item in items]
+            for item, future in futures:
+                try:
+                    done.append((item, future.result()))
+                except L2NetError as e:
+                    failures.append((item, e))
+        for item, error in failures:
+            self.progress(f"failed: {_label(item)}: {error}")
+        return done, failures
+
+    def _rollback_kdus(self, plan: Plan, report: Report) -> None:
+        mine = [k for k in plan.kdus if k.release_name in report.installed]
+        _, failures = self._each(mine, lambda k: self._helm().uninstall(k.release_name, k.namespace))
+        report.rolled_back.extend(k.release_name for k in mine if k not in [f[0] for f in failures])
+
+    def _fail(self, plan: Plan, report: Report, what: str, cause: L2NetError) -> None:
+        """Delete the networks this run created (never adopted ones), then raise a DeployError chained to ``cause``."""
+        created = [n for n in plan.networks if n.name in report.created]
+        if created:
+            self.progress(f"rolling back: deleting {len(created)} network(s) this run created")
+            try:
+                self.cluster.delete_networks(created, plan.namespace, force=True)
+                self.cluster.wait_gone(created, plan.namespace, self.settings.delete_timeout, notify=self.progress)
+                report.rolled_back.extend(n.name for n in created)
+            except L2NetError as e:  # report both: the cause and why the rollback is incomplete
+                raise DeployError(f"{what}: {cause}; rollback incomplete: {e}", report, cause) from cause
+        raise DeployError(f"{what}: {cause}", report, cause) from cause
+
+
+def _label(item: object) -> str:
+    if isinstance(item, NetworkPlan):
+        return f"network {item.name}"
+    if isinstance(item, KduPlan):
+        return f"KDU {item.key}"
+    return str(item)

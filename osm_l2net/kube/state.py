@@ -1,0 +1,402 @@
+"""Pure reading of cluster objects for the Kubernetes adapter: ownership, readiness, pod attachments, backoff.
+
+Nothing here does I/O or imports ``kubernetes``; ``kube.py`` fetches the objects and these functions judge them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from osm_l2net.core.errors import ClusterError
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, plain
+
+L2SM_FINALIZER = "l2sm.operator.io/finalizer"
+ANNOTATION_L2SM_NETWORKS = "l2sm/networks"
+ANNOTATION_L2SM_ERROR = "l2sm/error"
+ANNOTATION_MULTUS_NETWORKS = "k8s.v1.cni.cncf.io/networks"
+ANNOTATION_NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status"
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """Where a kind lives in the API: ``/apis/<group>/<version>/namespaces/<ns>/<plural>``."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+
+L2NETWORK = ResourceRef("l2sm.l2sm.k8s.local", "v1", "l2networks", "L2Network")
+NAD = ResourceRef("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition")
+NETWORK_KINDS: tuple[ResourceRef, ...] = (L2NETWORK, NAD)
+
+
+def resource_for(manifest: Mapping[str, Any]) -> ResourceRef | None:
+    return next((r for r in NETWORK_KINDS
+                 if r.kind == manifest.get("kind") and r.api_version == manifest.get("apiVersion")), None)
+
+
+def resource_of(manifest: Mapping[str, Any]) -> ResourceRef:
+    ref = resource_for(manifest)
+    if ref is None:
+        raise ClusterError(f"unsupported network kind {manifest.get('apiVersion')}/{manifest.get('kind')} "
+                           f"(supported: {', '.join(r.api_version + '/' + r.kind for r in NETWORK_KINDS)})")
+    return ref
+
+
+def missing_kind_hint(ref: ResourceRef) -> str:
+    """Why the server answers 404 to a network kind's collection when the namespace exists: its CRD is missing."""
+    provider = "L2S-M" if ref is L2NETWORK else "Multus"
+    crd = f"{ref.plural}.{ref.group}"
+    return (f"the API server does not serve {ref.plural} ({ref.api_version}): is the CRD installed? {provider} "
+            f"installs it (kubectl get crd {crd})")
+
+
+def missing_kubeconfig(source: str, value: str) -> str:
+    """What to do when no file named by the chosen kubeconfig source exists; ``source`` as ``ResolvedAccess``."""
+    if source == "$KUBECONFIG":
+        return (f"no kubeconfig: $KUBECONFIG={value} names no existing file; fix $KUBECONFIG or pass "
+                f"--kubeconfig FILE")
+    if source == "~/.kube/config":
+        return (f"no kubeconfig: {value} does not exist and neither --kubeconfig nor $KUBECONFIG is set; pass "
+                f"--kubeconfig FILE or set $KUBECONFIG (inside a pod, its service account is used)")
+    return f"no kubeconfig: {value} (given by {source}) does not exist; check the path"
+
+
+def unknown_context(context: str, kubeconfig: str, source: str, known: Sequence[str]) -> str:
+    listed = ", ".join(known) or "none"
+    return (f"context {context!r} is not in the kubeconfig {kubeconfig} (chosen by {source}); its contexts: {listed} "
+            f"(kubectl config get-contexts)")
+
+
+def with_namespace(manifest: Mapping[str, Any], ns: str) -> dict[str, Any]:
+    body: dict[str, Any] = plain(manifest)
+    body.setdefault("metadata", {})["namespace"] = ns
+    return body
+
+
+def selector_for(nets: Sequence[NetworkPlan]) -> str:
+    """The owner selector of these networks' NS instance (all of ours when they span several)."""
+    ids = {labels_of(n.manifest).get(LABEL_NS_ID) for n in nets}
+    return owner_selector(ids.pop() if len(ids) == 1 else None)
+
+
+def owner_selector(ns_id: str | None = None) -> str:
+    """The label selector of every object we own (optionally of one NS instance)."""
+    selector = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
+    return f"{selector},{LABEL_NS_ID}={ns_id}" if ns_id else selector
+
+
+def labels_of(obj: Mapping[str, Any]) -> dict[str, str]:
+    return dict(obj.get("metadata", {}).get("labels") or {})
+
+
+def is_ours(obj: Mapping[str, Any]) -> bool:
+    return labels_of(obj).get(LABEL_MANAGED_BY) == MANAGED_BY and bool(labels_of(obj).get(LABEL_NS_ID))
+
+
+def same_owner(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Same managed-by and ns-id; a vld-id on both sides must agree too."""
+    have, want = labels_of(live), labels_of(wanted)
+    if have.get(LABEL_MANAGED_BY) != MANAGED_BY or want.get(LABEL_MANAGED_BY) != MANAGED_BY:
+        return False
+    if not have.get(LABEL_NS_ID) or have.get(LABEL_NS_ID) != want.get(LABEL_NS_ID):
+        return False
+    return LABEL_VLD_ID not in have or LABEL_VLD_ID not in want or have[LABEL_VLD_ID] == want[LABEL_VLD_ID]
+
+
+def spec_drift(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of the wanted spec whose live value differs (keys only the server set, e.g. defaults, are ignored)."""
+    have, want = live.get("spec") or {}, wanted.get("spec") or {}
+    return {k: v for k, v in want.items() if have.get(k) != v}
+
+
+def describe_owner(obj: Mapping[str, Any]) -> str:
+    labels = labels_of(obj)
+    shown = {k: labels[k] for k in (LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID) if k in labels}
+    return ", ".join(f"{k}={v}" for k, v in shown.items()) or "no ownership labels"
+
+
+# ---------------------------------------------------------------- readiness and deletion
+
+
+L2SM_NAMESPACE = "l2sm-system"  # where the L2S-M deployment runs (its install manifests)
+OPERATOR_CHECK = f"kubectl -n {L2SM_NAMESPACE} get pods"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """One network's state while waiting; passed to progress callbacks and named in WaitTimeout.
+
+    ``detail`` is what was observed, ``hint`` what to check about it (empty when there is nothing to check)."""
+
+    name: str
+    kind: str
+    ready: bool
+    detail: str
+    hint: str = ""
+
+    @property
+    def explained(self) -> str:
+        return f"{self.detail} ({self.hint})" if self.hint else self.detail
+
+
+def readiness(kind: str, name: str, obj: Mapping[str, Any] | None) -> Readiness:
+    if obj is None:
+        return Readiness(name, kind, False, "not found")
+    meta = obj.get("metadata", {})
+    if meta.get("deletionTimestamp"):
+        return Readiness(name, kind, False, "being deleted", "an earlier delete is still finalizing")
+    if kind != L2NETWORK.kind:
+        return Readiness(name, kind, True, "present")
+    status = obj.get("status") or {}
+    connectivity = status.get("internalConnectivity")
+    if connectivity == "Available":
+        return Readiness(name, kind, True, "internalConnectivity=Available")
+    if connectivity is None:
+        return Readiness(name, kind, False, "no status.internalConnectivity yet",
+                         f"is the L2S-M operator running? {OPERATOR_CHECK}")
+    return Readiness(name, kind, False, f"internalConnectivity={connectivity}",
+                     f"the L2S-M operator has not connected it: {OPERATOR_CHECK}, then its logs")
+
+
+# ---------------------------------------------------------------- what a wait is still missing (progress lines)
+
+
+def _seconds(elapsed_s: float) -> str:
+    return f"{elapsed_s:.0f}s" if elapsed_s >= 10 else f"{elapsed_s:.1f}s"
+
+
+def _names(ns: str, names: Sequence[str], shown: int = 5) -> str:
+    listed = ", ".join(f"{ns}/{n}" for n in names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def not_ready_summary(kind: str, ns: str, states: Sequence[Readiness], elapsed_s: float) -> list[str]:
+    """One line per distinct reason a wait for readiness is still on, e.g. ``L2Network default/x: no
+    status.internalConnectivity yet after 12s (is the L2S-M operator running? kubectl -n l2sm-system get pods)``;
+    none when nothing is missing. Bounded in length whatever the number of networks."""
+    by_reason: dict[tuple[str, str], list[str]] = {}
+    for state in states:
+        if not state.ready:
+            by_reason.setdefault((state.detail, state.hint), []).append(state.name)
+    return [f"{kind} {_names(ns, names)}: {detail} after {_seconds(elapsed_s)}" + (f" ({hint})" if hint else "")
+            for (detail, hint), names in by_reason.items()]
+
+
+def still_present_summary(kind: str, ns: str, objs: Mapping[str, Mapping[str, Any]], names: Sequence[str],
+                          elapsed_s: float) -> list[str]:
+    """What a wait for deletion still sees, one line per reason (finalizers, no deletionTimestamp)."""
+    by_reason: dict[str, list[str]] = {}
+    for name in names:
+        if name in objs:
+            by_reason.setdefault(stuck_reason(objs[name], ()), []).append(name)
+    return [f"{kind} {_names(ns, left)}: still present after {_seconds(elapsed_s)}: {reason}"
+            for reason, left in by_reason.items()]
+
+
+def pods_left_summary(ns_id: str, ns: str, pods: Mapping[str, Mapping[str, Any]], selector: str,
+                      elapsed_s: float) -> list[str]:
+    """What a wait for an NS's pods to go still sees (nothing when none is left)."""
+    if not pods:
+        return []
+    names = sorted(pods)
+    shown = ", ".join(f"{n} ({pod_state(pods[n])})" for n in names[:5]) + (
+        f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return [f"pods of NS {ns_id} in {ns}: {len(names)} left after {_seconds(elapsed_s)}: {shown} "
+            f"(kubectl -n {ns} get pods -l {selector})"]
+
+
+def stuck_reason(obj: Mapping[str, Any], attached: Sequence[str]) -> str:
+    """Why an object we deleted is still there: finalizers, attached pods, or deletion not yet started."""
+    meta = obj.get("metadata", {})
+    parts: list[str] = []
+    finalizers = list(meta.get("finalizers") or [])
+    if finalizers:
+        hint = (f" (the L2S-M operator removes it: is it running? {OPERATOR_CHECK})"
+                if L2SM_FINALIZER in finalizers else "")
+        parts.append(f"finalizers {finalizers} still present{hint}")
+    if not meta.get("deletionTimestamp"):
+        parts.append("no deletionTimestamp (the delete request did not reach it)")
+    if attached:
+        parts.append(f"pods still attached: {', '.join(attached)}")
+    return "; ".join(parts) or "still present"
+
+
+# ---------------------------------------------------------------- pods
+
+
+def pod_state(pod: Mapping[str, Any]) -> str:
+    meta = pod.get("metadata", {})
+    phase = (pod.get("status") or {}).get("phase", "Unknown")
+    if meta.get("deletionTimestamp"):
+        finalizers = meta.get("finalizers") or []
+        return f"{phase}, terminating" + (f", finalizers {finalizers}" if finalizers else "")
+    return str(phase)
+
+
+@dataclass(frozen=True)
+class PodAttachment:
+    """One pod attached to one network: its interface and addresses as Multus reports them, and what is wrong."""
+
+    pod: str
+    phase: str
+    interface: str | None
+    ips: tuple[str, ...]
+    problems: tuple[str, ...] = ()
+
+
+def requested_networks(pod: Mapping[str, Any]) -> list[str]:
+    """Networks a pod asks for, in attachment order (``l2sm/networks`` first, else the Multus annotation)."""
+    notes = pod.get("metadata", {}).get("annotations") or {}
+    for key in (ANNOTATION_L2SM_NETWORKS, ANNOTATION_MULTUS_NETWORKS):
+        if notes.get(key):
+            return _network_names(str(notes[key]))
+    return []
+
+
+def _network_names(text: str) -> list[str]:
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            entries = json.loads(text)
+        except ValueError:
+            return []
+        return [str(e.get("name", "")) for e in entries if isinstance(e, Mapping) and e.get("name")]
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    return [n.split("/")[-1].split("@")[0] for n in names]  # "ns/net@iface" -> net
+
+
+def _status_entries(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    notes = pod.get("metadata", {}).get("annotations") or {}
+    try:
+        entries = json.loads(notes.get(ANNOTATION_NETWORK_STATUS) or "[]")
+    except ValueError:
+        return []
+    return [e for e in entries if isinstance(e, Mapping) and not e.get("default")]
+
+
+def attachment(pod: Mapping[str, Any], network: str) -> PodAttachment | None:
+    """How ``pod`` is attached to ``network`` (None when it does not ask for it).
+
+    Multus names an interface after its attachment definition; with L2S-M that is a port NAD (``<overlay>-vethN``),
+    not the L2Network, so an entry not found by name is taken by position (interfaces follow annotation order).
+    """
+    requested = requested_networks(pod)
+    if network not in requested:
+        return None
+    meta = pod.get("metadata", {})
+    entries = _status_entries(pod)
+    entry = next((e for e in entries if str(e.get("name", "")).split("/")[-1] == network), None)
+    index = requested.index(network)
+    if entry is None and len(entries) == len(requested):
+        entry = entries[index]
+    problems: list[str] = []
+    error = (meta.get("annotations") or {}).get(ANNOTATION_L2SM_ERROR)
+    if error:
+        problems.append(f"l2sm/error: {error}")
+    if entry is None:
+        problems.append(f"no interface for {network} in {ANNOTATION_NETWORK_STATUS}")
+    phase = str((pod.get("status") or {}).get("phase", "Unknown"))
+    ips = tuple(str(i) for i in (entry or {}).get("ips") or ())
+    interface = str(entry["interface"]) if entry and entry.get("interface") else None
+    return PodAttachment(str(meta.get("name", "")), phase, interface, ips, tuple(problems))
+
+
+def attached_pods(pods: Sequence[Mapping[str, Any]], network: str) -> list[str]:
+    return sorted(str(p["metadata"]["name"]) for p in pods if network in requested_networks(p))
+
+
+# ---------------------------------------------------------------- backoff
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries: exponential backoff with jitter, at most ``attempts`` tries and ``total_s`` seconds per call;
+    the timeouts of requests and of the first contact, and the interval of a wait's progress lines."""
+
+    attempts: int = 6
+    base_delay_s: float = 0.2
+    max_delay_s: float = 5.0
+    total_s: float = 60.0
+    connect_timeout_s: float = 5.0
+    request_timeout_s: float = 15.0
+    # the first request (GET /version) before anything else: short, so a dead address fails in seconds, not minutes
+    first_contact_timeout_s: float = 4.0
+    first_contact_attempts: int = 3  # 0: no first-contact check
+    # how often a wait says what it is still waiting for (it also reports every change at once)
+    progress_interval_s: float = 5.0
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+        """Equal jitter: half the exponential step fixed, half random; never less than the server's Retry-After."""
+        step = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
+        jittered = step / 2 + rng.uniform(0, step / 2)
+        return max(jittered, retry_after or 0.0)
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class OwnedNetwork:
+    """A network object carrying our labels, as found in the cluster."""
+
+    kind: str
+    name: str
+    namespace: str
+    ns_id: str
+    vld_id: str
+    uid: str
+    ready: bool
+    deleting: bool
+    finalizers: tuple[str, ...] = ()
+
+    @classmethod
+    def from_object(cls, obj: Mapping[str, Any]) -> OwnedNetwork:
+        meta, labels = obj.get("metadata", {}), labels_of(obj)
+        kind = str(obj.get("kind", ""))
+        return cls(kind, str(meta.get("name", "")), str(meta.get("namespace", "")), labels.get(LABEL_NS_ID, ""),
+                   labels.get(LABEL_VLD_ID, ""), str(meta.get("uid", "")),
+                   readiness(kind, str(meta.get("name", "")), obj).ready, bool(meta.get("deletionTimestamp")),
+                   tuple(meta.get("finalizers") or ()))
+
+
+@dataclass(frozen=True)
+class NetworkStatus:
+    """One planned network joined with the pods attached to it."""
+
+    name: str
+    kind: str
+    namespace: str
+    exists: bool
+    ready: bool
+    detail: str
+    finalizers: tuple[str, ...]
+    pods: tuple[PodAttachment, ...]
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        own = () if self.ready else (f"{self.name}: {self.detail}",)
+        return own + tuple(f"{self.name}: pod {p.pod}: {problem}" for p in self.pods for problem in p.problems)
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    deleted: tuple[str, ...] = ()  # delete accepted (maybe still finalizing: see wait_gone)
+    absent: tuple[str, ...] = ()  # nothing to delete (404 or never created)
+    skipped: tuple[str, ...] = ()  # present but not ours, or replaced meanwhile: left alone, with the reason
+
+
+@dataclass(frozen=True)
+class GcResult:
+    deleted: tuple[OwnedNetwork, ...] = ()
+    skipped: tuple[tuple[OwnedNetwork, str], ...] = ()  # (network, why it was kept)
