@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY
 from osm_l2net.core import providers
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY
 from osm_l2net.core.providers.l2sm import FINALIZER as L2SM_FINALIZER
 from osm_l2net.kube import state as ks
 
