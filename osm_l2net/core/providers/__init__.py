@@ -183,21 +183,43 @@ def annotated_networks(pod: Mapping[str, Any], key: str) -> list[str] | None:
 
 # ---------------------------------------------------------------- the registry
 
-_registry: dict[str, Provider] = {}
+
+class _Registry:
+    """The providers by name, with the two orders kept sorted on change (the judges read them per object)."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, Provider] = {}
+        self.ordered: tuple[Provider, ...] = ()  # by name
+        self.by_precedence: tuple[Provider, ...] = ()
+        self.by_kind: dict[str, Provider] = {}  # the first by name of those sharing a kind
+        self.by_resource: dict[tuple[str, str], Provider] = {}  # (apiVersion, kind)
+
+    def changed(self) -> None:
+        self.ordered = tuple(self.by_name[n] for n in sorted(self.by_name))
+        self.by_precedence = tuple(sorted(self.ordered, key=lambda p: -p.precedence))  # stable: then by name
+        self.by_kind, self.by_resource = {}, {}
+        for p in self.ordered:
+            self.by_kind.setdefault(p.resource.kind, p)
+            self.by_resource.setdefault((p.resource.api_version, p.resource.kind), p)
+
+
+_REGISTRY = _Registry()
 
 
 def register(provider: Provider) -> Provider:
     """Add a provider (each module of this package registers its own on import); a name is registered once."""
-    held = _registry.get(provider.name)
+    held = _REGISTRY.by_name.get(provider.name)
     if held is not None and held is not provider:
         raise ValueError(f"provider '{provider.name}' is already registered")
-    _registry[provider.name] = provider
+    _REGISTRY.by_name[provider.name] = provider
+    _REGISTRY.changed()
     return provider
 
 
 def unregister(name: str) -> None:
     """Remove a provider (for tests that register a throw-away one)."""
-    _registry.pop(name, None)
+    _REGISTRY.by_name.pop(name, None)
+    _REGISTRY.changed()
 
 
 @functools.cache
@@ -209,33 +231,35 @@ def _load() -> None:
 
 def get(name: str) -> Provider:
     _load()
-    if name not in _registry:
-        raise KeyError(name)
-    return _registry[name]
+    return _REGISTRY.by_name[name]  # KeyError names the unknown provider
+
+
+def registered() -> tuple[Provider, ...]:
+    """Every provider, by name."""
+    _load()
+    return _REGISTRY.ordered
 
 
 def names() -> tuple[str, ...]:
     """The registered providers' names, sorted (the order of the CLI's choices and of every listing)."""
-    _load()
-    return tuple(sorted(_registry))
-
-
-def registered() -> tuple[Provider, ...]:
-    return tuple(_registry[n] for n in names())
+    return tuple(p.name for p in registered())
 
 
 def by_precedence() -> tuple[Provider, ...]:
     """The order in which a pod's request is read: highest precedence first, then by name."""
-    return tuple(sorted(registered(), key=lambda p: (-p.precedence, p.name)))
+    _load()
+    return _REGISTRY.by_precedence
 
 
 def for_kind(kind: str) -> Provider | None:
     """The provider whose network objects have this kind (providers sharing a kind judge it alike)."""
-    return next((p for p in registered() if p.resource.kind == kind), None)
+    _load()
+    return _REGISTRY.by_kind.get(kind)
 
 
 def for_resource(api_version: object, kind: object) -> Provider | None:
-    return next((p for p in registered() if p.resource.kind == kind and p.resource.api_version == api_version), None)
+    _load()
+    return _REGISTRY.by_resource.get((str(api_version), str(kind)))
 
 
 def resources() -> tuple[ResourceRef, ...]:
