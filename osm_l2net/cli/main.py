@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from osm_l2net.cli.types import ProviderChoice
 from osm_l2net.core.errors import EXIT_FAILURE, EXIT_SIGNAL_BASE, InputError, L2NetError
-from osm_l2net.core.options import PROVIDERS, PlanOptions, ValuesLayout
+from osm_l2net.core.options import DEFAULT_PROVIDER, PlanOptions, ValuesLayout
 
 if TYPE_CHECKING:
     from osm_l2net import api
@@ -43,7 +44,7 @@ def plan_options(func: F) -> F:
         click.option("--ns-id", default=None, help="NS instance id (OSM nsr id); default: derived from --ns-name."),
         click.option("-n", "--namespace", default=None,
                      help="Kubernetes namespace of the NS (default: the kubeconfig context's, else 'default')."),
-        click.option("--provider", type=click.Choice(PROVIDERS), default="l2sm", show_default=True),
+        click.option("--provider", type=ProviderChoice(), default=DEFAULT_PROVIDER, show_default=True),
         click.option("--config", "config", default=None,
                      help="Instantiation parameters as osmclient --config: a YAML file or inline YAML."),
         click.option("--df", "df_id", default=None, help="NSD deployment flavour (default: the first)."),
@@ -246,7 +247,7 @@ def cli(ctx: click.Context, debug: bool, g_kubeconfig: str | None, g_context: st
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--config", default=None, help="Instantiation parameters (YAML file or inline YAML) to check too.")
-@click.option("--provider", type=click.Choice(PROVIDERS), default="l2sm", show_default=True)
+@click.option("--provider", type=ProviderChoice(), default=DEFAULT_PROVIDER, show_default=True)
 @click.option("--interface-capacity", type=click.IntRange(1, 4096), default=10, show_default=True)
 @OUTPUT
 @handle_errors

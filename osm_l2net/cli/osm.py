@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 import click
 
-from osm_l2net.cli.types import Duration
+from osm_l2net.cli.types import Duration, ProviderChoice
 from osm_l2net.core.errors import InputError, L2NetError
-from osm_l2net.core.options import PROVIDERS, PlanOptions
+from osm_l2net.core.options import DEFAULT_PROVIDER, PlanOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,7 +115,7 @@ def _config(config: str | None, config_file: str | None) -> dict[str, Any] | Non
               help="Instantiation parameters from a YAML file.")
 @click.option("-n", "--namespace", default=None,
               help="Namespace of the networks and (unless --config sets k8s-namespace) the KDUs; default: the context's.")
-@click.option("--provider", type=click.Choice(PROVIDERS), default="l2sm", show_default=True)
+@click.option("--provider", type=ProviderChoice(), default=DEFAULT_PROVIDER, show_default=True)
 @click.option("--wait", is_flag=True, help="Follow OSM's operation until it ends; on failure, roll the NS back.")
 @click.option("--timeout", "wait_timeout", type=Duration(1.0), default="1h", show_default=True,
               help="How long to wait for OSM's operation with --wait (Go-style duration: 1h, 30m, 90s; or plain "

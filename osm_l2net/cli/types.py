@@ -94,3 +94,21 @@ class BareValueCommand(click.Command):
 
 class DryRunCommand(BareValueCommand):
     bare_values: ClassVar[dict[str, str]] = {"--dry-run": "client"}
+
+
+class ProviderChoice(click.Choice):  # type: ignore[type-arg,unused-ignore]  # generic from click 8.2 on
+    """``--provider``: click's Choice over the registered providers, read from the registry when first needed, so that
+    starting the CLI loads no provider and a new provider module is offered without editing the CLI."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override,unused-ignore]
+    def choices(self) -> tuple[str, ...]:
+        from osm_l2net.core import providers
+
+        return providers.names()
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """click's constructor sets the choices; the registry holds them."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROVIDERS = ("l2sm", "l2sm-nad", "multus")
+DEFAULT_PROVIDER = "l2sm"  # the registered providers: osm_l2net.core.providers.names()
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class ValuesLayout:
 
 @dataclass(frozen=True)
 class PlanOptions:
-    provider: str = "l2sm"
+    provider: str = DEFAULT_PROVIDER
     namespace: str = "default"
     df_id: str | None = None  # the NSD deployment flavour; default: the first
     interface_capacity: int = 10  # L2 attachments a pod may have (L2S-M: the Overlay's interfaceNumber per node)

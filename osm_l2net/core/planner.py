@@ -21,7 +21,7 @@ from osm_l2net.core.checks import Attachment, Knf, Link, Service, first_by, reso
 from osm_l2net.core.errors import InputError, Problem
 from osm_l2net.core.model import Descriptors, Kdu, KduParams, NsInstance, VnfParams
 from osm_l2net.core.names import label_value, network_name, release_name
-from osm_l2net.core.options import PROVIDERS, PlanOptions, ValuesLayout
+from osm_l2net.core.options import PlanOptions, ValuesLayout
 from osm_l2net.core.plan import (
     ANNOTATION_NS_NAME,
     ANNOTATION_VLD_ID,
@@ -55,13 +55,12 @@ def build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpti
 
 def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOptions | None) -> Plan:
     options = options or PlanOptions(namespace=instance.namespace)
-    if options.provider not in PROVIDERS:
-        raise InputError.single("--provider", "", f"unknown provider '{options.provider}'", f"one of {list(PROVIDERS)}")
+    provider = _provider(options.provider)
     service = resolve(descriptors, instance, options)
     params = _UserParams.of(instance)
     replicas = {(k.member_vnf_index, kdu.name): _replicas(params.kdus.get((k.member_vnf_index, kdu.name)))
                 for k in service.knfs for kdu in k.vnfd.kdus}
-    _check_replicas(service, replicas, options.provider)
+    _check_replicas(service, replicas, provider)
     if not service.ok:
         raise InputError(sorted(service.problems, key=lambda p: p.severity != "error"))
     addresses, bare = _addresses(service, replicas)
@@ -74,7 +73,7 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
         {k.member_vnf_index: k.forwarding for k in service.knfs},
     )
     routes, route_warnings = topology.routes()
-    ctx = _Context(instance, options, providers.get(options.provider), params, topology, addresses,
+    ctx = _Context(instance, options, provider, params, topology, addresses,
                    {vld: network_name(instance.ns_name, instance.ns_id, vld) for vld in service.links}, replicas,
                    instance.params.k8s_namespace or options.namespace)
     networks = tuple(_network(ctx, link, cidrs[vld]) for vld, link in service.links.items())
@@ -114,7 +113,15 @@ def _replicas(params: KduParams | None) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
 
 
-def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], provider: str) -> None:
+def _provider(name: str) -> providers.Provider:
+    try:
+        return providers.get(name)
+    except KeyError:
+        raise InputError.single("--provider", "", f"unknown provider '{name}'",
+                                f"one of {list(providers.names())}") from None
+
+
+def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], provider: providers.Provider) -> None:
     """A pinned address on a KDU with several replicas would be given to every replica (the Multus static-IPAM trap)."""
     for a in service.attachments:
         n = replicas.get((a.member_vnf_index, a.kdu_name), 1)
@@ -125,10 +132,15 @@ def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], p
                                             f"{a.ip} is pinned but KDU '{a.kdu_name}' has replicaCount {n}: every "
                                             "replica would get the same address",
                                             "replicaCount 1, or no ip-address so that each replica gets its own"))
-        elif provider != "l2sm":
+        elif not provider.assigns_addresses:
             service.problems.append(Problem(service.nsd_source, a.path,
-                                            f"KDU '{a.kdu_name}' has replicaCount {n} but provider '{provider}' cannot "
-                                            "give each replica its own address", "replicaCount 1, or provider l2sm"))
+                                            f"KDU '{a.kdu_name}' has replicaCount {n} but provider '{provider.name}' "
+                                            "cannot give each replica its own address", _replicas_fix()))
+
+
+def _replicas_fix() -> str:
+    able = providers.assigning_addresses()
+    return "replicaCount 1" + (f", or provider {' or '.join(able)}" if able else "")
 
 
 def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tuple[dict[Key, str | None],

@@ -228,8 +228,7 @@ def to_error(e: ApiException, what: str) -> ClusterError:
         return ClusterError(f"{what}: namespace {details.get('name')!r} does not exist")
     text = f"{what}: HTTP {code} {reason}: {message}".rstrip(": ")
     if code == 404:
-        return ClusterError(f"{text} (is the CRD installed? L2S-M provides l2networks.l2sm.l2sm.k8s.local, "
-                            f"Multus network-attachment-definitions.k8s.cni.cncf.io)")
+        return ClusterError(f"{text} ({ks.missing_crd_hint()})")
     if code in (401, 403):
         return ClusterAccessDenied(f"{text} (check the kubeconfig credentials and RBAC)")
     if code == 409:
@@ -568,7 +567,7 @@ class Cluster:
     def list_owned(self, ns_id: str | None = None, namespace: str | None = None) -> list[OwnedNetwork]:
         """Our network objects (of one NS instance, or all), in one namespace or cluster-wide; one list per kind."""
         found: list[OwnedNetwork] = []
-        for ref in ks.NETWORK_KINDS:
+        for ref in ks.network_kinds():
             items, _ = self._list(ref, namespace, ks.owner_selector(ns_id))
             found.extend(OwnedNetwork.from_object(o) for o in items if ks.is_ours(o))
         return sorted(found, key=lambda o: (o.namespace, o.name, o.kind))
@@ -818,7 +817,7 @@ class Cluster:
             if net.deleting:
                 skipped.append((net, f"already being deleted (finalizers {list(net.finalizers)})"))
                 continue
-            ref = next(r for r in ks.NETWORK_KINDS if r.kind == net.kind)
+            ref = ks.resource_of_kind(net.kind)
             outcome = self._delete(ref, net.namespace, {"metadata": {"name": net.name, "uid": net.uid}})
             if outcome == "deleted":
                 deleted.append(net)

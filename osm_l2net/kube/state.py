@@ -5,60 +5,58 @@ Nothing here does I/O or imports ``kubernetes``; ``kube.py`` fetches the objects
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from osm_l2net.core import providers
 from osm_l2net.core.errors import ClusterError
 from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, plain
+from osm_l2net.core.providers import ANNOTATION_NETWORK_STATUS, ResourceRef
 
-L2SM_FINALIZER = "l2sm.operator.io/finalizer"
-ANNOTATION_L2SM_NETWORKS = "l2sm/networks"
-ANNOTATION_L2SM_ERROR = "l2sm/error"
-ANNOTATION_MULTUS_NETWORKS = "k8s.v1.cni.cncf.io/networks"
-ANNOTATION_NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status"
+__all__ = ["ResourceRef"]  # re-exported: the cluster adapter's name for where a kind lives in the API
 
-
-@dataclass(frozen=True)
-class ResourceRef:
-    """Where a kind lives in the API: ``/apis/<group>/<version>/namespaces/<ns>/<plural>``."""
-
-    group: str
-    version: str
-    plural: str
-    kind: str
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}"
-
-
-L2NETWORK = ResourceRef("l2sm.l2sm.k8s.local", "v1", "l2networks", "L2Network")
-NAD = ResourceRef("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition")
-NETWORK_KINDS: tuple[ResourceRef, ...] = (L2NETWORK, NAD)
+def network_kinds() -> tuple[ResourceRef, ...]:
+    """Every kind of network object some provider creates (read from the registry: a new provider adds its own)."""
+    return providers.resources()
 
 
 def resource_for(manifest: Mapping[str, Any]) -> ResourceRef | None:
-    return next((r for r in NETWORK_KINDS
-                 if r.kind == manifest.get("kind") and r.api_version == manifest.get("apiVersion")), None)
+    provider = providers.for_resource(manifest.get("apiVersion"), manifest.get("kind"))
+    return provider.resource if provider else None
 
 
 def resource_of(manifest: Mapping[str, Any]) -> ResourceRef:
     ref = resource_for(manifest)
     if ref is None:
         raise ClusterError(f"unsupported network kind {manifest.get('apiVersion')}/{manifest.get('kind')} "
-                           f"(supported: {', '.join(r.api_version + '/' + r.kind for r in NETWORK_KINDS)})")
+                           f"(supported: {', '.join(r.api_version + '/' + r.kind for r in network_kinds())})")
     return ref
+
+
+def resource_of_kind(kind: str) -> ResourceRef:
+    """The API resource of a network kind as found in the cluster (our objects are always of a registered kind)."""
+    provider = providers.for_kind(kind)
+    if provider is None:
+        raise ClusterError(f"unsupported network kind {kind} (supported: {', '.join(r.kind for r in network_kinds())})")
+    return provider.resource
 
 
 def missing_kind_hint(ref: ResourceRef) -> str:
     """Why the server answers 404 to a network kind's collection when the namespace exists: its CRD is missing."""
-    provider = "L2S-M" if ref is L2NETWORK else "Multus"
+    provider = providers.for_resource(ref.api_version, ref.kind)
+    owner = provider.crd_owner if provider else "its provider"
     crd = f"{ref.plural}.{ref.group}"
-    return (f"the API server does not serve {ref.plural} ({ref.api_version}): is the CRD installed? {provider} "
+    return (f"the API server does not serve {ref.plural} ({ref.api_version}): is the CRD installed? {owner} "
             f"installs it (kubectl get crd {crd})")
+
+
+def missing_crd_hint() -> str:
+    """Which CRD each provider needs, for a 404 whose kind is not known (e.g. ``L2S-M provides l2networks.…``)."""
+    provided = dict.fromkeys(f"{p.crd_owner} provides {p.resource.plural}.{p.resource.group}"
+                             for p in providers.registered())
+    return f"is the CRD installed? {', '.join(provided)}"
 
 
 def missing_kubeconfig(source: str, value: str) -> str:
@@ -129,10 +127,6 @@ def describe_owner(obj: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------- readiness and deletion
 
 
-L2SM_NAMESPACE = "l2sm-system"  # where the L2S-M deployment runs (its install manifests)
-OPERATOR_CHECK = f"kubectl -n {L2SM_NAMESPACE} get pods"
-
-
 @dataclass(frozen=True)
 class Readiness:
     """One network's state while waiting; passed to progress callbacks and named in WaitTimeout.
@@ -151,22 +145,17 @@ class Readiness:
 
 
 def readiness(kind: str, name: str, obj: Mapping[str, Any] | None) -> Readiness:
+    """Absent and being-deleted objects are never ready; an existing one is as its provider judges it."""
     if obj is None:
         return Readiness(name, kind, False, "not found")
     meta = obj.get("metadata", {})
     if meta.get("deletionTimestamp"):
         return Readiness(name, kind, False, "being deleted", "an earlier delete is still finalizing")
-    if kind != L2NETWORK.kind:
+    provider = providers.for_kind(kind)
+    if provider is None:
         return Readiness(name, kind, True, "present")
-    status = obj.get("status") or {}
-    connectivity = status.get("internalConnectivity")
-    if connectivity == "Available":
-        return Readiness(name, kind, True, "internalConnectivity=Available")
-    if connectivity is None:
-        return Readiness(name, kind, False, "no status.internalConnectivity yet",
-                         f"is the L2S-M operator running? {OPERATOR_CHECK}")
-    return Readiness(name, kind, False, f"internalConnectivity={connectivity}",
-                     f"the L2S-M operator has not connected it: {OPERATOR_CHECK}, then its logs")
+    verdict = provider.judge(obj)
+    return Readiness(name, kind, verdict.ready, verdict.detail, verdict.hint)
 
 
 # ---------------------------------------------------------------- what a wait is still missing (progress lines)
@@ -222,8 +211,8 @@ def stuck_reason(obj: Mapping[str, Any], attached: Sequence[str]) -> str:
     parts: list[str] = []
     finalizers = list(meta.get("finalizers") or [])
     if finalizers:
-        hint = (f" (the L2S-M operator removes it: is it running? {OPERATOR_CHECK})"
-                if L2SM_FINALIZER in finalizers else "")
+        hints = [h for p in providers.registered() for f, h in p.finalizer_hints.items() if f in finalizers]
+        hint = f" ({'; '.join(dict.fromkeys(hints))})" if hints else ""
         parts.append(f"finalizers {finalizers} still present{hint}")
     if not meta.get("deletionTimestamp"):
         parts.append("no deletionTimestamp (the delete request did not reach it)")
@@ -255,34 +244,20 @@ class PodAttachment:
     problems: tuple[str, ...] = ()
 
 
+def _request(pod: Mapping[str, Any]) -> tuple[providers.Provider, list[str]] | None:
+    """The provider a pod asks to attach it, and the networks it asks for (None when it asks none)."""
+    for provider in providers.by_precedence():
+        names = provider.requested_networks(pod)
+        if names is not None:
+            return provider, names
+    return None
+
+
 def requested_networks(pod: Mapping[str, Any]) -> list[str]:
-    """Networks a pod asks for, in attachment order (``l2sm/networks`` first, else the Multus annotation)."""
-    notes = pod.get("metadata", {}).get("annotations") or {}
-    for key in (ANNOTATION_L2SM_NETWORKS, ANNOTATION_MULTUS_NETWORKS):
-        if notes.get(key):
-            return _network_names(str(notes[key]))
-    return []
-
-
-def _network_names(text: str) -> list[str]:
-    text = text.strip()
-    if text.startswith("["):
-        try:
-            entries = json.loads(text)
-        except ValueError:
-            return []
-        return [str(e.get("name", "")) for e in entries if isinstance(e, Mapping) and e.get("name")]
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    return [n.split("/")[-1].split("@")[0] for n in names]  # "ns/net@iface" -> net
-
-
-def _status_entries(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    notes = pod.get("metadata", {}).get("annotations") or {}
-    try:
-        entries = json.loads(notes.get(ANNOTATION_NETWORK_STATUS) or "[]")
-    except ValueError:
-        return []
-    return [e for e in entries if isinstance(e, Mapping) and not e.get("default")]
+    """Networks a pod asks for, in attachment order (``l2sm/networks`` before the Multus annotation: providers'
+    precedence)."""
+    request = _request(pod)
+    return request[1] if request else []
 
 
 def attachment(pod: Mapping[str, Any], network: str) -> PodAttachment | None:
@@ -291,19 +266,17 @@ def attachment(pod: Mapping[str, Any], network: str) -> PodAttachment | None:
     Multus names an interface after its attachment definition; with L2S-M that is a port NAD (``<overlay>-vethN``),
     not the L2Network, so an entry not found by name is taken by position (interfaces follow annotation order).
     """
-    requested = requested_networks(pod)
-    if network not in requested:
+    request = _request(pod)
+    if request is None or network not in request[1]:
         return None
+    provider, requested = request
     meta = pod.get("metadata", {})
-    entries = _status_entries(pod)
+    entries = provider.interfaces(pod)
     entry = next((e for e in entries if str(e.get("name", "")).split("/")[-1] == network), None)
     index = requested.index(network)
     if entry is None and len(entries) == len(requested):
         entry = entries[index]
-    problems: list[str] = []
-    error = (meta.get("annotations") or {}).get(ANNOTATION_L2SM_ERROR)
-    if error:
-        problems.append(f"l2sm/error: {error}")
+    problems = list(provider.pod_problems(pod))
     if entry is None:
         problems.append(f"no interface for {network} in {ANNOTATION_NETWORK_STATUS}")
     phase = str((pod.get("status") or {}).get("phase", "Unknown"))

@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from osm_l2net.core import providers
 from osm_l2net.core.errors import InputError, L2NetError
-from osm_l2net.core.options import PROVIDERS, PlanOptions, ValuesLayout
+from osm_l2net.core.options import DEFAULT_PROVIDER, PlanOptions, ValuesLayout
 from osm_l2net.core.plan import deep_merge
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class OsmNotInstalled(L2NetError):
 class ConnectorSettings:
     """The connector's knobs, read once from ``OSM_L2NET_*`` environment variables (see docs/lcm-integration.md)."""
 
-    provider: str = "l2sm"
+    provider: str = DEFAULT_PROVIDER
     ready_timeout: float = 300.0
     delete_timeout: float = 300.0
     pods_gone_timeout: float = 300.0
@@ -86,8 +87,9 @@ class ConnectorSettings:
             return value.strip() if value and value.strip() else None
 
         provider = get("PROVIDER") or default.provider
-        if provider not in PROVIDERS:
-            raise InputError.single(f"${ENV_PREFIX}PROVIDER", "", f"unknown provider '{provider}'", f"one of {PROVIDERS}")
+        if provider not in providers.names():
+            raise InputError.single(f"${ENV_PREFIX}PROVIDER", "", f"unknown provider '{provider}'",
+                                    f"one of {providers.names()}")
         layout = ValuesLayout(get("VALUES_POD_LABELS") or default.values_layout.pod_labels,
                               get("VALUES_POD_ANNOTATIONS") or default.values_layout.pod_annotations,
                               get("VALUES_L2NET") or default.values_layout.l2net)

@@ -14,7 +14,7 @@ from osm_l2net.core.names import label_value
 from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, Plan
 from osm_l2net.deploy.deployer import Deployer, DeploySettings
 from osm_l2net.kube import cluster as kube
-from osm_l2net.kube.state import NETWORK_KINDS
+from osm_l2net.kube.state import network_kinds
 
 Progress = Callable[[str], None]
 
@@ -40,7 +40,7 @@ def remove_ns_networks(cluster: kube.Cluster, ns_id: str, settings: DeploySettin
 def owned_plans(cluster: kube.Cluster, ns_id: str) -> list[Plan]:
     """One removal plan per namespace holding networks labelled with ``ns_id`` (cluster-wide list, one per kind)."""
     by_namespace: dict[str, list[NetworkPlan]] = {}
-    api_version = {r.kind: r.api_version for r in NETWORK_KINDS}
+    api_version = {r.kind: r.api_version for r in network_kinds()}
     for owned in cluster.list_owned(label_value(ns_id)):
         labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: owned.ns_id, LABEL_VLD_ID: owned.vld_id}
         manifest = {"apiVersion": api_version[owned.kind], "kind": owned.kind,

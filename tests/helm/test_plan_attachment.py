@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from osm_l2net import api
-from osm_l2net.core.options import PROVIDERS, PlanOptions
+from osm_l2net.core import providers
+from osm_l2net.core.options import PlanOptions
 from osm_l2net.core.plan import Plan
 from osm_l2net.helm.runner import AttachmentError, Helm, HelmSettings, check_attachment, verify_release
 from tests.conftest import CDN_PACKAGES
@@ -30,7 +31,7 @@ def cdn_plan(provider: str) -> Plan:
     return api.plan(CDN_PACKAGES, ns_name="vod-service-deployment", namespace=NS, options=PlanOptions(provider=provider))
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", providers.names())
 def test_plan_values_attach_pods_of_hooked_charts_and_post_renderer_the_others(
     provider: str, helm: Helm, make_chart: ChartFactory
 ) -> None:

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from osm_l2net.core import providers
 from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY
+from osm_l2net.core.providers.l2sm import FINALIZER as L2SM_FINALIZER
 from osm_l2net.kube import state as ks
 
 OURS = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: "ns-1", LABEL_VLD_ID: "vl-a"}
@@ -72,7 +74,7 @@ def test_not_ready_summary_groups_by_reason_and_stays_short() -> None:
 
 
 def test_still_present_and_pods_left_summaries() -> None:
-    stuck = obj(OURS, deletionTimestamp="t", finalizers=[ks.L2SM_FINALIZER])
+    stuck = obj(OURS, deletionTimestamp="t", finalizers=[L2SM_FINALIZER])
     lines = ks.still_present_summary("L2Network", "ns1", {"a": stuck, "b": obj(OURS)}, ["a", "b", "gone"], 2.25)
     assert lines == [
         "L2Network ns1/a: still present after 2.2s: finalizers ['l2sm.operator.io/finalizer'] still present (the "
@@ -85,8 +87,8 @@ def test_still_present_and_pods_left_summaries() -> None:
 
 
 def test_kubeconfig_and_crd_messages_say_what_to_do() -> None:
-    assert "L2S-M installs it (kubectl get crd l2networks.l2sm.l2sm.k8s.local)" in ks.missing_kind_hint(ks.L2NETWORK)
-    assert "Multus installs it" in ks.missing_kind_hint(ks.NAD)
+    assert "L2S-M installs it (kubectl get crd l2networks.l2sm.l2sm.k8s.local)" in ks.missing_kind_hint(providers.get("l2sm").resource)
+    assert "Multus installs it" in ks.missing_kind_hint(providers.NAD)
     assert ks.missing_kubeconfig("--kubeconfig", "/x").startswith("no kubeconfig: /x (given by --kubeconfig)")
 
 
@@ -114,9 +116,9 @@ def test_attachment_by_name_for_multus_and_problems() -> None:
 
 
 def test_stuck_reason_names_finalizers_and_pods() -> None:
-    o = obj(OURS, finalizers=[ks.L2SM_FINALIZER], deletionTimestamp="t")
+    o = obj(OURS, finalizers=[L2SM_FINALIZER], deletionTimestamp="t")
     reason = ks.stuck_reason(o, ["cdn-0"])
-    assert ks.L2SM_FINALIZER in reason and "is it running?" in reason and "pods still attached: cdn-0" in reason
+    assert L2SM_FINALIZER in reason and "is it running?" in reason and "pods still attached: cdn-0" in reason
     assert "no deletionTimestamp" in ks.stuck_reason(obj(OURS), [])
 
 

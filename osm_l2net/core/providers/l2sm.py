@@ -3,30 +3,49 @@
 Pods attach with label ``l2sm: "true"`` (the webhook looks only at such pods) and annotation ``l2sm/networks``, a JSON
 list with explicit ``ips``. The Multus annotation must not be set too: the webhook skips pods that carry it.
 Addresses are always pinned by the plan, because L2S-M's automatic addressing never releases addresses.
+
+A network is ready once the operator reports ``status.internalConnectivity: Available`` (pods created earlier are
+never connected); the webhook reports a pod it could not attach in annotation ``l2sm/error``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from osm_l2net.core.plan import Interface
-from osm_l2net.core.providers import COMPACT_JSON, metadata
+from osm_l2net.core.providers import (
+    COMPACT_JSON,
+    Judgement,
+    ProviderBase,
+    ResourceRef,
+    annotated_networks,
+    annotations_of,
+    register,
+)
+
+FINALIZER = "l2sm.operator.io/finalizer"
+ANNOTATION_NETWORKS = "l2sm/networks"
+ANNOTATION_ERROR = "l2sm/error"
+NAMESPACE = "l2sm-system"  # where the L2S-M deployment runs (its install manifests)
+OPERATOR_CHECK = f"kubectl -n {NAMESPACE} get pods"
 
 
-class L2smProvider:
+class L2smProvider(ProviderBase):
     name = "l2sm"
-    api_version = "l2sm.l2sm.k8s.local/v1"
-    kind = "L2Network"
+    resource = ResourceRef("l2sm.l2sm.k8s.local", "v1", "l2networks", "L2Network")
+    crd_owner = "L2S-M"
     assigns_addresses = True
+    precedence = 10  # its webhook writes the Multus annotation too, naming its port NADs, not our networks
+    finalizer_hints = MappingProxyType({FINALIZER: f"the L2S-M operator removes it: is it running? {OPERATOR_CHECK}"})
 
     def network_manifest(self, name: str, namespace: str, cidr: str | None, mtu: int | None,
                          labels: Mapping[str, str], annotations: Mapping[str, str]) -> dict[str, Any]:
         spec: dict[str, Any] = {"type": "vnet"}
         if cidr:
             spec["networkCIDR"] = cidr  # its mask is applied to the pods' addresses
-        return {"apiVersion": self.api_version, "kind": self.kind,
-                "metadata": metadata(name, namespace, labels, annotations), "spec": spec}
+        return self.network_object(name, namespace, labels, annotations, spec)
 
     def pod_metadata(self, interfaces: Sequence[Interface], namespace: str) -> tuple[dict[str, str], dict[str, str]]:
         entries: list[dict[str, Any]] = []
@@ -35,7 +54,23 @@ class L2smProvider:
             if i.ip:
                 entry["ips"] = [i.ip]
             entries.append(entry)
-        return {"l2sm": "true"}, {"l2sm/networks": COMPACT_JSON.encode(entries)}
+        return {"l2sm": "true"}, {ANNOTATION_NETWORKS: COMPACT_JSON.encode(entries)}
+
+    def judge(self, obj: Mapping[str, Any]) -> Judgement:
+        connectivity = (obj.get("status") or {}).get("internalConnectivity")
+        if connectivity == "Available":
+            return Judgement(True, "internalConnectivity=Available")
+        if connectivity is None:
+            return Judgement(False, "no status.internalConnectivity yet", f"is the L2S-M operator running? {OPERATOR_CHECK}")
+        return Judgement(False, f"internalConnectivity={connectivity}",
+                         f"the L2S-M operator has not connected it: {OPERATOR_CHECK}, then its logs")
+
+    def requested_networks(self, pod: Mapping[str, Any]) -> list[str] | None:
+        return annotated_networks(pod, ANNOTATION_NETWORKS)
+
+    def pod_problems(self, pod: Mapping[str, Any]) -> list[str]:
+        error = annotations_of(pod).get(ANNOTATION_ERROR)
+        return [f"{ANNOTATION_ERROR}: {error}"] if error else []
 
 
-PROVIDER = L2smProvider()
+PROVIDER = register(L2smProvider())

@@ -2,6 +2,7 @@
 
 Each pod names its networks in the JSON form of ``k8s.v1.cni.cncf.io/networks`` with its interface name and ``ips``.
 A Linux bridge joins pods on one node only; for multi-node clusters use L2S-M (or swap the CNI type in the config).
+A NAD is ready once created.
 """
 
 from __future__ import annotations
@@ -12,15 +13,21 @@ from typing import Any
 
 from osm_l2net.core.names import short_hash
 from osm_l2net.core.plan import Interface
-from osm_l2net.core.providers import COMPACT_JSON, metadata
+from osm_l2net.core.providers import (
+    ANNOTATION_MULTUS_NETWORKS,
+    COMPACT_JSON,
+    NAD,
+    ProviderBase,
+    register,
+)
 
 _SORTED_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True, check_circular=False)
 
 
-class MultusProvider:
+class MultusProvider(ProviderBase):
     name = "multus"
-    api_version = "k8s.cni.cncf.io/v1"
-    kind = "NetworkAttachmentDefinition"
+    resource = NAD
+    crd_owner = "Multus"
     assigns_addresses = False  # static IPAM gives every replica the same address
 
     def network_manifest(self, name: str, namespace: str, cidr: str | None, mtu: int | None,
@@ -34,9 +41,7 @@ class MultusProvider:
         }
         if mtu:
             config["mtu"] = mtu
-        return {"apiVersion": self.api_version, "kind": self.kind,
-                "metadata": metadata(name, namespace, labels, annotations),
-                "spec": {"config": _SORTED_JSON.encode(config)}}
+        return self.network_object(name, namespace, labels, annotations, {"config": _SORTED_JSON.encode(config)})
 
     def pod_metadata(self, interfaces: Sequence[Interface], namespace: str) -> tuple[dict[str, str], dict[str, str]]:
         entries: list[dict[str, Any]] = []
@@ -45,7 +50,7 @@ class MultusProvider:
             if i.ip:
                 entry["ips"] = [i.ip]
             entries.append(entry)
-        return {}, {"k8s.v1.cni.cncf.io/networks": COMPACT_JSON.encode(entries)}
+        return {}, {ANNOTATION_MULTUS_NETWORKS: COMPACT_JSON.encode(entries)}
 
 
-PROVIDER = MultusProvider()
+PROVIDER = register(MultusProvider())
