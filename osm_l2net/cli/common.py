@@ -115,7 +115,8 @@ def kube_options(func: F) -> F:
     :func:`namespace_option`, as plan and graph take it too). No envvar=KUBECONFIG: the adapter reads $KUBECONFIG
     itself, so its messages can say where a path came from."""
     func = click.option("--context", default=None, metavar="NAME", help=CONTEXT_HELP)(func)
-    return click.option("--kubeconfig", default=None, metavar="FILE", help=KUBECONFIG_HELP)(func)
+    kubeconfig = click.Path(dir_okay=False)  # a folder is refused at once; a missing file is the adapter's to explain
+    return click.option("--kubeconfig", type=kubeconfig, default=None, metavar="FILE", help=KUBECONFIG_HELP)(func)
 
 
 # ---- output ---------------------------------------------------------------------------------------------------------

@@ -191,6 +191,15 @@ def test_namespace_has_one_help_text_that_names_each_commands_default() -> None:
     assert commands["gc"] == "Kubernetes namespace (default: all namespaces)."
 
 
+
+@pytest.mark.parametrize("command", [["apply", *CDN_PACKAGES], ["status", *CDN_PACKAGES], ["gc", "--keep", "x"],
+                                     NS_CREATE, ["ns-delete", "x"]], ids=lambda c: c[0])
+def test_a_folder_as_kubeconfig_is_refused_alike_by_every_command(tmp_path: Path, command: list[str]) -> None:
+    """ns-create and ns-delete refused a folder, the cluster commands said it "does not exist": now one option."""
+    result = invoke(*command, "--kubeconfig", str(tmp_path))
+    assert result.exit_code == 2
+    assert f"Invalid value for '--kubeconfig': File '{tmp_path}' is a directory." in result.stderr
+
 # ---- one printer -----------------------------------------------------------------------------------------------------
 
 LAB_STATUS = {"lab": "x", "ns_id": "ns-1", "switch": "linux-bridge", "bridge_nf": "off", "pods": [
