@@ -217,7 +217,7 @@ def validate(paths: tuple[str, ...], config: str | None, provider: str, interfac
     except InputError as e:  # unreadable input: with -o json/yaml still one document on stdout, saying why
         if fmt == "table":
             raise
-        emit(fmt, {"valid": False, "problems": [p.as_dict() for p in e.problems]}, str)
+        emit(fmt, {"valid": False, "problems": [p.as_dict() for p in e.problems]}, lambda: "")  # never a table here
         sys.exit(e.exit_code)
     errors = [p for p in problems if p.severity == "error"]
 
@@ -277,8 +277,8 @@ def graph(image_format: str, out_file: str | None, **kwargs: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """The console script. SIGTERM and SIGINT unwind the run, then exit 128 + the signal (osm_l2net/cli/signals.py:
-    only the CLI installs signal handlers)."""
+    """The console script. SIGTERM and SIGINT unwind the run (its ``finally`` clean-ups), then exit 128 + the signal:
+    osm_l2net/cli/signals.py, the one handler of every command."""
     with signals.unwinding() as received:
         try:
             cli.main(args=list(argv) if argv is not None else None, prog_name="osm-l2net", standalone_mode=True)
