@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
 
-from osm_l2net.cli.main import OUTPUT, build_plan, handle_errors, plan_options
+from osm_l2net.cli.common import OUTPUT, emit, handle_errors, kube_options, namespace_option, read_config, table
+from osm_l2net.cli.main import build_plan, plan_options
 from osm_l2net.cli.types import DryRunCommand, Duration, format_duration
 from osm_l2net.core.names import label_value
 from osm_l2net.core.plan import Plan
-from osm_l2net.core.render import dump, table
 from osm_l2net.kube.state import RetryPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -23,11 +23,8 @@ _DEFAULTS = RetryPolicy()
 
 
 def connection_options(func: F) -> F:
-    # no envvar=KUBECONFIG here: the adapter reads $KUBECONFIG itself, so its messages can say where a path came from
     options = [
-        click.option("--kubeconfig", default=None,
-                     help="kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)."),
-        click.option("--context", default=None, help="kubeconfig context."),
+        kube_options,
         click.option("--connect-timeout", type=Duration(0.001), default=format_duration(_DEFAULTS.first_contact_timeout_s),
                      show_default=True,
                      help="How long the first contact with the API server (GET /version, "
@@ -113,6 +110,11 @@ def _split(kwargs: dict[str, Any], func: Callable[..., Any]) -> dict[str, Any]:
     return {k: kwargs.pop(k) for k in list(kwargs) if k in names}
 
 
+def _read_inputs(kwargs: dict[str, Any]) -> None:
+    """--config read before the cluster is contacted: bad input is exit 2 whether or not a cluster answers."""
+    kwargs["config"] = read_config(kwargs["config"])
+
+
 def _plan_for(cluster: Any, kwargs: dict[str, Any]) -> Plan:
     kwargs["namespace"] = kwargs.get("namespace") or cluster.namespace  # kubectl's rule: -n, else the context's
     return build_plan(**kwargs)
@@ -134,6 +136,7 @@ def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, r
           progress_interval: float, dry_run: str, fmt: str, **kwargs: Any) -> None:
     """Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run)."""
     deploy_args = _split(kwargs, _deployer)
+    _read_inputs(kwargs)
     with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
                   announce=True) as cluster:
         plan = _plan_for(cluster, kwargs)
@@ -157,6 +160,7 @@ def delete(kubeconfig: str | None, context: str | None, connect_timeout: float, 
            progress_interval: float, force: bool, fmt: str, **kwargs: Any) -> None:
     """Uninstall the NS's KDUs, wait until its pods are gone, delete its networks and wait until they are gone."""
     deploy_args = _split(kwargs, _deployer)
+    _read_inputs(kwargs)
     with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
                   announce=True) as cluster:
         plan = _plan_for(cluster, kwargs)
@@ -172,6 +176,7 @@ def delete(kubeconfig: str | None, context: str | None, connect_timeout: float, 
 def status(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
            progress_interval: float, fmt: str, **kwargs: Any) -> None:
     """Per virtual link: the network's state and the pods attached, with their interfaces, addresses and problems."""
+    _read_inputs(kwargs)
     with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout) as cluster:
         plan = _plan_for(cluster, kwargs)
         found = cluster.network_status(list(plan.networks), plan.namespace)
@@ -179,25 +184,25 @@ def status(kubeconfig: str | None, context: str | None, connect_timeout: float, 
     rows = [{"vld": vld.get(s.name, ""), "network": s.name, "kind": s.kind, "exists": s.exists, "ready": s.ready,
              "detail": s.detail, "pods": [dataclasses.asdict(p) for p in s.pods], "problems": list(s.problems)}
             for s in found]
-    if fmt != "table":
-        click.echo(dump({"ns": plan.ns_id, "networks": rows}, fmt))
-    else:
-        click.echo(table(["VIRTUAL LINK", "NETWORK", "READY", "DETAIL", "PODS"],
-                         [(r["vld"], r["network"], "yes" if r["ready"] else "no", r["detail"],
-                           ", ".join(f"{p['pod']}:{p.get('interface') or '?'}={','.join(p.get('ips') or []) or '-'}"
-                                     for p in r["pods"]) or "-") for r in rows]))
-        problems = [p for r in rows for p in r["problems"]]
-        if problems:
-            click.echo("\n" + "\n".join(f"problem: {p}" for p in problems))
+    emit(fmt, {"ns": plan.ns_id, "networks": rows}, lambda: _status_table(rows))
     if any(r["problems"] for r in rows):
         sys.exit(1)
+
+
+def _status_table(rows: list[dict[str, Any]]) -> str:
+    text = table(["VIRTUAL LINK", "NETWORK", "READY", "DETAIL", "PODS"],
+                 [(r["vld"], r["network"], "yes" if r["ready"] else "no", r["detail"],
+                   ", ".join(f"{p['pod']}:{p.get('interface') or '?'}={','.join(p.get('ips') or []) or '-'}"
+                             for p in r["pods"]) or "-") for r in rows])
+    problems = [p for r in rows for p in r["problems"]]
+    return "\n\n".join([text, "\n".join(f"problem: {p}" for p in problems)]) if problems else text
 
 
 @click.command()
 @click.option("--ns-id", default=None, help="Delete the networks of this NS instance (it no longer exists).")
 @click.option("--keep", "keep", default=None,
               help="Cluster-wide: comma-separated NS instance ids that still exist; every other NS's networks go.")
-@click.option("-n", "--namespace", default=None, help="Only this namespace (default: all namespaces).")
+@namespace_option("all namespaces")
 @connection_options
 @OUTPUT
 @handle_errors
@@ -242,20 +247,14 @@ def _changes(deployer: Any, plan: Plan, *, server: bool = False) -> list[dict[st
     return rows
 
 
-def _echo(rows: list[dict[str, str]], fmt: str, headers: list[str], key: str) -> None:
-    if fmt == "table":
-        click.echo(table(headers, [list(r.values()) for r in rows]) if rows else f"no {key}")
-    else:
-        click.echo(dump({key: rows}, fmt))
+def _echo(rows: list[dict[str, str]], fmt: str, headers: Sequence[str], key: str) -> None:
+    emit(fmt, {key: rows}, lambda: table(headers, [r.values() for r in rows]) if rows else f"no {key}")
 
 
 def _echo_report(report: Any, fmt: str) -> None:
     data = report.as_dict()
-    if fmt == "table":
-        click.echo(table(["", "COUNT", "NAMES"], [(k, len(v), ", ".join(v)) for k, v in data.items()
-                                                  if isinstance(v, list) and v]))
-    else:
-        click.echo(dump(data, fmt))
+    emit(fmt, data, lambda: table(["", "COUNT", "NAMES"], [(k, len(v), ", ".join(v)) for k, v in data.items()
+                                                          if isinstance(v, list) and v]))
 
 
 def register(group: click.Group) -> None:

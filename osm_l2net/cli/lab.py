@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 import shlex
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from osm_l2net.core.errors import L2NetError
+from osm_l2net.cli.common import OUTPUT, emit, handle_errors, table
 from osm_l2net.core.plan import Plan
 from osm_l2net.lab.inputs import (
     DEFAULT_PACKAGES,
@@ -50,41 +45,6 @@ def _check_host(**kwargs: Any) -> None:
 
 def _say(text: str) -> None:
     click.echo(text, err=True)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """The project's errors become one line on stderr and their exit code; never a traceback."""
-    try:
-        yield
-    except L2NetError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(e.exit_code)
-
-
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so ``finally`` clean-ups run: in this process only (``python -m osm_l2net.lab``;
-    under ``osm-l2net`` the console script's handler does it). pyroute2 forks helpers
-    (netns creation) and stops them with SIGTERM; a forked copy must die, not run our clean-up from its copy of the
-    stack."""
-    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
-        yield  # osm-l2net's main() unwinds SIGTERM already, and exits 143 after the clean-up; keep its handler
-        return
-    owner = os.getpid()
-
-    def raise_interrupt(sig: int, _frame: FrameType | None) -> None:
-        if os.getpid() != owner:
-            signal.signal(sig, signal.SIG_DFL)
-            os.kill(os.getpid(), sig)
-            return
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @click.group()
@@ -128,78 +88,68 @@ def _with_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
 @lab.command()
 @_with_inputs
 @_LAB
+@handle_errors
 def up(**opts: Any) -> None:
     """Realise a plan (plan JSON, or OSM packages/descriptors; default: descriptors/) in the lab."""
     lab_name = opts["lab_name"]
-    with _errors():
-        _check_host()
-        prof, plan = _profile(opts), _plan(opts)
-        spec = _lab(lab_name, progress=_say).up(plan, prof)
-        click.echo(f"lab {lab_name} is up: NS {plan.ns_id}, {len(spec.pods)} pods, {len(spec.bridges)} networks")
+    prof, plan = _profile(opts), _plan(opts)  # the input first: its problems need no root to be seen
+    _check_host()
+    spec = _lab(lab_name, progress=_say).up(plan, prof)
+    click.echo(f"lab {lab_name} is up: NS {plan.ns_id}, {len(spec.pods)} pods, {len(spec.bridges)} networks")
 
 
 @lab.command()
 @_LAB
+@handle_errors
 def down(lab_name: str) -> None:
     """Remove everything the lab made (also after a crash or a lost state file)."""
-    with _errors():
-        _check_host(tools=())
-        done = _lab(lab_name).down()
-        click.echo(f"lab {lab_name} is down: {len(done['netns'])} namespaces, "
-                   f"{len(done['processes'])} processes removed")
+    _check_host(tools=())
+    done = _lab(lab_name).down()
+    click.echo(f"lab {lab_name} is down: {len(done['netns'])} namespaces, {len(done['processes'])} processes removed")
 
 
 @lab.command()
 @_LAB
-@click.option("-o", "--output", type=click.Choice(["table", "yaml", "json"]), default="table", show_default=True)
-def status(lab_name: str, output: str) -> None:
+@OUTPUT
+@handle_errors
+def status(lab_name: str, fmt: str) -> None:
     """Show pods, interfaces, processes and the cache's download."""
-    with _errors():
-        _check_host(tools=())
-        data = _lab(lab_name).status()
-        if output == "json":
-            click.echo(json.dumps(data, indent=1))
-        elif output == "yaml":
-            import yaml
-
-            click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
-        else:
-            click.echo(_status_table(data))
+    _check_host(tools=())
+    data = _lab(lab_name).status()
+    emit(fmt, data, lambda: _status_table(data))
 
 
 def _status_table(data: dict[str, Any]) -> str:
-    rows = [("POD", "NETNS", "ROLE", "REPLICAS", "INTERFACES", "PROCS", "DOWNLOAD")]
+    rows = []
     for pod in data["pods"]:
         ifaces = " ".join(f"{li['name']}={','.join(li['addresses']) or '-'}" for li in pod["links"]) or "-"
         dl = pod.get("download")
-        dl_text = f"{dl.get('state', '?')} {dl['bytes']}B" if dl else ""
-        rows.append((pod["pod"], pod["netns"], pod["role"], str(pod["replicas"]), ifaces,
-                     str(len(pod["processes"])), dl_text))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        rows.append((pod["pod"], pod["netns"], pod["role"], pod["replicas"], ifaces, len(pod["processes"]),
+                     f"{dl.get('state', '?')} {dl['bytes']}B" if dl else ""))
     head = f"lab {data['lab']}  NS {data['ns_id']}  switch {data['switch']}  bridge-nf {data['bridge_nf']}"
-    return "\n".join([head, *("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)])
+    return "\n".join([head, table(["POD", "NETNS", "ROLE", "REPLICAS", "INTERFACES", "PROCS", "DOWNLOAD"], rows)])
 
 
 @lab.command()
 @click.argument("member")
 @click.option("--replicas", type=click.IntRange(0, 1), required=True)
 @_LAB
+@handle_errors
 def scale(member: str, replicas: int, lab_name: str) -> None:
     """Scale a KNF pod to 0 (its namespace goes away) or back to 1 (recreated with the same MACs)."""
-    with _errors():
-        pod = _lab(lab_name, progress=_say).scale(member, replicas)
-        click.echo(f"{pod.key} scaled to {replicas}")
+    pod = _lab(lab_name, progress=_say).scale(member, replicas)
+    click.echo(f"{pod.key} scaled to {replicas}")
 
 
 @lab.command(name="exec", context_settings={"ignore_unknown_options": True})
 @click.argument("member")
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
 @_LAB
+@handle_errors
 def exec_(member: str, argv: tuple[str, ...], lab_name: str) -> None:
     """Run a command in a KNF pod's namespace:  lab exec cdn-server -- ping -c 3 10.0.2.10"""
-    with _errors():
-        _check_host(tools=())
-        sys.exit(_lab(lab_name).exec(member, list(argv)).returncode)
+    _check_host(tools=())
+    sys.exit(_lab(lab_name).exec(member, list(argv)).returncode)
 
 
 def _command_line() -> str:
@@ -216,22 +166,22 @@ def _command_line() -> str:
                    "(repeatable: --report r.json --report r.html).")
 @click.option("--report-format", type=click.Choice(FORMATS), help="The report's form whatever FILE's suffix.")
 @click.option("--isolation/--no-isolation", default=None, help="Also check a second NS instance (default: profile).")
+@handle_errors
 def run(**opts: Any) -> None:
     """The PoC scenario: up → ping, traceroute, firewall, cut-off, downloads, isolation → down."""
-    with _errors(), _terminate_as_interrupt():
-        check_writable(opts["report"])
-        _check_host()
-        prof, plan = _profile(opts), _plan(opts)
-        if opts["isolation"] is not None:
-            prof = prof.with_timings(isolation_instance=opts["isolation"])
-        # the second instance is planned like the first, under another NS name (so another NS id)
-        second = None if is_plan_file(_paths(opts)) else _plan(opts, suffix="-b")
-        from osm_l2net.lab.scenario import run_scenario
+    check_writable(opts["report"])
+    prof, plan = _profile(opts), _plan(opts)  # the input first: its problems need no root to be seen
+    # the second instance is planned like the first, under another NS name (so another NS id)
+    second = None if is_plan_file(_paths(opts)) else _plan(opts, suffix="-b")
+    _check_host()
+    if opts["isolation"] is not None:
+        prof = prof.with_timings(isolation_instance=opts["isolation"])
+    from osm_l2net.lab.scenario import run_scenario
 
-        result = run_scenario(plan, prof, opts["lab_name"], report_path=opts["report"], progress=_say,
-                              second_plan=second, report_format=opts["report_format"], command=_command_line())
-        click.echo(result.table())
-        for path in opts["report"]:
-            _say(f"report written to {path}")
-        if not result.ok:
-            sys.exit(1)
+    result = run_scenario(plan, prof, opts["lab_name"], report_path=opts["report"], progress=_say, second_plan=second,
+                          report_format=opts["report_format"], command=_command_line())
+    click.echo(result.table())
+    for path in opts["report"]:
+        _say(f"report written to {path}")
+    if not result.ok:
+        sys.exit(1)

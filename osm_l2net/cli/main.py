@@ -8,23 +8,31 @@ permission refused, 128 + N interrupted by signal N. Errors are one clear messag
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import importlib
 import importlib.util
-import os
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from osm_l2net.cli import signals
+from osm_l2net.cli.common import (
+    CONFIG,
+    CONTEXT_HELP,
+    KUBECONFIG_HELP,
+    NAMESPACE_DEFAULT,
+    OUTPUT,
+    Config,
+    emit,
+    handle_errors,
+    namespace_option,
+    read_config,
+)
 from osm_l2net.cli.types import ProviderChoice
-from osm_l2net.core.errors import EXIT_FAILURE, EXIT_SIGNAL_BASE, InputError, L2NetError
+from osm_l2net.core.errors import EXIT_FAILURE, InputError
 from osm_l2net.core.options import DEFAULT_PROVIDER, PlanOptions, ValuesLayout
 
 if TYPE_CHECKING:
@@ -33,8 +41,6 @@ if TYPE_CHECKING:
 # pyroute2 (~340 ms) are imported inside the commands that use them, and the commands of other modules on first use.
 
 F = TypeVar("F", bound=Callable[..., Any])
-OUTPUT = click.option("-o", "--output", "fmt", type=click.Choice(["table", "yaml", "json"]), default="table",
-                      show_default=True, help="Output format.")
 
 
 def plan_options(func: F) -> F:
@@ -42,11 +48,9 @@ def plan_options(func: F) -> F:
         click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True)),
         click.option("--ns-name", default="vod-service-deployment", show_default=True, help="NS instance name."),
         click.option("--ns-id", default=None, help="NS instance id (OSM nsr id); default: derived from --ns-name."),
-        click.option("-n", "--namespace", default=None,
-                     help="Kubernetes namespace of the NS (default: the kubeconfig context's, else 'default')."),
+        namespace_option(NAMESPACE_DEFAULT),
         click.option("--provider", type=ProviderChoice(), default=DEFAULT_PROVIDER, show_default=True),
-        click.option("--config", "config", default=None,
-                     help="Instantiation parameters as osmclient --config: a YAML file or inline YAML."),
+        CONFIG,
         click.option("--df", "df_id", default=None, help="NSD deployment flavour (default: the first)."),
         click.option("--interface-capacity", type=click.IntRange(1, 4096), default=10, show_default=True,
                      help="L2 interfaces a pod may have (L2S-M: the Overlay's interfaceNumber)."),
@@ -58,23 +62,6 @@ def plan_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
-
-
-def handle_errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except InputError as e:
-            from osm_l2net.core.render import problems_text
-
-            click.echo(problems_text(e.problems), err=True)
-            sys.exit(e.exit_code)
-        except L2NetError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(e.exit_code)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @contextlib.contextmanager
@@ -91,50 +78,18 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_config(config: str | None) -> dict[str, Any] | None:
-    """``--config`` as osmclient takes it: a file path, or inline YAML (both within the YAML limits)."""
-    return config_mapping(config, None)
-
-
-def config_mapping(config: str | None, config_file: str | None) -> dict[str, Any] | None:
-    """Instantiation parameters from inline YAML (``config``) or a file (``config_file``, or ``config`` naming one)."""
-    if config is None and config_file is None:
-        return None
-    from osm_l2net.core import yamlsafe
-    from osm_l2net.core.yamlsafe import YamlInputError
-    from osm_l2net.local.packages import read_yaml, yaml_limits
-
-    if config_file is None and config is not None and is_file(config):
-        config_file = config
-    source = config_file or "--config"
-    try:
-        data = read_yaml(config_file) if config_file else yamlsafe.load(config or "", yaml_limits())
-    except YamlInputError as e:
-        raise InputError(e.problem(source)) from e
-    if data is not None and not isinstance(data, dict):
-        raise InputError.single(source, "", f"is a {type(data).__name__}", "a YAML mapping (osmclient --config)")
-    return data
-
-
-def is_file(text: str) -> bool:
-    """Whether a flag's value names a file; inline YAML may be too long or odd for a path (ENAMETOOLONG, NUL)."""
-    try:
-        return Path(text).is_file()
-    except (OSError, ValueError):
-        return False
-
-
 def build_plan(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace: str | None, provider: str,
-               config: str | None, df_id: str | None, interface_capacity: int, values_labels_path: str,
+               config: Config | str | None, df_id: str | None, interface_capacity: int, values_labels_path: str,
                values_annotations_path: str) -> api.Plan:
-    """The plan the CLI's flags describe (shared by plan, graph and the cluster commands)."""
+    """The plan the CLI's flags describe (shared by plan, graph and the cluster commands); ``config``: the --config
+    flag, or what :func:`read_config` made of it already."""
     from osm_l2net import api
     namespace = namespace or "default"
     options = PlanOptions(provider=provider, namespace=namespace, df_id=df_id, interface_capacity=interface_capacity,
                           values_layout=ValuesLayout(values_labels_path, values_annotations_path))
-    raw = load_config(config)
-    return api.plan(paths, ns_name=ns_name, ns_id=ns_id, namespace=namespace, config=raw,
-                    config_source=config if config and is_file(config) else "--config", options=options)
+    params = config if isinstance(config, Config) else read_config(config)
+    return api.plan(paths, ns_name=ns_name, ns_id=ns_id, namespace=namespace, config=params.data,
+                    config_source=params.source, options=options)
 
 
 # name -> ("module:attribute", short help, module that must be importable for the command to exist). The short help
@@ -221,10 +176,10 @@ def _global_option(*decls: str, **kwargs: Any) -> Callable[[F], F]:
                     "osm-l2net -n vod plan descriptors/ is osm-l2net plan descriptors/ -n vod. Timeouts and intervals "
                     "take Go-style durations (5m, 90s, 1h30m, 500ms) or plain seconds.")
 @click.option("--debug", is_flag=True, help="Log debug messages and show tracebacks of internal errors.")
-@_global_option("--kubeconfig", "g_kubeconfig", metavar="FILE", help="kubeconfig file, for the cluster commands.")
-@_global_option("--context", "g_context", metavar="NAME", help="kubeconfig context, for the cluster commands.")
+@_global_option("--kubeconfig", "g_kubeconfig", metavar="FILE", help=KUBECONFIG_HELP)
+@_global_option("--context", "g_context", metavar="NAME", help=CONTEXT_HELP)
 @_global_option("-n", "--namespace", "g_namespace", metavar="NAMESPACE",
-                help="Kubernetes namespace, for the commands that take -n.")
+                help="Kubernetes namespace, for the commands that take -n (each says its default).")
 @_global_option("-o", "--output", "g_output", metavar="FORMAT",
                 help="Output format (table, yaml, json), for the commands that take -o.")
 @click.version_option(package_name="osm-l2net")
@@ -246,7 +201,7 @@ def cli(ctx: click.Context, debug: bool, g_kubeconfig: str | None, g_context: st
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--config", default=None, help="Instantiation parameters (YAML file or inline YAML) to check too.")
+@CONFIG
 @click.option("--provider", type=ProviderChoice(), default=DEFAULT_PROVIDER, show_default=True)
 @click.option("--interface-capacity", type=click.IntRange(1, 4096), default=10, show_default=True)
 @OUTPUT
@@ -254,24 +209,25 @@ def cli(ctx: click.Context, debug: bool, g_kubeconfig: str | None, g_context: st
 def validate(paths: tuple[str, ...], config: str | None, provider: str, interface_capacity: int, fmt: str) -> None:
     """Check descriptors (files, package folders, .tar.gz) and parameters; report every problem with its path."""
     from osm_l2net import api
-    from osm_l2net.core.render import dump, problems_text
+    from osm_l2net.core.render import problems_text
 
     try:
         with gc_paused():
-            problems = api.validate(paths, config=load_config(config),
+            problems = api.validate(paths, config=read_config(config).data,
                                     options=PlanOptions(provider=provider, interface_capacity=interface_capacity))
     except InputError as e:  # unreadable input: with -o json/yaml still one document on stdout, saying why
         if fmt == "table":
             raise
-        click.echo(dump({"valid": False, "problems": [p.as_dict() for p in e.problems]}, fmt))
+        emit(fmt, {"valid": False, "problems": [p.as_dict() for p in e.problems]}, lambda: "")  # never a table here
         sys.exit(e.exit_code)
     errors = [p for p in problems if p.severity == "error"]
-    if fmt == "table":
-        click.echo(problems_text(problems) if problems else "valid: no problems found")
-        if problems and not errors:
-            click.echo(f"valid, with {len(problems)} warning(s)")
-    else:
-        click.echo(dump({"valid": not errors, "problems": [p.as_dict() for p in problems]}, fmt))
+
+    def as_table() -> str:
+        if not problems:
+            return "valid: no problems found"
+        return problems_text(problems) + ("" if errors else f"\nvalid, with {len(problems)} warning(s)")
+
+    emit(fmt, {"valid": not errors, "problems": [p.as_dict() for p in problems]}, as_table)
     if errors:
         sys.exit(2)
 
@@ -285,15 +241,11 @@ def validate(paths: tuple[str, ...], config: str | None, provider: str, interfac
 def plan(fmt: str, out_dir: str | None, **kwargs: Any) -> None:
     """Show what the NS needs on the cluster: networks, each KDU's interfaces, routes and helm values."""
     from osm_l2net import api
-    from osm_l2net.core.render import plan_json, plan_text, plan_yaml
+    from osm_l2net.core.render import plan_text
 
     with gc_paused():
         result = build_plan(**kwargs)
-        if fmt == "table":
-            click.echo(plan_text(result))
-        else:  # in pieces: a 10,000-link plan is 20 MB of text, never copied nor joined into one string
-            for piece in plan_json(result) if fmt == "json" else plan_yaml(result):
-                click.echo(piece, nl=False)
+        emit(fmt, result, lambda: plan_text(result))
     if out_dir:
         written = api.write_plan_files(result, Path(out_dir))
         click.echo(f"wrote {len(written)} files to {out_dir}", err=True)
@@ -326,55 +278,22 @@ def graph(image_format: str, out_file: str | None, **kwargs: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """The console script. SIGTERM and SIGINT unwind the run (``finally`` clean-ups: helm stopped, values files and
-    partial unpacks removed), then exit 128 + the signal. Only here: the library never installs signal handlers."""
-    with _signals_unwind() as received:
+    """The console script. SIGTERM and SIGINT unwind the run (its ``finally`` clean-ups), then exit 128 + the signal:
+    osm_l2net/cli/signals.py, the one handler of every command."""
+    with signals.unwinding() as received:
         try:
             cli.main(args=list(argv) if argv is not None else None, prog_name="osm-l2net", standalone_mode=True)
         except SystemExit:
             if received:
-                _exit_interrupted(received[0])
+                signals.exit_interrupted(received[0])
             raise
         except Exception as e:  # the last line of defence: never a traceback for users unless --debug
             if received:
-                _exit_interrupted(received[0])
+                signals.exit_interrupted(received[0])
             if "--debug" in (argv if argv is not None else sys.argv):
                 raise
             click.echo(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", err=True)
             sys.exit(EXIT_FAILURE)
-
-
-def _exit_interrupted(signum: int) -> None:
-    click.echo(f"interrupted by {signal.Signals(signum).name}: stopped, temporary files removed", err=True)
-    sys.exit(EXIT_SIGNAL_BASE + signum)
-
-
-@contextlib.contextmanager
-def _signals_unwind() -> Iterator[list[int]]:
-    """SIGTERM/SIGINT raise KeyboardInterrupt in the main thread (click prints "Aborted!"), once: a second signal
-    during the clean-up is noted, not raised, so the clean-up finishes. A process forked from us (pyroute2's helpers)
-    gets the default action back and dies as it would have."""
-    received: list[int] = []
-    owner = os.getpid()
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        if os.getpid() != owner:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
-        received.append(signum)
-        if len(received) == 1:
-            raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield received
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 def __getattr__(name: str) -> Any:

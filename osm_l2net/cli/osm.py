@@ -8,7 +8,6 @@ Exit codes (osm_l2net/core/errors.py): 0 success, 1 failure (OSM or the cluster 
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Callable
@@ -16,8 +15,9 @@ from typing import Any, TypeVar
 
 import click
 
+from osm_l2net.cli.common import CONFIG, handle_errors, kube_options, namespace_option, read_config
 from osm_l2net.cli.types import Duration, ProviderChoice
-from osm_l2net.core.errors import InputError, L2NetError
+from osm_l2net.core.errors import InputError
 from osm_l2net.core.options import DEFAULT_PROVIDER, PlanOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,9 +33,7 @@ def _nbi_options(func: F) -> F:
         click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), default=None,
                      help="CA bundle to verify NBI's TLS certificate with (default: $REQUESTS_CA_BUNDLE, else the "
                      "system's)."),
-        click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None,
-                     help="Kubeconfig of the K8s cluster OSM deploys the KNFs to (default: $KUBECONFIG, ~/.kube/config)."),
-        click.option("--context", default=None, help="Kubeconfig context."),
+        kube_options,  # of the cluster OSM deploys the KNFs to
         click.option("--ready-timeout", type=Duration(0.1), default="5m", show_default=True,
                      help="How long to wait for the networks to be ready / gone (Go-style duration: 5m, 90s, 1h30m; "
                           "or plain seconds)."),
@@ -45,21 +43,6 @@ def _nbi_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
-
-
-def _handle_errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except InputError as e:
-            click.echo("\n".join(f"{p.severity}: {p}" for p in e.problems), err=True)
-            sys.exit(e.exit_code)
-        except L2NetError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(e.exit_code)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _password() -> str:
@@ -97,31 +80,22 @@ def _deploy_settings(timeout: float) -> Any:
     return DeploySettings(ready_timeout=timeout, delete_timeout=timeout, pods_gone_timeout=timeout)
 
 
-def _config(config: str | None, config_file: str | None) -> dict[str, Any] | None:
-    from osm_l2net.cli.main import config_mapping
-
-    if config and config_file:
-        raise InputError.single("--config", "", "is given together with --config_file", "one of them")
-    return config_mapping(config or None, config_file)
-
-
 @click.command("ns-create")
 @click.option("--ns_name", required=True, help="Name of the NS instance.")
 @click.option("--nsd_name", required=True, help="Name (or id) of the onboarded NSD.")
 @click.option("--vim_account", required=True, help="Name (or id) of the VIM account.")
 @click.option("--description", default=None, help="NS description.")
-@click.option("--config", default=None, help="Instantiation parameters as inline YAML (osmclient's --config).")
+@CONFIG
 @click.option("--config_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Instantiation parameters from a YAML file.")
-@click.option("-n", "--namespace", default=None,
-              help="Namespace of the networks and (unless --config sets k8s-namespace) the KDUs; default: the context's.")
+@namespace_option("the kubeconfig context's, else 'default'; the KDUs' too unless --config sets k8s-namespace")
 @click.option("--provider", type=ProviderChoice(), default=DEFAULT_PROVIDER, show_default=True)
 @click.option("--wait", is_flag=True, help="Follow OSM's operation until it ends; on failure, roll the NS back.")
 @click.option("--timeout", "wait_timeout", type=Duration(1.0), default="1h", show_default=True,
               help="How long to wait for OSM's operation with --wait (Go-style duration: 1h, 30m, 90s; or plain "
                    "seconds, as osmclient's --timeout).")
 @_nbi_options
-@_handle_errors
+@handle_errors
 def ns_create(ns_name: str, nsd_name: str, vim_account: str, description: str | None, config: str | None,
               config_file: str | None, namespace: str | None, provider: str, wait: bool, wait_timeout: float,
               hostname: str | None, user: str | None, project: str | None, insecure: bool, ca_cert: str | None,
@@ -130,12 +104,12 @@ def ns_create(ns_name: str, nsd_name: str, vim_account: str, description: str | 
     from osm_l2net.osm.workflow import NsCreateRequest
     from osm_l2net.osm.workflow import ns_create as create
 
-    raw = _config(config, config_file)
+    params = read_config(config, config_file)
     client, cluster = _session(hostname, user, project, insecure, ca_cert, kubeconfig, context, namespace, poll_interval)
     with client, cluster:
-        request = NsCreateRequest(ns_name, nsd_name, vim_account, raw, description, wait, wait_timeout,
+        request = NsCreateRequest(ns_name, nsd_name, vim_account, params.data, description, wait, wait_timeout,
                                   PlanOptions(provider=provider, namespace=cluster.namespace),
-                                  config_source=config_file or "--config")
+                                  config_source=params.source)
         result = create(client, cluster, request, _deploy_settings(ready_timeout), _progress)
     click.echo(result.ns_id)
 
@@ -149,7 +123,7 @@ def ns_create(ns_name: str, nsd_name: str, vim_account: str, description: str | 
               help="How long to wait for OSM's termination (Go-style duration: 1h, 30m, 90s; or plain seconds, as "
                    "osmclient's --timeout).")
 @_nbi_options
-@_handle_errors
+@handle_errors
 def ns_delete(name: str, wait: bool, force: bool, wait_timeout: float, hostname: str | None, user: str | None,
               project: str | None, insecure: bool, ca_cert: str | None, kubeconfig: str | None, context: str | None,
               ready_timeout: float, poll_interval: float) -> None:

@@ -239,26 +239,44 @@ def sibling_name(lab: str) -> str:
 
 @contextmanager
 def _shielded(progress: Progress) -> Iterator[None]:
-    """Let the clean-up finish when a second Ctrl-C / SIGTERM arrives (main thread of this process only: a process
-    forked by pyroute2 keeps the default behaviour)."""
+    """No SIGINT/SIGTERM stops the teardown; each is held and handed to the handler it would have met once the
+    teardown is done, so the caller still learns of it (osm-l2net exits 130/143; a plain Python caller gets its
+    KeyboardInterrupt, or dies of SIGTERM). Main thread of this process only: a process forked by pyroute2 keeps the
+    default behaviour.
+
+    Not osm_l2net/cli/signals.py's job, though close: the CLI turns the *first* signal into an unwind, whereas here
+    every signal, the first too (one landing in the teardown of a run that was not interrupted), must wait; and
+    run_scenario is library API, called without the CLI, which this layer may not import."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     owner = os.getpid()
+    held: list[int] = []
 
     def hold(sig: int, _frame: FrameType | None) -> None:
         if os.getpid() != owner:
             signal.signal(sig, signal.SIG_DFL)
             os.kill(os.getpid(), sig)
             return
+        held.append(sig)
         progress("cleaning up the lab, please wait")
 
     previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for number in held:
+            _deliver(number, previous[signal.Signals(number)])
+
+
+def _deliver(sig: int, handler: Any) -> None:
+    """``sig`` to ``handler`` as the kernel would have delivered it (SIG_IGN: nothing; SIG_DFL: its default action)."""
+    if callable(handler):
+        handler(sig, None)
+    elif handler == signal.SIG_DFL:
+        os.kill(os.getpid(), sig)
 
 
 def run_scenario(plan: Plan, profile: Profile, lab_name: str = "cdn", *, root: Path | None = None,
@@ -278,9 +296,9 @@ def run_scenario(plan: Plan, profile: Profile, lab_name: str = "cdn", *, root: P
         report.error = str(e)
     finally:
         progress(f"lab down {lab_name}")
-        with _shielded(progress):
+        with _shielded(progress):  # the report too: a signal held in the teardown is handed on after it is written
             lab.down()
-        report.seconds = time.monotonic() - started
-        for path in [report_path] if isinstance(report_path, Path) else report_path or ():
-            write_report(path, report.as_dict(), plan, report_format, command)
+            report.seconds = time.monotonic() - started
+            for path in [report_path] if isinstance(report_path, Path) else report_path or ():
+                write_report(path, report.as_dict(), plan, report_format, command)
     return report

@@ -140,3 +140,18 @@ def test_apply_with_the_operator_down_says_what_it_waits_for(env: Env) -> None:
         "(is the L2S-M operator running? kubectl -n l2sm-system get pods)") for line in ticks), ticks
     assert "error: networks did not become ready" in done.stderr and "rolling back" in done.stderr
     assert emulated.list(L2NETWORKS, "default") == [], "what this run created is rolled back"
+
+
+def test_the_cluster_commands_report_every_problem_of_bad_descriptors_as_plan_does(env: Env) -> None:
+    """One error handler for every command: the five problems of the docs' broken NSD, each on its own line, exit 2,
+    and nothing written to the cluster."""
+    broken = [str(REPO / "docs" / "examples" / "broken_vod_nsd.yaml"), *(p for p in CDN_PACKAGES if p.endswith("_knf"))]
+    exe = Path(sys.executable).with_name("osm-l2net")
+    planned = subprocess.run([str(exe), "plan", *broken], capture_output=True, text=True, timeout=60, check=False)
+    reference = planned.stderr.splitlines()
+    assert planned.returncode == 2
+    assert len(reference) == 5 and all(line.startswith("error: ") for line in reference)
+    for command in ("apply", "delete", "status"):
+        done = run(env, command, *broken, check_code=2)
+        assert [line for line in done.stderr.splitlines() if not line.startswith("· ")] == reference, command
+    assert env.emulator.log.writes() == []

@@ -244,6 +244,9 @@ def test_a_config_file_nbi_refuses_is_located_in_that_file(world: World, tmp_pat
     code, _, err = world.create("--config_file", str(config))
     assert code == 2 and f"error: {config}: vld[0].ip-profile.subnet_address: " in err and "'subnet-address'?" in err
     assert posts(world) == [] and world.owned() == []
+    # --config naming a file (osmclient's form, as plan takes it) is the same file: the message says so, not "--config"
+    code, _, again = world.create("--config", str(config))
+    assert code == 2 and again == err
 
 
 @pytest.mark.parametrize(("flag", "value", "expected"), [

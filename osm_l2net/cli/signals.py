@@ -1,0 +1,53 @@
+"""SIGINT and SIGTERM for every ``osm-l2net`` command, in one place: the first unwinds the run (its ``finally``
+clean-ups: helm stopped, values files and partial unpacks removed, the lab taken down), and the command exits
+128 + the signal (130, 143). The library installs no handler of its own, except the lab's scenario around its
+teardown (osm_l2net/lab/scenario.py ``_shielded``, which says why)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+import click
+
+from osm_l2net.core.errors import EXIT_SIGNAL_BASE
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def unwinding() -> Iterator[list[int]]:
+    """SIGTERM/SIGINT raise KeyboardInterrupt in the main thread (click prints "Aborted!"), once: a later signal, in
+    the clean-up, is noted, not raised, so the clean-up finishes. A process forked from us (pyroute2's helpers) gets
+    the default action back and dies as it would have. Yields the signals received, the first first."""
+    received: list[int] = []
+    owner = os.getpid()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if os.getpid() != owner:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        received.append(signum)
+        if len(received) == 1:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {s: signal.signal(s, handler) for s in SIGNALS}
+    try:
+        yield received
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def exit_interrupted(signum: int) -> None:
+    click.echo(f"interrupted by {signal.Signals(signum).name}: stopped, temporary files removed", err=True)
+    sys.exit(EXIT_SIGNAL_BASE + signum)
