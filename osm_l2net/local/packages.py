@@ -164,7 +164,7 @@ def _packages_in(folder: Path) -> list[Path]:
     content). Anything else there (a README, a chart folder, .git) is not a package and is left alone."""
     out = []
     for child in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
-        if child.is_dir() and _descriptor_files(child) or child.is_file() and _sniffs_as_archive(child):
+        if (child.is_dir() and _descriptor_files(child)) or (child.is_file() and _sniffs_as_archive(child)):
             out.append(child)
     return out
 
