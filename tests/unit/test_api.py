@@ -121,3 +121,10 @@ def test_the_public_api_is_listed_in_the_docs() -> None:
     section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
     missing = [n for n in osm_l2net.__all__ if not re.search(rf"`(osm_l2net\.)?{n}\b", section)]
     assert not missing, f"public names not in docs/user-guide.md's Library section: {missing}"
+
+
+def test_the_lab_plans_its_default_folder_through_the_package_reader() -> None:
+    from osm_l2net.lab.inputs import DEFAULT_PACKAGES, default_path, load_plan
+
+    planned = load_plan([default_path(DEFAULT_PACKAGES)], ns_name=NS)
+    assert planned.as_dict() == osm_l2net.plan(CDN_PACKAGES, ns_name=NS).as_dict()
