@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 import re
 import shutil
+import sys
 import tarfile
 import types
 from pathlib import Path
@@ -73,27 +74,45 @@ def test_a_folder_without_packages_and_a_folder_of_folders_of_packages_are_refus
         assert "a folder of OSM packages" in problem.expected
 
 
-def _packages() -> list[str]:
-    found = ["osm_l2net"]
-    found += [m.name for m in pkgutil.walk_packages(osm_l2net.__path__, "osm_l2net.", onerror=lambda name: None)
-              if m.ispkg]
-    return found
+def _packages(root: str = "osm_l2net") -> list[str]:
+    top = importlib.import_module(root)
+    return [root, *(m.name for m in pkgutil.walk_packages(top.__path__, f"{root}.", onerror=lambda name: None)
+                    if m.ispkg)]
 
 
-def test_no_public_name_shadows_a_module() -> None:
-    """``pkg.name`` must mean one thing: a public name of a package that is also one of its submodules would be
-    replaced by the module as soon as anything imports that submodule (``import osm_l2net.plan`` would rebind
-    ``osm_l2net.plan``), so a call works or fails by import order."""
-    clashes = []
-    for name in _packages():
+def _clashes(root: str) -> list[str]:
+    """``pkg.name`` of every package under ``root`` whose public name is also a submodule and means something else."""
+    found = []
+    for name in _packages(root):
         package = importlib.import_module(name)
         submodules = {m.name for m in pkgutil.iter_modules(package.__path__)}
         public = set(getattr(package, "__all__", [n for n in vars(package) if not n.startswith("_")]))
         for clash in sorted(public & submodules):
             if getattr(package, clash) is not importlib.import_module(f"{name}.{clash}"):
-                clashes.append(f"{name}.{clash}")
-    assert not clashes, f"public names that are also modules: {clashes}"
+                found.append(f"{name}.{clash}")
+    return found
+
+
+def test_no_public_name_shadows_a_module() -> None:
+    """``pkg.name`` must mean one thing: a public name of a package that is also one of its submodules is replaced by
+    the module as soon as anything imports that submodule (``import osm_l2net.plan`` would rebind ``osm_l2net.plan``),
+    so a call works or fails by import order."""
+    assert _clashes("osm_l2net") == []
     assert len(_packages()) >= 10  # the walk found the subpackages (core, core.providers, kube, deploy, ...)
+
+
+def test_the_shadow_check_finds_a_planted_clash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "shadowed_pkg"
+    (package / "inner").mkdir(parents=True)
+    (package / "__init__.py").write_text("def plan():\n    return 1\n\n__all__ = ['plan', 'inner']\n")
+    (package / "plan.py").write_text("X = 1\n")  # the module the function hides
+    (package / "inner" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        assert _clashes("shadowed_pkg") == ["shadowed_pkg.plan"]  # 'inner' is the subpackage itself: no clash
+    finally:
+        for name in [n for n in sys.modules if n.startswith("shadowed_pkg")]:
+            del sys.modules[name]
 
 
 def test_the_functions_named_like_modules_elsewhere_are_functions() -> None:
