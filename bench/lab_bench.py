@@ -27,7 +27,7 @@ from osm_l2net import api
 from osm_l2net.core.plan import Interface, KduPlan, NetworkPlan, Plan, Route
 from osm_l2net.lab import Lab
 from osm_l2net.lab.expect import expected_path, expected_ttl
-from osm_l2net.lab.inputs import DEFAULT_PACKAGES, DEFAULT_PROFILE, default_path, expand_packages, load_profile_file
+from osm_l2net.lab.inputs import DEFAULT_PACKAGES, DEFAULT_PROFILE, default_path, load_profile_file
 from osm_l2net.lab.observe import parse_ping
 from osm_l2net.lab.profile import Profile, parse_size
 from osm_l2net.lab.spec import build_spec
@@ -91,7 +91,7 @@ def up_down(name: str, plan: Plan, profile: Profile, probe: tuple[str, str] | No
 def throughput(size: int, repeat: int) -> dict[str, float]:
     """Bytes/s of one HTTP GET of the content file: cache → router → content server, and router → content server
     (same bridge, no forwarding), unshaped."""
-    plan = api.plan([str(p) for p in expand_packages([default_path(DEFAULT_PACKAGES)])], ns_name="bench-throughput")
+    plan = api.plan([str(default_path(DEFAULT_PACKAGES))], ns_name="bench-throughput")
     profile = load_profile_file(default_path(DEFAULT_PROFILE)).with_content(size=size, rate_bps=0).with_pull("manual")
     lab = Lab("benchtp")
     lab.down()
@@ -155,7 +155,7 @@ def compare(prefix: str, lab: str, plan: Plan, profile: Profile, runs: int, rows
 def measure(size: int, repeat: int, updown: int = 3) -> dict[str, Any]:
     """Up/down of the CDN service and of the generated topology, each with its ``ip`` script baseline, then
     throughput routed vs direct."""
-    cdn_plan = api.plan([str(p) for p in expand_packages([default_path(DEFAULT_PACKAGES)])], ns_name="bench-cdn")
+    cdn_plan = api.plan([str(default_path(DEFAULT_PACKAGES))], ns_name="bench-cdn")
     cdn_profile = load_profile_file(default_path(DEFAULT_PROFILE)).with_content(size=4 * 2**20).with_pull("manual")
     big = generated_plan()
     rows: dict[str, Any] = {"updown_runs": updown}

@@ -1,8 +1,11 @@
-"""The public library API: load, validate, plan. Anything the CLI does, a library user does in three lines::
+"""The planning half of the library API: load, validate, plan, write_plan_files (no cluster, no helm)::
 
-    from osm_l2net import api
-    plan = api.plan(["descriptors/"], ns_name="vod-service-deployment")
+    import osm_l2net
+    plan = osm_l2net.plan(["descriptors/"], ns_name="vod-service-deployment")
     print(plan.as_dict())
+
+Paths are descriptor files, OSM package folders, .tar.gz packages, or a folder of packages (like descriptors/); one
+path may be given alone. The cluster half (apply, delete, status) is :mod:`osm_l2net.deploy.api`.
 """
 
 from __future__ import annotations
@@ -26,17 +29,23 @@ from osm_l2net.core.planner import build_plan
 from osm_l2net.local.packages import load_descriptors
 
 PathLike = str | os.PathLike[str]
+Paths = PathLike | Iterable[PathLike]
 
 
-def load(paths: Iterable[PathLike]) -> Descriptors:
-    """Read one NSD and its VNFDs from files, OSM package folders or .tar.gz packages."""
-    return load_descriptors(paths)
+def _paths(paths: Paths) -> list[PathLike]:
+    """One path alone is one path (a str is iterable: without this, "descriptors/" would be read letter by letter)."""
+    return [paths] if isinstance(paths, str | os.PathLike) else list(paths)
 
 
-def validate(paths: Iterable[PathLike], config: Mapping[str, Any] | None = None,
+def load(paths: Paths) -> Descriptors:
+    """Read one NSD and its VNFDs from files, OSM package folders, .tar.gz packages or folders of packages."""
+    return load_descriptors(_paths(paths))
+
+
+def validate(paths: Paths, config: Mapping[str, Any] | None = None,
              options: PlanOptions | None = None, config_source: str = "--config") -> list[Problem]:
     """Every problem (errors and warnings) of descriptors + parameters; raises InputError only for unreadable input."""
-    descriptors = load_descriptors(paths)
+    descriptors = load_descriptors(_paths(paths))
     instance = NsInstance("validate", "validate", params=parse_params(config, config_source))
     options = options or PlanOptions()
     problems = resolve(descriptors, instance, options).problems
@@ -48,11 +57,11 @@ def validate(paths: Iterable[PathLike], config: Mapping[str, Any] | None = None,
         return list(e.problems)
 
 
-def plan(paths: Iterable[PathLike] | Descriptors, ns_name: str, ns_id: str | None = None, namespace: str = "default",
+def plan(paths: Paths | Descriptors, ns_name: str, ns_id: str | None = None, namespace: str = "default",
          config: Mapping[str, Any] | None = None, options: PlanOptions | None = None,
          config_source: str = "--config") -> Plan:
     """Plan an NS instance. ``ns_id`` defaults to a stable id derived from ``ns_name``, so re-runs converge."""
-    descriptors = paths if isinstance(paths, Descriptors) else load_descriptors(paths)
+    descriptors = paths if isinstance(paths, Descriptors) else load_descriptors(_paths(paths))
     instance = NsInstance(ns_id or default_ns_id(ns_name), ns_name, namespace, parse_params(config, config_source))
     options = replace(options, namespace=namespace) if options else PlanOptions(namespace=namespace)
     return build_plan(descriptors, instance, options)

@@ -90,18 +90,21 @@ def _connect(kubeconfig: str | None, context: str | None, namespace: str | None,
     return cluster
 
 
-def _deployer(cluster: Any, kubeconfig: str | None, context: str | None, ready_timeout: float, no_kdus: bool,
-              helm_flags: tuple[str, ...], helm_timeout: float, helm_wait: bool, atomic: bool, create_namespace: bool,
-              post_renderer: str) -> Any:
-    from osm_l2net.deploy.deployer import Deployer, DeploySettings
-    from osm_l2net.helm.runner import Helm, HelmSettings
+def _deploy_args(ready_timeout: float, no_kdus: bool, helm_flags: tuple[str, ...], helm_timeout: float, helm_wait: bool,
+                 atomic: bool, create_namespace: bool, post_renderer: str) -> dict[str, Any]:
+    """The library's apply/delete arguments the flags describe (kubeconfig and context reach helm through the call)."""
+    from osm_l2net.deploy.deployer import DeploySettings
+    from osm_l2net.helm.runner import HelmSettings
 
-    helm = None if no_kdus else Helm(HelmSettings(kubeconfig=kubeconfig, kube_context=context, atomic=atomic, wait=helm_wait,
-                                                  timeout=helm_timeout, extra_flags=helm_flags,
-                                                  create_namespace=create_namespace))
-    settings = DeploySettings(ready_timeout=ready_timeout, delete_timeout=ready_timeout, pods_gone_timeout=ready_timeout,
-                              post_renderer=post_renderer)
-    return Deployer(cluster, helm, settings, progress=_progress)
+    return {"kdus": not no_kdus, "progress": _progress,
+            "helm": HelmSettings(atomic=atomic, wait=helm_wait, timeout=helm_timeout, extra_flags=helm_flags,
+                                 create_namespace=create_namespace),
+            "settings": DeploySettings(ready_timeout=ready_timeout, delete_timeout=ready_timeout,
+                                       pods_gone_timeout=ready_timeout, post_renderer=post_renderer)}
+
+
+def _policy(connect_timeout: float, progress_interval: float = _DEFAULTS.progress_interval_s) -> RetryPolicy:
+    return dataclasses.replace(_DEFAULTS, first_contact_timeout_s=connect_timeout, progress_interval_s=progress_interval)
 
 
 def _split(kwargs: dict[str, Any], func: Callable[..., Any]) -> dict[str, Any]:
@@ -115,9 +118,9 @@ def _read_inputs(kwargs: dict[str, Any]) -> None:
     kwargs["config"] = read_config(kwargs["config"])
 
 
-def _plan_for(cluster: Any, kwargs: dict[str, Any]) -> Plan:
-    kwargs["namespace"] = kwargs.get("namespace") or cluster.namespace  # kubectl's rule: -n, else the context's
-    return build_plan(**kwargs)
+def _planner(kwargs: dict[str, Any]) -> Callable[[str], Plan]:
+    """The plan the flags describe, in the namespace the library settles on (kubectl's rule: -n, else the context's)."""
+    return lambda namespace: build_plan(**{**kwargs, "namespace": namespace})
 
 
 @click.command(cls=DryRunCommand)
@@ -135,18 +138,17 @@ def _plan_for(cluster: Any, kwargs: dict[str, Any]) -> Plan:
 def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
           progress_interval: float, dry_run: str, fmt: str, **kwargs: Any) -> None:
     """Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run)."""
-    deploy_args = _split(kwargs, _deployer)
+    from osm_l2net.deploy import api as library
+
+    deploy_args = _deploy_args(ready_timeout, **_split(kwargs, _deploy_args))
     _read_inputs(kwargs)
-    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
-                  announce=True) as cluster:
-        plan = _plan_for(cluster, kwargs)
-        deployer = _deployer(cluster, kubeconfig, context, ready_timeout, **deploy_args)
-        if dry_run != "none":
-            _echo(_changes(deployer, plan, server=dry_run == "server"), fmt, ["ACTION", "KIND", "NAME", "NAMESPACE"],
-                  "changes")
-            return
-        report = deployer.instantiate(plan)
-    _echo_report(report, fmt)
+    result = library.apply(_planner(kwargs), kubeconfig=kubeconfig, context=context, namespace=kwargs.get("namespace"),
+                           dry_run=dry_run, policy=_policy(connect_timeout, progress_interval),  # type: ignore[arg-type]
+                           **deploy_args)
+    if dry_run != "none":
+        _echo([c.as_dict() for c in result.changes], fmt, ["ACTION", "KIND", "NAME", "NAMESPACE"], "changes")
+        return
+    _echo_report(result.report, fmt)
 
 
 @click.command()
@@ -159,13 +161,13 @@ def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, r
 def delete(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
            progress_interval: float, force: bool, fmt: str, **kwargs: Any) -> None:
     """Uninstall the NS's KDUs, wait until its pods are gone, delete its networks and wait until they are gone."""
-    deploy_args = _split(kwargs, _deployer)
+    from osm_l2net.deploy import api as library
+
+    deploy_args = _deploy_args(ready_timeout, **_split(kwargs, _deploy_args))
     _read_inputs(kwargs)
-    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout, progress_interval,
-                  announce=True) as cluster:
-        plan = _plan_for(cluster, kwargs)
-        report = _deployer(cluster, kubeconfig, context, ready_timeout, **deploy_args).terminate(plan, force=force)
-    _echo_report(report, fmt)
+    result = library.delete(_planner(kwargs), kubeconfig=kubeconfig, context=context, namespace=kwargs.get("namespace"),
+                            force=force, policy=_policy(connect_timeout, progress_interval), **deploy_args)
+    _echo_report(result.report, fmt)
 
 
 @click.command()
@@ -176,14 +178,12 @@ def delete(kubeconfig: str | None, context: str | None, connect_timeout: float, 
 def status(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
            progress_interval: float, fmt: str, **kwargs: Any) -> None:
     """Per virtual link: the network's state and the pods attached, with their interfaces, addresses and problems."""
+    from osm_l2net.deploy import api as library
+
     _read_inputs(kwargs)
-    with _connect(kubeconfig, context, kwargs.get("namespace"), connect_timeout) as cluster:
-        plan = _plan_for(cluster, kwargs)
-        found = cluster.network_status(list(plan.networks), plan.namespace)
-    vld = {n.name: n.vld_id for n in plan.networks}
-    rows = [{"vld": vld.get(s.name, ""), "network": s.name, "kind": s.kind, "exists": s.exists, "ready": s.ready,
-             "detail": s.detail, "pods": [dataclasses.asdict(p) for p in s.pods], "problems": list(s.problems)}
-            for s in found]
+    found = library.status(_planner(kwargs), kubeconfig=kubeconfig, context=context, namespace=kwargs.get("namespace"),
+                           policy=_policy(connect_timeout), progress=_progress)
+    plan, rows = found.plan, found.as_dict()["networks"]
     emit(fmt, {"ns": plan.ns_id, "networks": rows}, lambda: _status_table(rows))
     if any(r["problems"] for r in rows):
         sys.exit(1)
@@ -227,24 +227,6 @@ def post_render(args: tuple[str, ...]) -> None:
     from osm_l2net.helm.postrender import main as post_render_main
 
     sys.exit(post_render_main(list(args)))
-
-
-def _changes(deployer: Any, plan: Plan, *, server: bool = False) -> list[dict[str, str]]:
-    """What apply would do, from one list of our networks and one helm status per KDU (no writes); ``server``: each
-    network judged by the API server instead (a dryRun=All create or update, stored nowhere)."""
-    if server:
-        actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace) for n in plan.networks}
-    else:
-        ours = {o.name for o in deployer.cluster.list_owned(label_value(plan.ns_id), plan.namespace)}
-        actions = {n.name: "unchanged" if n.name in ours else "create" for n in plan.networks}
-    rows = [{"action": actions[n.name], "kind": n.kind, "name": n.name, "namespace": plan.namespace}
-            for n in plan.networks]
-    if deployer.helm is not None:
-        for k in plan.kdus:
-            state = ((deployer.helm.status(k.release_name, k.namespace) or {}).get("info") or {}).get("status")
-            rows.append({"action": "unchanged" if state == "deployed" else "install", "kind": "HelmRelease",
-                         "name": k.release_name, "namespace": k.namespace})
-    return rows
 
 
 def _echo(rows: list[dict[str, str]], fmt: str, headers: Sequence[str], key: str) -> None:

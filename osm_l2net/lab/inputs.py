@@ -43,19 +43,7 @@ def load_plan(paths: Sequence[Path], ns_name: str, ns_id: str | None = None) -> 
     """A plan JSON file as it is, or a plan made now from OSM packages / descriptor files."""
     if is_plan_file(paths):
         return _plan_file(paths[0])
-    return api.plan([str(p) for p in expand_packages(paths)], ns_name=ns_name, ns_id=ns_id)
-
-
-def expand_packages(paths: Sequence[Path]) -> list[Path]:
-    """A folder that holds package folders (like descriptors/) stands for all of them."""
-    out: list[Path] = []
-    for path in paths:
-        subdirs = sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
-        if path.is_dir() and not any(path.glob("*.yaml")) and subdirs:
-            out.extend(subdirs)
-        else:
-            out.append(path)
-    return out
+    return api.plan([str(p) for p in paths], ns_name=ns_name, ns_id=ns_id)  # a folder of packages: the reader expands it
 
 
 def _plan_file(path: Path) -> Plan:

@@ -130,23 +130,56 @@ def _chart_not_found(vnfd: Vnfd, kdu_path: str, chart: str, package_dir: Path) -
                    f", or no local chart and '{chart}' from the repository"), "warning")
 
 
-def _documents(path: Path) -> Iterable[tuple[str, Mapping[str, Any], Path | None]]:
+def _documents(path: Path, *, expand: bool = True) -> Iterable[tuple[str, Mapping[str, Any], Path | None]]:
+    """The descriptor documents at ``path``; ``expand``: a folder of packages (like descriptors/) stands for each of
+    them, one level deep, so that a folder holding the NS's packages is planned as osm package-build's users keep it."""
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-        if not files:
+        files = _descriptor_files(path)
+        packages = [] if files or not expand else _packages_in(path)
+        if not files and not packages:
             raise DescriptorError.single(str(path), "", "the folder holds no .yaml descriptor",
-                                         "an OSM package folder with its descriptor YAML at the top")
+                                         "an OSM package folder with its descriptor YAML at the top, or a folder of "
+                                         "OSM packages (folders or .tar.gz)")
         for f in files:
             for doc in _yaml_documents(f):
                 yield str(f), doc, path
+        for package in packages:
+            yield from _documents(package, expand=False)
     elif path.is_file():
         if _is_package_archive(path):
-            yield from _documents(_unpack(path))
+            yield from _documents(_unpack(path), expand=expand)
         else:
             for doc in _yaml_documents(path):
                 yield str(path), doc, None
     else:
         raise DescriptorError.single(str(path), "", "does not exist", "a descriptor file, package folder or .tar.gz")
+
+
+def _descriptor_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _packages_in(folder: Path) -> list[Path]:
+    """The OSM packages a folder holds: sub-folders with a descriptor YAML at their top, and package archives (by
+    content). Anything else there (a README, a chart folder, .git) is not a package and is left alone."""
+    out = []
+    for child in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
+        if (child.is_dir() and _descriptor_files(child)) or (child.is_file() and _sniffs_as_archive(child)):
+            out.append(child)
+    return out
+
+
+def _sniffs_as_archive(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(_SNIFF)
+    except OSError:
+        return False  # not a package to expand into; named by the error when nothing else is found
+    return _archive_head(head)
+
+
+def _archive_head(head: bytes) -> bool:
+    return head.startswith((_GZIP, *_OTHER_TAR_COMPRESSIONS)) or head[257:262] == b"ustar"
 
 
 def _is_package_archive(path: Path) -> bool:
@@ -157,7 +190,7 @@ def _is_package_archive(path: Path) -> bool:
             head = f.read(_SNIFF)
     except OSError as e:
         raise DescriptorError.single(str(path), "", f"cannot be read: {e}", "a readable file") from e
-    if head.startswith((_GZIP, *_OTHER_TAR_COMPRESSIONS)) or head[257:262] == b"ustar":
+    if _archive_head(head):
         return True
     expected = "a descriptor YAML in UTF-8, an OSM package folder or a .tar.gz OSM package"
     if head.startswith(_ZIP):

@@ -1,0 +1,208 @@
+"""The cluster half of the library API: what ``osm-l2net apply``, ``delete`` and ``status`` do, as functions::
+
+    import osm_l2net
+    applied = osm_l2net.apply(["descriptors/"], ns_name="vod-service-deployment", kubeconfig="kubeconfig")
+    print(osm_l2net.status(applied.plan, kubeconfig="kubeconfig").ready)
+
+Each call connects (kubeconfig and context resolved as kubectl does), plans when it is given paths (in ``namespace``,
+else the context's namespace: kubectl's rule), does its work, closes the connection and returns data. Nothing is
+printed: the lines of slow steps go to ``progress`` (default: this module's logger). Failures are the library's
+errors (:class:`~osm_l2net.core.errors.L2NetError` and its kinds); a failed apply raises
+:class:`~osm_l2net.deploy.deployer.DeployError`, whose ``report`` says what was done and rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from osm_l2net import api
+from osm_l2net.core.names import label_value
+from osm_l2net.core.options import PlanOptions
+from osm_l2net.core.plan import Plan
+from osm_l2net.deploy.deployer import Deployer, DeploySettings, Progress, Report
+from osm_l2net.helm.runner import Helm, HelmSettings
+from osm_l2net.kube.state import NetworkStatus, RetryPolicy
+
+if TYPE_CHECKING:  # the kubernetes client is slow to import: only a call that connects pays for it
+    from osm_l2net.kube.cluster import Cluster
+
+log = logging.getLogger(__name__)
+PathLike = str | os.PathLike[str]
+# A plan; the paths of an NS's packages (planned in the cluster's namespace); or a function from that namespace to the
+# plan, for callers that make plans their own way (the CLI, from its flags).
+PlanSource = Plan | api.Paths | Callable[[str], Plan]
+DryRun = Literal["none", "client", "server"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an apply would do to one object (a dry run): ``create``/``install``, ``unchanged``, or the API server's
+    judgement of a network (server dry run)."""
+
+    action: str
+    kind: str
+    name: str
+    namespace: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """The plan carried out and what was done; a dry run fills ``changes`` instead and leaves ``report`` empty."""
+
+    plan: Plan
+    report: Report
+    changes: tuple[Change, ...] = ()
+    dry_run: DryRun = "none"
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """Per virtual link of the plan: its network's state and the pods attached, with their problems."""
+
+    plan: Plan
+    networks: tuple[NetworkStatus, ...] = field(default_factory=tuple)
+
+    @property
+    def problems(self) -> list[str]:
+        return [p for n in self.networks for p in n.problems]
+
+    @property
+    def ready(self) -> bool:
+        """Every network exists and is ready, and no attached pod has a problem."""
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        """The form ``osm-l2net status -o json`` prints."""
+        vld = {n.name: n.vld_id for n in self.plan.networks}
+        rows = [{"vld": vld.get(s.name, ""), "network": s.name, "kind": s.kind, "exists": s.exists, "ready": s.ready,
+                 "detail": s.detail, "pods": [asdict(p) for p in s.pods], "problems": list(s.problems)}
+                for s in self.networks]
+        return {"ns": self.plan.ns_id, "networks": rows}
+
+
+def apply(source: PlanSource, *, kubeconfig: PathLike | None = None, context: str | None = None,
+          namespace: str | None = None, ns_name: str | None = None, ns_id: str | None = None,
+          config: Mapping[str, Any] | None = None, options: PlanOptions | None = None, kdus: bool = True,
+          helm: HelmSettings | None = None, settings: DeploySettings | None = None, dry_run: DryRun = "none",
+          policy: RetryPolicy | None = None, progress: Progress | None = None) -> DeployResult:
+    """Create the NS's networks, wait until they are ready, then install its KDUs (create-or-adopt; safe to re-run).
+
+    ``source``: a :class:`Plan`, or the NS's package paths planned with ``ns_name``/``ns_id``/``config``/``options``.
+    ``kdus`` False: networks only. ``helm``: how helm runs (kubeconfig and context default to this call's).
+    ``dry_run`` ``"client"``: what would change, from reads only; ``"server"``: each network is also sent with
+    dryRun=All. Nothing is changed then.
+    """
+    _check(source, namespace, ns_name, ns_id, config, options)
+    say = _say(progress)
+    with _connect(kubeconfig, context, namespace, policy, progress, announce=say) as cluster:
+        plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        deployer = _deployer(cluster, kubeconfig, context, kdus, helm, settings, say)
+        if dry_run != "none":
+            return DeployResult(plan, Report(plan.ns_id), _changes(deployer, plan, server=dry_run == "server"), dry_run)
+        return DeployResult(plan, deployer.instantiate(plan))
+
+
+def delete(source: PlanSource, *, kubeconfig: PathLike | None = None, context: str | None = None,
+           namespace: str | None = None, ns_name: str | None = None, ns_id: str | None = None,
+           config: Mapping[str, Any] | None = None, options: PlanOptions | None = None, kdus: bool = True,
+           helm: HelmSettings | None = None, settings: DeploySettings | None = None, force: bool = False,
+           policy: RetryPolicy | None = None, progress: Progress | None = None) -> DeployResult:
+    """Uninstall the NS's KDUs, wait until its pods are gone (unless ``force``), delete its networks and wait until
+    they are gone. Arguments as :func:`apply`'s."""
+    _check(source, namespace, ns_name, ns_id, config, options)
+    say = _say(progress)
+    with _connect(kubeconfig, context, namespace, policy, progress, announce=say) as cluster:
+        plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        report = _deployer(cluster, kubeconfig, context, kdus, helm, settings, say).terminate(plan, force=force)
+    return DeployResult(plan, report)
+
+
+def status(source: PlanSource, *, kubeconfig: PathLike | None = None, context: str | None = None,
+           namespace: str | None = None, ns_name: str | None = None, ns_id: str | None = None,
+           config: Mapping[str, Any] | None = None, options: PlanOptions | None = None,
+           policy: RetryPolicy | None = None, progress: Progress | None = None) -> StatusResult:
+    """Per virtual link: the network's state and the pods attached (interfaces, addresses, problems). Reads only."""
+    _check(source, namespace, ns_name, ns_id, config, options)
+    with _connect(kubeconfig, context, namespace, policy, progress) as cluster:
+        plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        return StatusResult(plan, tuple(cluster.network_status(list(plan.networks), plan.namespace)))
+
+
+def _say(progress: Progress | None) -> Progress:
+    return progress or (lambda message: log.info("%s", message))
+
+
+def _connect(kubeconfig: PathLike | None, context: str | None, namespace: str | None, policy: RetryPolicy | None,
+             progress: Progress | None, announce: Progress | None = None) -> Cluster:
+    """``announce``: calls that change the cluster say first which one it is, as the wrong context is a classic."""
+    from osm_l2net.kube.cluster import Cluster, ClusterAccess
+
+    cluster = Cluster(ClusterAccess(_str(kubeconfig), context, namespace), policy=policy, progress=progress)
+    if announce is not None:
+        announce(f"cluster: {cluster.endpoint.describe()}")
+    return cluster
+
+
+def _plan(source: PlanSource, cluster_namespace: str, ns_name: str | None, ns_id: str | None,
+          config: Mapping[str, Any] | None, options: PlanOptions | None) -> Plan:
+    if isinstance(source, Plan):
+        return source
+    if callable(source):
+        return source(cluster_namespace)
+    assert ns_name is not None, "_check refuses paths without ns_name before connecting"
+    return api.plan(source, ns_name=ns_name, ns_id=ns_id, namespace=cluster_namespace, config=config, options=options)
+
+
+def _check(source: PlanSource, namespace: str | None, ns_name: str | None, ns_id: str | None,
+           config: Mapping[str, Any] | None, options: PlanOptions | None) -> None:
+    """Arguments that cannot go together are refused before anything connects."""
+    if isinstance(source, Plan):
+        given = {"ns_name": ns_name, "ns_id": ns_id, "config": config, "options": options}
+        if any(v is not None for v in given.values()):
+            raise ValueError(f"{', '.join(k for k, v in given.items() if v is not None)}: for planning from paths; "
+                             "this call was given a Plan")
+        if namespace is not None and namespace != source.namespace:
+            raise ValueError(f"namespace {namespace!r} differs from the plan's {source.namespace!r}: plan in it")
+    elif not callable(source) and ns_name is None:
+        raise ValueError("ns_name is required to plan from paths (the NS instance name, as osm ns-create --ns_name)")
+
+
+def _deployer(cluster: Cluster, kubeconfig: PathLike | None, context: str | None, kdus: bool,
+              helm: HelmSettings | None, settings: DeploySettings | None, progress: Progress) -> Deployer:
+    runner = None
+    if kdus:
+        chosen = helm or HelmSettings()
+        runner = Helm(replace(chosen, kubeconfig=chosen.kubeconfig or _str(kubeconfig),
+                              kube_context=chosen.kube_context or context))
+    return Deployer(cluster, runner, settings or DeploySettings(), progress=progress)
+
+
+def _changes(deployer: Deployer, plan: Plan, *, server: bool) -> tuple[Change, ...]:
+    """What apply would do, from one list of our networks and one helm status per KDU (no writes); ``server``: each
+    network judged by the API server instead (a dryRun=All create or update, stored nowhere)."""
+    if server:
+        actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace) for n in plan.networks}
+    else:
+        ours = {o.name for o in deployer.cluster.list_owned(label_value(plan.ns_id), plan.namespace)}
+        actions = {n.name: "unchanged" if n.name in ours else "create" for n in plan.networks}
+    changes = [Change(actions[n.name], n.kind, n.name, plan.namespace) for n in plan.networks]
+    if deployer.helm is not None:
+        for k in plan.kdus:
+            state = ((deployer.helm.status(k.release_name, k.namespace) or {}).get("info") or {}).get("status")
+            changes.append(Change("unchanged" if state == "deployed" else "install", "HelmRelease", k.release_name,
+                                  k.namespace))
+    return tuple(changes)
+
+
+def _str(path: PathLike | None) -> str | None:
+    return None if path is None else os.fspath(path)
+
+
+__all__ = ["Change", "DeployResult", "StatusResult", "apply", "delete", "status"]
