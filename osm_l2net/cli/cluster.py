@@ -11,7 +11,6 @@ import click
 
 from osm_l2net.cli.main import OUTPUT, build_plan, handle_errors, plan_options
 from osm_l2net.cli.types import DryRunCommand, Duration, format_duration
-from osm_l2net.core.names import label_value
 from osm_l2net.core.plan import Plan
 from osm_l2net.core.render import dump, table
 from osm_l2net.kube.state import RetryPolicy
@@ -206,9 +205,11 @@ def gc(ns_id: str | None, keep: str | None, namespace: str | None, kubeconfig: s
     """Delete networks (carrying our labels only) whose NS instance no longer exists; keeps any with pods attached."""
     if (ns_id is None) == (keep is None):
         raise click.UsageError("give exactly one of --ns-id or --keep")
-    existing = None if keep is None else {label_value(k.strip()) for k in keep.split(",") if k.strip()}
+    existing = None if keep is None else {k.strip() for k in keep.split(",") if k.strip()}
+    from osm_l2net.deploy.removal import gc as remove_orphans
+
     with _connect(kubeconfig, context, namespace, connect_timeout) as cluster:
-        result = cluster.gc(existing, ns_id=label_value(ns_id) if ns_id else None, namespace=namespace)
+        result = remove_orphans(cluster, existing, ns_id=ns_id, namespace=namespace)
     rows = [("deleted", n.kind, n.name, n.namespace, n.ns_id, "") for n in result.deleted]
     rows += [("kept", n.kind, n.name, n.namespace, n.ns_id, why) for n, why in result.skipped]
     _echo([dict(zip(["action", "kind", "name", "namespace", "nsId", "reason"], r, strict=True)) for r in rows], fmt,
@@ -230,7 +231,7 @@ def _changes(deployer: Any, plan: Plan, *, server: bool = False) -> list[dict[st
     if server:
         actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace) for n in plan.networks}
     else:
-        ours = {o.name for o in deployer.cluster.list_owned(label_value(plan.ns_id), plan.namespace)}
+        ours = {o.name for o in deployer.cluster.list_owned(plan.owner_labels, plan.namespace)}
         actions = {n.name: "unchanged" if n.name in ours else "create" for n in plan.networks}
     rows = [{"action": actions[n.name], "kind": n.kind, "name": n.name, "namespace": plan.namespace}
             for n in plan.networks]

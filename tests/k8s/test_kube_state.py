@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, owner_labels
 from osm_l2net.kube import state as ks
 
 OURS = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: "ns-1", LABEL_VLD_ID: "vl-a"}
@@ -34,7 +34,7 @@ def test_ownership() -> None:
     assert ks.same_owner(obj({LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: "ns-1"}), obj(OURS))
     assert not ks.same_owner(obj({LABEL_NS_ID: "ns-1"}), obj(OURS))
     assert not ks.is_ours(obj({LABEL_MANAGED_BY: MANAGED_BY}))
-    assert ks.owner_selector("ns-1") == f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_NS_ID}=ns-1"
+    assert ks.label_selector(owner_labels("ns-1")) == f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_NS_ID}=ns-1"
 
 
 def test_spec_drift_ignores_keys_only_the_server_set() -> None:

@@ -315,7 +315,7 @@ def test_importing_the_connector_module_loads_no_heavy_dependency() -> None:
 
 def test_the_vnfd_revision_the_ns_was_made_from_is_used(osm: tuple[OsmDbDouble, FsDouble, Any]) -> None:
     """A package updated after the NS was created must not change the NS's plan: vnfds_revisions wins."""
-    from osm_l2net.osm.lcm import _vnfd_record
+    from osm_l2net.osm.lcm_records import vnfd_record as _vnfd_record
 
     db, _, onboarded = osm
     nsr_id = create_ns(db, onboarded, "vod", VIM)
