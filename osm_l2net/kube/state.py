@@ -1,6 +1,6 @@
 """Pure reading of cluster objects for the Kubernetes adapter: ownership, readiness, pod attachments, backoff.
 
-Nothing here does I/O or imports ``kubernetes``; ``kube.py`` fetches the objects and these functions judge them.
+Nothing here does I/O or imports ``kubernetes``; ``client.py`` fetches the objects and these functions judge them.
 """
 
 from __future__ import annotations

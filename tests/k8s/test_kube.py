@@ -521,3 +521,47 @@ def test_cdn_plan_lifecycle_in_the_plans_namespace(kube_emulator: EmulatedCluste
     cluster.delete_networks(plan.networks)
     cluster.wait_gone(plan.networks, deadline_s=10)
     assert cluster.list_owned() == []
+
+
+def test_the_missing_crd_hint_is_made_by_to_error_for_the_kind_named() -> None:
+    """One place builds the 404 hint: ``to_error(e, what, ref)`` names the kind's CRD and its provider."""
+    from kubernetes.client.exceptions import ApiException
+
+    from osm_l2net.kube.cluster import to_error
+    from osm_l2net.kube.state import L2NETWORK, NAD
+
+    plain = ApiException(status=404, reason="Not Found")
+    plain.body = "404 page not found"
+    for ref, provider in ((L2NETWORK, "L2S-M"), (NAD, "Multus")):
+        err = to_error(plain, f"create {ref.kind} default/x", ref)
+        assert str(err) == (f"create {ref.kind} default/x: HTTP 404: the API server does not serve {ref.plural} "
+                            f"({ref.api_version}): is the CRD installed? {provider} installs it "
+                            f"(kubectl get crd {ref.plural}.{ref.group})")
+    gone = ApiException(status=404, reason="Not Found")
+    gone.body = json.dumps({"kind": "Status", "code": 404, "reason": "NotFound", "message": "namespaces \"t\" not found",
+                            "details": {"name": "t", "kind": "namespaces"}})
+    assert str(to_error(gone, "create L2Network t/x", L2NETWORK)) == "create L2Network t/x: namespace 't' does not exist"
+
+
+def test_apply_and_its_server_dry_run_send_the_same_alignment_patch(kube_emulator: EmulatedCluster,
+                                                                     cluster: Cluster) -> None:
+    from osm_l2net.kube.networks import alignment
+
+    net = l2net("vl-a")
+    cluster.ensure_network(net)
+    live = kube_emulator.patch(L2NETWORKS, "default", net.name, {"spec": {"networkCIDR": "10.9.9.0/24"},
+                                                                 "metadata": {"labels": {LABEL_VLD_ID: None}}})
+    wanted = dict(net.manifest)
+    assert alignment(live, wanted) == {"spec": {"networkCIDR": "10.0.1.0/24"}, "metadata": {"labels": {LABEL_VLD_ID: "vl-a"}}}
+    assert alignment(wanted, wanted) == {}
+    assert cluster.dry_run_network(net) == "update"
+    assert _cidr(kube_emulator, net.name) == "10.9.9.0/24", "a dry run stores nothing"
+    assert cluster.ensure_network(net) == "adopted"
+    patches = kube_emulator.log.select("PATCH", f"/l2networks/{net.name}")
+    assert [p.query.get("dryRun") for p in patches] == ["All", None]
+    assert _cidr(kube_emulator, net.name) == "10.0.1.0/24"
+
+
+def _cidr(emulated: EmulatedCluster, name: str) -> object:
+    stored = emulated.l2network("default", name)
+    return (stored or {}).get("spec", {}).get("networkCIDR")

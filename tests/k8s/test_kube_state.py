@@ -129,3 +129,13 @@ def test_backoff_grows_is_bounded_jittered_and_honours_retry_after() -> None:
         assert step / 2 <= d <= step
     assert len(set(delays)) == len(delays), "jittered"
     assert policy.delay(1, rng, retry_after=7) == 7
+
+
+def test_every_progress_summary_is_bounded_the_same_way() -> None:
+    """Networks still present and pods still left are listed alike: the first five, then how many more."""
+    pods = {f"knf-{i}": {"metadata": {"name": f"knf-{i}"}, "status": {"phase": "Running"}} for i in range(7)}
+    [pods_line] = ks.pods_left_summary("ns-1", "default", pods, "osm.etsi.org/ns-id=ns-1", 12.0)
+    assert "knf-4 (Running) and 2 more" in pods_line and "knf-5" not in pods_line
+    objs = {f"net-{i}": {"metadata": {"name": f"net-{i}", "deletionTimestamp": "t"}} for i in range(7)}
+    [nets_line] = ks.still_present_summary("L2Network", "default", objs, sorted(objs), 12.0)
+    assert "default/net-4 and 2 more" in nets_line and "net-5" not in nets_line
