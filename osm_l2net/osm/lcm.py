@@ -135,8 +135,10 @@ class NsNetworks:
             if ready is None:
                 self._raise_earlier_failure(key, kdu_instance)
                 try:
-                    await ensure_namespace(conn, cluster_uuid, records.ns_namespace(nsr, namespace))
-                    plan = await asyncio.to_thread(self._prepare, conn, cluster_uuid, nsr, namespace)
+                    plan = await asyncio.to_thread(self._plan, conn, nsr, namespace)
+                    if plan is not None:  # the networks go where the plan put them: that namespace must exist
+                        await ensure_namespace(conn, cluster_uuid, plan.namespace)
+                        await asyncio.to_thread(self._create, conn, cluster_uuid, plan)
                 except Exception as e:  # any exception: one error for the whole attempt (see the module docstring)
                     failure = await self._record_failure(conn, key, e)
                     raise failure.tell(kdu_instance) from e
@@ -173,11 +175,10 @@ class NsNetworks:
             raise failure.tell(kdu_instance) from failure.error.cause
         del self._failed[key]
 
-    def _prepare(self, conn: Any, cluster_uuid: str, nsr: Mapping[str, Any], namespace: str | None) -> Plan | None:
-        """(worker thread) Plan the NS from LCM's records and create its networks; None when it has none."""
+    def _plan(self, conn: Any, nsr: Mapping[str, Any], namespace: str | None) -> Plan | None:
+        """(worker thread) Plan the NS from LCM's records; None when it has no network for us."""
         from osm_l2net.core.planner import build_plan
         from osm_l2net.osm import records
-        from osm_l2net.osm.networks import create_networks
 
         nsr_id = str(nsr["_id"])
         vnfrs = conn.db.get_list("vnfrs", {"nsr-id-ref": nsr_id})
@@ -185,16 +186,19 @@ class NsNetworks:
                                                        f"nsrs/{nsr_id}")
         instance = records.instance_from_records(nsr, vnfrs, records.ns_namespace(nsr, namespace))
         plan = build_plan(descriptors, instance, self.settings.plan_options(instance.namespace))
-        if not plan.networks:
-            return None
-        log = logger_of(conn)
+        return plan if plan.networks else None
+
+    def _create(self, conn: Any, cluster_uuid: str, plan: Plan) -> None:
+        """(worker thread) Create the plan's networks and wait until they are ready."""
+        from osm_l2net.osm.networks import create_networks
+
+        nsr_id, log = plan.ns_id, logger_of(conn)
         with self._cluster(conn, cluster_uuid, plan.namespace) as cluster:
             # any exception, foreign ones too, deletes what this attempt created (DeploySettings.roll_back_foreign)
             created = create_networks(cluster, plan, self.settings.deploy_settings(),
                                       lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
         log.info("osm-l2net: NS %s: %d networks ready in %s (%d created)", nsr_id, len(plan.networks), plan.namespace,
                  len(created))
-        return plan
 
     async def detach(self, conn: Any, cluster_uuid: str, kdu_instance: str) -> None:
         """After a KDU's release is gone: when it was the NS's last one on this cluster, remove the NS's networks."""

@@ -196,11 +196,11 @@ def test_a_failed_network_preparation_is_shared_by_the_ns_kdus_then_retried(
     conn = make_connector_class(RecordingBase)(fs=fs, db=db)
     attempts: list[str] = []
 
-    def failing_prepare(self: NsNetworks, conn: Any, cluster_uuid: str, nsr: Any, namespace: str | None) -> None:
+    def failing_prepare(self: NsNetworks, conn: Any, nsr: Any, namespace: str | None) -> None:
         attempts.append(nsr["_id"])
         raise L2NetError("networks did not become ready: net-a: not Available")
 
-    monkeypatch.setattr(NsNetworks, "_prepare", failing_prepare)
+    monkeypatch.setattr(NsNetworks, "_plan", failing_prepare)
     replay = LcmReplay(db, conn, onboarded)
     results = asyncio.run(replay.instantiate(nsr_id))
     assert all(isinstance(r, L2NetError) and "not Available" in str(r) for r in results)
@@ -345,13 +345,13 @@ def test_a_failed_attempt_counts_the_kdus_lcm_recorded_after_it_started(
     started, written = threading.Event(), threading.Event()
     attempts: list[str] = []
 
-    def failing_prepare(self: NsNetworks, conn: Any, cluster_uuid: str, nsr: Any, namespace: str | None) -> None:
+    def failing_prepare(self: NsNetworks, conn: Any, nsr: Any, namespace: str | None) -> None:
         attempts.append(nsr["_id"])
         started.set()
         assert written.wait(10)
         raise RuntimeError("the client broke")
 
-    monkeypatch.setattr(NsNetworks, "_prepare", failing_prepare)
+    monkeypatch.setattr(NsNetworks, "_plan", failing_prepare)
 
     def install(i: int) -> Any:
         return conn.install(cluster_uuid="k8s-cluster-1", kdu_model="m", kdu_instance=entries[i]["kdu-instance"],
