@@ -24,6 +24,11 @@ succeeds.) Anything left by an LCM crash is found by ownership label: ``osm-l2ne
 Everything blocking (db, file sync, planning, the Kubernetes API) runs in worker threads (``asyncio.to_thread``); the
 per-NS state lives on the connector instance and is touched only on the event loop. Heavy modules (the planner, the
 Kubernetes client) are imported on first use so that LCM starts fast.
+
+This module is the import path LCM users configure; it holds the connector class and its per-NS coordination. The
+settings are :mod:`.lcm_settings`, what is read from and asked of LCM itself :mod:`.lcm_records`, the launcher
+:mod:`.lcm_launcher`; the networks are created and removed through :mod:`osm_l2net.osm.networks` (the Deployer's
+creation and rollback, and the one removal by label of :mod:`osm_l2net.deploy.removal`).
 """
 
 from __future__ import annotations
