@@ -12,7 +12,6 @@ import click
 from osm_l2net.cli.common import OUTPUT, emit, handle_errors, kube_options, namespace_option, read_config, table
 from osm_l2net.cli.main import build_plan, plan_options
 from osm_l2net.cli.types import DryRunCommand, Duration, format_duration
-from osm_l2net.core.names import label_value
 from osm_l2net.core.plan import Plan
 from osm_l2net.kube.state import RetryPolicy
 
@@ -211,9 +210,11 @@ def gc(ns_id: str | None, keep: str | None, namespace: str | None, kubeconfig: s
     """Delete networks (carrying our labels only) whose NS instance no longer exists; keeps any with pods attached."""
     if (ns_id is None) == (keep is None):
         raise click.UsageError("give exactly one of --ns-id or --keep")
-    existing = None if keep is None else {label_value(k.strip()) for k in keep.split(",") if k.strip()}
+    existing = None if keep is None else {k.strip() for k in keep.split(",") if k.strip()}
+    from osm_l2net.deploy.removal import gc as remove_orphans
+
     with _connect(kubeconfig, context, namespace, connect_timeout) as cluster:
-        result = cluster.gc(existing, ns_id=label_value(ns_id) if ns_id else None, namespace=namespace)
+        result = remove_orphans(cluster, existing, ns_id=ns_id, namespace=namespace)
     rows = [("deleted", n.kind, n.name, n.namespace, n.ns_id, "") for n in result.deleted]
     rows += [("kept", n.kind, n.name, n.namespace, n.ns_id, why) for n, why in result.skipped]
     _echo([dict(zip(["action", "kind", "name", "namespace", "nsId", "reason"], r, strict=True)) for r in rows], fmt,

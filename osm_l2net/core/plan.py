@@ -15,6 +15,7 @@ from pathlib import PurePath, PurePosixPath
 from typing import Any
 
 from osm_l2net.core.errors import Problem
+from osm_l2net.core.names import label_value
 
 SCHEMA = "osm-l2net.etsi.org/plan/v1"
 MANAGED_BY = "osm-l2net"
@@ -23,6 +24,13 @@ LABEL_NS_ID = "osm.etsi.org/ns-id"
 LABEL_VLD_ID = "osm-l2net.etsi.org/vld-id"
 ANNOTATION_VLD_ID = "osm-l2net.etsi.org/vld-id"
 ANNOTATION_NS_NAME = "osm-l2net.etsi.org/ns-name"
+
+
+def owner_labels(ns_id: str) -> dict[str, str]:
+    """The labels that mark every network of NS instance ``ns_id`` as ours: the one place an NS id becomes a label
+    value. The planner labels what it plans with them, and every adapter selects by them (through ``Plan.owner_labels``,
+    or this function where there is no plan: gc, the LCM connector's uninstall, ns-delete). Pods carry the ns-id one."""
+    return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: label_value(ns_id)}
 
 
 @dataclass(frozen=True)
@@ -147,8 +155,9 @@ class Plan:
 
     @property
     def owner_labels(self) -> dict[str, str]:
-        """Labels that select every object this plan creates (used by delete, status and gc)."""
-        return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: self.ns_id}
+        """The labels on every network this plan creates (its pods carry the ns-id one): what delete, status and the
+        dry run select by. Derived from ``ns_id`` by :func:`owner_labels`, so a plan read back from JSON has them too."""
+        return owner_labels(self.ns_id)
 
     def as_dict(self, copy: bool = True, absolute_charts: bool = False) -> dict[str, Any]:
         """The JSON form. ``copy=False`` shares the plan's own mappings (manifests, values) instead of copying them,

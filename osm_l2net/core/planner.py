@@ -25,15 +25,14 @@ from osm_l2net.core.options import PlanOptions, ValuesLayout
 from osm_l2net.core.plan import (
     ANNOTATION_NS_NAME,
     ANNOTATION_VLD_ID,
-    LABEL_MANAGED_BY,
     LABEL_NS_ID,
     LABEL_VLD_ID,
-    MANAGED_BY,
     Interface,
     KduPlan,
     NetworkPlan,
     Plan,
     Route,
+    owner_labels,
 )
 from osm_l2net.core.topology import Edge, Topology, TopoRoute
 
@@ -75,7 +74,7 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     routes, route_warnings = topology.routes()
     ctx = _Context(instance, options, provider, params, topology, addresses,
                    {vld: network_name(instance.ns_name, instance.ns_id, vld) for vld in service.links}, replicas,
-                   instance.params.k8s_namespace or options.namespace)
+                   instance.params.k8s_namespace or options.namespace, owner_labels(instance.ns_id))
     networks = tuple(_network(ctx, link, cidrs[vld]) for vld, link in service.links.items())
     by_kdu: dict[tuple[str, str], list[Attachment]] = defaultdict(list)
     for a in service.attachments:
@@ -187,12 +186,12 @@ class _Context:
     names: Mapping[str, str]
     replicas: Mapping[tuple[str, str], int]
     net_namespace: str
+    owner: Mapping[str, str]  # the ownership labels of every network (and, ns-id only, every attached pod)
 
 
 def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
     instance = ctx.instance
-    labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: label_value(instance.ns_id),
-              LABEL_VLD_ID: label_value(link.vld_id)}
+    labels = {**ctx.owner, LABEL_VLD_ID: label_value(link.vld_id)}
     annotations = {ANNOTATION_VLD_ID: link.vld_id, ANNOTATION_NS_NAME: instance.ns_name}
     name = ctx.names[link.vld_id]
     manifest = ctx.provider.network_manifest(name, ctx.net_namespace, cidr, link.mtu, labels, annotations)
@@ -210,7 +209,7 @@ def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[Attachment], 
                               key=attrgetter("to")))
     labels, annotations = ctx.provider.pod_metadata(interfaces, ctx.net_namespace) if interfaces else ({}, {})
     if interfaces:
-        labels = {**labels, LABEL_NS_ID: label_value(instance.ns_id)}
+        labels = {**labels, LABEL_NS_ID: ctx.owner[LABEL_NS_ID]}
     vnf = ctx.params.vnfs.get(member)
     kdu_params = ctx.params.kdus.get((member, kdu.name))
     forwarding = bool(ctx.topology.forwarding.get(member)) and len(interfaces) >= 1

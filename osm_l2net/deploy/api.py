@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from osm_l2net import api
-from osm_l2net.core.names import label_value
 from osm_l2net.core.options import PlanOptions
 from osm_l2net.core.plan import Plan
 from osm_l2net.deploy.deployer import Deployer, DeploySettings, Progress, Report
@@ -190,7 +189,7 @@ def _changes(deployer: Deployer, plan: Plan, *, server: bool) -> tuple[Change, .
     if server:
         actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace) for n in plan.networks}
     else:
-        ours = {o.name for o in deployer.cluster.list_owned(label_value(plan.ns_id), plan.namespace)}
+        ours = {o.name for o in deployer.cluster.list_owned(plan.owner_labels, plan.namespace)}
         actions = {n.name: "unchanged" if n.name in ours else "create" for n in plan.networks}
     changes = [Change(actions[n.name], n.kind, n.name, plan.namespace) for n in plan.networks]
     if deployer.helm is not None:

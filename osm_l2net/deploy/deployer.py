@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from osm_l2net.core.errors import AttachmentError, ClusterError, L2NetError
-from osm_l2net.core.names import label_value
+from osm_l2net.core.errors import AttachmentError, L2NetError
 from osm_l2net.core.plan import KduPlan, NetworkPlan, Plan
+from osm_l2net.deploy.removal import RemovalPolicy, remove_owned
 from osm_l2net.helm.runner import Helm, check_attachment, verify_release
 
 if TYPE_CHECKING:  # the kubernetes client is slow to import; LCM loads this module at start
@@ -38,6 +38,10 @@ class DeploySettings:
     verify: bool = True  # check the rendered pod templates carry the attachment, before and after install
     post_renderer: str = "auto"  # "auto": values, or the post-renderer for charts without a values hook; "always"; "never"
     create_namespace: bool = True  # create the networks' namespace when missing (networks come before helm)
+    # roll back after ANY exception, not only the project's errors: the LCM connector runs in LCM's process, where a
+    # client's own exception (a TypeError of a newer kubernetes client) must not leave networks behind. The CLI keeps
+    # the default: a foreign exception there is a bug to see, not a failure to explain.
+    roll_back_foreign: bool = False
 
 
 @dataclass
@@ -61,11 +65,12 @@ class Report:
 class DeployError(L2NetError):
     """A step failed; ``report`` says what had been done and what was rolled back. Chained to the cause."""
 
-    def __init__(self, message: str, report: Report, cause: L2NetError) -> None:
+    def __init__(self, message: str, report: Report, cause: BaseException) -> None:
         super().__init__(message)
         self.report = report
-        self.exit_code = cause.exit_code
-        self.temporary = cause.temporary
+        if isinstance(cause, L2NetError):
+            self.exit_code = cause.exit_code
+            self.temporary = cause.temporary
 
 
 class Deployer:
@@ -76,6 +81,7 @@ class Deployer:
         self.helm = helm
         self.settings = settings or DeploySettings()
         self.progress: Progress = progress or (lambda message: log.info("%s", message))
+        self._failures: tuple[type[Exception], ...] = (Exception,) if self.settings.roll_back_foreign else (L2NetError,)
 
     # ---- networks ---------------------------------------------------------------------------------------------------
 
@@ -95,24 +101,20 @@ class Deployer:
             self.cluster.wait_ready(list(plan.networks), plan.namespace, self.settings.ready_timeout,
                                     progress=lambda r: self.progress(f"network {r.name}: {r.explained}"),
                                     notify=self.progress)
-        except L2NetError as e:
+        except self._failures as e:
             self._fail(plan, report, "networks did not become ready", e)
         return report
 
     def remove_networks(self, plan: Plan, report: Report | None = None, *, force: bool = False) -> Report:
-        """Wait until the NS's pods are gone (unless ``force``), delete its networks, wait until gone, verify none left."""
+        """Remove the NS's networks by its ownership labels, in the plan's namespace (``removal.remove_owned``: wait
+        until the NS's pods are gone unless ``force``, delete, wait until gone, verify none left)."""
         report = report or Report(plan.ns_id)
-        if not force:
-            self.progress("waiting until the NS's pods are gone")
-            self.cluster.wait_pods_gone(label_value(plan.ns_id), plan.namespace, self.settings.pods_gone_timeout,
-                                        notify=self.progress)
-        result = self.cluster.delete_networks(list(plan.networks), plan.namespace, force=force)
-        report.deleted.extend(result.deleted)
-        self.progress(f"networks: deleting {len(report.deleted)}; waiting until gone")
-        self.cluster.wait_gone(list(plan.networks), plan.namespace, self.settings.delete_timeout, notify=self.progress)
-        left = [o for o in self.cluster.list_owned(label_value(plan.ns_id)) if o.name in {n.name for n in plan.networks}]
-        if left:
-            raise ClusterError(f"networks of NS {plan.ns_id} still present after delete: {[o.name for o in left]}")
+        self.progress("networks: waiting until the NS's pods are gone, then deleting them" if not force
+                      else "networks: deleting them")
+        policy = RemovalPolicy(force=force, pods_timeout_s=self.settings.pods_gone_timeout,
+                               gone_timeout_s=self.settings.delete_timeout)
+        removal = remove_owned(self.cluster, plan.owner_labels, plan.namespace, policy, notify=self.progress)
+        report.deleted.extend(removal.names)
         return report
 
     # ---- KDUs -------------------------------------------------------------------------------------------------------
@@ -220,10 +222,11 @@ class Deployer:
             raise L2NetError("no helm runner configured: this deployer handles networks only")
         return self.helm
 
-    def _each(self, items: Sequence[T], fn: Callable[[T], Any]) -> tuple[list[tuple[T, Any]], list[tuple[T, L2NetError]]]:
-        """Run ``fn`` on every item with bounded concurrency; every failure is collected, none is lost."""
+    def _each(self, items: Sequence[T], fn: Callable[[T], Any]) -> tuple[list[tuple[T, Any]], list[tuple[T, Exception]]]:
+        """Run ``fn`` on every item with bounded concurrency; every failure is collected, none is lost (so that a
+        rollback knows every network that was created, even when another one's creation failed)."""
         done: list[tuple[T, Any]] = []
-        failures: list[tuple[T, L2NetError]] = []
+        failures: list[tuple[T, Exception]] = []
         if not items:
             return done, failures
         with ThreadPoolExecutor(max_workers=max(1, min(self.settings.concurrency, len(items)))) as pool:
@@ -231,7 +234,7 @@ class Deployer:
             for item, future in futures:
                 try:
                     done.append((item, future.result()))
-                except L2NetError as e:
+                except self._failures as e:
                     failures.append((item, e))
         for item, error in failures:
             self.progress(f"failed: {_label(item)}: {error}")
@@ -242,18 +245,31 @@ class Deployer:
         _, failures = self._each(mine, lambda k: self._helm().uninstall(k.release_name, k.namespace))
         report.rolled_back.extend(k.release_name for k in mine if k not in [f[0] for f in failures])
 
-    def _fail(self, plan: Plan, report: Report, what: str, cause: L2NetError) -> None:
-        """Delete the networks this run created (never adopted ones), then raise a DeployError chained to ``cause``."""
+    def _fail(self, plan: Plan, report: Report, what: str, cause: Exception) -> None:
+        """Delete the networks this run created (never adopted ones), then raise a DeployError chained to ``cause``.
+        A foreign ``cause`` (``roll_back_foreign``) is named with its type and says what was rolled back."""
         created = [n for n in plan.networks if n.name in report.created]
-        if created:
-            self.progress(f"rolling back: deleting {len(created)} network(s) this run created")
-            try:
-                self.cluster.delete_networks(created, plan.namespace, force=True)
-                self.cluster.wait_gone(created, plan.namespace, self.settings.delete_timeout, notify=self.progress)
-                report.rolled_back.extend(n.name for n in created)
-            except L2NetError as e:  # report both: the cause and why the rollback is incomplete
-                raise DeployError(f"{what}: {cause}; rollback incomplete: {e}", report, cause) from cause
-        raise DeployError(f"{what}: {cause}", report, cause) from cause
+        own = isinstance(cause, L2NetError)
+        detail = str(cause) if own else f"{type(cause).__name__}: {cause}"
+        if not created:
+            raise DeployError(f"{what}: {detail}" + ("" if own else " (none had been created)"), report, cause) from cause
+        self.progress(f"rolling back: deleting {len(created)} network(s) this run created")
+        names = ", ".join(n.name for n in created)
+        try:
+            self.cluster.delete_networks(created, plan.namespace, force=True)
+        except self._failures as e:  # report both: the cause and why the rollback is incomplete
+            raise DeployError(f"{what}: {detail}; rollback incomplete: {e}", report, cause) from cause
+        try:
+            self.cluster.wait_gone(created, plan.namespace, self.settings.delete_timeout, notify=self.progress)
+        except self._failures as e:
+            if own:
+                raise DeployError(f"{what}: {detail}; rollback incomplete: {e}", report, cause) from cause
+            # deletion was accepted; the operator finishes it
+            raise DeployError(f"{what}: {detail}; rolled back: deleted {names} (not yet confirmed gone: {e})", report,
+                              cause) from cause
+        report.rolled_back.extend(n.name for n in created)
+        raise DeployError(f"{what}: {detail}" + ("" if own else f"; rolled back: deleted {names}"), report,
+                          cause) from cause
 
 
 def _label(item: object) -> str:

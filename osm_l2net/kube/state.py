@@ -1,6 +1,6 @@
 """Pure reading of cluster objects for the Kubernetes adapter: ownership, readiness, pod attachments, backoff.
 
-Nothing here does I/O or imports ``kubernetes``; ``kube.py`` fetches the objects and these functions judge them.
+Nothing here does I/O or imports ``kubernetes``; ``client.py`` fetches the objects and these functions judge them.
 """
 
 from __future__ import annotations
@@ -83,15 +83,15 @@ def with_namespace(manifest: Mapping[str, Any], ns: str) -> dict[str, Any]:
 
 
 def selector_for(nets: Sequence[NetworkPlan]) -> str:
-    """The owner selector of these networks' NS instance (all of ours when they span several)."""
+    """The owner selector of these networks' NS instance, read from their labels (all of ours when they span several)."""
     ids = {labels_of(n.manifest).get(LABEL_NS_ID) for n in nets}
-    return owner_selector(ids.pop() if len(ids) == 1 else None)
+    ns_id = ids.pop() if len(ids) == 1 else None
+    return label_selector({LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: ns_id} if ns_id else None)
 
 
-def owner_selector(ns_id: str | None = None) -> str:
-    """The label selector of every object we own (optionally of one NS instance)."""
-    selector = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
-    return f"{selector},{LABEL_NS_ID}={ns_id}" if ns_id else selector
+def label_selector(owner: Mapping[str, str] | None) -> str:
+    """The label selector of the objects ``owner`` (ownership labels) marks; None: every object we own, of any NS."""
+    return ",".join(f"{k}={v}" for k, v in (owner or {LABEL_MANAGED_BY: MANAGED_BY}).items())
 
 
 def labels_of(obj: Mapping[str, Any]) -> dict[str, str]:
@@ -165,9 +165,14 @@ def _seconds(elapsed_s: float) -> str:
     return f"{elapsed_s:.0f}s" if elapsed_s >= 10 else f"{elapsed_s:.1f}s"
 
 
+def _listed(texts: Sequence[str], shown: int = 5) -> str:
+    """The first ``shown`` texts, then how many more: a progress line stays short whatever the number."""
+    listed = ", ".join(texts[:shown])
+    return listed + (f" and {len(texts) - shown} more" if len(texts) > shown else "")
+
+
 def _names(ns: str, names: Sequence[str], shown: int = 5) -> str:
-    listed = ", ".join(f"{ns}/{n}" for n in names[:shown])
-    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return _listed([f"{ns}/{n}" for n in names[:shown]] + list(names[shown:]), shown)
 
 
 def not_ready_summary(kind: str, ns: str, states: Sequence[Readiness], elapsed_s: float) -> list[str]:
@@ -199,8 +204,7 @@ def pods_left_summary(ns_id: str, ns: str, pods: Mapping[str, Mapping[str, Any]]
     if not pods:
         return []
     names = sorted(pods)
-    shown = ", ".join(f"{n} ({pod_state(pods[n])})" for n in names[:5]) + (
-        f" and {len(names) - 5} more" if len(names) > 5 else "")
+    shown = _listed([f"{n} ({pod_state(pods[n])})" for n in names[:5]] + names[5:])
     return [f"pods of NS {ns_id} in {ns}: {len(names)} left after {_seconds(elapsed_s)}: {shown} "
             f"(kubectl -n {ns} get pods -l {selector})"]
 

@@ -24,106 +24,42 @@ succeeds.) Anything left by an LCM crash is found by ownership label: ``osm-l2ne
 Everything blocking (db, file sync, planning, the Kubernetes API) runs in worker threads (``asyncio.to_thread``); the
 per-NS state lives on the connector instance and is touched only on the event loop. Heavy modules (the planner, the
 Kubernetes client) are imported on first use so that LCM starts fast.
+
+This module is the import path LCM users configure; it holds the connector class and its per-NS coordination. The
+settings are :mod:`.lcm_settings`, what is read from and asked of LCM itself :mod:`.lcm_records`, the launcher
+:mod:`.lcm_launcher`; the networks are created and removed through :mod:`osm_l2net.osm.networks` (the Deployer's
+creation and rollback, and the one removal by label of :mod:`osm_l2net.deploy.removal`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib
 import logging
-import os
-import sys
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from osm_l2net.core import providers
-from osm_l2net.core.errors import InputError, L2NetError
-from osm_l2net.core.options import DEFAULT_PROVIDER, PlanOptions, ValuesLayout
+from osm_l2net.core.errors import L2NetError
 from osm_l2net.core.plan import deep_merge
+from osm_l2net.osm.lcm_records import ensure_namespace, logger_of, nsr_id_of, vnfd_record
+from osm_l2net.osm.lcm_settings import ENV_PREFIX, ConnectorSettings
 
 if TYPE_CHECKING:
-    from osm_l2net.core.plan import NetworkPlan, Plan
+    from osm_l2net.core.plan import Plan
     from osm_l2net.deploy.deployer import DeploySettings
 
+__all__ = ["ENV_PREFIX", "ConnectorSettings", "NsNetworks", "OsmNotInstalled", "PreparationError", "connector_class",
+           "load_base", "main", "make_connector_class", "merge_values"]
+
 BASE_MODULES = ("osm_lcm.n2vc.k8s_helm3_conn", "n2vc.k8s_helm3_conn")  # Release NINETEEN, then the old N2VC package
-LCM_NS_MODULE = "osm_lcm.ns"
-LCM_MAIN_MODULE = "osm_lcm.lcm"
-ENV_PREFIX = "OSM_L2NET_"
-_log = logging.getLogger(__name__)
 
 
 class OsmNotInstalled(L2NetError):
     """OSM LCM / N2VC cannot be imported here (they are not on PyPI: this runs inside OSM's LCM image)."""
 
     exit_code = 2
-
-
-# ---------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class ConnectorSettings:
-    """The connector's knobs, read once from ``OSM_L2NET_*`` environment variables (see docs/lcm-integration.md)."""
-
-    provider: str = DEFAULT_PROVIDER
-    ready_timeout: float = 300.0
-    delete_timeout: float = 300.0
-    pods_gone_timeout: float = 300.0
-    concurrency: int = 8
-    interface_capacity: int = 10
-    values_layout: ValuesLayout = field(default_factory=ValuesLayout)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ConnectorSettings:
-        env = os.environ if environ is None else environ
-        default = cls()
-
-        def get(name: str) -> str | None:
-            value = env.get(ENV_PREFIX + name)
-            return value.strip() if value and value.strip() else None
-
-        provider = get("PROVIDER") or default.provider
-        if provider not in providers.names():
-            raise InputError.single(f"${ENV_PREFIX}PROVIDER", "", f"unknown provider '{provider}'",
-                                    f"one of {providers.names()}")
-        layout = ValuesLayout(get("VALUES_POD_LABELS") or default.values_layout.pod_labels,
-                              get("VALUES_POD_ANNOTATIONS") or default.values_layout.pod_annotations,
-                              get("VALUES_L2NET") or default.values_layout.l2net)
-        return cls(provider=provider,
-                   ready_timeout=_number(get, "READY_TIMEOUT", default.ready_timeout),
-                   delete_timeout=_number(get, "DELETE_TIMEOUT", default.delete_timeout),
-                   pods_gone_timeout=_number(get, "PODS_GONE_TIMEOUT", default.pods_gone_timeout),
-                   concurrency=int(_number(get, "CONCURRENCY", default.concurrency, integer=True)),
-                   interface_capacity=int(_number(get, "INTERFACE_CAPACITY", default.interface_capacity, integer=True)),
-                   values_layout=layout)
-
-    def plan_options(self, namespace: str) -> PlanOptions:
-        return PlanOptions(provider=self.provider, namespace=namespace, interface_capacity=self.interface_capacity,
-                           values_layout=self.values_layout)
-
-    def deploy_settings(self) -> DeploySettings:
-        from osm_l2net.deploy.deployer import DeploySettings
-
-        return DeploySettings(ready_timeout=self.ready_timeout, delete_timeout=self.delete_timeout,
-                              pods_gone_timeout=self.pods_gone_timeout, concurrency=self.concurrency)
-
-
-def _number(get: Callable[[str], str | None], name: str, default: float, *, integer: bool = False) -> float:
-    raw = get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        value = -1
-    if value <= 0:
-        raise InputError.single(f"${ENV_PREFIX}{name}", "", f"'{raw}' is not a positive {'integer' if integer else 'number'}",
-                                "a positive integer" if integer else "a positive number of seconds")
-    return value
 
 
 # ---------------------------------------------------------------- per-NS coordination
@@ -187,9 +123,9 @@ class NsNetworks:
         """``params`` with this KDU's attachment merged in, once the NS's networks are ready on the cluster."""
         from osm_l2net.osm import records
 
-        nsr_id = _nsr_id(db_dict)
+        nsr_id = nsr_id_of(db_dict)
         if nsr_id is None:
-            _logger(conn).debug("osm-l2net: install of %s has no NS record reference (db_dict): no attachment", kdu_instance)
+            logger_of(conn).debug("osm-l2net: install of %s has no NS record reference (db_dict): no attachment", kdu_instance)
             return params
         nsr = await asyncio.to_thread(conn.db.get_one, "nsrs", {"_id": nsr_id})
         entry = records.find_kdu(nsr, kdu_instance, str((db_dict or {}).get("path") or ""))
@@ -204,8 +140,10 @@ class NsNetworks:
             if ready is None:
                 self._raise_earlier_failure(key, kdu_instance)
                 try:
-                    await _ensure_namespace(conn, cluster_uuid, records.ns_namespace(nsr, namespace))
-                    plan = await asyncio.to_thread(self._prepare, conn, cluster_uuid, nsr, namespace)
+                    plan = await asyncio.to_thread(self._plan, conn, nsr, namespace)
+                    if plan is not None:  # the networks go where the plan put them: that namespace must exist
+                        await ensure_namespace(conn, cluster_uuid, plan.namespace)
+                        await asyncio.to_thread(self._create, conn, cluster_uuid, plan)
                 except Exception as e:  # any exception: one error for the whole attempt (see the module docstring)
                     failure = await self._record_failure(conn, key, e)
                     raise failure.tell(kdu_instance) from e
@@ -214,7 +152,7 @@ class NsNetworks:
         kdu = ready.plan.kdu(entry.member_vnf_index, entry.kdu_name) if ready.plan else None
         if kdu is None or not kdu.interfaces:
             return params
-        _logger(conn).info("osm-l2net: %s (%s/%s) attached to %s", kdu_instance, entry.member_vnf_index, entry.kdu_name,
+        logger_of(conn).info("osm-l2net: %s (%s/%s) attached to %s", kdu_instance, entry.member_vnf_index, entry.kdu_name,
                            ", ".join(f"{i.name}={i.network}{' ' + i.ip if i.ip else ''}" for i in kdu.interfaces))
         return merge_values(params or {}, kdu.values)
 
@@ -226,10 +164,10 @@ class NsNetworks:
             nsr = await asyncio.to_thread(conn.db.get_one, "nsrs", {"_id": key[0]})
             batch = records.helm_kdu_instances(nsr, key[1])
         except Exception as e:  # the attempt's error matters more than why its KDUs could not be listed
-            _logger(conn).warning("osm-l2net: NS %s: could not re-read the KDU instances after a failure: %s", key[0], e)
+            logger_of(conn).warning("osm-l2net: NS %s: could not re-read the KDU instances after a failure: %s", key[0], e)
             batch = frozenset()
         failure = self._failed[key] = _Failure(PreparationError(key[0], error), batch)
-        _logger(conn).error("osm-l2net: %s", failure.error)
+        logger_of(conn).error("osm-l2net: %s", failure.error)
         return failure
 
     def _raise_earlier_failure(self, key: Key, kdu_instance: str) -> None:
@@ -242,32 +180,30 @@ class NsNetworks:
             raise failure.tell(kdu_instance) from failure.error.cause
         del self._failed[key]
 
-    def _prepare(self, conn: Any, cluster_uuid: str, nsr: Mapping[str, Any], namespace: str | None) -> Plan | None:
-        """(worker thread) Plan the NS from LCM's records and create its networks; None when it has none."""
+    def _plan(self, conn: Any, nsr: Mapping[str, Any], namespace: str | None) -> Plan | None:
+        """(worker thread) Plan the NS from LCM's records; None when it has no network for us."""
         from osm_l2net.core.planner import build_plan
         from osm_l2net.osm import records
-        from osm_l2net.osm.networks import create_networks
 
         nsr_id = str(nsr["_id"])
         vnfrs = conn.db.get_list("vnfrs", {"nsr-id-ref": nsr_id})
-        descriptors = records.descriptors_from_records(nsr["nsd"], [_vnfd_record(conn.db, v) for v in vnfrs],
+        descriptors = records.descriptors_from_records(nsr["nsd"], [vnfd_record(conn.db, v) for v in vnfrs],
                                                        f"nsrs/{nsr_id}")
         instance = records.instance_from_records(nsr, vnfrs, records.ns_namespace(nsr, namespace))
         plan = build_plan(descriptors, instance, self.settings.plan_options(instance.namespace))
-        if not plan.networks:
-            return None
-        log = _logger(conn)
+        return plan if plan.networks else None
+
+    def _create(self, conn: Any, cluster_uuid: str, plan: Plan) -> None:
+        """(worker thread) Create the plan's networks and wait until they are ready."""
+        from osm_l2net.osm.networks import create_networks
+
+        nsr_id, log = plan.ns_id, logger_of(conn)
         with self._cluster(conn, cluster_uuid, plan.namespace) as cluster:
-            try:
-                created = create_networks(cluster, plan, self.settings.deploy_settings(),
-                                          lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
-            except L2NetError:
-                raise  # create_networks has deleted what it created
-            except Exception as e:  # foreign: create_networks did not roll back; delete what this attempt created
-                raise _rolled_back(cluster, plan, e, log) from e
+            # any exception, foreign ones too, deletes what this attempt created (DeploySettings.roll_back_foreign)
+            created = create_networks(cluster, plan, self.settings.deploy_settings(),
+                                      lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
         log.info("osm-l2net: NS %s: %d networks ready in %s (%d created)", nsr_id, len(plan.networks), plan.namespace,
                  len(created))
-        return plan
 
     async def detach(self, conn: Any, cluster_uuid: str, kdu_instance: str) -> None:
         """After a KDU's release is gone: when it was the NS's last one on this cluster, remove the NS's networks."""
@@ -276,7 +212,7 @@ class NsNetworks:
         nsr = await asyncio.to_thread(conn.db.get_one, "nsrs", {"_admin.deployed.K8s.kdu-instance": kdu_instance},
                                       fail_on_empty=False, fail_on_more=False)
         if not nsr:
-            _logger(conn).warning("osm-l2net: no NS record holds KDU instance %s; its NS's networks, if any, are left "
+            logger_of(conn).warning("osm-l2net: no NS record holds KDU instance %s; its NS's networks, if any, are left "
                                   "for 'osm-l2net gc'", kdu_instance)
             return
         if not records.has_data_links(nsr.get("nsd") or {}):
@@ -289,7 +225,7 @@ class NsNetworks:
             gone.add(kdu_instance)
             left = records.helm_kdu_instances(nsr, cluster_uuid) - gone
             if left:
-                _logger(conn).debug("osm-l2net: NS %s: %d KDU(s) still installed", key[0], len(left))
+                logger_of(conn).debug("osm-l2net: NS %s: %d KDU(s) still installed", key[0], len(left))
                 return
             await asyncio.to_thread(self._remove, conn, cluster_uuid, key[0])
             del self._gone[key]
@@ -299,15 +235,16 @@ class NsNetworks:
         """(worker thread) Remove every network labelled with the NS's id from the cluster."""
         from osm_l2net.osm.networks import remove_ns_networks
 
-        log = _logger(conn)
+        log = logger_of(conn)
+        settings = self.settings.deploy_settings()
         with self._cluster(conn, cluster_uuid, None) as cluster:
             try:
-                removed = remove_ns_networks(cluster, nsr_id, self.settings.deploy_settings(),
+                removed = remove_ns_networks(cluster, nsr_id, settings,
                                              progress=lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
             except L2NetError:
                 raise
             except Exception as e:  # foreign: do not leave the networks behind; delete them by label, without waiting
-                removed = _remove_by_label(cluster, nsr_id, e, log)
+                removed = _remove_by_label(cluster, nsr_id, settings, e, log)
         if removed:
             log.info("osm-l2net: NS %s: networks removed: %s", nsr_id, ", ".join(sorted(removed)))
 
@@ -319,112 +256,23 @@ class NsNetworks:
         kubeconfig = Path(conn.fs.path) / cluster_uuid / ".kube" / "config"
         if not kubeconfig.is_file():
             raise L2NetError(f"no kubeconfig for K8s cluster {cluster_uuid} at {kubeconfig} (is the cluster registered?)")
-        return _recording_cluster_class()(kube.ClusterAccess(kubeconfig=str(kubeconfig), namespace=namespace))
+        return kube.Cluster(kube.ClusterAccess(kubeconfig=str(kubeconfig), namespace=namespace))
 
 
-@functools.cache
-def _recording_cluster_class() -> type:
-    """``kube.Cluster`` that remembers which networks it created: what an attempt failing with a foreign exception
-    must delete again (the deployer's own rollback runs only for the project's errors). Built on first use so that
-    this module does not import the Kubernetes client."""
-    from osm_l2net.kube import cluster as kube
-    class RecordingCluster(kube.Cluster):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.created: list[NetworkPlan] = []
-            self._created_lock = threading.Lock()  # the deployer creates from worker threads
-
-        def ensure_network(self, net: NetworkPlan, namespace: str | None = None) -> kube.EnsureOutcome:
-            outcome = super().ensure_network(net, namespace)
-            if outcome == "created":
-                with self._created_lock:
-                    self.created.append(net)
-            return outcome
-
-    return RecordingCluster
-
-
-def _rolled_back(cluster: Any, plan: Plan, cause: Exception, log: logging.Logger | logging.LoggerAdapter[Any]) -> L2NetError:
-    """(worker thread) Delete the networks this attempt created after a foreign exception; the error to raise."""
-    created: list[NetworkPlan] = list(cluster.created)
-    what = f"{type(cause).__name__} while creating the networks: {cause}"
-    if not created:
-        return L2NetError(f"{what} (none had been created)")
-    log.warning("osm-l2net: NS %s: %s; deleting the %d network(s) this attempt created", plan.ns_id, what, len(created))
-    try:
-        cluster.delete_networks(created, plan.namespace, force=True)
-    except Exception as e:
-        return L2NetError(f"{what}; rollback incomplete ({type(e).__name__}: {e}): left for 'osm-l2net gc'")
-    names = ", ".join(n.name for n in created)
-    try:
-        cluster.wait_gone(created, plan.namespace, 60.0)
-    except Exception as e:  # deletion was accepted; the operator finishes it
-        return L2NetError(f"{what}; rolled back: deleted {names} (not yet confirmed gone: {e})")
-    return L2NetError(f"{what}; rolled back: deleted {names}")
-
-
-def _remove_by_label(cluster: Any, nsr_id: str, cause: Exception,
+def _remove_by_label(cluster: Any, nsr_id: str, settings: DeploySettings, cause: Exception,
                      log: logging.Logger | logging.LoggerAdapter[Any]) -> list[str]:
-    """(worker thread) After a foreign exception in the removal: delete every network labelled with the NS's id at
-    once (helm's release is already gone), and check that none is left undeleted; raise only if some is."""
-    from osm_l2net.core.names import label_value
-    from osm_l2net.osm.networks import owned_plans
+    """(worker thread) After a foreign exception in the removal: the same removal by label, at once (helm's release
+    is already gone) and without waiting (the waits may be what failed); raise only if some network is left undeleted."""
+    from osm_l2net.osm.networks import remove_ns_networks
 
     log.error("osm-l2net: NS %s: %s while removing its networks: %s; deleting them by label without waiting",
               nsr_id, type(cause).__name__, cause)
     try:
-        removed: list[str] = []
-        for plan in owned_plans(cluster, nsr_id):
-            removed.extend(cluster.delete_networks(list(plan.networks), plan.namespace, force=True).deleted)
-        left = [o.name for o in cluster.list_owned(label_value(nsr_id)) if not o.deleting]
+        return remove_ns_networks(cluster, nsr_id, settings, force=True, wait=False)
     except Exception as e:
         raise L2NetError(f"the networks of NS {nsr_id} could not be removed ({type(cause).__name__}: {cause}; "
                          f"then {type(e).__name__}: {e}): left for 'osm-l2net gc'") from e
-    if left:
-        raise L2NetError(f"the networks of NS {nsr_id} could not be removed ({type(cause).__name__}: {cause}): "
-                         f"{', '.join(left)} still present") from cause
-    return removed
 
-
-async def _ensure_namespace(conn: Any, cluster_uuid: str, namespace: str) -> None:
-    """Create the NS's namespace before its networks, as the helm 3 connector's own install does before helm runs,
-    with the connector's own helpers (``_namespace_exists`` / ``_create_namespace``: kubectl with the cluster's
-    credentials). A base without them (another N2VC release) leaves it to the cluster: a missing namespace then fails
-    the network creation with a clear error."""
-    exists, create = getattr(conn, "_namespace_exists", None), getattr(conn, "_create_namespace", None)
-    if namespace == "kube-system" or exists is None or create is None:
-        return
-    if await exists(cluster_uuid, namespace):
-        return
-    try:
-        await create(cluster_uuid, namespace)
-    except Exception as e:  # a concurrent creator may have won: only a still-missing namespace is an error
-        if not await exists(cluster_uuid, namespace):
-            raise L2NetError(f"namespace {namespace} does not exist in K8s cluster {cluster_uuid} and could not be "
-                             f"created: {e}") from e
-
-
-def _nsr_id(db_dict: Mapping[str, Any] | None) -> str | None:
-    if not isinstance(db_dict, Mapping) or db_dict.get("collection", "nsrs") != "nsrs":
-        return None
-    value = (db_dict.get("filter") or {}).get("_id")
-    return str(value) if value else None
-
-
-def _vnfd_record(db: Any, vnfr: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The VNFD a VNF record was instantiated from: the package revision it names (``vnfds_revisions``, ``_id``
-    ``<vnfd _id>:<revision>``, kept by NBI since package revisions exist), else the current ``vnfds`` record."""
-    if vnfr.get("revision") is not None:
-        revision = db.get_one("vnfds_revisions", {"_id": f"{vnfr['vnfd-id']}:{vnfr['revision']}"}, fail_on_empty=False)
-        if revision:
-            return dict(revision)
-    record: Mapping[str, Any] = db.get_one("vnfds", {"_id": vnfr["vnfd-id"]})
-    return record
-
-
-def _logger(conn: Any) -> logging.Logger | logging.LoggerAdapter[Any]:
-    log = getattr(conn, "log", None)
-    return log if isinstance(log, logging.Logger | logging.LoggerAdapter) else _log
 
 
 merge_values = deep_merge  # the name LCM-side callers and tests know
@@ -487,56 +335,12 @@ def connector_class() -> type:
     return make_connector_class(load_base())
 
 
-# ---------------------------------------------------------------- launcher
-
-
-def install_into_lcm() -> type:
-    """Replace ``osm_lcm.ns.K8sHelm3Connector`` (the name ``NsLcm`` instantiates) with the connector class."""
-    try:
-        ns_module = importlib.import_module(LCM_NS_MODULE)
-    except ModuleNotFoundError as e:
-        if e.name is not None and LCM_NS_MODULE.startswith(e.name):
-            raise OsmNotInstalled(f"OSM LCM is not installed here (cannot import {LCM_NS_MODULE}): run "
-                                  "'python -m osm_l2net.osm.lcm' inside OSM's LCM image (see docs/lcm-integration.md)") from e
-        raise
-    current = getattr(ns_module, "K8sHelm3Connector", None)
-    if not isinstance(current, type):
-        raise OsmNotInstalled(f"{LCM_NS_MODULE} has no K8sHelm3Connector class: this LCM release is not supported")
-    if current.__name__ == "L2NetK8sHelm3Connector":
-        return current
-    patched = make_connector_class(current)
-    setattr(ns_module, "K8sHelm3Connector", patched)  # noqa: B010 (a module we do not type)
-    return patched
-
-
-def _warm_up() -> None:
-    """Import the planner and the Kubernetes client in the background while LCM starts, so that the first NS does not
-    wait for them (about a second); the connector module itself stays light to import."""
-    def run() -> None:
-        for name in ("osm_l2net.core.planner", "osm_l2net.osm.networks"):
-            try:
-                importlib.import_module(name)
-            except Exception as e:  # the first install will raise it where LCM reports it
-                _log.warning("osm-l2net: could not pre-load %s: %s", name, e)
-
-    threading.Thread(target=run, name="osm-l2net-warm-up", daemon=True).start()
-
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m osm_l2net.osm.lcm [LCM's arguments]``: LCM with the connector, started as ``python3 -m osm_lcm.lcm``."""
-    import runpy
+    """``python -m osm_l2net.osm.lcm [LCM's arguments]``: LCM with the connector (see :mod:`.lcm_launcher`)."""
+    from osm_l2net.osm.lcm_launcher import main as launch
 
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        ConnectorSettings.from_env()  # a bad setting stops LCM now, not at the first KDU
-        patched = install_into_lcm()
-    except L2NetError as e:
-        print(f"osm-l2net: {e}", file=sys.stderr)
-        raise SystemExit(e.exit_code) from None
-    _log.info("osm-l2net: LCM's helm 3 connector is %s.%s", patched.__module__, patched.__qualname__)
-    _warm_up()
-    sys.argv = [LCM_MAIN_MODULE, *args]
-    runpy.run_module(LCM_MAIN_MODULE, run_name="__main__", alter_sys=True)
+    launch(argv)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import time
 import pytest
 
 from osm_l2net.core.errors import ConflictError, WaitTimeout
-from osm_l2net.core.names import label_value
 from osm_l2net.core.plan import Plan
 from osm_l2net.deploy.deployer import Deployer, DeployError, DeploySettings
 from osm_l2net.kube.cluster import Cluster, ClusterAccess
@@ -26,7 +25,7 @@ def releases(env: Env, plan: Plan) -> set[str]:
 
 def owned(env: Env, plan: Plan) -> list[str]:
     with env.cluster() as cluster:
-        return [o.name for o in cluster.list_owned(label_value(plan.ns_id))]
+        return [o.name for o in cluster.list_owned(plan.owner_labels)]
 
 
 def test_cdn_service_end_to_end(env: Env) -> None:

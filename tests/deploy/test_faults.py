@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from osm_l2net.core.errors import L2NetError
-from osm_l2net.core.names import label_value
 from osm_l2net.core.plan import Plan
 from osm_l2net.deploy.deployer import Deployer, DeploySettings
 from osm_l2net.kube.cluster import Cluster, ClusterAccess, RetryPolicy
@@ -28,7 +27,7 @@ TIGHT = RetryPolicy(attempts=3, base_delay_s=0.005, max_delay_s=0.02, total_s=3.
 def owned(env: Env, plan: Plan) -> list[str]:
     env.emulator.faults = None
     with env.cluster() as cluster:
-        return [o.name for o in cluster.list_owned(label_value(plan.ns_id))]
+        return [o.name for o in cluster.list_owned(plan.owner_labels)]
 
 
 @dataclass

@@ -413,7 +413,7 @@ def test_workload_double_plays_port_exhaustion(kube_emulator: EmulatedCluster, a
 @pytest.mark.helm
 def test_helm_release_pods_attach_to_planned_networks(kube_emulator: EmulatedCluster, tmp_path: Path) -> None:
     """What an orchestrator will do: networks first, chart second, and teardown in reverse order."""
-    from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, MANAGED_BY, NetworkPlan
+    from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, MANAGED_BY, NetworkPlan, owner_labels
     from osm_l2net.kube.cluster import Cluster, ClusterAccess
 
     helm = _tool("helm")
@@ -447,7 +447,7 @@ def test_helm_release_pods_attach_to_planned_networks(kube_emulator: EmulatedClu
         [pod] = kube_emulator.list(PODS, "default")
         assert pod["metadata"]["labels"][LABEL_NS_ID] == "ns-9" and pod["metadata"]["labels"]["l2sm"] == "true"
         _run([helm, "uninstall", "cdn"], kube_emulator, tmp_path)
-        cluster.wait_pods_gone("ns-9", deadline_s=10)
+        cluster.wait_pods_gone(owner_labels("ns-9"), deadline_s=10)
         cluster.delete_networks([net])
         cluster.wait_gone([net], deadline_s=10)
 

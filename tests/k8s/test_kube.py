@@ -23,7 +23,8 @@ from osm_l2net.core.errors import (
     TemporaryClusterError,
     WaitTimeout,
 )
-from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, owner_labels
+from osm_l2net.deploy.removal import gc
 from osm_l2net.kube.cluster import Cluster, ClusterAccess, RetryPolicy, connect, resolve_access
 from osm_l2net.kube.state import Readiness
 from tests.support.k8s_emulator import L2NETWORKS, PODS, FaultPlan
@@ -293,11 +294,11 @@ def test_wait_pods_gone(kube_emulator: EmulatedCluster, cluster: Cluster) -> Non
     kube_emulator.create_pod("default", "knf-0", labels={LABEL_NS_ID: "ns-1"})
     kube_emulator.create_pod("default", "unrelated", labels={LABEL_NS_ID: "ns-2"})
     with pytest.raises(WaitTimeout, match=r"knf-0 \(Running\)"):
-        cluster.wait_pods_gone("ns-1", deadline_s=1)
+        cluster.wait_pods_gone(owner_labels("ns-1"), deadline_s=1)
     timer = threading.Timer(0.3, kube_emulator.delete, (PODS, "default", "knf-0"))
     timer.start()
     try:
-        cluster.wait_pods_gone("ns-1", deadline_s=5)
+        cluster.wait_pods_gone(owner_labels("ns-1"), deadline_s=5)
     finally:
         timer.join()
     assert kube_emulator.get(PODS, "default", "unrelated") is not None
@@ -361,19 +362,19 @@ def test_gc_per_ns_and_cluster_wide_never_touches_foreign_objects(kube_emulator:
     assert [(o.namespace, o.name, o.kind) for o in owned] == [
         ("tenant-a", "vl-a-ns-1", "L2Network"), ("tenant-a", "vl-b-ns-1", "NetworkAttachmentDefinition"),
         ("tenant-b", "vl-a-ns-2", "L2Network"), ("tenant-b", "vl-a-ns-3", "L2Network")]
-    assert [o.name for o in cluster.list_owned("ns-2")] == ["vl-a-ns-2"]
+    assert [o.name for o in cluster.list_owned(owner_labels("ns-2"))] == ["vl-a-ns-2"]
 
-    assert cluster.gc({"ns-1", "ns-2", "ns-3"}) .deleted == ()
-    swept = cluster.gc({"ns-2"})  # cluster-wide: ns-1 and ns-3 are gone
+    assert gc(cluster, {"ns-1", "ns-2", "ns-3"}) .deleted == ()
+    swept = gc(cluster, {"ns-2"})  # cluster-wide: ns-1 and ns-3 are gone
     assert sorted(n.name for n in swept.deleted) == ["vl-a-ns-1", "vl-b-ns-1"]
     assert [(n.name, why) for n, why in swept.skipped] == [("vl-a-ns-3", "pods still attached: ns3-pod")]
-    assert cluster.gc(None, ns_id="ns-2", namespace="tenant-b").deleted[0].name == "vl-a-ns-2"
+    assert gc(cluster, None, ns_id="ns-2", namespace="tenant-b").deleted[0].name == "vl-a-ns-2"
     assert [o.name for o in cluster.list_owned()] == ["vl-a-ns-3"]
     for obj in foreign:
         meta = obj["metadata"]
         assert kube_emulator.l2network(meta["namespace"], meta["name"]) == obj
     with pytest.raises(ValueError, match="gc needs"):
-        cluster.gc(None)
+        gc(cluster, None)
 
 
 # ---------------------------------------------------------------- faults
@@ -514,9 +515,55 @@ def test_cdn_plan_lifecycle_in_the_plans_namespace(kube_emulator: EmulatedCluste
     assert [cluster.ensure_network(n) for n in plan.networks] == ["created"] * len(plan.networks)
     assert cluster.stats["total"] == len(plan.networks), "one request per network, nothing else"
     assert all(s.ready for s in cluster.wait_ready(plan.networks, deadline_s=10))
-    assert {(o.namespace, o.vld_id) for o in cluster.list_owned(plan.ns_id)} == {
+    assert {(o.namespace, o.vld_id) for o in cluster.list_owned(plan.owner_labels)} == {
         ("vod", "my-first-osm-net"), ("vod", "my-second-osm-net")}
     assert not [o for o in kube_emulator.list(L2NETWORKS, "default")], "nothing lands outside the plan's namespace"
     cluster.delete_networks(plan.networks)
     cluster.wait_gone(plan.networks, deadline_s=10)
     assert cluster.list_owned() == []
+
+
+def test_the_missing_crd_hint_is_made_by_to_error_for_the_kind_named() -> None:
+    """One place builds the 404 hint: ``to_error(e, what, ref)`` names the kind's CRD and its provider."""
+    from kubernetes.client.exceptions import ApiException
+
+    from osm_l2net.core import providers
+    from osm_l2net.kube.cluster import to_error
+
+    L2NETWORK, NAD = providers.get("l2sm").resource, providers.NAD
+
+    plain = ApiException(status=404, reason="Not Found")
+    plain.body = "404 page not found"
+    for ref, provider in ((L2NETWORK, "L2S-M"), (NAD, "Multus")):
+        err = to_error(plain, f"create {ref.kind} default/x", ref)
+        assert str(err) == (f"create {ref.kind} default/x: HTTP 404: the API server does not serve {ref.plural} "
+                            f"({ref.api_version}): is the CRD installed? {provider} installs it "
+                            f"(kubectl get crd {ref.plural}.{ref.group})")
+    gone = ApiException(status=404, reason="Not Found")
+    gone.body = json.dumps({"kind": "Status", "code": 404, "reason": "NotFound", "message": "namespaces \"t\" not found",
+                            "details": {"name": "t", "kind": "namespaces"}})
+    assert str(to_error(gone, "create L2Network t/x", L2NETWORK)) == "create L2Network t/x: namespace 't' does not exist"
+
+
+def test_apply_and_its_server_dry_run_send_the_same_alignment_patch(kube_emulator: EmulatedCluster,
+                                                                     cluster: Cluster) -> None:
+    from osm_l2net.kube.networks import alignment
+
+    net = l2net("vl-a")
+    cluster.ensure_network(net)
+    live = kube_emulator.patch(L2NETWORKS, "default", net.name, {"spec": {"networkCIDR": "10.9.9.0/24"},
+                                                                 "metadata": {"labels": {LABEL_VLD_ID: None}}})
+    wanted = dict(net.manifest)
+    assert alignment(live, wanted) == {"spec": {"networkCIDR": "10.0.1.0/24"}, "metadata": {"labels": {LABEL_VLD_ID: "vl-a"}}}
+    assert alignment(wanted, wanted) == {}
+    assert cluster.dry_run_network(net) == "update"
+    assert _cidr(kube_emulator, net.name) == "10.9.9.0/24", "a dry run stores nothing"
+    assert cluster.ensure_network(net) == "adopted"
+    patches = kube_emulator.log.select("PATCH", f"/l2networks/{net.name}")
+    assert [p.query.get("dryRun") for p in patches] == ["All", None]
+    assert _cidr(kube_emulator, net.name) == "10.0.1.0/24"
+
+
+def _cidr(emulated: EmulatedCluster, name: str) -> object:
+    stored = emulated.l2network("default", name)
+    return (stored or {}).get("spec", {}).get("networkCIDR")

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, owner_labels
 from osm_l2net.kube.cluster import Cluster, ClusterAccess
 
 pytestmark = pytest.mark.e2e
@@ -46,8 +46,8 @@ def test_networks_lifecycle_on_a_real_cluster() -> None:
             assert [cluster.ensure_network(n) for n in nets] == ["unchanged", "unchanged"]
             assert all(s.ready for s in cluster.wait_ready(nets, deadline_s=120))
             assert [s.exists for s in cluster.network_status(nets)] == [True, True]
-            assert {o.name for o in cluster.list_owned(ns_id)} == {n.name for n in nets}
+            assert {o.name for o in cluster.list_owned(owner_labels(ns_id))} == {n.name for n in nets}
         finally:
             cluster.delete_networks(nets)
             cluster.wait_gone(nets, deadline_s=120)
-        assert cluster.list_owned(ns_id) == []
+        assert cluster.list_owned(owner_labels(ns_id)) == []

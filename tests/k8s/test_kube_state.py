@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from osm_l2net.core import providers
-from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, owner_labels
 from osm_l2net.core.providers.l2sm import FINALIZER as L2SM_FINALIZER
 from osm_l2net.kube import state as ks
 
@@ -36,7 +36,7 @@ def test_ownership() -> None:
     assert ks.same_owner(obj({LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: "ns-1"}), obj(OURS))
     assert not ks.same_owner(obj({LABEL_NS_ID: "ns-1"}), obj(OURS))
     assert not ks.is_ours(obj({LABEL_MANAGED_BY: MANAGED_BY}))
-    assert ks.owner_selector("ns-1") == f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_NS_ID}=ns-1"
+    assert ks.label_selector(owner_labels("ns-1")) == f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_NS_ID}=ns-1"
 
 
 def test_spec_drift_ignores_keys_only_the_server_set() -> None:
@@ -131,3 +131,13 @@ def test_backoff_grows_is_bounded_jittered_and_honours_retry_after() -> None:
         assert step / 2 <= d <= step
     assert len(set(delays)) == len(delays), "jittered"
     assert policy.delay(1, rng, retry_after=7) == 7
+
+
+def test_every_progress_summary_is_bounded_the_same_way() -> None:
+    """Networks still present and pods still left are listed alike: the first five, then how many more."""
+    pods = {f"knf-{i}": {"metadata": {"name": f"knf-{i}"}, "status": {"phase": "Running"}} for i in range(7)}
+    [pods_line] = ks.pods_left_summary("ns-1", "default", pods, "osm.etsi.org/ns-id=ns-1", 12.0)
+    assert "knf-4 (Running) and 2 more" in pods_line and "knf-5" not in pods_line
+    objs = {f"net-{i}": {"metadata": {"name": f"net-{i}", "deletionTimestamp": "t"}} for i in range(7)}
+    [nets_line] = ks.still_present_summary("L2Network", "default", objs, sorted(objs), 12.0)
+    assert "default/net-4 and 2 more" in nets_line and "net-5" not in nets_line

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from osm_l2net.core.errors import ClusterError, TemporaryClusterError, WaitTimeout
-from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan
+from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, owner_labels
 from osm_l2net.kube.cluster import Cluster, ClusterAccess, RetryPolicy, connect
 from tests.support.k8s_emulator import L2NETWORKS, NAMESPACES, FaultPlan
 from tests.support.k8s_harness import EmulatedCluster
@@ -244,7 +244,7 @@ def test_pods_that_do_not_go_are_named_while_waiting(kube_emulator: EmulatedClus
     c, lines = cluster
     kube_emulator.create_pod("default", "knf-0", labels={LABEL_NS_ID: "ns-1"})
     with pytest.raises(WaitTimeout, match=r"kubectl -n default get pods -l osm.etsi.org/ns-id=ns-1"):
-        c.wait_pods_gone("ns-1", deadline_s=0.5)
+        c.wait_pods_gone(owner_labels("ns-1"), deadline_s=0.5)
     assert lines and lines[0].startswith("pods of NS ns-1 in default: 1 left after 0.")
     assert "knf-0 (" in lines[0] and lines[0].endswith("(kubectl -n default get pods -l osm.etsi.org/ns-id=ns-1)")
 

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from osm_l2net import api
-from osm_l2net.core.names import label_value
-from osm_l2net.core.plan import Plan
+from osm_l2net.core.plan import Plan, owner_labels
 from tests.conftest import CDN_PACKAGES
 from tests.osm.conftest import CLUSTER_UUID, Lcm, tool
 from tests.support.k8s_emulator import PODS, FaultPlan
@@ -46,7 +45,7 @@ def releases(lcm: Lcm) -> list[str]:
 
 def owned(lcm: Lcm, ns_id: str | None = None) -> list[str]:
     with lcm.kube() as cluster:
-        return [o.name for o in cluster.list_owned(label_value(ns_id) if ns_id else None)]
+        return [o.name for o in cluster.list_owned(owner_labels(ns_id) if ns_id else None)]
 
 
 def test_cdn_ns_installs_concurrently_with_networks_ready_first_and_each_kdu_attached(lcm: Lcm) -> None:

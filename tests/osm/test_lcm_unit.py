@@ -196,11 +196,11 @@ def test_a_failed_network_preparation_is_shared_by_the_ns_kdus_then_retried(
     conn = make_connector_class(RecordingBase)(fs=fs, db=db)
     attempts: list[str] = []
 
-    def failing_prepare(self: NsNetworks, conn: Any, cluster_uuid: str, nsr: Any, namespace: str | None) -> None:
+    def failing_prepare(self: NsNetworks, conn: Any, nsr: Any, namespace: str | None) -> None:
         attempts.append(nsr["_id"])
         raise L2NetError("networks did not become ready: net-a: not Available")
 
-    monkeypatch.setattr(NsNetworks, "_prepare", failing_prepare)
+    monkeypatch.setattr(NsNetworks, "_plan", failing_prepare)
     replay = LcmReplay(db, conn, onboarded)
     results = asyncio.run(replay.instantiate(nsr_id))
     assert all(isinstance(r, L2NetError) and "not Available" in str(r) for r in results)
@@ -315,7 +315,7 @@ def test_importing_the_connector_module_loads_no_heavy_dependency() -> None:
 
 def test_the_vnfd_revision_the_ns_was_made_from_is_used(osm: tuple[OsmDbDouble, FsDouble, Any]) -> None:
     """A package updated after the NS was created must not change the NS's plan: vnfds_revisions wins."""
-    from osm_l2net.osm.lcm import _vnfd_record
+    from osm_l2net.osm.lcm_records import vnfd_record as _vnfd_record
 
     db, _, onboarded = osm
     nsr_id = create_ns(db, onboarded, "vod", VIM)
@@ -345,13 +345,13 @@ def test_a_failed_attempt_counts_the_kdus_lcm_recorded_after_it_started(
     started, written = threading.Event(), threading.Event()
     attempts: list[str] = []
 
-    def failing_prepare(self: NsNetworks, conn: Any, cluster_uuid: str, nsr: Any, namespace: str | None) -> None:
+    def failing_prepare(self: NsNetworks, conn: Any, nsr: Any, namespace: str | None) -> None:
         attempts.append(nsr["_id"])
         started.set()
         assert written.wait(10)
         raise RuntimeError("the client broke")
 
-    monkeypatch.setattr(NsNetworks, "_prepare", failing_prepare)
+    monkeypatch.setattr(NsNetworks, "_plan", failing_prepare)
 
     def install(i: int) -> Any:
         return conn.install(cluster_uuid="k8s-cluster-1", kdu_model="m", kdu_instance=entries[i]["kdu-instance"],

@@ -17,9 +17,8 @@ import pytest
 
 from osm_l2net import api
 from osm_l2net.core.model import NsInstance
-from osm_l2net.core.names import label_value
 from osm_l2net.core.options import PlanOptions
-from osm_l2net.core.plan import Plan
+from osm_l2net.core.plan import Plan, owner_labels
 from osm_l2net.core.planner import build_plan
 from osm_l2net.deploy.deployer import Deployer
 from osm_l2net.osm.lcm import make_connector_class
@@ -116,7 +115,7 @@ def test_lcm_dying_between_networks_and_helm_install_is_cured_by_lcms_retry(lcm:
     results = asyncio.run(lcm.replay().instantiate(nsr_id))
     assert all(isinstance(r, Crash) for r in results), results
     with lcm.kube() as cluster:
-        assert sorted(o.name for o in cluster.list_owned(label_value(nsr_id))) == names, "networks made, then death"
+        assert sorted(o.name for o in cluster.list_owned(owner_labels(nsr_id))) == names, "networks made, then death"
     assert not [s for s in lcm.cluster.list(SECRETS, NAMESPACE) if s["metadata"]["name"].startswith("sh.helm.release")], \
         "no release was written"
     # LCM restarts and retries the KDUs of the NS: the networks are found ready, the charts are installed

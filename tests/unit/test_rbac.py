@@ -14,8 +14,8 @@ VERBS = {"create": "create", "get": "get", "list": "list", "patch": "patch", "de
 
 
 def called_verbs() -> dict[str, set[str]]:
-    """Verbs per resource kind, read from the client calls in osm_l2net/kube/cluster.py."""
-    source = (REPO / "osm_l2net" / "kube" / "cluster.py").read_text()
+    """Verbs per resource kind, read from the client calls in osm_l2net/kube/client.py (the only kubernetes user)."""
+    source = (REPO / "osm_l2net" / "kube" / "client.py").read_text()
     found: dict[str, set[str]] = {"custom": set(), "pods": set(), "namespaces": set()}
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):

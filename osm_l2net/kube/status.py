@@ -1,0 +1,49 @@
+"""What the cluster holds of ours: the networks carrying our labels, and each planned network with its readiness
+and the pods attached to it. Reads only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from osm_l2net.core.plan import NetworkPlan
+from osm_l2net.kube import state as ks
+from osm_l2net.kube.client import Client
+from osm_l2net.kube.state import NetworkStatus, OwnedNetwork
+
+
+def list_owned(api: Client, owner: Mapping[str, str] | None = None, namespace: str | None = None) -> list[OwnedNetwork]:
+    """Our network objects carrying the ``owner`` labels (``Plan.owner_labels`` or ``core.plan.owner_labels``;
+    None: every NS's), in one namespace or cluster-wide; one list per kind."""
+    found: list[OwnedNetwork] = []
+    for ref in ks.network_kinds():
+        items, _ = api.list_objects(ref, namespace, ks.label_selector(owner))
+        found.extend(OwnedNetwork.from_object(o) for o in items if ks.is_ours(o))
+    return sorted(found, key=lambda o: (o.namespace, o.name, o.kind))
+
+
+def network_status(api: Client, networks: Sequence[NetworkPlan], namespace: str | None = None) -> list[NetworkStatus]:
+    """Each planned network (ours only) with its readiness and the pods attached (interface, IPs, problems)."""
+    result: dict[str, NetworkStatus] = {}
+    pods_by_ns: dict[str, list[dict[str, Any]]] = {}
+    for ref, ns, nets in api.groups(networks, namespace):
+        if ns not in pods_by_ns:
+            pods_by_ns[ns] = api.pods(ns)
+        pods = pods_by_ns[ns]
+        owned = {o["metadata"]["name"]: o for o in api.list_objects(ref, ns, ks.selector_for(nets))[0] if ks.is_ours(o)}
+        for net in nets:
+            obj = owned.get(net.name)
+            state = ks.readiness(ref.kind, net.name, obj)
+            attachments = tuple(a for p in pods if (a := ks.attachment(p, net.name)) is not None)
+            finalizers = tuple((obj or {}).get("metadata", {}).get("finalizers") or ())
+            result[net.name] = NetworkStatus(net.name, ref.kind, ns, obj is not None, state.ready, state.explained,
+                                             finalizers, attachments)
+    return [result[n.name] for n in networks]
+
+
+def attached(api: Client, nets: Sequence[OwnedNetwork]) -> dict[tuple[str, str], list[str]]:
+    """(namespace, name) of each network some pod still asks for -> those pods (any pod, labelled or not: L2S-M does
+    not check, attached pods would keep dead interfaces); one pod list per namespace."""
+    pods = {ns: api.pods(ns) for ns in sorted({n.namespace for n in nets})}
+    found = {(n.namespace, n.name): ks.attached_pods(pods[n.namespace], n.name) for n in nets}
+    return {place: names for place, names in found.items() if names}
