@@ -85,6 +85,7 @@ def test_a_key_only_pyyaml_can_write_after_keys_the_fast_path_wrote() -> None:
 
 
 def test_scalars_and_empty_documents() -> None:
+    data: Any
     for data in ({}, [], "x", None, 1, [[]], {"a": {}}):
         assert dump(data, "yaml") == pyyaml(data)
         assert dump(data, "json") == json.dumps(plain(data), indent=2)
