@@ -81,7 +81,9 @@ def run_once(paths: list[str], fmt: str) -> tuple[float, float, float]:
 def measure(sizes: list[int], repeat: int, formats: tuple[str, ...] = FORMATS) -> list[dict[str, Any]]:
     """Per size and format: the command's median wall time and peak RSS, beside plan_bench's planner-alone time."""
     import plan_bench
+    from cli_bench import compile_package
 
+    compile_package()  # the .pyc files, which PYTHONDONTWRITEBYTECODE would keep the warm-up from writing
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="osm-l2net-bench-") as tmp:
         run_once(write_descriptors(sizes[0], Path(tmp) / "warm-up"), "json")  # bytecode cache, page cache

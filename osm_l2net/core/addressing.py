@@ -22,6 +22,24 @@ def network(text: str) -> IPNetwork:
     return ipaddress.ip_network(text, strict=True)
 
 
+_OCTETS = tuple(str(i) for i in range(256))
+
+
+def ip_text(ip: IPAddress) -> str:
+    """``str(ip)``, for IPv4 in a third of the time: planning formats one address per interface."""
+    if type(ip) is ipaddress.IPv4Address:
+        b = ip.packed
+        return f"{_OCTETS[b[0]]}.{_OCTETS[b[1]]}.{_OCTETS[b[2]]}.{_OCTETS[b[3]]}"
+    return str(ip)
+
+
+def network_text(net: IPNetwork) -> str:
+    """``str(net)`` (``<network address>/<prefix length>``), faster for IPv4: planning formats one per link."""
+    if type(net) is ipaddress.IPv4Network:
+        return f"{ip_text(net.network_address)}/{net.prefixlen}"
+    return str(net)
+
+
 def is_ip(text: str) -> bool:
     try:
         address(text)

@@ -24,7 +24,7 @@ from osm_l2net.core.errors import Problem
 from osm_l2net.core.plan import Plan, plain
 
 _SCALAR_TYPES = (str, int, float, bool, type(None))
-#: pieces per write. Every piece is made before the first is written, so that a value JSON cannot hold fails before
+#: characters per write. Every piece is made before the first is written, so that a value JSON cannot hold fails before
 #: any output (as json.dumps did); what is saved is the copy of the plan and the one 20 MB string of the whole text
 _CHUNK = 1 << 16
 
@@ -55,15 +55,81 @@ def _flat_encoder(depth: int) -> Callable[[Any], str]:
 
 
 def dump_json(data: Any) -> Iterator[str]:
-    """``json.dumps(plain(data), indent=2)`` in pieces: mappings and tuples are read as they are, never copied."""
+    """``json.dumps(plain(data), indent=2)`` in pieces: mappings and tuples are read as they are, never copied.
+
+    The whole text is made before the first piece is given, so that a value JSON cannot hold fails before any output
+    (as json.dumps did); but as one string per element of the top-level containers (a network, a KDU), not as a list
+    of half a million small strings, which cost a third more memory than the text itself."""
+    pieces: list[str] = []
+    if type(data) is dict and data and all(type(k) is str for k in data):
+        pad = _PADS[1]
+        sep = "{" + pad
+        for k, v in data.items():
+            key = encode_basestring_ascii(k) + ": "
+            if type(v) in (list, tuple) and v:
+                item_sep = sep + key + "[" + _PADS[2]
+                for item in v:
+                    pieces.append(item_sep + _json_text(item, 2))
+                    item_sep = "," + _PADS[2]
+                pieces.append(pad + "]")
+            else:
+                pieces.append(sep + key + _json_text(v, 1))
+            sep = "," + pad
+        pieces.append("\n}")
+    else:
+        pieces.append(_json_text(data, 0))
+    yield from _chunks(pieces)
+
+
+#: a newline and the indentation of each depth
+_PADS = ["\n" + "  " * depth for depth in range(64)]
+
+
+def _json_text(value: Any, depth: int) -> str:
+    """``value``'s indented JSON at ``depth``. The fast path: plain dicts with str keys, lists, tuples and the common
+    scalars, each container's items joined in one call; anything else (other mappings, other keys, other types) is
+    written by :func:`_json`, which copies as :func:`plain` does."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if kind is dict or kind is list or kind is tuple:
+        if not value:
+            return "{}" if kind is dict else "[]"
+        if depth + 2 < len(_PADS):
+            try:
+                return _json_container(value, depth)
+            except TypeError:  # a non-str key, or a value json cannot hold: the slow path decides
+                pass
+    elif kind is bool or kind is int or value is None:
+        return _json_scalar(value)
     out: list[str] = []
-    _json(data, 0, out)
-    yield from _chunks(out)
+    _json(value, depth, out)
+    return "".join(out)
+
+
+def _json_container(value: dict[str, Any] | list[Any] | tuple[Any, ...], depth: int) -> str:
+    inner, pad = depth + 1, _PADS[depth + 1]
+    text = _json_text
+    enc = encode_basestring_ascii
+    if type(value) is dict:
+        items = [enc(k) + ": " + (enc(v) if type(v) is str else text(v, inner)) for k, v in value.items()]
+        return "{" + pad + ("," + pad).join(items) + _PADS[depth] + "}"
+    items = [enc(v) if type(v) is str else text(v, inner) for v in value]
+    return "[" + pad + ("," + pad).join(items) + _PADS[depth] + "]"
 
 
 def _chunks(out: list[str]) -> Iterator[str]:
-    for start in range(0, len(out), _CHUNK):
-        yield "".join(out[start:start + _CHUNK])
+    """The pieces joined into strings of about :data:`_CHUNK` characters: few writes, no second copy of the text."""
+    batch: list[str] = []
+    size = 0
+    for piece in out:
+        batch.append(piece)
+        size += len(piece)
+        if size >= _CHUNK:
+            yield "".join(batch)
+            batch, size = [], 0
+    if batch:
+        yield "".join(batch)
 
 
 def _json_scalar(value: Any) -> str:
@@ -72,7 +138,11 @@ def _json_scalar(value: Any) -> str:
         return encode_basestring_ascii(value)
     if kind is int:
         return int.__repr__(value)
-    return json.dumps(value)  # float (NaN and infinities as json writes them), bool, None
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return json.dumps(value)  # float (NaN and infinities as json writes them), or what json cannot hold (its error)
 
 
 def _str_keys(node: Mapping[Any, Any]) -> bool:
@@ -138,6 +208,7 @@ _WIDTH = 120
 _INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 _RESOLVERS = yaml.resolver.Resolver.yaml_implicit_resolvers
 _STR_TAG = "tag:yaml.org,2002:str"
+_SLOW = "\0"  # a key text no key has: this key needs the general path
 
 
 def _yaml_str(text: str) -> str | None:
@@ -174,7 +245,11 @@ def _yaml_scalar(value: Any, texts: dict[str, str]) -> str | None:
 def dump_yaml(data: Any) -> Iterator[str]:
     """``yaml.safe_dump(plain(data), sort_keys=False, default_flow_style=False, width=120)`` in pieces."""
     out: list[str] = []
-    if isinstance(data, Mapping | list | tuple) and data:
+    if type(data) is dict and data:
+        _yaml_dict(data, 0, "", out, {})
+    elif type(data) in (list, tuple) and data:
+        _yaml_list(data, 0, "", out, {})
+    elif isinstance(data, Mapping | list | tuple) and data:
         _yaml_block(data, 0, "", out, {})
     else:
         out.append(_pyyaml(plain(data)))
@@ -183,6 +258,85 @@ def dump_yaml(data: Any) -> Iterator[str]:
 
 def _pyyaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=120)
+
+
+_SPACES = [" " * indent for indent in range(128)]
+
+
+def _yaml_dict(node: dict[Any, Any], indent: int, lead: str, out: list[str], texts: dict[str, str]) -> None:
+    """:func:`_yaml_mapping` for a plain dict, with the common cases inlined (this runs once per value of the plan, a
+    million times for 10,000 links). At the first key it cannot write itself, what it wrote of this dict is dropped
+    and :func:`_yaml_mapping` writes the whole dict (the same text)."""
+    if indent + 2 >= len(_SPACES):
+        _yaml_mapping(node, indent, lead, out, texts)
+        return
+    start, first, pad, get = len(out), lead, _SPACES[indent], texts.get
+    for k, v in node.items():
+        key = get(k) if type(k) is str and len(k) < 128 else _SLOW
+        if key is None and (key := _yaml_str(k)) is not None:
+            texts[k] = key
+        if key is None or key is _SLOW:
+            del out[start:]
+            _yaml_mapping(node, indent, first, out, texts)
+            return
+        kind = type(v)
+        if kind is dict or kind is list or kind is tuple or (kind is not str and isinstance(v, Mapping)):
+            if not v:
+                out.append(lead + key + (": {}\n" if isinstance(v, Mapping) else ": []\n"))
+            else:
+                out.append(f"{lead}{key}:\n")
+                _yaml_nested(v, indent, out, texts)
+        else:
+            text = get(v) if kind is str else _yaml_scalar(v, texts)
+            if text is None and kind is str and (text := _yaml_str(v)) is not None:
+                texts[v] = text
+            if text is not None and (" " not in text or len(lead) + len(key) + 2 + len(text) <= _WIDTH):
+                out.append(f"{lead}{key}: {text}\n")
+            else:  # not a common scalar, or PyYAML would fold it at a space past the width
+                _pyyaml_at({k: plain(v)}, indent, lead, 0, out)
+        lead = pad
+
+
+def _yaml_nested(v: Any, indent: int, out: list[str], texts: dict[str, str]) -> None:
+    """A non-empty container under a key at ``indent``: a mapping indented, a sequence at the key's column."""
+    if type(v) is dict:
+        _yaml_dict(v, indent + 2, _SPACES[indent + 2], out, texts)
+    elif type(v) in (list, tuple):
+        _yaml_list(v, indent, _SPACES[indent], out, texts)
+    else:
+        _yaml_mapping(v, indent + 2, _SPACES[indent + 2], out, texts)
+
+
+def _yaml_list(node: list[Any] | tuple[Any, ...], indent: int, lead: str, out: list[str],
+               texts: dict[str, str]) -> None:
+    """:func:`_yaml_sequence` with the common cases inlined. At the top level (``indent`` 0: the plan's networks and
+    KDUs) each item's lines are joined into one string, which holds the text in a third less memory."""
+    if indent + 2 >= len(_SPACES):
+        _yaml_sequence(node, indent, lead, out, texts)
+        return
+    pad, get, inner = _SPACES[indent], texts.get, indent + 2
+    for v in node:
+        dash, start, kind = lead + "- ", len(out), type(v)
+        if kind is dict and v:
+            _yaml_dict(v, inner, dash, out, texts)
+        elif (kind is list or kind is tuple) and v:
+            _yaml_list(v, inner, dash, out, texts)
+        elif kind is dict or kind is list or kind is tuple or (kind is not str and isinstance(v, Mapping)):
+            if not v:
+                out.append(dash + ("{}\n" if isinstance(v, Mapping) else "[]\n"))
+            else:
+                _yaml_mapping(v, inner, dash, out, texts)
+        else:
+            text = get(v) if kind is str else _yaml_scalar(v, texts)
+            if text is None and kind is str and (text := _yaml_str(v)) is not None:
+                texts[v] = text
+            if text is not None and (" " not in text or len(dash) + len(text) <= _WIDTH):
+                out.append(f"{dash}{text}\n")
+            else:
+                _pyyaml_at({"x": [plain(v)]}, indent, lead, 1, out)
+        if indent == 0:
+            out[start:] = ["".join(out[start:])]
+        lead = pad
 
 
 def _yaml_block(node: Mapping[str, Any] | Sequence[Any], indent: int, lead: str, out: list[str],

@@ -105,23 +105,27 @@ class Topology:
         return routes, warnings
 
     def _routes_from(self, member: str) -> tuple[list[TopoRoute], list[Problem]]:
-        """BFS from a KNF; a path may cross a KNF only if it forwards. Remembers the first hop of each reached link."""
-        ip = self._ip
+        """BFS from a KNF; a path may cross a KNF only if it forwards. Remembers the first hop of each reached link.
+
+        Node tuples and the forwarders' lookups are inlined: this runs once per KNF, its inner loop once per link a
+        router reaches."""
+        ip, adj, forwarders = self._ip, self._adj, self._forwarders
         first_hop: dict[str, tuple[str, str, int]] = {}  # vld -> (out vld, via, routers)
         warnings: list[Problem] = []
         queue: deque[tuple[str, str, str, int]] = deque()  # (router member, out vld, via, routers so far)
-        for out in self._adj[knf(member)]:
+        own = adj[("knf", member)]
+        for out in own:
             if ip.get((member, out[1])) is not None:
-                queue.extend((router, out[1], via, 1) for router in self._forwarders_on(out[1], exclude=member)
-                             if (via := ip.get((router, out[1]))) is not None)
-        direct = {n[1] for n in self._adj[knf(member)]}
+                queue.extend((router, out[1], via, 1) for router in forwarders[out[1]]
+                             if router != member and (via := ip.get((router, out[1]))) is not None)
+        direct = {n[1] for n in own}
         visited_routers = {member}
         while queue:
             router, out_vld, via, routers = queue.popleft()
             if router in visited_routers:
                 continue
             visited_routers.add(router)
-            for link in self._adj[knf(router)]:
+            for link in adj[("knf", router)]:
                 vld_id = link[1]
                 if vld_id in direct:
                     continue
@@ -133,14 +137,12 @@ class Topology:
                                             f"two routers are equally near: {known[1]} (chosen) and {via}",
                                             "one path, or l2net.forwarding: false on one router", "warning"))
                 if ip.get((router, vld_id)) is not None:
-                    queue.extend((nxt, out_vld, via, routers + 1) for nxt in self._forwarders_on(vld_id, exclude=router)
-                                 if nxt not in visited_routers and ip.get((nxt, vld_id)) is not None)
+                    queue.extend((nxt, out_vld, via, routers + 1) for nxt in forwarders[vld_id]
+                                 if nxt != router and nxt not in visited_routers and ip.get((nxt, vld_id)) is not None)
+        subnets = self.subnets
         routes = [TopoRoute(member, net, via, out_vld, n) for vld_id, (out_vld, via, n) in first_hop.items()
-                  if (net := self.subnets.get(vld_id)) is not None]
+                  if (net := subnets.get(vld_id)) is not None]
         return routes, warnings
-
-    def _forwarders_on(self, vld_id: str, exclude: str) -> list[str]:
-        return [m for m in self._forwarders[vld_id] if m != exclude]
 
     def _islands(self) -> list[Problem]:
         """Groups of KNFs that cannot reach each other over the NS's L2 links (only the cluster network joins them)."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from osm_l2net.core.addressing import Allocator, parse_pool, usable
+from osm_l2net.core.addressing import Allocator, ip_text, network_text, parse_pool, usable
 
 
 def take_all(net: str, taken: list[str] = [], pools: list[str] = []) -> list[str]:  # noqa: B006 - read only
@@ -40,3 +42,14 @@ def test_pools_bound_the_candidates_and_are_clipped_to_the_cidr() -> None:
 def test_bad_pools(pool: str) -> None:
     with pytest.raises(ValueError):
         parse_pool(pool)
+
+
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)))
+def test_ip_text_is_str(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    assert ip_text(ip) == str(ip)
+
+
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)), st.integers(0, 128))
+def test_network_text_is_str(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, prefix: int) -> None:
+    net = ipaddress.ip_network(f"{ip}/{min(prefix, ip.max_prefixlen)}", strict=False)
+    assert network_text(net) == str(net)

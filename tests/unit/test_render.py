@@ -70,7 +70,22 @@ def test_deep_and_flat_containers_at_every_depth() -> None:
     assert dump(data, "json") == json.dumps(plain(data), indent=2)
 
 
+def test_nesting_deeper_than_the_fast_paths_indentation_tables() -> None:
+    data: Any = "leaf"
+    for depth in range(90):  # past render's 64 JSON depths and 128 YAML columns, mappings and sequences mixed
+        data = {"k": data, "n": depth} if depth % 3 else [data, {"a b": depth}]
+    assert dump(data, "yaml") == pyyaml(data)
+    assert dump(data, "json") == json.dumps(plain(data), indent=2)
+
+
+def test_a_key_only_pyyaml_can_write_after_keys_the_fast_path_wrote() -> None:
+    for data in ([{"a": 1, "é": 2}], {"x": {"a": [1], 3: "y", "3": "z"}}, {"k": {"a": 1, "long" * 40: 2}}):
+        assert dump(data, "yaml") == pyyaml(data)
+        assert dump(data, "json") == json.dumps(plain(data), indent=2)
+
+
 def test_scalars_and_empty_documents() -> None:
+    data: Any
     for data in ({}, [], "x", None, 1, [[]], {"a": {}}):
         assert dump(data, "yaml") == pyyaml(data)
         assert dump(data, "json") == json.dumps(plain(data), indent=2)
