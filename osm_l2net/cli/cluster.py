@@ -122,6 +122,16 @@ def _planner(kwargs: dict[str, Any]) -> Callable[[str], Plan]:
     return lambda namespace: build_plan(**{**kwargs, "namespace": namespace})
 
 
+def _library_args(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
+                  progress_interval: float, kwargs: dict[str, Any]) -> tuple[Callable[[str], Plan], dict[str, Any]]:
+    """What apply and delete hand the library alike: the planner (after --config is read, before any contact) and
+    the cluster, policy and deploy settings."""
+    deploy_args = _deploy_args(ready_timeout, **_split(kwargs, _deploy_args))
+    _read_inputs(kwargs)
+    return _planner(kwargs), {"kubeconfig": kubeconfig, "context": context, "namespace": kwargs.get("namespace"),
+                              "policy": _policy(connect_timeout, progress_interval), **deploy_args}
+
+
 @click.command(cls=DryRunCommand)
 @plan_options
 @cluster_options
@@ -139,11 +149,8 @@ def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, r
     """Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run)."""
     from osm_l2net.deploy import api as library
 
-    deploy_args = _deploy_args(ready_timeout, **_split(kwargs, _deploy_args))
-    _read_inputs(kwargs)
-    result = library.apply(_planner(kwargs), kubeconfig=kubeconfig, context=context, namespace=kwargs.get("namespace"),
-                           dry_run=dry_run, policy=_policy(connect_timeout, progress_interval),  # type: ignore[arg-type]
-                           **deploy_args)
+    source, common = _library_args(kubeconfig, context, connect_timeout, ready_timeout, progress_interval, kwargs)
+    result = library.apply(source, dry_run=dry_run, **common)  # type: ignore[arg-type]
     if dry_run != "none":
         _echo([c.as_dict() for c in result.changes], fmt, ["ACTION", "KIND", "NAME", "NAMESPACE"], "changes")
         return
@@ -162,10 +169,8 @@ def delete(kubeconfig: str | None, context: str | None, connect_timeout: float, 
     """Uninstall the NS's KDUs, wait until its pods are gone, delete its networks and wait until they are gone."""
     from osm_l2net.deploy import api as library
 
-    deploy_args = _deploy_args(ready_timeout, **_split(kwargs, _deploy_args))
-    _read_inputs(kwargs)
-    result = library.delete(_planner(kwargs), kubeconfig=kubeconfig, context=context, namespace=kwargs.get("namespace"),
-                            force=force, policy=_policy(connect_timeout, progress_interval), **deploy_args)
+    source, common = _library_args(kubeconfig, context, connect_timeout, ready_timeout, progress_interval, kwargs)
+    result = library.delete(source, force=force, **common)
     _echo_report(result.report, fmt)
 
 
