@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -111,3 +113,68 @@ class Allocator:
             return None
         self._taken.add(value)
         return ipaddress.IPv4Address(value) if self._net.version == 4 else ipaddress.IPv6Address(value)
+
+
+#: Host bits of the largest replica block: L2S-M's IPAM steps only an address's last byte, so a block must fit in one
+#: /24 (IPv4) or /120 (IPv6) or its allocation spins.
+MAX_BLOCK_HOST_BITS = 8
+#: Headroom per replica: L2S-M never frees an address, so every pod ever created (restarts, rolling upgrades, scale
+#: in and out) uses one; four per replica covers a few day-2 operations before the range runs dry.
+ADDRESSES_PER_REPLICA = 4
+MIN_BLOCK_CAPACITY = 16
+
+
+@dataclass(frozen=True)
+class ReplicaBlock:
+    """An aligned block of a link's CIDR handed to the provider's IPAM; ``capacity`` addresses come out of it."""
+
+    block: IPNetwork
+
+    @property
+    def capacity(self) -> int:
+        return block_capacity(self.block)
+
+
+def block_capacity(block: IPNetwork) -> int:
+    """L2S-M starts at the block's base address + 1 and stops at its last address: size - 1 addresses."""
+    return block.num_addresses - 1
+
+
+def replica_block(cidr: IPNetwork, reserved: Iterable[IPAddress], replicas: int) -> ReplicaBlock | None:
+    """The block of ``cidr`` that the provider's IPAM hands replicas' addresses from, or None if none fits.
+
+    Rules (deterministic: same input, same block):
+    - aligned on its size, at most 2**MAX_BLOCK_HOST_BITS addresses and never larger than ``cidr``;
+    - it holds no ``reserved`` address (pinned, gateway and plan-allocated ones) and neither the network nor the
+      broadcast address of ``cidr`` (so a block is never the whole of a small CIDR);
+    - size: the smallest block whose capacity is at least max(ADDRESSES_PER_REPLICA * replicas, MIN_BLOCK_CAPACITY);
+      when no block that large is free, the largest free one, so a small link still gets a pool. Whether that pool is
+      enough for ``replicas`` is the caller's judgement (capacity is stated, not assumed);
+    - among blocks of that size, the lowest free one.
+    """
+    host_bits = cidr.max_prefixlen - cidr.prefixlen
+    want = max(ADDRESSES_PER_REPLICA * replicas, MIN_BLOCK_CAPACITY)
+    taken = sorted({int(a) for a in reserved if a in cidr} | {int(cidr.network_address), int(cidr.broadcast_address)})
+    sizes = [b for b in range(min(host_bits, MAX_BLOCK_HOST_BITS), 0, -1)]  # largest first
+    fitting = [b for b in sizes if (1 << b) - 1 >= want]
+    order = [min(fitting)] if fitting else []
+    order += [b for b in sizes if not fitting or b < min(fitting)]  # fall back to ever smaller blocks
+    for bits in order:
+        base = _first_free(int(cidr.network_address), int(cidr.broadcast_address), 1 << bits, taken)
+        if base is not None:
+            return ReplicaBlock(ipaddress.ip_network((base, cidr.max_prefixlen - bits)))
+    return None
+
+
+def _first_free(low: int, high: int, size: int, taken: list[int]) -> int | None:
+    """The lowest aligned ``size`` block in [low, high] holding no ``taken`` value (sorted).
+
+    Each block that is skipped holds a taken value, so this looks at most len(taken) + 1 blocks, even in a /8.
+    """
+    base = low
+    while base + size - 1 <= high:
+        i = bisect_left(taken, base)
+        if i == len(taken) or taken[i] >= base + size:
+            return base
+        base = (taken[i] // size + 1) * size  # skip past the block holding the taken value
+    return None

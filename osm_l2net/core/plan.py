@@ -73,20 +73,26 @@ class NetworkPlan:
     ip_version: str
     gateway_ip: str | None
     manifest: Mapping[str, Any] = field(hash=False, compare=True)
+    pod_address_range: str | None = None  # the block the provider's IPAM gives multi-replica KDUs' pods
+    pod_address_capacity: int | None = None  # how many pods, ever, it can address (L2S-M never frees one)
 
     @property
     def kind(self) -> str:
         return str(self.manifest["kind"])
 
     def as_dict(self, copy: bool = True) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "vld": self.vld_id,
             "name": self.name,
             "cidr": self.cidr,
             "ipVersion": self.ip_version,
             "gatewayIp": self.gateway_ip,
-            "manifest": plain(self.manifest) if copy else self.manifest,
         }
+        if self.pod_address_range is not None:  # only then: plans without multi-replica KDUs keep their old form
+            out["podAddressRange"] = self.pod_address_range
+            out["podAddressCapacity"] = self.pod_address_capacity
+        out["manifest"] = plain(self.manifest) if copy else self.manifest
+        return out
 
 
 @dataclass(frozen=True)
@@ -193,7 +199,8 @@ class Plan:
 
 
 def _network_from(n: Mapping[str, Any]) -> NetworkPlan:
-    return NetworkPlan(n["vld"], n["name"], n["cidr"], n["ipVersion"], n["gatewayIp"], n["manifest"])
+    return NetworkPlan(n["vld"], n["name"], n["cidr"], n["ipVersion"], n["gatewayIp"], n["manifest"],
+                       n.get("podAddressRange"), n.get("podAddressCapacity"))
 
 
 def _kdu_from(k: Mapping[str, Any], package_dirs: Mapping[str, str]) -> KduPlan:

@@ -16,7 +16,7 @@ from operator import attrgetter
 from typing import Any
 
 from osm_l2net.core import providers
-from osm_l2net.core.addressing import Allocator, IPAddress, ip_text, network_text
+from osm_l2net.core.addressing import Allocator, IPAddress, ReplicaBlock, address, ip_text, network_text, replica_block
 from osm_l2net.core.checks import Attachment, Knf, Link, Service, first_by, resolve
 from osm_l2net.core.errors import InputError, Problem
 from osm_l2net.core.model import Descriptors, Kdu, KduParams, NsInstance, VnfParams
@@ -63,6 +63,9 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     if not service.ok:
         raise InputError(sorted(service.problems, key=lambda p: p.severity != "error"))
     addresses, bare = _addresses(service, replicas)
+    pools = _replica_pools(service, replicas, provider, bare)
+    if not service.ok:
+        raise InputError(sorted(service.problems, key=lambda p: p.severity != "error"))
     cidrs = {vld: network_text(link.cidr) if link.cidr else None for vld, link in service.links.items()}
     topology = Topology(
         [k.member_vnf_index for k in service.knfs],
@@ -74,7 +77,7 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     routes, route_warnings = topology.routes()
     ctx = _Context(instance, options, provider, params, topology, addresses,
                    {vld: network_name(instance.ns_name, instance.ns_id, vld) for vld in service.links}, replicas,
-                   instance.params.k8s_namespace or options.namespace, owner_labels(instance.ns_id))
+                   instance.params.k8s_namespace or options.namespace, owner_labels(instance.ns_id), pools)
     networks = tuple(_network(ctx, link, cidrs[vld]) for vld, link in service.links.items())
     by_kdu: dict[tuple[str, str], list[Attachment]] = defaultdict(list)
     for a in service.attachments:
@@ -142,6 +145,47 @@ def _replicas_fix() -> str:
     return "replicaCount 1" + (f", or provider {' or '.join(able)}" if able else "")
 
 
+def _replica_pools(service: Service, replicas: Mapping[tuple[str, str], int], provider: providers.Provider,
+                   bare: Mapping[Key, str | None]) -> dict[str, ReplicaBlock]:
+    """One address block per link that multi-replica KDUs attach to unpinned, for a provider that takes one.
+
+    A network has one ``podAddressRange``, so KDUs sharing a link share its block: their replica counts add up and
+    must fit its capacity together (refusing the sharing would forbid a common topology for no gain). The block holds
+    none of the plan's own addresses (pinned, allocated, gateway), so the IPAM never duplicates one.
+    """
+    if not provider.pod_address_ranges:
+        return {}
+    users: dict[str, list[tuple[Attachment, int]]] = defaultdict(list)
+    for a in service.attachments:
+        n = replicas.get((a.member_vnf_index, a.kdu_name), 1)
+        if n > 1 and a.ip is None and service.links[a.vld_id].cidr is not None:
+            users[a.vld_id].append((a, n))
+    if not users:
+        return {}
+    taken: dict[str, list[IPAddress]] = defaultdict(list)
+    for (_, _, vld), text in bare.items():
+        if text is not None and vld in users:
+            taken[vld].append(address(text))
+    pools: dict[str, ReplicaBlock] = {}
+    for vld, kdus in users.items():
+        link = service.links[vld]
+        assert link.cidr is not None  # users holds only links with a cidr
+        total = sum(n for _, n in kdus)
+        pool = replica_block(link.cidr, taken[vld] + ([link.gateway] if link.gateway else []), total)
+        if pool is not None and pool.capacity >= total:
+            pools[vld] = pool
+            continue
+        found = f"its largest free block {network_text(pool.block)} holds {pool.capacity}" if pool else "no block is free"
+        for a, n in kdus:
+            service.problems.append(Problem(
+                service.nsd_source, a.path,
+                f"KDU '{a.kdu_name}' (member-vnf-index {a.member_vnf_index}) has replicaCount {n} on virtual link "
+                f"'{vld}' ({network_text(link.cidr)}), whose replicas need {total} addresses outside the pinned and "
+                f"gateway ones, but {found}",
+                f"at most {pool.capacity if pool else 0} replicas on '{vld}' in total, or a larger cidr"))
+    return pools
+
+
 def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tuple[dict[Key, str | None],
                                                                                  dict[Key, str | None]]:
     """Pinned addresses first; then one address per single-replica interface, in descriptor order, from the cidr.
@@ -187,6 +231,7 @@ class _Context:
     replicas: Mapping[tuple[str, str], int]
     net_namespace: str
     owner: Mapping[str, str]  # the ownership labels of every network (and, ns-id only, every attached pod)
+    pools: Mapping[str, ReplicaBlock]  # vld id -> the block its multi-replica KDUs' pods are addressed from
 
 
 def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
@@ -195,7 +240,13 @@ def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
     annotations = {ANNOTATION_VLD_ID: link.vld_id, ANNOTATION_NS_NAME: instance.ns_name}
     name = ctx.names[link.vld_id]
     manifest = ctx.provider.network_manifest(name, ctx.net_namespace, cidr, link.mtu, labels, annotations)
-    return NetworkPlan(link.vld_id, name, cidr, link.ip_version, str(link.gateway) if link.gateway else None, manifest)
+    gateway = str(link.gateway) if link.gateway else None
+    pool = ctx.pools.get(link.vld_id)
+    if pool is None:
+        return NetworkPlan(link.vld_id, name, cidr, link.ip_version, gateway, manifest)
+    block = network_text(pool.block)
+    return NetworkPlan(link.vld_id, name, cidr, link.ip_version, gateway,
+                       ctx.provider.with_pod_address_range(manifest, block), block, pool.capacity)
 
 
 def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[Attachment], routes: list[TopoRoute]) -> KduPlan:

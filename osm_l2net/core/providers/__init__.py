@@ -80,6 +80,15 @@ class Provider(Protocol):
         ...
 
     @property
+    def pod_address_ranges(self) -> bool:
+        """Whether the network object can restrict the provider's IPAM to a block (L2S-M's ``podAddressRange``)."""
+        ...
+
+    def with_pod_address_range(self, manifest: dict[str, Any], block: str) -> dict[str, Any]:
+        """``manifest`` with its IPAM restricted to ``block``; called only when ``pod_address_ranges``."""
+        ...
+
+    @property
     def precedence(self) -> int:
         """When several providers find a request on one pod, the highest wins (L2S-M's webhook adds Multus's)."""
         ...
@@ -120,6 +129,10 @@ class ProviderBase:
     crd_owner = "Multus"
     precedence = 0
     finalizer_hints: Mapping[str, str] = MappingProxyType({})
+    pod_address_ranges = False
+
+    def with_pod_address_range(self, manifest: dict[str, Any], block: str) -> dict[str, Any]:
+        raise NotImplementedError(f"{self.kind} cannot restrict its addresses to a block")
 
     @property
     def api_version(self) -> str:

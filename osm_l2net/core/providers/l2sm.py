@@ -2,7 +2,9 @@
 
 Pods attach with label ``l2sm: "true"`` (the webhook looks only at such pods) and annotation ``l2sm/networks``, a JSON
 list with explicit ``ips``. The Multus annotation must not be set too: the webhook skips pods that carry it.
-Addresses are always pinned by the plan, because L2S-M's automatic addressing never releases addresses.
+Addresses are pinned by the plan, because L2S-M's automatic addressing never releases addresses; only a KDU with
+several replicas is left to it, inside ``spec.podAddressRange`` (a block the plan reserves, see
+``core.addressing.replica_block``), so that it never hands out the gateway, a pinned address or .0/.255.
 
 A network is ready once the operator reports ``status.internalConnectivity: Available`` (pods created earlier are
 never connected); the webhook reports a pod it could not attach in annotation ``l2sm/error``.
@@ -37,6 +39,7 @@ class L2smProvider(ProviderBase):
     resource = ResourceRef("l2sm.l2sm.k8s.local", "v1", "l2networks", "L2Network")
     crd_owner = "L2S-M"
     assigns_addresses = True
+    pod_address_ranges = True  # spec.podAddressRange: its webhook allocates from it instead of the whole networkCIDR
     precedence = 10  # its webhook writes the Multus annotation too, naming its port NADs, not our networks
     finalizer_hints = MappingProxyType({FINALIZER: f"the L2S-M operator removes it: is it running? {OPERATOR_CHECK}"})
 
@@ -46,6 +49,10 @@ class L2smProvider(ProviderBase):
         if cidr:
             spec["networkCIDR"] = cidr  # its mask is applied to the pods' addresses
         return self.network_object(name, namespace, labels, annotations, spec)
+
+    def with_pod_address_range(self, manifest: dict[str, Any], block: str) -> dict[str, Any]:
+        # the pods' prefix length stays networkCIDR's: the block only bounds which addresses are handed out
+        return {**manifest, "spec": {**manifest["spec"], "podAddressRange": block}}
 
     def pod_metadata(self, interfaces: Sequence[Interface], namespace: str) -> tuple[dict[str, str], dict[str, str]]:
         entries: list[dict[str, Any]] = []
