@@ -201,6 +201,8 @@ def test_foreign_object_with_our_name_is_a_conflict_and_untouched(
     assert f"default/{net.name}" in message and "not this NS instance's" in message
     for key, value in labels.items():
         assert f"{key}={value}" in message
+    with pytest.raises(ConflictError, match=r"not this NS instance's.*apply would leave it untouched and fail"):
+        cluster.dry_run_network(net)  # the server dry run refuses it the same way, before any write
     after = kube_emulator.l2network("default", net.name)
     assert after == foreign, "a foreign object is never modified"
     assert not kube_emulator.log.select("PATCH") and not kube_emulator.log.select("DELETE")
