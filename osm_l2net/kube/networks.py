@@ -47,9 +47,25 @@ def _foreign(ref: ResourceRef, ns: str, name: str, live: Mapping[str, Any], body
                          f"or choose another network name")
 
 
+def _spec_changed(ref: ResourceRef, ns: str, name: str, live: Mapping[str, Any], drift: Mapping[str, Any],
+                  consequence: str) -> ConflictError:
+    # L2S-M reconciles an L2Network only until its finalizer is set, and pods keep the NAD config they attached
+    # with: a patched spec would leave the object and the data plane disagreeing, so it is never patched in place.
+    have = live.get("spec") or {}
+    diff = "; ".join(f"{key}: {_shown(have.get(key))} → {_shown(value)}" for key, value in sorted(drift.items()))
+    return ConflictError(f"{ref.kind} {ns}/{name} is this NS instance's but its spec differs from the plan "
+                         f"(cluster → plan: {diff}): {consequence}; a network spec is never changed in place: delete "
+                         f"the NS first (osm-l2net delete), or deploy under another NS name (--ns-name)")
+
+
+def _shown(value: object) -> str:
+    return "(unset)" if value is None else str(value)
+
+
 def ensure_network(api: Client, net: NetworkPlan, namespace: str | None = None) -> EnsureOutcome:
-    """Create the network; if the name is taken by our own object, bring its spec in line ("adopted") or leave it
-    ("unchanged"); if taken by anything else, raise ``ConflictError`` and touch nothing."""
+    """Create the network; if the name is taken by our own object with the planned spec, add the labels it lacks
+    ("adopted") or leave it ("unchanged"); if its spec differs, or the object is anything else's, raise
+    ``ConflictError`` and touch nothing."""
     ref, ns = ks.resource_of(net.manifest), api.ns_of(net, namespace)
     body = ks.with_namespace(net.manifest, ns)
     what = f"create {ref.kind} {ns}/{net.name}"
@@ -68,12 +84,14 @@ def ensure_network(api: Client, net: NetworkPlan, namespace: str | None = None) 
         if live["metadata"].get("deletionTimestamp"):
             wait_absent(api, ref, ns, [net.name], api.policy.total_s)
             continue
+        if drift := ks.spec_drift(live, body):
+            raise _spec_changed(ref, ns, net.name, live, drift, "left untouched")
         patch = alignment(live, body)
         if not patch:
             return "unchanged"
         _patch(api, ref, ns, net.name, patch, f"update {ref.kind} {ns}/{net.name}")
-        log.info("update %s %s/%s: adopted, changed %s", ref.kind, ns, net.name,
-                 sorted(patch.get("spec", {})) + sorted(patch.get("metadata", {}).get("labels", {})))
+        log.info("update %s %s/%s: adopted, added labels %s", ref.kind, ns, net.name,
+                 sorted(patch.get("metadata", {}).get("labels", {})))
         return "adopted"
     raise TemporaryClusterError(f"{what}: the name kept being taken and released; gave up")
 
@@ -97,6 +115,8 @@ def dry_run_network(api: Client, net: NetworkPlan, namespace: str | None = None)
                                    f"or create the namespace first)") from e
             raise to_error(e, what, ref) from e
         return "create"
+    if drift := ks.spec_drift(live, body):
+        raise _spec_changed(ref, ns, net.name, live, drift, "apply would leave it untouched and fail")
     patch = alignment(live, body)
     if not patch:
         return "unchanged"
@@ -105,14 +125,11 @@ def dry_run_network(api: Client, net: NetworkPlan, namespace: str | None = None)
 
 
 def alignment(live: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
-    """The merge patch bringing our live object in line with the plan: the spec keys that drifted and the labels it
-    lacks (empty: nothing to change). Apply and its server dry run send the same patch."""
-    drift = ks.spec_drift(live, body)
+    """The merge patch bringing our live object's labels in line with the plan (empty: nothing to change). Metadata
+    only: a spec that differs is refused before (see :func:`_spec_changed`). Apply and its server dry run send the
+    same patch."""
     labels = {k: v for k, v in ks.labels_of(body).items() if ks.labels_of(live).get(k) != v}
-    patch: dict[str, Any] = {"spec": drift} if drift else {}
-    if labels:
-        patch["metadata"] = {"labels": labels}
-    return patch
+    return {"metadata": {"labels": labels}} if labels else {}
 
 
 def _patch(api: Client, ref: ResourceRef, ns: str, name: str, patch: Mapping[str, Any], what: str, *,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from osm_l2net.core.plan import LABEL_VLD_ID
 from tests.conftest import CDN_PACKAGES, REPO
 from tests.deploy.conftest import Env
 from tests.support.k8s_emulator import L2NETWORKS
@@ -74,12 +75,19 @@ def test_dry_run_client_bare_and_server(env: Env) -> None:
     net = next(iter(emulated.list(L2NETWORKS, "default")))
     emulated.patch(L2NETWORKS, "default", net["metadata"]["name"], {"spec": {"type": "ext-vnet"}})
     seen = len(emulated.log.writes())
+    # our network with another spec: refused as apply refuses it (never patched in place), nothing sent
+    refused = run(env, "apply", *CDN_PACKAGES, "--dry-run=server", *kc, "--no-kdus", "-o", "json", code=3)
+    assert "spec differs from the plan" in refused.stderr and "type: ext-vnet → vnet" in refused.stderr
+    assert emulated.log.writes()[seen:] == []
+    emulated.patch(L2NETWORKS, "default", net["metadata"]["name"],
+                   {"spec": {"type": "vnet"}, "metadata": {"labels": {LABEL_VLD_ID: None}}})
+    seen = len(emulated.log.writes())
     again = changes(run(env, "apply", *CDN_PACKAGES, "--dry-run=server", *kc, "--no-kdus", "-o", "json"))
     assert again == {f"L2Network/{n['metadata']['name']}": "update" if n["metadata"]["name"] == net["metadata"]["name"]
                      else "unchanged" for n in emulated.list(L2NETWORKS, "default")}
     patches = emulated.log.writes()[seen:]
     assert [(w.method, w.query.get("dryRun")) for w in patches] == [("PATCH", "All")]
-    assert emulated.get(L2NETWORKS, "default", net["metadata"]["name"])["spec"]["type"] == "ext-vnet"
+    assert LABEL_VLD_ID not in emulated.get(L2NETWORKS, "default", net["metadata"]["name"])["metadata"]["labels"]
 
     wrong = run(env, "apply", *CDN_PACKAGES, "--dry-run=yes", *kc, code=2)
     assert "'yes' is not one of 'none', 'client', 'server'" in wrong.stderr

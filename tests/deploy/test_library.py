@@ -4,9 +4,13 @@ that return data and print nothing."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 import osm_l2net
+from osm_l2net.core.errors import L2NetError
 from osm_l2net.deploy.deployer import DeploySettings
 from osm_l2net.helm.runner import HelmSettings
 from tests.conftest import DESCRIPTORS
@@ -73,3 +77,37 @@ def test_arguments_that_cannot_go_together_are_refused_before_connecting() -> No
         osm_l2net.apply(plan, namespace="other", kubeconfig=nowhere)
     with pytest.raises(ValueError, match="ns_name: for planning from paths; this call was given a Plan"):
         osm_l2net.delete(plan, ns_name="y", kubeconfig=nowhere)
+
+
+def _second_nsd(tmp_path: Path) -> list[str]:
+    """Another NSD with the CDN's VLD ids but other addressing (10.20.0.0/24 for my-first-osm-net), its KNFs shared."""
+    packages = tmp_path / "packages"
+    shutil.copytree(DESCRIPTORS, packages)
+    nsd = packages / "vod_service_ns" / "vod_service_nsd.yaml"
+    text = nsd.read_text().replace("10.0.1.", "10.20.0.").replace("vod_service_ns", "other_service_ns")
+    nsd.write_text(text)
+    return sorted(str(p) for p in packages.iterdir() if p.is_dir())
+
+
+def test_two_nsds_under_one_ns_name_the_second_apply_is_refused_and_touches_nothing(env: Env, tmp_path: Path) -> None:
+    # issue 10: the second NSD's apply "adopted" the first NS's network and patched its CIDR, exit 0, no warning
+    emulated = env.emulator
+    env.operator()
+    common = {"kubeconfig": env.kubeconfig, "policy": FAST, "kdus": False,
+              "settings": DeploySettings(ready_timeout=5.0, delete_timeout=5.0, pods_gone_timeout=5.0)}
+    first = osm_l2net.apply(DESCRIPTORS, ns_name="shared-name", **common)
+    assert sorted(n.cidr or "" for n in first.plan.networks) == ["10.0.1.0/24", "10.0.2.0/24"]
+    before = {o["metadata"]["name"]: o for o in emulated.list(L2NETWORKS, "default")}
+    stored = len([w for w in emulated.log.writes() if w.status < 300])
+
+    with pytest.raises(L2NetError) as err:
+        osm_l2net.apply(_second_nsd(tmp_path), ns_name="shared-name", **common)
+    assert err.value.exit_code == 3, "a ConflictError: the CLI exits 3"
+    message = str(err.value)
+    assert "spec differs from the plan" in message and "networkCIDR: 10.0.1.0/24 → 10.20.0.0/24" in message
+    after = {o["metadata"]["name"]: o for o in emulated.list(L2NETWORKS, "default")}
+    assert after == before, "the first NS's networks are untouched"
+    assert len([w for w in emulated.log.writes() if w.status < 300]) == stored, "0 writes stored"
+    with pytest.raises(L2NetError, match="spec differs from the plan"):
+        osm_l2net.apply(_second_nsd(tmp_path / "server"), ns_name="shared-name", dry_run="server", **common)
+    assert emulated.list(L2NETWORKS, "default") == list(before.values()), "the server dry run refuses the same"

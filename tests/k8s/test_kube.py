@@ -147,19 +147,41 @@ def test_async_callers_share_a_cluster_through_threads(kube_emulator: EmulatedCl
     assert cluster.stats["create"] == 8 and len(kube_emulator.log.select("POST")) == 8
 
 
-def test_rerun_is_unchanged_and_drift_is_adopted(kube_emulator: EmulatedCluster, cluster: Cluster) -> None:
+def test_rerun_is_unchanged_and_missing_labels_are_adopted(kube_emulator: EmulatedCluster, cluster: Cluster) -> None:
     net = l2net("vl-a")
     assert cluster.ensure_network(net) == "created"
     assert cluster.ensure_network(net) == "unchanged"
     assert [e.method for e in kube_emulator.log][1:] == ["POST", "POST", "GET"]  # after the first contact
     kube_emulator.patch(L2NETWORKS, "default", net.name, {"spec": {"podAddressRange": "10.0.1.0/25"}})
     assert cluster.ensure_network(net) == "unchanged", "keys only the cluster set are not ours to remove"
-    moved = l2net("vl-a", cidr="10.9.0.0/24")
-    assert cluster.ensure_network(moved) == "adopted"
+    kube_emulator.patch(L2NETWORKS, "default", net.name, {"metadata": {"labels": {LABEL_VLD_ID: None}}})
+    assert cluster.ensure_network(net) == "adopted"
     live = kube_emulator.l2network("default", net.name)
-    assert live is not None and live["spec"]["networkCIDR"] == "10.9.0.0/24"
+    assert live is not None and live["metadata"]["labels"][LABEL_VLD_ID] == "vl-a"
     assert live["spec"]["podAddressRange"] == "10.0.1.0/25"
     assert kube_emulator.log.entries()[-1].method == "PATCH"
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_our_network_with_another_spec_is_refused_with_a_diff_and_never_patched(
+        kube_emulator: EmulatedCluster, cluster: Cluster, dry_run: bool) -> None:
+    # issue 10: a second NSD under the same NS name re-planned vl-a with another CIDR and the first NS's network
+    # was patched to it; L2S-M ignores spec edits after creation, so the object and the data plane disagreed
+    net = l2net("vl-a", cidr="10.10.0.0/24")
+    assert cluster.ensure_network(net) == "created"
+    before = kube_emulator.l2network("default", net.name)
+    stored = len([w for w in kube_emulator.log.writes() if w.status < 300])
+    moved = l2net("vl-a", cidr="10.20.0.0/24")
+    with pytest.raises(ConflictError) as err:
+        cluster.dry_run_network(moved) if dry_run else cluster.ensure_network(moved)
+    message = str(err.value)
+    assert f"L2Network default/{net.name}" in message and "spec differs from the plan" in message
+    assert "networkCIDR: 10.10.0.0/24 → 10.20.0.0/24" in message
+    assert "delete the NS first" in message and "--ns-name" in message
+    assert ("apply would leave it untouched" in message) is dry_run
+    assert kube_emulator.l2network("default", net.name) == before, "the first NS's network is untouched"
+    assert len([w for w in kube_emulator.log.writes() if w.status < 300]) == stored, "0 writes stored"
+    assert not kube_emulator.log.select("PATCH")
 
 
 @pytest.mark.parametrize("labels", [
@@ -179,6 +201,8 @@ def test_foreign_object_with_our_name_is_a_conflict_and_untouched(
     assert f"default/{net.name}" in message and "not this NS instance's" in message
     for key, value in labels.items():
         assert f"{key}={value}" in message
+    with pytest.raises(ConflictError, match=r"not this NS instance's.*apply would leave it untouched and fail"):
+        cluster.dry_run_network(net)  # the server dry run refuses it the same way, before any write
     after = kube_emulator.l2network("default", net.name)
     assert after == foreign, "a foreign object is never modified"
     assert not kube_emulator.log.select("PATCH") and not kube_emulator.log.select("DELETE")
@@ -455,8 +479,9 @@ def test_conflict_faults_on_writes_are_resolved_by_reading(kube_emulator: Emulat
     kube_emulator.faults = FaultPlan(seed=5, rate=0.5, kinds=(409,), match="^(POST|DELETE|PATCH) ")
     nets = [l2net(f"vl-{i}", cidr=f"10.0.{i}.0/24") for i in range(6)]
     assert {cluster.ensure_network(n) for n in nets} == {"created"}
-    drifted = [l2net(f"vl-{i}", cidr=f"10.1.{i}.0/24") for i in range(6)]
-    assert {cluster.ensure_network(n) for n in drifted} == {"adopted"}
+    for n in nets:
+        kube_emulator.patch(L2NETWORKS, "default", n.name, {"metadata": {"labels": {LABEL_VLD_ID: None}}})
+    assert {cluster.ensure_network(n) for n in nets} == {"adopted"}
     cluster.wait_ready(nets, deadline_s=5)
     result = cluster.delete_networks(nets)
     assert sorted(result.deleted + result.absent) == sorted(n.name for n in nets) and not result.skipped
@@ -551,19 +576,19 @@ def test_apply_and_its_server_dry_run_send_the_same_alignment_patch(kube_emulato
 
     net = l2net("vl-a")
     cluster.ensure_network(net)
-    live = kube_emulator.patch(L2NETWORKS, "default", net.name, {"spec": {"networkCIDR": "10.9.9.0/24"},
+    live = kube_emulator.patch(L2NETWORKS, "default", net.name, {"spec": {"podAddressRange": "10.0.1.0/25"},
                                                                  "metadata": {"labels": {LABEL_VLD_ID: None}}})
     wanted = dict(net.manifest)
-    assert alignment(live, wanted) == {"spec": {"networkCIDR": "10.0.1.0/24"}, "metadata": {"labels": {LABEL_VLD_ID: "vl-a"}}}
+    assert alignment(live, wanted) == {"metadata": {"labels": {LABEL_VLD_ID: "vl-a"}}}, "labels only, never spec"
     assert alignment(wanted, wanted) == {}
     assert cluster.dry_run_network(net) == "update"
-    assert _cidr(kube_emulator, net.name) == "10.9.9.0/24", "a dry run stores nothing"
+    assert _vld_label(kube_emulator, net.name) is None, "a dry run stores nothing"
     assert cluster.ensure_network(net) == "adopted"
     patches = kube_emulator.log.select("PATCH", f"/l2networks/{net.name}")
     assert [p.query.get("dryRun") for p in patches] == ["All", None]
-    assert _cidr(kube_emulator, net.name) == "10.0.1.0/24"
+    assert _vld_label(kube_emulator, net.name) == "vl-a"
 
 
-def _cidr(emulated: EmulatedCluster, name: str) -> object:
+def _vld_label(emulated: EmulatedCluster, name: str) -> object:
     stored = emulated.l2network("default", name)
-    return (stored or {}).get("spec", {}).get("networkCIDR")
+    return (stored or {}).get("metadata", {}).get("labels", {}).get(LABEL_VLD_ID)
