@@ -74,19 +74,12 @@ def _progress(message: str) -> None:
     click.echo(f"· {message}", err=True)
 
 
-def _connect(kubeconfig: str | None, context: str | None, namespace: str | None, connect_timeout: float,
-             progress_interval: float = _DEFAULTS.progress_interval_s, *, announce: bool = False) -> Any:
-    """The cluster, after a first contact of at most ``connect_timeout`` s per try (naming server, kubeconfig and
-    context when it fails); its waits report on stderr every ``progress_interval`` s. ``announce``: commands that
-    change the cluster say first which one it is (server, context, kubeconfig), as the wrong context is a classic."""
+def _connect(kubeconfig: str | None, context: str | None, namespace: str | None, connect_timeout: float) -> Any:
+    """The cluster for ``gc`` (apply, delete and status connect through the library), after a first contact of at
+    most ``connect_timeout`` s per try, naming server, kubeconfig and context when it fails."""
     from osm_l2net.kube.cluster import Cluster, ClusterAccess
 
-    policy = dataclasses.replace(_DEFAULTS, first_contact_timeout_s=connect_timeout,
-                                 progress_interval_s=progress_interval)
-    cluster = Cluster(ClusterAccess(kubeconfig, context, namespace), policy=policy, progress=_progress)
-    if announce:
-        _progress(f"cluster: {cluster.endpoint.describe()}")
-    return cluster
+    return Cluster(ClusterAccess(kubeconfig, context, namespace), policy=_policy(connect_timeout), progress=_progress)
 
 
 def _deploy_args(ready_timeout: float, no_kdus: bool, helm_flags: tuple[str, ...], helm_timeout: float, helm_wait: bool,
