@@ -161,6 +161,7 @@ class Lab:
         ours = {n for n in present if names.owns_netns(self.name, n)} | (state.netns_names() & present)
         pids = {p for ps in netlink.netns_pids(ours).values() for p in ps}
         pids |= {p for p in state.all_pids() if str(state.run_dir) in procs.cmdline(p)}
+        pids |= procs.mentioning(f"{state.run_dir}/")
         stopped = procs.stop(pids)
         switch = names.switch_netns(self.name)
         removed = [n for n in sorted(ours, key=lambda n: n == switch) if netlink.delete_netns(n)]

@@ -194,6 +194,16 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def mentioning(marker: str) -> set[int]:
+    """Live processes whose command line holds ``marker`` (the lab's run directory), wherever they are: one forked by
+    a ``lab up`` killed mid-spawn may not have entered its namespace yet, nor had its pid recorded."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and entry != str(os.getpid()) and marker in cmdline(int(entry)) and alive(int(entry)):
+            found.add(int(entry))
+    return found
+
+
 def stop(pids: Iterable[int], grace: float = 2.0) -> list[int]:
     """SIGTERM, then SIGKILL after ``grace`` seconds; returns the pids that were signalled."""
     targets = [p for p in set(pids) if alive(p)]
