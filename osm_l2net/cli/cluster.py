@@ -106,8 +106,13 @@ def _split(kwargs: dict[str, Any], func: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _read_inputs(kwargs: dict[str, Any]) -> None:
-    """--config read before the cluster is contacted: bad input is exit 2 whether or not a cluster answers."""
+    """--config read before the cluster is contacted: bad input is exit 2 whether or not a cluster answers; so is a
+    placement on several clusters, which one connection cannot carry out."""
     kwargs["config"] = read_config(kwargs["config"])
+    if kwargs.get("placement"):
+        from osm_l2net.deploy.api import several_clusters
+
+        raise several_clusters(sorted({cluster for _, cluster in kwargs["placement"]}))
 
 
 def _planner(kwargs: dict[str, Any]) -> Callable[[str], Plan]:

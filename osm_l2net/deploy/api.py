@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from osm_l2net import api
+from osm_l2net.core.errors import InputError
 from osm_l2net.core.options import PlanOptions
 from osm_l2net.core.plan import Plan
 from osm_l2net.deploy.deployer import Deployer, DeploySettings, Progress, Report
@@ -152,17 +153,39 @@ def _connect(kubeconfig: PathLike | None, context: str | None, namespace: str | 
 def _plan(source: PlanSource, cluster_namespace: str, ns_name: str | None, ns_id: str | None,
           config: Mapping[str, Any] | None, options: PlanOptions | None) -> Plan:
     if isinstance(source, Plan):
-        return source
-    if callable(source):
-        return source(cluster_namespace)
-    assert ns_name is not None, "_check refuses paths without ns_name before connecting"
-    return api.plan(source, ns_name=ns_name, ns_id=ns_id, namespace=cluster_namespace, config=config, options=options)
+        plan = source
+    elif callable(source):
+        plan = source(cluster_namespace)
+    else:
+        assert ns_name is not None, "_check refuses paths without ns_name before connecting"
+        plan = api.plan(source, ns_name=ns_name, ns_id=ns_id, namespace=cluster_namespace, config=config,
+                        options=options)
+    return _one_cluster(plan)
+
+
+def _one_cluster(plan: Plan) -> Plan:
+    """A plan placed on named clusters is refused, before any write: this connection reaches one cluster, and a
+    stretched link made in one cluster only would silently be an isolated half (docs/multi-cluster.md)."""
+    if plan.clusters != ("",):
+        raise several_clusters(plan.clusters)
+    return plan
+
+
+def several_clusters(clusters: Sequence[str]) -> InputError:
+    named = ", ".join(c or "(default)" for c in clusters)
+    return InputError.single("--cluster", "", f"the plan places KNFs on clusters {named}, but apply, delete and "
+                             "status reach one cluster per call and do not fan out to several yet",
+                             "no --cluster for apply/delete/status (use --context to choose the cluster); "
+                             "'osm-l2net plan --cluster …' shows each cluster's objects")
 
 
 def _check(source: PlanSource, namespace: str | None, ns_name: str | None, ns_id: str | None,
            config: Mapping[str, Any] | None, options: PlanOptions | None) -> None:
     """Arguments that cannot go together are refused before anything connects."""
+    if options is not None and options.placement:
+        raise several_clusters(sorted(set(options.placement.values())))
     if isinstance(source, Plan):
+        _one_cluster(source)
         given = {"ns_name": ns_name, "ns_id": ns_id, "config": config, "options": options}
         if any(v is not None for v in given.values()):
             raise ValueError(f"{', '.join(k for k, v in given.items() if v is not None)}: for planning from paths; "

@@ -40,6 +40,7 @@ class L2smProvider(ProviderBase):
     crd_owner = "L2S-M"
     assigns_addresses = True
     pod_address_ranges = True  # spec.podAddressRange: its webhook allocates from it instead of the whole networkCIDR
+    stretches = True  # an inter-cluster L2Network of the same name in each cluster, naming the same provider
     precedence = 10  # its webhook writes the Multus annotation too, naming its port NADs, not our networks
     finalizer_hints = MappingProxyType({FINALIZER: f"the L2S-M operator removes it: is it running? {OPERATOR_CHECK}"})
 
@@ -53,6 +54,10 @@ class L2smProvider(ProviderBase):
     def with_pod_address_range(self, manifest: dict[str, Any], block: str) -> dict[str, Any]:
         # the pods' prefix length stays networkCIDR's: the block only bounds which addresses are handed out
         return {**manifest, "spec": {**manifest["spec"], "podAddressRange": block}}
+
+    def stretched(self, manifest: dict[str, Any], provider_name: str, domain: str) -> dict[str, Any]:
+        # one domain entry only: L2S-M joins a list of several into one malformed address
+        return {**manifest, "spec": {**manifest["spec"], "provider": {"name": provider_name, "domain": [domain]}}}
 
     def pod_metadata(self, interfaces: Sequence[Interface], namespace: str) -> tuple[dict[str, str], dict[str, str]]:
         entries: list[dict[str, Any]] = []
