@@ -206,18 +206,3 @@ def test_the_cli_refuses_bad_placements_with_exit_2(flags: list[str], said: str)
     done = run_cli("plan", *map(str, CDN_PACKAGES), "--ns-name", "x", *flags)
     assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
 
-
-def test_apply_refuses_a_plan_on_several_clusters_before_connecting(tmp_path: Path) -> None:
-    """One connection reaches one cluster: half a stretched link must not be made silently. The kubeconfig points at
-    nothing, so a refusal that came after connecting would be a connection error instead."""
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "c",
-                                          "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-                                          "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
-                                          "users": [{"name": "u", "user": {"token": "t"}}]}))
-    kubeconfig.chmod(0o600)
-    flags = [f"--cluster={m}={c}" for m, c in CDN_EDGE.items()] + ["--inter-cluster-provider", "idco=10.0.0.5"]
-    done = run_cli("apply", *map(str, CDN_PACKAGES), "--ns-name", "vod", *flags, "--kubeconfig", str(kubeconfig),
-                   "--no-kdus", "--connect-timeout", "1s")
-    assert done.returncode == 2, done.stderr
-    assert "do not fan out to several yet" in done.stderr and "Traceback" not in done.stderr

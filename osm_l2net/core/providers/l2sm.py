@@ -69,7 +69,11 @@ class L2smProvider(ProviderBase):
         return {"l2sm": "true"}, {ANNOTATION_NETWORKS: COMPACT_JSON.encode(entries)}
 
     def judge(self, obj: Mapping[str, Any]) -> Judgement:
-        connectivity = (obj.get("status") or {}).get("internalConnectivity")
+        status = obj.get("status") or {}
+        connectivity = status.get("internalConnectivity")
+        provider = (obj.get("spec") or {}).get("provider")
+        if connectivity == "Available" and provider:
+            return _judge_provider(provider, status.get("providerConnectivity"))
         if connectivity == "Available":
             return Judgement(True, "internalConnectivity=Available")
         if connectivity is None:
@@ -83,6 +87,22 @@ class L2smProvider(ProviderBase):
     def pod_problems(self, pod: Mapping[str, Any]) -> list[str]:
         error = annotations_of(pod).get(ANNOTATION_ERROR)
         return [f"{ANNOTATION_ERROR}: {error}"] if error else []
+
+
+def _judge_provider(provider: Mapping[str, Any], connectivity: object) -> Judgement:
+    """A stretched link's network is ready once its cluster also reached the inter-cluster provider. The operator
+    asks the provider once, when it first reconciles the network, and never again: one that stays Unavailable or
+    Unknown needs the provider fixed, then the network made again."""
+    if connectivity == "Available":
+        return Judgement(True, "internalConnectivity=Available, providerConnectivity=Available")
+    name, domain = provider.get("name"), ", ".join(map(str, provider.get("domain") or []))
+    if connectivity is None:
+        return Judgement(False, "internalConnectivity=Available, no status.providerConnectivity yet",
+                         f"is the NetworkEdgeDevice of provider {name} in this cluster? kubectl get networkedgedevices -A")
+    return Judgement(False, f"internalConnectivity=Available, providerConnectivity={connectivity}",
+                     f"this cluster could not reach provider {name} ({domain}) when the network was made, and L2S-M "
+                     "does not ask again: fix the provider or this cluster's NetworkEdgeDevice, then delete and "
+                     "re-apply the NS")
 
 
 PROVIDER = register(L2smProvider())
