@@ -145,7 +145,9 @@ def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, r
     source, common = _library_args(kubeconfig, context, connect_timeout, ready_timeout, progress_interval, kwargs)
     result = library.apply(source, dry_run=dry_run, **common)  # type: ignore[arg-type]
     if dry_run != "none":
-        _echo([c.as_dict() for c in result.changes], fmt, ["ACTION", "KIND", "NAME", "NAMESPACE"], "changes")
+        rows = [c.as_dict() for c in result.changes]
+        _echo(rows, fmt, ["ACTION", "KIND", "NAME", "NAMESPACE", *(["CLUSTER"] if any("cluster" in r for r in rows)
+                                                                    else [])], "changes")
         return
     _echo_report(result.report, fmt)
 
@@ -187,8 +189,9 @@ def status(kubeconfig: str | None, context: str | None, connect_timeout: float, 
 
 
 def _status_table(rows: list[dict[str, Any]]) -> str:
-    text = table(["VIRTUAL LINK", "NETWORK", "READY", "DETAIL", "PODS"],
-                 [(r["vld"], r["network"], "yes" if r["ready"] else "no", r["detail"],
+    multi = any("cluster" in r for r in rows)  # an NS on several clusters: each row names its cluster
+    text = table([*(["CLUSTER"] if multi else []), "VIRTUAL LINK", "NETWORK", "READY", "DETAIL", "PODS"],
+                 [(*([r["cluster"]] if multi else []), r["vld"], r["network"], "yes" if r["ready"] else "no", r["detail"],
                    ", ".join(f"{p['pod']}:{p.get('interface') or '?'}={','.join(p.get('ips') or []) or '-'}"
                              for p in r["pods"]) or "-") for r in rows])
     problems = [p for r in rows for p in r["problems"]]

@@ -31,9 +31,9 @@ from osm_l2net.cli.common import (
     namespace_option,
     read_config,
 )
-from osm_l2net.cli.types import ProviderChoice
+from osm_l2net.cli.types import KeyValue, ProviderChoice
 from osm_l2net.core.errors import EXIT_FAILURE, InputError
-from osm_l2net.core.options import DEFAULT_PROVIDER, PlanOptions, ValuesLayout
+from osm_l2net.core.options import DEFAULT_PROVIDER, InterClusterProvider, PlanOptions, ValuesLayout
 
 if TYPE_CHECKING:
     from osm_l2net import api
@@ -58,6 +58,13 @@ def plan_options(func: F) -> F:
                      help="Dotted path of pod labels in the charts' values."),
         click.option("--values-annotations-path", default="podAnnotations", show_default=True,
                      help="Dotted path of pod annotations in the charts' values."),
+        click.option("--cluster", "placement", type=KeyValue("MEMBER", "CLUSTER"), multiple=True,
+                     help="Run KNF MEMBER (its member-vnf-index) on CLUSTER (a kube context; repeatable). KNFs not "
+                          "named run on the current context; a link joining KNFs on several clusters is stretched "
+                          "across them (docs/multi-cluster.md)."),
+        click.option("--inter-cluster-provider", "inter_cluster", type=KeyValue("NAME", "ADDRESS"), default=None,
+                     help="The inter-cluster provider a stretched link names in each cluster (L2S-M: the SDN "
+                          "controller of the clusters' NetworkEdgeDevices), e.g. idco=10.0.0.5."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -80,13 +87,21 @@ def gc_paused() -> Iterator[None]:
 
 def build_plan(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace: str | None, provider: str,
                config: Config | str | None, df_id: str | None, interface_capacity: int, values_labels_path: str,
-               values_annotations_path: str) -> api.Plan:
+               values_annotations_path: str, placement: Sequence[tuple[str, str]] = (),
+               inter_cluster: tuple[str, str] | None = None) -> api.Plan:
     """The plan the CLI's flags describe (shared by plan, graph and the cluster commands); ``config``: the --config
     flag, or what :func:`read_config` made of it already."""
     from osm_l2net import api
     namespace = namespace or "default"
+    clusters = dict(placement)
+    if len(clusters) < len(placement):
+        twice = sorted({m for m, _ in placement if sum(1 for n, _ in placement if n == m) > 1})
+        raise InputError.single("--cluster", twice[0], "names one member-vnf-index twice",
+                                "one --cluster MEMBER=CLUSTER per KNF")
     options = PlanOptions(provider=provider, namespace=namespace, df_id=df_id, interface_capacity=interface_capacity,
-                          values_layout=ValuesLayout(values_labels_path, values_annotations_path))
+                          values_layout=ValuesLayout(values_labels_path, values_annotations_path),
+                          placement=clusters,
+                          inter_cluster=InterClusterProvider(*inter_cluster) if inter_cluster else None)
     params = config if isinstance(config, Config) else read_config(config)
     return api.plan(paths, ns_name=ns_name, ns_id=ns_id, namespace=namespace, config=params.data,
                     config_source=params.source, options=options)

@@ -112,3 +112,23 @@ class ProviderChoice(click.Choice):  # type: ignore[type-arg,unused-ignore]  # g
     @choices.setter
     def choices(self, value: object) -> None:
         """click's constructor sets the choices; the registry holds them."""
+
+
+class KeyValue(click.ParamType):  # type: ignore[type-arg,unused-ignore]  # generic from click 8.2 on
+    """``KEY=VALUE`` (``--cluster cdn-server=edge``), both sides non-empty; converts to a (key, value) pair."""
+
+    name = "key=value"
+
+    def __init__(self, key: str, value: str) -> None:
+        self.key, self.value = key, value
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return f"{self.key}={self.value}"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        key, sep, rest = str(value).partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            self.fail(f"{value!r} is not {self.key}={self.value}", param, ctx)
+        return key.strip(), rest.strip()

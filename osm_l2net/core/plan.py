@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath, PurePosixPath
 from typing import Any
 
@@ -75,6 +75,7 @@ class NetworkPlan:
     manifest: Mapping[str, Any] = field(hash=False, compare=True)
     pod_address_range: str | None = None  # the block the provider's IPAM gives multi-replica KDUs' pods
     pod_address_capacity: int | None = None  # how many pods, ever, it can address (L2S-M never frees one)
+    cluster: str = ""  # the cluster this object goes to ("": the default one); a stretched link has one per cluster
 
     @property
     def kind(self) -> str:
@@ -91,6 +92,8 @@ class NetworkPlan:
         if self.pod_address_range is not None:  # only then: plans without multi-replica KDUs keep their old form
             out["podAddressRange"] = self.pod_address_range
             out["podAddressCapacity"] = self.pod_address_capacity
+        if self.cluster:  # only then: single-cluster plans keep their old form
+            out["cluster"] = self.cluster
         out["manifest"] = plain(self.manifest) if copy else self.manifest
         return out
 
@@ -113,6 +116,7 @@ class KduPlan:
     pod_labels: Mapping[str, str] = field(hash=False)
     pod_annotations: Mapping[str, str] = field(hash=False)
     values: Mapping[str, Any] = field(hash=False)  # the user's KDU params with the attachment merged in
+    cluster: str = ""  # the cluster its release goes to ("": the default one)
 
     @property
     def key(self) -> str:
@@ -137,6 +141,7 @@ class KduPlan:
             "podLabels": dict(self.pod_labels) if copy else self.pod_labels,
             "podAnnotations": dict(self.pod_annotations) if copy else self.pod_annotations,
             "values": plain(self.values) if copy else self.values,
+            **({"cluster": self.cluster} if self.cluster else {}),
         }
 
 
@@ -153,6 +158,31 @@ class Plan:
 
     def network(self, vld_id: str) -> NetworkPlan | None:
         return next((n for n in self.networks if n.vld_id == vld_id), None)
+
+    @property
+    def clusters(self) -> tuple[str, ...]:
+        """The clusters the plan touches, in plan order ("" is the default one): one for a single-cluster NS."""
+        return tuple(dict.fromkeys([*(n.cluster for n in self.networks), *(k.cluster for k in self.kdus)])) or ("",)
+
+    def for_cluster(self, cluster: str) -> Plan:
+        """The part of the plan one cluster gets: its networks (its copy of each stretched link) and its KDUs."""
+        return replace(self, networks=tuple(n for n in self.networks if n.cluster == cluster),
+                       kdus=tuple(k for k in self.kdus if k.cluster == cluster))
+
+    def links(self) -> tuple[NetworkPlan, ...]:
+        """One network per virtual link (a stretched link's first cluster's), for views of the NS rather than of a
+        cluster."""
+        first: dict[str, NetworkPlan] = {}
+        for n in self.networks:
+            first.setdefault(n.vld_id, n)
+        return tuple(first.values())
+
+    def link_clusters(self) -> dict[str, tuple[str, ...]]:
+        """Virtual link -> the clusters its network is on (several: stretched)."""
+        out: dict[str, list[str]] = {}
+        for n in self.networks:
+            out.setdefault(n.vld_id, []).append(n.cluster)
+        return {vld: tuple(clusters) for vld, clusters in out.items()}
 
     def kdu(self, member_vnf_index: str, kdu_name: str | None = None) -> KduPlan | None:
         return next(
@@ -200,7 +230,7 @@ class Plan:
 
 def _network_from(n: Mapping[str, Any]) -> NetworkPlan:
     return NetworkPlan(n["vld"], n["name"], n["cidr"], n["ipVersion"], n["gatewayIp"], n["manifest"],
-                       n.get("podAddressRange"), n.get("podAddressCapacity"))
+                       n.get("podAddressRange"), n.get("podAddressCapacity"), n.get("cluster", ""))
 
 
 def _kdu_from(k: Mapping[str, Any], package_dirs: Mapping[str, str]) -> KduPlan:
@@ -222,6 +252,7 @@ def _kdu_from(k: Mapping[str, Any], package_dirs: Mapping[str, str]) -> KduPlan:
         pod_labels=k["podLabels"],
         pod_annotations=k["podAnnotations"],
         values=k["values"],
+        cluster=k.get("cluster", ""),
     )
 
 

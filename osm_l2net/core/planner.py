@@ -22,6 +22,7 @@ from osm_l2net.core.errors import InputError, Problem
 from osm_l2net.core.model import Descriptors, Kdu, KduParams, NsInstance, VnfParams
 from osm_l2net.core.names import label_value, network_name, release_name
 from osm_l2net.core.options import PlanOptions, ValuesLayout
+from osm_l2net.core.placement import place
 from osm_l2net.core.plan import (
     ANNOTATION_NS_NAME,
     ANNOTATION_VLD_ID,
@@ -87,8 +88,9 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
         by_member[r.member_vnf_index].append(r)
     kdus = tuple(_kdu_plan(ctx, knf, kdu, by_kdu[(knf.member_vnf_index, kdu.name)], by_member[knf.member_vnf_index])
                  for knf in service.knfs for kdu in knf.vnfd.kdus)
-    return Plan(instance.ns_id, instance.ns_name, service.nsd_id, ctx.net_namespace, options.provider, networks, kdus,
+    plan = Plan(instance.ns_id, instance.ns_name, service.nsd_id, ctx.net_namespace, options.provider, networks, kdus,
                 tuple(p for p in service.problems if p.severity != "error") + tuple(route_warnings))
+    return place(plan, service, options, provider)
 
 
 def _key(a: Attachment) -> Key:

@@ -429,14 +429,21 @@ def problems_text(problems: Sequence[Problem]) -> str:
 
 def plan_text(plan: Plan) -> str:
     """The plan as people read it: networks, then each KDU's interfaces and routes, then a picture of the links."""
-    nets = table(["VIRTUAL LINK", "NETWORK", "KIND", "CIDR"],
-                 [(n.vld_id, n.name, n.kind, n.cidr or "(L2 only)") for n in plan.networks])
-    kdus = table(["MEMBER-VNF-INDEX", "KDU", "NAMESPACE", "INTERFACES", "ROUTES", "FORWARDING"],
-                 [(k.member_vnf_index, k.kdu_name, k.namespace,
+    multi = len(plan.clusters) > 1  # the CLUSTER column only then: a single-cluster plan reads as it always did
+    where: Callable[[str], tuple[str, ...]] = (lambda c: (c or "(default)",)) if multi else (lambda c: ())
+    nets = table([*(["CLUSTER"] if multi else []), "VIRTUAL LINK", "NETWORK", "KIND", "CIDR",
+                  *(["POD ADDRESS RANGE"] if multi else [])],
+                 [(*where(n.cluster), n.vld_id, n.name, n.kind, n.cidr or "(L2 only)",
+                   *((n.pod_address_range or "-",) if multi else ())) for n in plan.networks])
+    kdus = table([*(["CLUSTER"] if multi else []), "MEMBER-VNF-INDEX", "KDU", "NAMESPACE", "INTERFACES", "ROUTES",
+                  "FORWARDING"],
+                 [(*where(k.cluster), k.member_vnf_index, k.kdu_name, k.namespace,
                    ", ".join(f"{i.name}={i.ip or '-'}@{i.vld_id}" for i in k.interfaces) or "-",
                    ", ".join(f"{r.to} via {r.via}" for r in k.routes) or "-",
                    "yes" if k.forwarding else "no") for k in plan.kdus])
     head = f"NS {plan.ns_name} (id {plan.ns_id}, NSD {plan.nsd_id}) in namespace {plan.namespace}, provider {plan.provider}"
+    if multi:
+        head += f", on {len(plan.clusters)} clusters: {', '.join(c or '(default)' for c in plan.clusters)}"
     parts = [head, "", nets, "", kdus, "", topology_ascii(plan)]
     if plan.warnings:
         parts += ["", problems_text(plan.warnings)]
@@ -450,10 +457,20 @@ def topology_ascii(plan: Plan) -> str:
         mark = "*" if k.forwarding else ""
         for i in k.interfaces:
             on_link[i.vld_id].append(f"{k.member_vnf_index}{mark}({i.address or 'L2'})")
+    multi = len(plan.clusters) > 1
+    if multi:  # each KNF with its cluster, each stretched link with the clusters it spans
+        on_link.clear()
+        for k in plan.kdus:
+            mark = "*" if k.forwarding else ""
+            for i in k.interfaces:
+                on_link[i.vld_id].append(f"{k.member_vnf_index}{mark}({i.address or 'L2'})@{k.cluster or '(default)'}")
+    spans = plan.link_clusters() if multi else {}
     lines = ["topology:"]
-    for n in plan.networks:
+    for n in plan.links():
         members = on_link.get(n.vld_id)
-        lines.append(f"  [{n.vld_id} {n.cidr or 'L2'}] ── " + " ── ".join(members or ["(no KNF)"]))
+        stretched = spans.get(n.vld_id, ())
+        over = f" (stretched over {', '.join(c or '(default)' for c in stretched)})" if len(stretched) > 1 else ""
+        lines.append(f"  [{n.vld_id} {n.cidr or 'L2'}] ── " + " ── ".join(members or ["(no KNF)"]) + over)
     lines.append("  (* forwards between links)")
     return "\n".join(lines)
 
@@ -472,8 +489,12 @@ def plan_dot(plan: Plan) -> str:
     out = ["digraph ns {",
            f"  graph [rankdir=TB, nodesep=0.5, ranksep=0.45, fontname=Helvetica, labelloc=t, label=<{_title(plan)}>];",
            "  node [fontname=Helvetica, fontsize=11]; edge [fontname=Helvetica, fontsize=9, dir=none, color=gray35];"]
-    for n in plan.networks:
+    spans = plan.link_clusters()
+    for n in plan.links():
         subnet = _h(n.cidr) if n.cidr else "<i>L2 only</i>"
+        if len(spans[n.vld_id]) > 1:
+            over = ", ".join(c or "(default)" for c in spans[n.vld_id])
+            subnet += f' <font point-size="9">stretched: {_h(over)}</font>'
         out.append(f"  {_q('vl:' + n.vld_id)} [shape=box, style=filled, fillcolor={_q(_BUS)}, color={_q(_BUS)}, "
                    f"fontcolor=white, height=0.3, width={max(2.0, 1.3 * fanout[n.vld_id]):.1f}, "
                    f"tooltip={_q(n.name)}, label=<<b>{_h(n.vld_id)}</b>   {subnet}>];")
@@ -482,6 +503,8 @@ def plan_dot(plan: Plan) -> str:
         fill = _ROUTER if k.forwarding else _HOST
         out.append(f"  {_q('knf:' + k.key)} [shape=box, style=\"filled,rounded\", fillcolor={_q(fill)}, "
                    f"label=<<b>{_h(k.member_vnf_index)}</b>{kdu}>];")
+    out += _cluster_boxes(plan)
+    for k in plan.kdus:
         entry = min((i.vld_id for i in k.interfaces), key=lambda v: level.get(v, 0), default=None)
         for i in k.interfaces:
             ends = (_q("knf:" + k.key), _q("vl:" + i.vld_id))
@@ -490,6 +513,18 @@ def plan_dot(plan: Plan) -> str:
     out += _legend()
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _cluster_boxes(plan: Plan) -> list[str]:
+    """On several clusters: each cluster a box around its KNFs (the stretched buses stay outside, between them)."""
+    if len(plan.clusters) < 2:
+        return []
+    out = []
+    for i, cluster in enumerate(plan.clusters):
+        members = " ".join(_q("knf:" + k.key) + ";" for k in plan.kdus if k.cluster == cluster)
+        out.append(f"  subgraph cluster_{i} {{ label=<<i>cluster {_h(cluster or '(default)')}</i>>; style=dashed; "
+                   f"color=gray50; fontsize=10; {members} }}")
+    return out
 
 
 def _title(plan: Plan) -> str:

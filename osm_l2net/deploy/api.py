@@ -13,15 +13,17 @@ errors (:class:`~osm_l2net.core.errors.L2NetError` and its kinds); a failed appl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from osm_l2net import api
 from osm_l2net.core.options import PlanOptions
 from osm_l2net.core.plan import Plan
+from osm_l2net.deploy import fanout
 from osm_l2net.deploy.deployer import Deployer, DeploySettings, Progress, Report
 from osm_l2net.helm.runner import Helm, HelmSettings
 from osm_l2net.kube.state import NetworkStatus, RetryPolicy
@@ -46,9 +48,10 @@ class Change:
     kind: str
     name: str
     namespace: str
+    cluster: str = ""  # an NS on several clusters: which one ("(default)" for the call's own context)
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "cluster" or v}
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class DeployResult:
     report: Report
     changes: tuple[Change, ...] = ()
     dry_run: DryRun = "none"
+    reports: Mapping[str, Report] = field(default_factory=dict)  # per cluster, for an NS on several (else empty)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class StatusResult:
 
     plan: Plan
     networks: tuple[NetworkStatus, ...] = field(default_factory=tuple)
+    clusters: tuple[str, ...] = ()  # each row's cluster, for an NS on several clusters (else empty)
 
     @property
     def problems(self) -> list[str]:
@@ -80,9 +85,10 @@ class StatusResult:
     def as_dict(self) -> dict[str, Any]:
         """The form ``osm-l2net status -o json`` prints."""
         vld = {n.name: n.vld_id for n in self.plan.networks}
-        rows = [{"vld": vld.get(s.name, ""), "network": s.name, "kind": s.kind, "exists": s.exists, "ready": s.ready,
-                 "detail": s.detail, "pods": [asdict(p) for p in s.pods], "problems": list(s.problems)}
-                for s in self.networks]
+        rows = [{**({"cluster": self.clusters[i]} if self.clusters else {}), "vld": vld.get(s.name, ""),
+                 "network": s.name, "kind": s.kind, "exists": s.exists, "ready": s.ready, "detail": s.detail,
+                 "pods": [asdict(p) for p in s.pods], "problems": list(s.problems)}
+                for i, s in enumerate(self.networks)]
         return {"ns": self.plan.ns_id, "networks": rows}
 
 
@@ -102,6 +108,9 @@ def apply(source: PlanSource, *, kubeconfig: PathLike | None = None, context: st
     say = _say(progress)
     with _connect(kubeconfig, context, namespace, policy, progress, announce=say) as cluster:
         plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        if plan.clusters != ("",):
+            with _fanned(plan, cluster, kubeconfig, context, policy, progress, say, kdus, helm, settings) as parts:
+                return _apply_fanned(plan, parts, dry_run, say)
         deployer = _deployer(cluster, kubeconfig, context, kdus, helm, settings, say)
         if dry_run != "none":
             return DeployResult(plan, Report(plan.ns_id), _changes(deployer, plan, server=dry_run == "server"), dry_run)
@@ -119,6 +128,10 @@ def delete(source: PlanSource, *, kubeconfig: PathLike | None = None, context: s
     say = _say(progress)
     with _connect(kubeconfig, context, namespace, policy, progress, announce=say) as cluster:
         plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        if plan.clusters != ("",):
+            with _fanned(plan, cluster, kubeconfig, context, policy, progress, say, kdus, helm, settings) as parts:
+                fanout.terminate(parts, say, force=force)
+                return DeployResult(plan, fanout.merged(parts), reports={p.cluster: p.report for p in parts})
         report = _deployer(cluster, kubeconfig, context, kdus, helm, settings, say).terminate(plan, force=force)
     return DeployResult(plan, report)
 
@@ -131,7 +144,39 @@ def status(source: PlanSource, *, kubeconfig: PathLike | None = None, context: s
     _check(source, namespace, ns_name, ns_id, config, options)
     with _connect(kubeconfig, context, namespace, policy, progress) as cluster:
         plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        if plan.clusters != ("",):
+            with _fanned(plan, cluster, kubeconfig, context, policy, progress, None, False, None, None) as parts:
+                rows = [(p.cluster, s) for p in parts
+                        for s in p.deployer.cluster.network_status(list(p.plan.networks), plan.namespace)]
+            return StatusResult(plan, tuple(s for _, s in rows), tuple(fanout.label(c) for c, _ in rows))
         return StatusResult(plan, tuple(cluster.network_status(list(plan.networks), plan.namespace)))
+
+
+@contextlib.contextmanager
+def _fanned(plan: Plan, default: Cluster, kubeconfig: PathLike | None, context: str | None,
+            policy: RetryPolicy | None, progress: Progress | None, say: Progress | None, kdus: bool,
+            helm: HelmSettings | None, settings: DeploySettings | None) -> Iterator[list[fanout.Member]]:
+    """A deployer per cluster of the plan, all connected before anything is written: the default cluster ("") is
+    this call's connection, a named one the kubeconfig's context of that name (helm too)."""
+    with contextlib.ExitStack() as stack:
+        def deployer_for(name: str) -> Deployer:
+            if not name:
+                return _deployer(default, kubeconfig, context, kdus, helm, settings, say or _say(progress))
+            cluster = stack.enter_context(_connect(kubeconfig, name, plan.namespace, policy, progress, announce=say))
+            return _deployer(cluster, kubeconfig, name, kdus, helm, settings, say or _say(progress))
+
+        yield fanout.members(plan, deployer_for)
+
+
+def _apply_fanned(plan: Plan, parts: list[fanout.Member], dry_run: DryRun, say: Progress) -> DeployResult:
+    if dry_run != "none":
+        changes = tuple(replace(c, cluster=fanout.label(p.cluster)) for p in parts
+                        for c in _changes(p.deployer, p.plan, server=dry_run == "server"))
+        return DeployResult(plan, Report(plan.ns_id), changes, dry_run)
+    fanout.instantiate(parts, say)
+    say(f"NS {plan.ns_name}: {len(plan.networks)} networks ready on {len(parts)} clusters, {len(plan.kdus)} KDUs "
+        "installed")
+    return DeployResult(plan, fanout.merged(parts), reports={p.cluster: p.report for p in parts})
 
 
 def _say(progress: Progress | None) -> Progress:
@@ -152,11 +197,14 @@ def _connect(kubeconfig: PathLike | None, context: str | None, namespace: str | 
 def _plan(source: PlanSource, cluster_namespace: str, ns_name: str | None, ns_id: str | None,
           config: Mapping[str, Any] | None, options: PlanOptions | None) -> Plan:
     if isinstance(source, Plan):
-        return source
-    if callable(source):
-        return source(cluster_namespace)
-    assert ns_name is not None, "_check refuses paths without ns_name before connecting"
-    return api.plan(source, ns_name=ns_name, ns_id=ns_id, namespace=cluster_namespace, config=config, options=options)
+        plan = source
+    elif callable(source):
+        plan = source(cluster_namespace)
+    else:
+        assert ns_name is not None, "_check refuses paths without ns_name before connecting"
+        plan = api.plan(source, ns_name=ns_name, ns_id=ns_id, namespace=cluster_namespace, config=config,
+                        options=options)
+    return plan
 
 
 def _check(source: PlanSource, namespace: str | None, ns_name: str | None, ns_id: str | None,

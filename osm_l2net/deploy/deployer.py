@@ -203,6 +203,19 @@ class Deployer:
                       f"{len(report.deleted)} networks deleted")
         return report
 
+    def undo(self, plan: Plan, report: Report) -> None:
+        """Undo what ``report`` says this run did here (the releases it installed, then the networks it created; never
+        what it adopted or found), after a failure on another cluster of the same NS (:mod:`.fanout`)."""
+        if self.helm is not None:
+            self._rollback_kdus(plan, report)
+        created = [n for n in plan.networks if n.name in report.created and n.name not in report.rolled_back]
+        if not created:
+            return
+        self.progress(f"rolling back: deleting {len(created)} network(s) this run created")
+        self.cluster.delete_networks(created, plan.namespace, force=True)
+        self.cluster.wait_gone(created, plan.namespace, self.settings.delete_timeout, notify=self.progress)
+        report.rolled_back.extend(n.name for n in created)
+
     async def ainstantiate(self, plan: Plan) -> Report:
         return await asyncio.to_thread(self.instantiate, plan)
 

@@ -78,6 +78,10 @@ class L2SMOperatorDouble:
         self.release_finalizer = True
         self.release_after = 0.0
         self.actions: list[tuple[str, str, str]] = []  # (action, namespace, name)
+        self.stamps: list[float] = []  # time.monotonic() of each action: orders actions across clusters
+        # a stretched link's network (spec.provider): whether the cluster reaches the inter-cluster provider. L2S-M
+        # asks it once, at the first reconcile, and records providerConnectivity then; it never asks again.
+        self.provider_reachable = True
 
     def start(self, ready_after: float | None = 0.0, add_finalizer: bool = True, release_finalizer: bool = True,
               release_after: float = 0.0) -> None:
@@ -115,12 +119,16 @@ class L2SMOperatorDouble:
                 loop.call_later(self.release_after, self._release, namespace, name, meta["uid"])
             return
         if self.add_finalizer and L2SM_FINALIZER not in finalizers:
-            self.actions.append(("finalizer", namespace, name))
+            self._act("finalizer", namespace, name)
             emu.patch_object(L2NETWORKS, namespace, name, {"metadata": {"finalizers": [*finalizers, L2SM_FINALIZER]}})
             return  # the MODIFIED event brings us back here
         status = obj.get("status") or {}
         if self.ready_after is not None and status.get("internalConnectivity") != "Available":
             loop.call_later(self.ready_after, self._ready, namespace, name, meta["uid"])
+
+    def _act(self, action: str, namespace: str, name: str) -> None:
+        self.actions.append((action, namespace, name))
+        self.stamps.append(time.monotonic())
 
     def _current(self, namespace: str, name: str, uid: str) -> dict[str, Any] | None:
         obj = self._cluster.emulator.get_object(L2NETWORKS, namespace, name)
@@ -132,8 +140,10 @@ class L2SMOperatorDouble:
             return
         if (obj.get("status") or {}).get("internalConnectivity") == "Available":
             return
-        self.actions.append(("available", namespace, name))
-        status = {"internalConnectivity": "Available", "connectedPodCount": 0}
+        self._act("available", namespace, name)
+        status: dict[str, Any] = {"internalConnectivity": "Available", "connectedPodCount": 0}
+        if (obj.get("spec") or {}).get("provider"):
+            status["providerConnectivity"] = "Available" if self.provider_reachable else "Unavailable"
         self._cluster.emulator.patch_object(L2NETWORKS, namespace, name, {"status": status})
 
     def _release(self, namespace: str, name: str, uid: str) -> None:
@@ -143,7 +153,7 @@ class L2SMOperatorDouble:
         remaining = [f for f in obj["metadata"].get("finalizers") or [] if f != L2SM_FINALIZER]
         if len(remaining) == len(obj["metadata"].get("finalizers") or []):
             return
-        self.actions.append(("released", namespace, name))
+        self._act("released", namespace, name)
         self._cluster.emulator.patch_object(L2NETWORKS, namespace, name, {"metadata": {"finalizers": remaining}})
 
 

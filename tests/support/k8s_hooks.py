@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ class LogEntry:
     status: int
     resource_version: int | None  # of the object (or list) after the call
     fault: str | None = None  # the injected fault, if any
+    at: float = field(default_factory=time.monotonic, compare=False)  # when answered: orders two clusters' logs
 
     @property
     def is_write(self) -> bool:

@@ -121,6 +121,15 @@ class Provider(Protocol):
         """What the provider reports as wrong with the pod's attachment."""
         ...
 
+    @property
+    def stretches(self) -> bool:
+        """Whether one virtual link can span clusters (L2S-M: an inter-cluster network in each, via its provider)."""
+        ...
+
+    def stretched(self, manifest: dict[str, Any], provider_name: str, domain: str) -> dict[str, Any]:
+        """``manifest`` as one cluster's part of a link stretched through ``provider_name``; only when ``stretches``."""
+        ...
+
 
 class ProviderBase:
     """Defaults for a provider whose network object is ready once created and whose pods Multus attaches."""
@@ -130,6 +139,10 @@ class ProviderBase:
     precedence = 0
     finalizer_hints: Mapping[str, str] = MappingProxyType({})
     pod_address_ranges = False
+    stretches = False
+
+    def stretched(self, manifest: dict[str, Any], provider_name: str, domain: str) -> dict[str, Any]:
+        raise NotImplementedError(f"{self.kind} cannot span clusters")
 
     def with_pod_address_range(self, manifest: dict[str, Any], block: str) -> dict[str, Any]:
         raise NotImplementedError(f"{self.kind} cannot restrict its addresses to a block")

@@ -40,6 +40,7 @@ class L2smProvider(ProviderBase):
     crd_owner = "L2S-M"
     assigns_addresses = True
     pod_address_ranges = True  # spec.podAddressRange: its webhook allocates from it instead of the whole networkCIDR
+    stretches = True  # an inter-cluster L2Network of the same name in each cluster, naming the same provider
     precedence = 10  # its webhook writes the Multus annotation too, naming its port NADs, not our networks
     finalizer_hints = MappingProxyType({FINALIZER: f"the L2S-M operator removes it: is it running? {OPERATOR_CHECK}"})
 
@@ -54,6 +55,10 @@ class L2smProvider(ProviderBase):
         # the pods' prefix length stays networkCIDR's: the block only bounds which addresses are handed out
         return {**manifest, "spec": {**manifest["spec"], "podAddressRange": block}}
 
+    def stretched(self, manifest: dict[str, Any], provider_name: str, domain: str) -> dict[str, Any]:
+        # one domain entry only: L2S-M joins a list of several into one malformed address
+        return {**manifest, "spec": {**manifest["spec"], "provider": {"name": provider_name, "domain": [domain]}}}
+
     def pod_metadata(self, interfaces: Sequence[Interface], namespace: str) -> tuple[dict[str, str], dict[str, str]]:
         entries: list[dict[str, Any]] = []
         for i in interfaces:
@@ -64,7 +69,11 @@ class L2smProvider(ProviderBase):
         return {"l2sm": "true"}, {ANNOTATION_NETWORKS: COMPACT_JSON.encode(entries)}
 
     def judge(self, obj: Mapping[str, Any]) -> Judgement:
-        connectivity = (obj.get("status") or {}).get("internalConnectivity")
+        status = obj.get("status") or {}
+        connectivity = status.get("internalConnectivity")
+        provider = (obj.get("spec") or {}).get("provider")
+        if connectivity == "Available" and provider:
+            return _judge_provider(provider, status.get("providerConnectivity"))
         if connectivity == "Available":
             return Judgement(True, "internalConnectivity=Available")
         if connectivity is None:
@@ -78,6 +87,22 @@ class L2smProvider(ProviderBase):
     def pod_problems(self, pod: Mapping[str, Any]) -> list[str]:
         error = annotations_of(pod).get(ANNOTATION_ERROR)
         return [f"{ANNOTATION_ERROR}: {error}"] if error else []
+
+
+def _judge_provider(provider: Mapping[str, Any], connectivity: object) -> Judgement:
+    """A stretched link's network is ready once its cluster also reached the inter-cluster provider. The operator
+    asks the provider once, when it first reconciles the network, and never again: one that stays Unavailable or
+    Unknown needs the provider fixed, then the network made again."""
+    if connectivity == "Available":
+        return Judgement(True, "internalConnectivity=Available, providerConnectivity=Available")
+    name, domain = provider.get("name"), ", ".join(map(str, provider.get("domain") or []))
+    if connectivity is None:
+        return Judgement(False, "internalConnectivity=Available, no status.providerConnectivity yet",
+                         f"is the NetworkEdgeDevice of provider {name} in this cluster? kubectl get networkedgedevices -A")
+    return Judgement(False, f"internalConnectivity=Available, providerConnectivity={connectivity}",
+                     f"this cluster could not reach provider {name} ({domain}) when the network was made, and L2S-M "
+                     "does not ask again: fix the provider or this cluster's NetworkEdgeDevice, then delete and "
+                     "re-apply the NS")
 
 
 PROVIDER = register(L2smProvider())
