@@ -226,3 +226,32 @@ def test_killed_up_of_replicas_is_cleaned_by_down(lab_name: str, tmp_path: Path,
     assert netns_of(lab_name), "the kill left a half-built lab behind (otherwise this test proves nothing)"
     Lab(lab_name).down()
     assert leftovers(lab_name) == {}
+
+
+def test_the_scenario_passes_beside_a_replicated_kdu_and_reports_each_replica(lab_name: str, tmp_path: Path) -> None:
+    """The CDN scenario with a third KDU of two replicas on the cache's network: its checks all pass (the replicas
+    change nothing of the path), and the report (JSON and page) shows each replica with the address it was given."""
+    from dataclasses import replace
+
+    from osm_l2net.lab.inputs import DEFAULT_PROFILE, default_path, load_profile_file
+    from osm_l2net.lab.scenario import run_scenario
+    from tests.lab.plans import cdn_plan, kdu
+
+    base = cdn_plan()
+    nets = tuple(replace(n, pod_address_range="10.0.1.64/28", pod_address_capacity=15)
+                 if n.vld_id == "my-first-osm-net" else n for n in base.networks)
+    viewer = replace(kdu("viewer", [("my-first-osm-net", None)], ns_id=base.ns_id), replicas=2)
+    plan = replace(base, networks=nets, kdus=(*base.kdus, viewer))
+    profile = load_profile_file(default_path(DEFAULT_PROFILE)).with_timings(isolation_instance=False, down_seconds=2)
+    profile = profile.with_content(size=384 * 1024)  # at the profile's 1600 kbit: the cut-off lands mid-download
+    report = run_scenario(plan, profile, lab_name, progress=lambda _: None,
+                          report_path=[tmp_path / "report.json", tmp_path / "report.html"])
+    assert report.ok, report.table()
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["replicas"] == {"viewer/viewer": [
+        {"replica": 1, "netns": f"l2n-{lab_name}-viewer", "up": True, "addresses": {"net1": "10.0.1.65/24"}},
+        {"replica": 2, "netns": f"l2n-{lab_name}-viewer-2", "up": True, "addresses": {"net1": "10.0.1.66/24"}}]}
+    page = (tmp_path / "report.html").read_text()
+    assert "replica 1: net1 10.0.1.65/24<br>replica 2: net1 10.0.1.66/24" in page
+    assert "replica pool 10.0.1.64/28 (15 addresses)" in page
+    assert leftovers(lab_name) == {}
