@@ -122,7 +122,9 @@ class Lab:
                 if link.pool is not None:
                     given[link.ifname], ipam[link.vld_id] = allocate_address(ipam.get(link.vld_id), link.pool)
             state.data["addresses"].setdefault(pod.key, {})[str(replica)] = given
-            state.save()
+            made = replica_of(self.name, spec.ns_id, pod, replica, given)
+            state.intend("netns", made.netns, force=True)  # one write: the addresses and the intent to make it
+            return made
         return replica_of(self.name, spec.ns_id, pod, replica, given)
 
     def _check_pools(self, state: LabState, new: Sequence[tuple[PodSpec, Sequence[int]]]) -> None:
@@ -218,10 +220,11 @@ class Lab:
         for extra in sorted(self._live(state, pod, present), reverse=True):
             if extra > replicas:
                 self._remove_replica(state, spec, pod, extra)
+        made = []
         for i in adding:
-            replica = self._replica(state, spec, pod, i)
-            self._start_pod(state, ctx, replica)
-            roles.announce(replica)
+            made.append(self._replica(state, spec, pod, i))
+            self._start_pod(state, ctx, made[-1])
+        roles.announce(*made)
         state.data["replicas"][pod.key] = replicas
         state.save()
         return pod
