@@ -127,7 +127,8 @@ def _status_table(data: dict[str, Any]) -> str:
         ifaces = " ".join(f"{li['name']}={','.join(li['addresses']) or '-'}" for li in pod["links"]) or "-"
         dl = pod.get("download")
         # a replica of a multi-replica KDU: "i/N" (a single-replica KDU's row reads as before)
-        count = f"{pod['replica']}/{pod['replicas']}" if max(pod["replicas"], pod["replica"]) > 1 else pod["replicas"]
+        replica = pod.get("replica", 1)
+        count = f"{replica}/{pod['replicas']}" if max(pod["replicas"], replica) > 1 else pod["replicas"]
         rows.append((pod["pod"], pod["netns"], pod["role"], count, ifaces, len(pod["processes"]),
                      f"{dl.get('state', '?')} {dl['bytes']}B" if dl else ""))
     head = f"lab {data['lab']}  NS {data['ns_id']}  switch {data['switch']}  bridge-nf {data['bridge_nf']}"
