@@ -132,12 +132,12 @@ class Lab:
         need: dict[str, int] = {}
         pools: dict[str, PoolSpec] = {}
         for pod, replicas in new:
-            for pool in pod.pools if replicas else ():
+            for pool in pod.pools:
                 need[pool.vld_id] = need.get(pool.vld_id, 0) + len(replicas)
                 pools[pool.vld_id] = pool
         for vld, count in need.items():
             pool, record = pools[vld], state.data["ipam"].get(vld)
-            if record and record.get("range") != pool.block:
+            if record and record.get("range") != pool.block:  # e.g. a plan with another replicaCount, another block
                 raise LabConflict(f"network {vld} of lab {self.name} hands out addresses from {record.get('range')}, "
                                   f"the plan says {pool.block} (a pool is never changed in place): run 'lab down' first")
             left = remaining(record, pool)

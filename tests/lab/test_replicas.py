@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -255,3 +256,13 @@ def test_the_scenario_passes_beside_a_replicated_kdu_and_reports_each_replica(la
     assert "replica 1: net1 10.0.1.65/24<br>replica 2: net1 10.0.1.66/24" in page
     assert "replica pool 10.0.1.64/28 (15 addresses)" in page
     assert leftovers(lab_name) == {}
+
+
+def test_up_with_another_pool_is_refused_before_anything_changes(lab_name: str) -> None:
+    """Another replicaCount plans another block; L2S-M's network is never patched, so neither is the lab's pool."""
+    lab = Lab(lab_name)
+    lab.up(replica_chain_plan(3, pool="10.9.3.32/29"), Profile())
+    before = _snapshot(lab_name)
+    with pytest.raises(LabConflict, match=re.escape("hands out addresses from 10.9.3.32/29, the plan says 10.9.3.64/27")):
+        lab.up(replica_chain_plan(3, pool="10.9.3.64/27"), Profile())
+    assert _snapshot(lab_name) == before
