@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from osm_l2net.cli.lab import lab
 from osm_l2net.core.errors import InputError
 from osm_l2net.lab.profile import Profile
 from osm_l2net.lab.spec import LabConflict, PoolSpec, allocate, build_spec, remaining, replica_index, replica_of
@@ -58,3 +62,11 @@ def test_a_member_named_like_a_replica_is_refused() -> None:
     plan = replace(plan, kdus=(*plan.kdus, kdu("server-2", [("net-c", "10.9.3.20/24")], ns_id=plan.ns_id)))
     with pytest.raises(InputError, match="would clash"):
         build_spec("lab1", plan, Profile())
+
+
+def test_config_with_a_plan_file_is_refused(tmp_path: Path) -> None:
+    """A plan already holds its instantiation parameters: --config beside one would be silently ignored."""
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(chain_plan().as_dict()))
+    done = CliRunner().invoke(lab, ["up", str(plan_file), "--config", "{additionalParamsForVnf: []}", "--lab", "x"])
+    assert done.exit_code == 2 and "instantiation parameters given with the plan file" in done.output
