@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from osm_l2net.cli.common import OUTPUT, emit, handle_errors, table
+from osm_l2net.cli.common import CONFIG, OUTPUT, emit, handle_errors, read_config, table
 from osm_l2net.core.plan import Plan
 from osm_l2net.lab.inputs import (
     DEFAULT_PACKAGES,
@@ -65,7 +65,8 @@ def _paths(opts: dict[str, Any]) -> tuple[Path, ...]:
 
 def _plan(opts: dict[str, Any], suffix: str = "") -> Plan:
     ns_name = (opts["ns_name"] or f"lab-{opts['lab_name']}") + suffix
-    return load_plan(_paths(opts), ns_name, None if suffix else opts["ns_id"])
+    config = read_config(opts["config"])
+    return load_plan(_paths(opts), ns_name, None if suffix else opts["ns_id"], config.data, config.source)
 
 
 _INPUTS: list[Callable[[Any], Any]] = [
@@ -74,6 +75,7 @@ _INPUTS: list[Callable[[Any], Any]] = [
                  help=f"Lab profile (default {DEFAULT_PROFILE})."),
     click.option("--ns-name", help="NS instance name when planning from descriptors (default: lab-<lab>)."),
     click.option("--ns-id", help="NS instance id when planning from descriptors (default: derived from the name)."),
+    CONFIG,
     click.option("--size", help="Override the content file size, e.g. 2MiB."),
     click.option("--rate", help="Override the content server's rate, e.g. 1600kbit or unlimited."),
 ]
@@ -124,7 +126,10 @@ def _status_table(data: dict[str, Any]) -> str:
     for pod in data["pods"]:
         ifaces = " ".join(f"{li['name']}={','.join(li['addresses']) or '-'}" for li in pod["links"]) or "-"
         dl = pod.get("download")
-        rows.append((pod["pod"], pod["netns"], pod["role"], pod["replicas"], ifaces, len(pod["processes"]),
+        # a replica of a multi-replica KDU: "i/N" (a single-replica KDU's row reads as before)
+        replica = pod.get("replica", 1)
+        count = f"{replica}/{pod['replicas']}" if max(pod["replicas"], replica) > 1 else pod["replicas"]
+        rows.append((pod["pod"], pod["netns"], pod["role"], count, ifaces, len(pod["processes"]),
                      f"{dl.get('state', '?')} {dl['bytes']}B" if dl else ""))
     head = f"lab {data['lab']}  NS {data['ns_id']}  switch {data['switch']}  bridge-nf {data['bridge_nf']}"
     return "\n".join([head, table(["POD", "NETNS", "ROLE", "REPLICAS", "INTERFACES", "PROCS", "DOWNLOAD"], rows)])
@@ -132,24 +137,30 @@ def _status_table(data: dict[str, Any]) -> str:
 
 @lab.command()
 @click.argument("member")
-@click.option("--replicas", type=click.IntRange(0, 1), required=True)
+@click.option("--replicas", type=click.IntRange(min=0), required=True)
 @_LAB
 @handle_errors
 def scale(member: str, replicas: int, lab_name: str) -> None:
-    """Scale a KNF pod to 0 (its namespace goes away) or back to 1 (recreated with the same MACs)."""
-    pod = _lab(lab_name, progress=_say).scale(member, replicas)
-    click.echo(f"{pod.key} scaled to {replicas}")
+    """Scale a KNF pod: to 0 (its namespaces go away), back to 1 (recreated with the same MACs), or to N replicas
+    (a KDU whose plan gives its networks an address pool: each new replica takes a fresh address from it)."""
+    lab_ = _lab(lab_name, progress=_say)
+    pod = lab_.scale(member, replicas)
+    addresses = [" ".join(li.ip for li in r.links if li.pool and li.ip) for r in lab_.replicas(pod.key)]
+    shown = f": {', '.join(a for a in addresses if a)}" if any(addresses) else ""
+    click.echo(f"{pod.key} scaled to {replicas}{shown}")
 
 
 @lab.command(name="exec", context_settings={"ignore_unknown_options": True})
 @click.argument("member")
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--replica", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Which replica of a multi-replica KDU.")
 @_LAB
 @handle_errors
-def exec_(member: str, argv: tuple[str, ...], lab_name: str) -> None:
+def exec_(member: str, argv: tuple[str, ...], replica: int, lab_name: str) -> None:
     """Run a command in a KNF pod's namespace:  lab exec cdn-server -- ping -c 3 10.0.2.10"""
     _check_host(tools=())
-    sys.exit(_lab(lab_name).exec(member, list(argv)).returncode)
+    sys.exit(_lab(lab_name).exec(member, list(argv), replica=replica).returncode)
 
 
 def _command_line() -> str:

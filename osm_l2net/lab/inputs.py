@@ -4,7 +4,7 @@ a lab profile YAML file."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,17 @@ def is_plan_file(paths: Sequence[Path]) -> bool:
     return len(paths) == 1 and paths[0].is_file() and paths[0].suffix == ".json"
 
 
-def load_plan(paths: Sequence[Path], ns_name: str, ns_id: str | None = None) -> Plan:
-    """A plan JSON file as it is, or a plan made now from OSM packages / descriptor files."""
+def load_plan(paths: Sequence[Path], ns_name: str, ns_id: str | None = None, config: Mapping[str, Any] | None = None,
+              config_source: str = "--config") -> Plan:
+    """A plan JSON file as it is, or a plan made now from OSM packages / descriptor files with ``config``
+    (osmclient's instantiation parameters: replicaCount, ...)."""
     if is_plan_file(paths):
+        if config:  # a plan already holds its parameters: planning them in again would be a silent no-op
+            raise InputError.single(config_source, "", f"instantiation parameters given with the plan file {paths[0]}",
+                                    "--config with descriptors or packages, or a plan made with them")
         return _plan_file(paths[0])
-    return api.plan([str(p) for p in paths], ns_name=ns_name, ns_id=ns_id)  # a folder of packages: the reader expands it
+    # a folder of packages: the reader expands it
+    return api.plan([str(p) for p in paths], ns_name=ns_name, ns_id=ns_id, config=config, config_source=config_source)
 
 
 def _plan_file(path: Path) -> Plan:

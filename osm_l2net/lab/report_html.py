@@ -108,14 +108,24 @@ def _picture(svg: str | None, why_not: str | None) -> str:
 
 
 def _networks(plan: Plan) -> str:
-    rows = [(n.vld_id, n.name, n.kind, n.cidr or "(L2 only)", n.gateway_ip or "-") for n in plan.networks]
+    rows = [(n.vld_id, n.name, n.kind, (n.cidr or "(L2 only)") + (f"\nreplica pool {n.pod_address_range} "
+             f"({n.pod_address_capacity} addresses)" if n.pod_address_range else ""), n.gateway_ip or "-")
+            for n in plan.networks]
     return ("<section><h2>Networks</h2>"
-            + _table(["Virtual link", "Network", "Kind", "CIDR", "Gateway"], rows, mono=(1, 3, 4)) + "</section>")
+            + _table(["Virtual link", "Network", "Kind", "CIDR", "Gateway"], rows, mono=(1, 3, 4)).replace("\n", "<br>")
+            + "</section>")
 
 
-def _kdus(plan: Plan) -> str:
+def _replicas(replicas: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A pool-addressed KDU's replicas as run: each one's addresses (given by the pool, so not in the plan)."""
+    return [f"replica {r.get('replica')}: " + (" ".join(f"{k} {v}" for k, v in (r.get("addresses") or {}).items())
+                                               or "-") for r in replicas]
+
+
+def _kdus(plan: Plan, replicas: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
     rows = [(k.member_vnf_index, k.kdu_name, k.namespace,
-             "\n".join(f"{i.name} {i.ip or '-'} @ {i.vld_id}" for i in k.interfaces) or "-",
+             "\n".join([*(f"{i.name} {i.ip or '-'} @ {i.vld_id}" for i in k.interfaces),
+                        *_replicas(replicas.get(k.key, ()))]) or "-",
              "\n".join(f"{r.to} via {r.via} dev {r.dev}" for r in k.routes) or "-",
              "router" if k.forwarding else "-") for k in plan.kdus]
     table = _table(["Member-vnf-index", "KDU", "Namespace", "Interfaces", "Routes", "Forwarding"], rows, mono=(3, 4))
@@ -179,7 +189,7 @@ def report_html(report: Mapping[str, Any], plan: Plan, ctx: RunContext, svg: str
         '<div class="cols">' + _facts(report) + _context(report, plan, ctx) + "</div>" if report.get("facts")
         else _context(report, plan, ctx),
         _networks(plan),
-        _kdus(plan),
+        _kdus(plan, report.get("replicas") or {}),
         '<p class="muted">Written by osm-l2net lab run.</p>',
         "</main></body></html>",
     ]

@@ -174,14 +174,15 @@ def apply_firewall(pod: PodSpec, firewall: Firewall) -> procs.Job:
     return procs.run_in_background(pod.netns, ["nft", "-f", "-"], firewall.nft_script())
 
 
-def announce(pod: PodSpec) -> None:
-    """Gratuitous ARP from a (re)created pod so neighbours refresh at once (its MACs are stable anyway)."""
+def announce(*pods: PodSpec) -> None:
+    """Gratuitous ARP from (re)created pods so neighbours refresh at once (their MACs are stable anyway). All at
+    once: each arping waits out its one-second deadline, so replicas made together would otherwise add a second each."""
     if shutil.which("arping") is None:
         return
     children = [subprocess.Popen(procs.netns_argv(pod.netns, ["arping", "-q", "-U", "-c", "1", "-w", "1", "-I",
                                                                li.ifname, li.ip.split("/")[0]]),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                for li in pod.links if li.ip]
+                for pod in pods for li in pod.links if li.ip]
     for child in children:
         try:
             child.wait(timeout=5)

@@ -50,14 +50,18 @@ class Report:
     seconds: float = 0.0
     error: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)  # measured numbers: resume time, curl runs, transfer time
+    replicas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # pool-addressed KDU → its replicas
 
     @property
     def ok(self) -> bool:
         return self.error is None and bool(self.checks) and all(c.ok for c in self.checks)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"lab": self.lab, "ns_id": self.ns_id, "ok": self.ok, "seconds": round(self.seconds, 2),
-                "error": self.error, "facts": self.facts, "checks": [asdict(c) for c in self.checks]}
+        out = {"lab": self.lab, "ns_id": self.ns_id, "ok": self.ok, "seconds": round(self.seconds, 2),
+               "error": self.error, "facts": self.facts, "checks": [asdict(c) for c in self.checks]}
+        if self.replicas:  # only then: a plan without pool-addressed KDUs keeps its report's form
+            out["replicas"] = self.replicas
+        return out
 
     def table(self) -> str:
         rows = [("CHECK", "EXPECTED", "OBSERVED", "RESULT")]
@@ -93,6 +97,7 @@ class Scenario:
         return c.ok
 
     def run(self) -> None:
+        self.record_replicas()
         self.check_ping()
         self.check_traceroute()
         self.check_range()
@@ -104,6 +109,14 @@ class Scenario:
             self.check_second_instance()
         self.check_download()
         self.check_external_user()
+
+    def record_replicas(self) -> None:
+        """Each replica of a KDU addressed from a pool, with the addresses it was given (the plan cannot say them)."""
+        pooled = {p.key for p in self.lab.spec().pods if p.pools}
+        for pod in self.lab.status()["pods"]:
+            if pod["pod"] in pooled:
+                self.report.replicas.setdefault(pod["pod"], []).append(
+                    {"replica": pod["replica"], "netns": pod["netns"], "up": pod["up"], "addresses": pod["addresses"]})
 
     # ---- connectivity -----------------------------------------------------------------------------------------
     def check_ping(self) -> None:

@@ -22,7 +22,8 @@ class LabState:
     def __init__(self, root: Path, lab: str) -> None:
         self.path = root / f"{lab}.json"
         self.run_dir = root / lab
-        self.data: dict[str, Any] = {"lab": lab, "steps": [], "pids": {}, "replicas": {}}
+        # addresses: pod key -> replica -> interface -> pool address; ipam: vld -> the pool's record (spec.allocate)
+        self.data: dict[str, Any] = {"lab": lab, "steps": [], "pids": {}, "replicas": {}, "addresses": {}, "ipam": {}}
 
     @classmethod
     def load(cls, root: Path, lab: str) -> LabState:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from ipaddress import ip_network
 from typing import Any
 
 from osm_l2net.core.plan import Interface, KduPlan, NetworkPlan, Plan, Route
@@ -18,7 +20,7 @@ def network(ns_id: str, vld: str, cidr: str) -> NetworkPlan:
     return NetworkPlan(vld, name, cidr, "ipv4", None, {"kind": "L2Network", "metadata": {"name": name}})
 
 
-def kdu(member: str, ifaces: list[tuple[str, str]], routes: tuple[tuple[str, str, str], ...] = (), *,
+def kdu(member: str, ifaces: list[tuple[str, str | None]], routes: tuple[tuple[str, str, str], ...] = (), *,
         forwarding: bool = False, values: dict[str, Any] | None = None, ns_id: str = "ns") -> KduPlan:
     interfaces = tuple(Interface(f"net{i + 1}", vld, f"{vld}-{ns_id[:8]}", f"cp{i + 1}", ip)
                        for i, (vld, ip) in enumerate(ifaces))
@@ -50,3 +52,15 @@ def chain_plan(ns_id: str = "chain-0001") -> Plan:
         kdu("server", [("net-c", "10.9.3.10/24")], (("10.9.0.0/16", "10.9.3.1", "net1"),), ns_id=ns_id),
     )
     return Plan(ns_id, "chain", "chain_ns", "default", "l2sm", nets, kdus)
+
+
+def replica_chain_plan(replicas: int = 3, pool: str = "10.9.3.32/29", ns_id: str = "chain-replicas") -> Plan:
+    """:func:`chain_plan` with a multi-replica server: unpinned on net-c, whose pool addresses its replicas (as the
+    planner plans a replicaCount > 1 KDU on l2sm), and with its route, so that the client reaches every replica."""
+    base = chain_plan(ns_id)
+    block = ip_network(pool)
+    nets = tuple(replace(n, pod_address_range=pool, pod_address_capacity=block.num_addresses - 1)
+                 if n.vld_id == "net-c" else n for n in base.networks)
+    server = kdu("server", [("net-c", None)], (("10.9.0.0/16", "10.9.3.1", "net1"),), ns_id=ns_id)
+    kdus = tuple(replace(server, replicas=replicas) if k.member_vnf_index == "server" else k for k in base.kdus)
+    return replace(base, networks=nets, kdus=kdus)
