@@ -221,3 +221,18 @@ def test_the_main_suites_helm3_connector_double_has_the_real_signatures(n2vc: An
     assert shape(getattr(K8sHelm3ConnectorDouble, method)) == shape(real)
     ours = getattr(make_connector_class(n2vc.K8sHelm3Connector), method)
     assert shape(ours) == shape(real), "the project's connector keeps OSM's signature"
+
+
+@pytest.mark.parametrize("method", ["upgrade", "rollback", "get_scale_count", "scale"])
+def test_the_day2_overrides_keep_the_real_signatures(n2vc: Any, method: str) -> None:
+    """LCM calls these by keyword (ns.py action, scale, _scale_kdu; k8s_helm3_conn.migrate): every real parameter,
+    in order, with its default; ``**kwargs`` added where the real one has none (passed on to it)."""
+    import inspect
+
+    def shape(fn: Any) -> list[tuple[str, Any, Any]]:
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    real = shape(getattr(n2vc.K8sHelm3Connector, method))
+    ours = shape(getattr(make_connector_class(n2vc.K8sHelm3Connector), method))
+    kwargs = ("kwargs", inspect.Parameter.VAR_KEYWORD, inspect.Parameter.empty)
+    assert ours == (real if real[-1] == kwargs else [*real, kwargs])

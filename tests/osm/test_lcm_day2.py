@@ -85,7 +85,7 @@ class RecordingHelm3(K8sHelm3ConnectorDouble):
     async def _local_async_exec(self, command: str, raise_exception_on_error: bool = False,
                                 env: dict[str, str] | None = None) -> tuple[str, int]:
         assert " get manifest " in command, command
-        release = command.split(" get manifest ")[1].split()[0]
+        release = command.split(" get manifest ")[1].split(maxsplit=1)[0]
         values = self.revisions[release][-1]
         meta = ({"labels": values.get("podLabels") or {}, "annotations": values.get("podAnnotations") or {}}
                 if self.renders_pod_metadata else {"labels": {"app": release}})
@@ -217,7 +217,7 @@ def test_a_rollback_to_an_attached_revision_is_left_alone(day2: Day2) -> None:
 
 
 def test_a_pinned_kdu_is_not_scaled_beyond_one(day2: Day2) -> None:
-    with pytest.raises(Day2Refused, match="router-firewall/router-firewall .* to 2 replicas refused"):
+    with pytest.raises(Day2Refused, match=r"router-firewall/router-firewall .* to 2 replicas refused"):
         day2.scale("router-firewall", 2)
     assert day2.base.calls == []
     assert day2.scale("router-firewall", 0) is True, "scaling a pinned KDU to 0 or 1 is harmless"
