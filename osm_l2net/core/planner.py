@@ -68,7 +68,7 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     if not service.ok:
         raise InputError(sorted(service.problems, key=lambda p: p.severity != "error"))
     addresses, bare = _addresses(service, most)
-    pools = _replica_pools(service, most, provider, bare)
+    pools = _replica_pools(service, most, provider, bare, replicas)
     if not service.ok:
         raise InputError(sorted(service.problems, key=lambda p: p.severity != "error"))
     cidrs = {vld: network_text(link.cidr) if link.cidr else None for vld, link in service.links.items()}
@@ -180,7 +180,7 @@ def _replicas_fix() -> str:
 
 
 def _replica_pools(service: Service, replicas: Mapping[tuple[str, str], int], provider: providers.Provider,
-                   bare: Mapping[Key, str | None]) -> dict[str, ReplicaBlock]:
+                   bare: Mapping[Key, str | None], asked: Mapping[tuple[str, str], int]) -> dict[str, ReplicaBlock]:
     """One address block per link that multi-replica KDUs attach to unpinned, for a provider that takes one.
 
     A network has one ``podAddressRange``, so KDUs sharing a link share its block: their replica counts add up and
@@ -213,8 +213,10 @@ def _replica_pools(service: Service, replicas: Mapping[tuple[str, str], int], pr
         for a, n in kdus:
             service.problems.append(Problem(
                 service.nsd_source, a.path,
-                f"KDU '{a.kdu_name}' (member-vnf-index {a.member_vnf_index}) may run {n} replicas (replicaCount, or the "
-                f"max-number-of-instances of its kdu-resource-profile) on virtual link "
+                f"KDU '{a.kdu_name}' (member-vnf-index {a.member_vnf_index}) "
+                + (f"has replicaCount {n}" if asked.get((a.member_vnf_index, a.kdu_name), 1) == n else
+                   f"may be scaled to {n} replicas (max-number-of-instances of its kdu-resource-profile)")
+                + " on virtual link "
                 f"'{vld}' ({network_text(link.cidr)}), whose replicas need {total} addresses outside the pinned and "
                 f"gateway ones, but {found}",
                 f"at most {pool.capacity if pool else 0} replicas on '{vld}' in total, or a larger cidr"))

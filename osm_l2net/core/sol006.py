@@ -248,7 +248,7 @@ def _kdu_scaling(reader: _Reader, body: Mapping[str, Any], path: str, kdu_names:
                     if ref is not None:
                         deltas.setdefault(ref, k_path)
         for p_path, profile in reader.items(df, "kdu-resource-profile", df_path):
-            profile_id, kdu = reader.text(profile, "id", p_path), reader.text(profile, "kdu-name", p_path)
+            profile_id, kdu = reader.text(profile, "id", p_path), reader.text(profile, "kdu-name", p_path, required=False)
             low = _count(reader, profile, "min-number-of-instances", p_path)
             high = _count(reader, profile, "max-number-of-instances", p_path)
             if profile_id is None or kdu is None or profile_id not in deltas:

@@ -112,3 +112,12 @@ def test_a_slash_24_block_stops_at_255_without_wrapping() -> None:
     assert addresses_left(block, None) == 255
     assert addresses_left(block, "10.0.7.254") == 1
     assert addresses_left(block, "10.0.7.255") == 0
+
+
+def test_a_max_beyond_what_the_link_can_pool_is_refused_naming_the_profile() -> None:
+    nsd, vnfds = with_scaling(pinned=False, max_instances=64)  # a /24 with .0, .1 and .255 taken: at most a /26
+    with pytest.raises(InputError) as caught:
+        cdn.plan(nsd, vnfds)
+    [problem] = caught.value.problems
+    assert "may be scaled to 64 replicas (max-number-of-instances of its kdu-resource-profile)" in problem.message
+    assert "holds 63" in problem.message and problem.expected.startswith("at most 63 replicas")
