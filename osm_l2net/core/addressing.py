@@ -178,3 +178,23 @@ def _first_free(low: int, high: int, size: int, taken: list[int]) -> int | None:
             return base
         base = (taken[i] // size + 1) * size  # skip past the block holding the taken value
     return None
+
+
+def addresses_left(block: IPNetwork, last_assigned: str | None) -> int:
+    """How many more pods L2S-M's IPAM can address from a ``podAddressRange`` block (its GetNextAvailableIP): the
+    first pod gets the block's base + 1, every later one ``status.lastAssignedIP`` + 1, stepping the last byte only
+    and never wrapping; nothing is ever given back. A ``lastAssignedIP`` outside the block (or unreadable) leaves
+    nothing: the next address would be outside the range."""
+    base, last = int(block.network_address), int(block.broadcast_address)
+    if not last_assigned:
+        start = base + 1
+    else:
+        try:
+            value = int(ipaddress.ip_address(last_assigned.split("/")[0]))
+        except ValueError:
+            return 0
+        if not base <= value <= last:
+            return 0
+        start = value + 1
+    top = min(last, start | 0xFF)  # the last byte steps to 255 at most (a block is never larger than a /24)
+    return max(0, top - start + 1)

@@ -38,6 +38,21 @@ class Kdu:
 
 
 @dataclass(frozen=True)
+class KduScaling:
+    """A KDU that OSM's ``scale`` can grow: a ``df[].kdu-resource-profile[]`` (OSM IM scaling augment) that some
+    ``scaling-aspect[].aspect-delta-details.deltas[].kdu-resource-delta[]`` refers to. LCM v19 (ns.py, scale) grows
+    the KDU's helm release up to ``max-number-of-instances`` replicas."""
+
+    profile_id: str
+    kdu_name: str
+    resource_name: str
+    min_instances: int
+    max_instances: int
+    path: str  # the profile's place: vnfd.df[0].kdu-resource-profile[1]
+    aspect_path: str  # the first delta that refers to it
+
+
+@dataclass(frozen=True)
 class Vnfd:
     id: str
     product_name: str
@@ -51,6 +66,16 @@ class Vnfd:
     package_dir: str | None = None  # folder of the OSM package it came from
     local_charts: Mapping[str, str] = field(default_factory=dict)  # helm-chart -> its chart in <package>/helm-chart-v3s/
     warnings: tuple[Problem, ...] = ()  # found while reading it: what OSM accepts but does not use, or will not find
+    scaling: tuple[KduScaling, ...] = ()  # the KDU resource profiles a scaling aspect refers to, in descriptor order
+
+    def max_instances(self, kdu_name: str) -> tuple[int, KduScaling | None]:
+        """The most replicas OSM's scale may give the KDU (1 when no scaling aspect refers to a profile of it), and
+        the profile that allows the most."""
+        best: KduScaling | None = None
+        for s in self.scaling:
+            if s.kdu_name == kdu_name and (best is None or s.max_instances > best.max_instances):
+                best = s
+        return (best.max_instances if best and best.max_instances > 1 else 1), best
 
     def ext_cpd(self, cpd_id: str) -> ExtCpd | None:
         return next((c for c in self.ext_cpds if c.id == cpd_id), None)

@@ -19,7 +19,7 @@ from osm_l2net.core import providers
 from osm_l2net.core.addressing import Allocator, IPAddress, ReplicaBlock, address, ip_text, network_text, replica_block
 from osm_l2net.core.checks import Attachment, Knf, Link, Service, first_by, resolve
 from osm_l2net.core.errors import InputError, Problem
-from osm_l2net.core.model import Descriptors, Kdu, KduParams, NsInstance, VnfParams
+from osm_l2net.core.model import Descriptors, Kdu, KduParams, KduScaling, NsInstance, VnfParams
 from osm_l2net.core.names import label_value, network_name, release_name
 from osm_l2net.core.options import PlanOptions, ValuesLayout
 from osm_l2net.core.placement import place
@@ -60,11 +60,16 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     params = _UserParams.of(instance)
     replicas = {(k.member_vnf_index, kdu.name): _replicas(params.kdus.get((k.member_vnf_index, kdu.name)))
                 for k in service.knfs for kdu in k.vnfd.kdus}
+    scaling = {(k.member_vnf_index, kdu.name): k.vnfd.max_instances(kdu.name) for k in service.knfs
+               for kdu in k.vnfd.kdus}
+    # the most pods a KDU may ever run at once: its replicaCount, or what OSM's scale may grow it to
+    most = {key: max(n, scaling[key][0]) for key, n in replicas.items()}
     _check_replicas(service, replicas, provider)
+    _check_scaling(service, replicas, scaling, provider)
     if not service.ok:
         raise InputError(sorted(service.problems, key=lambda p: p.severity != "error"))
-    addresses, bare = _addresses(service, replicas)
-    pools = _replica_pools(service, replicas, provider, bare)
+    addresses, bare = _addresses(service, most)
+    pools = _replica_pools(service, most, provider, bare, replicas)
     if not service.ok:
         raise InputError(sorted(service.problems, key=lambda p: p.severity != "error"))
     cidrs = {vld: network_text(link.cidr) if link.cidr else None for vld, link in service.links.items()}
@@ -142,13 +147,42 @@ def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], p
                                             "cannot give each replica its own address", _replicas_fix()))
 
 
+def _check_scaling(service: Service, replicas: Mapping[tuple[str, str], int],
+                   scaling: Mapping[tuple[str, str], tuple[int, KduScaling | None]],
+                   provider: providers.Provider) -> None:
+    """The same trap through OSM's scale: a KDU whose kdu-resource-profile allows several instances (and that a
+    scaling aspect refers to) may get that many replicas of the same pod, each with the same pinned address."""
+    vnfd_of = {k.member_vnf_index: k.vnfd for k in service.knfs}
+    for a in service.attachments:
+        key = (a.member_vnf_index, a.kdu_name)
+        n, profile = scaling.get(key, (1, None))
+        if n <= 1 or profile is None or replicas.get(key, 1) > 1:
+            continue  # replicaCount > 1 is reported by _check_replicas already
+        source = vnfd_of[a.member_vnf_index].source
+        where = f"{profile.path}.max-number-of-instances"
+        if a.ip is not None:
+            service.problems.append(Problem(
+                source, where,
+                f"is {n} for KDU '{a.kdu_name}' (kdu-resource-profile '{profile.profile_id}', scaled by "
+                f"{profile.aspect_path}) but its interface on '{a.vld_id}' has the pinned address {a.ip} "
+                f"({a.ip_source}: {a.ip_path}): every replica OSM's scale adds would get the same address",
+                "max-number-of-instances 1, or no ip-address for this KDU's connection points so that each replica "
+                "gets its own"))
+        elif not provider.assigns_addresses and service.links[a.vld_id].cidr is not None:
+            service.problems.append(Problem(
+                source, where,
+                f"is {n} for KDU '{a.kdu_name}' (kdu-resource-profile '{profile.profile_id}') but provider "
+                f"'{provider.name}' cannot give each replica its own address on '{a.vld_id}'",
+                "max-number-of-instances 1" + _replicas_fix().removeprefix("replicaCount 1")))
+
+
 def _replicas_fix() -> str:
     able = providers.assigning_addresses()
     return "replicaCount 1" + (f", or provider {' or '.join(able)}" if able else "")
 
 
 def _replica_pools(service: Service, replicas: Mapping[tuple[str, str], int], provider: providers.Provider,
-                   bare: Mapping[Key, str | None]) -> dict[str, ReplicaBlock]:
+                   bare: Mapping[Key, str | None], asked: Mapping[tuple[str, str], int]) -> dict[str, ReplicaBlock]:
     """One address block per link that multi-replica KDUs attach to unpinned, for a provider that takes one.
 
     A network has one ``podAddressRange``, so KDUs sharing a link share its block: their replica counts add up and
@@ -181,7 +215,10 @@ def _replica_pools(service: Service, replicas: Mapping[tuple[str, str], int], pr
         for a, n in kdus:
             service.problems.append(Problem(
                 service.nsd_source, a.path,
-                f"KDU '{a.kdu_name}' (member-vnf-index {a.member_vnf_index}) has replicaCount {n} on virtual link "
+                f"KDU '{a.kdu_name}' (member-vnf-index {a.member_vnf_index}) "
+                + (f"has replicaCount {n}" if asked.get((a.member_vnf_index, a.kdu_name), 1) == n else
+                   f"may be scaled to {n} replicas (max-number-of-instances of its kdu-resource-profile)")
+                + " on virtual link "
                 f"'{vld}' ({network_text(link.cidr)}), whose replicas need {total} addresses outside the pinned and "
                 f"gateway ones, but {found}",
                 f"at most {pool.capacity if pool else 0} replicas on '{vld}' in total, or a larger cidr"))

@@ -23,6 +23,7 @@ from osm_l2net.core.model import (
     CpAttachment,
     ExtCpd,
     Kdu,
+    KduScaling,
     KduService,
     L3ProtocolData,
     Nsd,
@@ -181,6 +182,7 @@ def parse_vnfd(document: Mapping[str, Any], source: str, package_dir: str | None
     reader.unique(nets, "k8s-cluster.nets id")
     kdus = tuple(_kdu(reader, p, n) for p, n in reader.items(body, "kdu", path))
     reader.unique([(k.path, k.name) for k in kdus], "kdu name")
+    scaling = _kdu_scaling(reader, body, path, {k.name for k in kdus})
     vnfd = Vnfd(
         id=vnfd_id,
         product_name=reader.text(body, "product-name", path, required=False) or vnfd_id,
@@ -192,6 +194,7 @@ def parse_vnfd(document: Mapping[str, Any], source: str, package_dir: str | None
         kdus=kdus,
         source=source,
         package_dir=package_dir,
+        scaling=scaling,
     )
     _vnfd_references(reader, vnfd, _get(body, "vdu") is not None)
     reader.raise_errors()
@@ -227,6 +230,51 @@ def _kdu(reader: _Reader, path: str, node: Mapping[str, Any]) -> Kdu:
         for p, s in reader.items(node, "service", path)
     )
     return Kdu(name, chart, version, bundle, services, path)
+
+
+def _kdu_scaling(reader: _Reader, body: Mapping[str, Any], path: str, kdu_names: set[str]) -> tuple[KduScaling, ...]:
+    """The KDU resource profiles of every df that a scaling aspect's kdu-resource-delta refers to (LCM v19 scales a
+    KDU only through such a delta: ns.py, scale, ``get_kdu_resource_profile(db_vnfd, kdu_delta["id"])``)."""
+    found: list[KduScaling] = []
+    for df_path, df in reader.items(body, "df", path):
+        deltas: dict[str, str] = {}
+        for a_path, aspect in reader.items(df, "scaling-aspect", df_path):
+            details = _get(aspect, "aspect-delta-details")
+            if not isinstance(details, _MAPPING):
+                continue
+            for d_path, delta in reader.items(details, "deltas", f"{a_path}.aspect-delta-details"):
+                for k_path, kdelta in reader.items(delta, "kdu-resource-delta", d_path):
+                    ref = reader.text(kdelta, "id", k_path)
+                    if ref is not None:
+                        deltas.setdefault(ref, k_path)
+        for p_path, profile in reader.items(df, "kdu-resource-profile", df_path):
+            profile_id, kdu = reader.text(profile, "id", p_path), reader.text(profile, "kdu-name", p_path, required=False)
+            low = _count(reader, profile, "min-number-of-instances", p_path)
+            high = _count(reader, profile, "max-number-of-instances", p_path)
+            if profile_id is None or kdu is None or profile_id not in deltas:
+                continue  # no delta refers to it: OSM never scales it
+            if kdu not in kdu_names:
+                reader.problem(f"{p_path}.kdu-name", f"'{kdu}' is no kdu of this VNFD", f"one of {sorted(kdu_names)}")
+                continue
+            if high < low:
+                reader.problem(f"{p_path}.max-number-of-instances", f"{high} is below min-number-of-instances {low}",
+                               "max-number-of-instances >= min-number-of-instances (the IM's must rule)")
+            found.append(KduScaling(profile_id, kdu, reader.text(profile, "resource-name", p_path, required=False) or "",
+                                    low, high, p_path, deltas[profile_id]))
+    return tuple(found)
+
+
+def _count(reader: _Reader, node: Mapping[str, Any], key: str, path: str) -> int:
+    """A uint16 leaf with the IM's default 1."""
+    value = _get(node, key)
+    if value is None:
+        return 1
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        reader.problem(f"{path}.{key}", f"is not a uint16 ({value!r})", "a whole number from 0 to 65535")
+        return 1
+    return value
 
 
 def is_valid_helm_chart(chart: str) -> bool:

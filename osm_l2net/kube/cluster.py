@@ -89,6 +89,10 @@ class Cluster(Client):
     def network_status(self, nets: Sequence[NetworkPlan], namespace: str | None = None) -> list[NetworkStatus]:
         return status.network_status(self, nets, namespace)
 
+    def network_object(self, net: NetworkPlan, namespace: str | None = None) -> dict[str, object] | None:
+        """The planned network's object with its status (L2S-M: ``lastAssignedIP``, ``assignedIPs``), or None."""
+        return status.network_object(self, net, namespace)
+
     # ------------------------------------------------------------ remove
 
     def delete_networks(self, nets: Sequence[NetworkPlan], namespace: str | None = None, *,

@@ -41,6 +41,12 @@ def network_status(api: Client, networks: Sequence[NetworkPlan], namespace: str 
     return [result[n.name] for n in networks]
 
 
+def network_object(api: Client, net: NetworkPlan, namespace: str | None = None) -> dict[str, Any] | None:
+    """The planned network's object as the cluster holds it (status included), or None when it does not exist."""
+    ref = ks.resource_of(net.manifest)
+    return api.read(ref, api.ns_of(net, namespace), net.name)
+
+
 def attached(api: Client, nets: Sequence[OwnedNetwork]) -> dict[tuple[str, str], list[str]]:
     """(namespace, name) of each network some pod still asks for -> those pods (any pod, labelled or not: L2S-M does
     not check, attached pods would keep dead interfaces); one pod list per namespace."""

@@ -36,10 +36,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from osm_l2net.core.errors import L2NetError
 from osm_l2net.core.plan import deep_merge
@@ -47,7 +48,7 @@ from osm_l2net.osm.lcm_records import ensure_namespace, logger_of, nsr_id_of, vn
 from osm_l2net.osm.lcm_settings import ENV_PREFIX, ConnectorSettings
 
 if TYPE_CHECKING:
-    from osm_l2net.core.plan import Plan
+    from osm_l2net.core.plan import KduPlan, Plan
     from osm_l2net.deploy.deployer import DeploySettings
 
 __all__ = ["ENV_PREFIX", "ConnectorSettings", "NsNetworks", "OsmNotInstalled", "PreparationError", "connector_class",
@@ -92,6 +93,14 @@ class _Failure:
         return again
 
 
+@dataclass(frozen=True)
+class Attached:
+    """A KDU with L2 interfaces, and the plan of its NS."""
+
+    plan: Plan
+    kdu: KduPlan
+
+
 @dataclass
 class _Ready:
     plan: Plan | None  # None: the NS has no network for us (only the management network)
@@ -121,12 +130,23 @@ class NsNetworks:
     async def attach(self, conn: Any, cluster_uuid: str, kdu_instance: str, namespace: str | None,
                      params: dict[str, Any] | None, db_dict: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """``params`` with this KDU's attachment merged in, once the NS's networks are ready on the cluster."""
+        found = await self.prepare(conn, cluster_uuid, kdu_instance, namespace, db_dict)
+        if found is None:
+            return params
+        logger_of(conn).info("osm-l2net: %s (%s) attached to %s", kdu_instance, found.kdu.key,
+                             ", ".join(f"{i.name}={i.network}{' ' + i.ip if i.ip else ''}" for i in found.kdu.interfaces))
+        return merge_values(params or {}, found.kdu.values)
+
+    async def prepare(self, conn: Any, cluster_uuid: str, kdu_instance: str, namespace: str | None,
+                      db_dict: Mapping[str, Any] | None) -> Attached | None:
+        """The NS's plan and this KDU's part of it, once the NS's networks are ready on the cluster (created if
+        missing: install, and every day-2 operation); None when the KDU has no L2 interface."""
         from osm_l2net.osm import records
 
         nsr_id = nsr_id_of(db_dict)
         if nsr_id is None:
-            logger_of(conn).debug("osm-l2net: install of %s has no NS record reference (db_dict): no attachment", kdu_instance)
-            return params
+            logger_of(conn).debug("osm-l2net: %s has no NS record reference (db_dict): no attachment", kdu_instance)
+            return None
         nsr = await asyncio.to_thread(conn.db.get_one, "nsrs", {"_id": nsr_id})
         entry = records.find_kdu(nsr, kdu_instance, str((db_dict or {}).get("path") or ""))
         if entry is None:
@@ -150,11 +170,23 @@ class NsNetworks:
                 ready = self._ready[key] = _Ready(plan)
                 self._failed.pop(key, None)
         kdu = ready.plan.kdu(entry.member_vnf_index, entry.kdu_name) if ready.plan else None
-        if kdu is None or not kdu.interfaces:
-            return params
-        logger_of(conn).info("osm-l2net: %s (%s/%s) attached to %s", kdu_instance, entry.member_vnf_index, entry.kdu_name,
-                           ", ".join(f"{i.name}={i.network}{' ' + i.ip if i.ip else ''}" for i in kdu.interfaces))
-        return merge_values(params or {}, kdu.values)
+        if ready.plan is None or kdu is None or not kdu.interfaces:
+            return None
+        return Attached(ready.plan, kdu)
+
+    async def pool_rooms(self, conn: Any, cluster_uuid: str, found: Attached) -> list[Any]:
+        """What is left of each address pool the KDU's pods are addressed from, read from the networks' status."""
+        from osm_l2net.osm import day2
+
+        nets = day2.pool_networks(found.plan, found.kdu)
+        if not nets:
+            return []
+
+        def read() -> list[day2.PoolRoom]:
+            with self._cluster(conn, cluster_uuid, found.plan.namespace) as cluster:
+                return [day2.room(n, cluster.network_object(n)) for n in nets]
+
+        return await asyncio.to_thread(read)
 
     async def _record_failure(self, conn: Any, key: Key, error: Exception) -> _Failure:
         """Remember the failed attempt: its error and its KDUs (the NS's helm KDU instances recorded by now)."""
@@ -278,14 +310,172 @@ def _remove_by_label(cluster: Any, nsr_id: str, settings: DeploySettings, cause:
 merge_values = deep_merge  # the name LCM-side callers and tests know
 
 
+def _warn_node_choice(conn: Any, found: Attached, kdu_instance: str, labels: Mapping[str, Any]) -> None:
+    """A migration (targetHostK8sLabels: N2VC adds a nodeSelector with its post-renderer) cannot choose the node of
+    an L2S-M port: the webhook runs at pod admission, before the scheduler, sees no spec.nodeName and picks a random
+    node's switch port. The pod may then land on the wanted node with a port of another node (no L2 traffic)."""
+    if found.plan.provider != "l2sm":
+        return
+    logger_of(conn).warning(
+        "osm-l2net: migration of %s (%s) to nodes %s: L2S-M's webhook picks the switch port of a RANDOM node for pods "
+        "without spec.nodeName and ignores the nodeSelector, so the migrated pods may be attached through another "
+        "node's port and lose their L2 traffic on %s; check 'osm-l2net status' after the migration and delete a pod "
+        "whose port is on another node (the new pod gets another draw)", kdu_instance, found.kdu.key,
+        dict(labels), ", ".join(i.network for i in found.kdu.interfaces))
+
+
+def _db_dict_of(conn: Any, kdu_instance: str) -> dict[str, Any] | None:
+    """LCM's get_scale_count gets no db_dict: find the NS record by the KDU instance, as uninstall does."""
+    nsr = conn.db.get_one("nsrs", {"_admin.deployed.K8s.kdu-instance": kdu_instance}, fail_on_empty=False,
+                          fail_on_more=False)
+    if not nsr:
+        return None
+    from osm_l2net.osm import records
+
+    entry = records.find_kdu(nsr, kdu_instance)
+    path = f"_admin.deployed.K8s.{entry.index}" if entry else ""
+    return {"collection": "nsrs", "filter": {"_id": nsr["_id"]}, "path": path}
+
+
+def _kdu_model(conn: Any, db_dict: Mapping[str, Any] | None, kdu_instance: str) -> str | None:
+    """The chart LCM installed the KDU from (``_admin.deployed.K8s[i].kdu-model``), for the re-attaching upgrade."""
+    nsr_id = nsr_id_of(db_dict)
+    nsr = conn.db.get_one("nsrs", {"_id": nsr_id}, fail_on_empty=False) if nsr_id else None
+    for entry in ((nsr or {}).get("_admin") or {}).get("deployed", {}).get("K8s") or []:
+        if isinstance(entry, Mapping) and entry.get("kdu-instance") == kdu_instance:
+            return str(entry.get("kdu-model")) if entry.get("kdu-model") else None
+    return None
+
+
 # ---------------------------------------------------------------- the connector
+
+
+class Day2Operations:
+    """upgrade, rollback, get_scale_count and scale of OSM's helm 3 connector, keeping the KDU's L2 attachment (see
+    :mod:`osm_l2net.osm.day2`). A mixin before OSM's class in the connector's bases: ``_base(self)`` is OSM's."""
+
+    async def upgrade(self, cluster_uuid: str, kdu_instance: str, kdu_model: str | None = None,
+                      atomic: bool = True, timeout: float = 300, params: dict[str, Any] | None = None,
+                      db_dict: dict[str, Any] | None = None, namespace: str | None = None,
+                      targetHostK8sLabels: dict[str, Any] | None = None, reset_values: bool = False,
+                      reuse_values: bool = True, reset_then_reuse_values: bool = False, force: bool = False,
+                      **kwargs: Any) -> Any:
+        from osm_l2net.osm import day2
+
+        found = await _l2net(self).prepare(self, cluster_uuid, kdu_instance, namespace, db_dict)
+        values = params
+        if found is not None:
+            day2.refuse_pinned_replicas(found.kdu, kdu_instance, day2.replicas_asked(params) or 1, "upgrade")
+            if targetHostK8sLabels:
+                _warn_node_choice(self, found, kdu_instance, targetHostK8sLabels)
+            # always, whatever the values mode: with --reset-values the attachment would otherwise be gone
+            values = merge_values(params or {}, day2.attachment_values(found.kdu, _l2net(self).settings.values_layout))
+        revision = await _base(self).upgrade(
+            cluster_uuid, kdu_instance, kdu_model=kdu_model, atomic=atomic, timeout=timeout, params=values,
+            db_dict=db_dict, namespace=namespace, targetHostK8sLabels=targetHostK8sLabels,
+            reset_values=reset_values, reuse_values=reuse_values, reset_then_reuse_values=reset_then_reuse_values,
+            force=force, **kwargs)
+        if found is not None:
+            await self._l2net_check(cluster_uuid, kdu_instance, found, "upgrade", raise_on_values=True)
+        return revision
+
+    async def rollback(self, cluster_uuid: str, kdu_instance: str, revision: Any = 0,
+                       db_dict: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """helm rollback, then the attachment: a revision without it (made by an upgrade that dropped it, or
+        before osm-l2net) is re-attached at once by an upgrade that reuses the rolled-back values and adds the
+        attachment; the result is checked as after an upgrade."""
+        found = await _l2net(self).prepare(self, cluster_uuid, kdu_instance, None, db_dict)
+        result = await _base(self).rollback(cluster_uuid, kdu_instance, revision=revision, db_dict=db_dict, **kwargs)
+        if found is None:
+            return result
+        lacking = await self._l2net_check(cluster_uuid, kdu_instance, found, "rollback", raise_on_values=False)
+        if not lacking:
+            return result
+        logger_of(self).warning("osm-l2net: rollback of %s reached a revision without its L2 attachment (%s): "
+                                "re-applying it", kdu_instance, "; ".join(lacking))
+        model = await asyncio.to_thread(_kdu_model, self, db_dict, kdu_instance)
+        if model is None:
+            from osm_l2net.osm import day2
+
+            raise day2.AttachmentLost(f"rollback of {kdu_instance} reached a revision without its L2 attachment "
+                                      f"({'; '.join(lacking)}) and the NS record names no kdu-model to re-apply it "
+                                      "with: upgrade the KDU (its attachment is added to every upgrade)")
+        return await self.upgrade(cluster_uuid, kdu_instance, kdu_model=model, atomic=True, params={},
+                                  db_dict=db_dict, reuse_values=True)
+
+    async def get_scale_count(self, resource_name: str, kdu_instance: str, cluster_uuid: str, kdu_model: str,
+                              **kwargs: Any) -> Any:
+        count = await _base(self).get_scale_count(resource_name, kdu_instance, cluster_uuid, kdu_model, **kwargs)
+        db_dict = await asyncio.to_thread(_db_dict_of, self, kdu_instance)
+        found = await _l2net(self).prepare(self, cluster_uuid, kdu_instance, None, db_dict) if db_dict else None
+        if found is not None and int(count) > 1:
+            from osm_l2net.osm import day2
+
+            if day2.pinned(found.kdu):
+                logger_of(self).error("osm-l2net: %s runs %s replicas with pinned addresses (%s): they share one "
+                                      "address", kdu_instance, count, "; ".join(day2.pinned(found.kdu)))
+        return count
+
+    async def scale(self, kdu_instance: str, scale: int, resource_name: str, total_timeout: float = 1800,
+                    cluster_uuid: str | None = None, kdu_model: str | None = None, atomic: bool = True,
+                    db_dict: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        from osm_l2net.osm import day2
+
+        found = (await _l2net(self).prepare(self, cluster_uuid, kdu_instance, None, db_dict)
+                 if cluster_uuid else None)
+        if found is not None:
+            day2.refuse_pinned_replicas(found.kdu, kdu_instance, int(scale), "scale")
+            rooms = await _l2net(self).pool_rooms(self, cluster_uuid or "", found)
+            if rooms:
+                current = await _base(self).get_scale_count(resource_name, kdu_instance, cluster_uuid, kdu_model)
+                day2.refuse_beyond_pools(found.kdu, kdu_instance, int(current), int(scale), rooms)
+        return await _base(self).scale(kdu_instance, scale, resource_name, total_timeout=total_timeout,
+                                   cluster_uuid=cluster_uuid, kdu_model=kdu_model, atomic=atomic, db_dict=db_dict,
+                                   **kwargs)
+
+    async def _l2net_check(self, cluster_uuid: str, kdu_instance: str, found: Attached, operation: str, *,
+                           raise_on_values: bool) -> list[str]:
+        """Read the release back (helm get values / manifest, as N2VC runs helm) and say what of the attachment
+        it lacks; after an upgrade that is an error, after a rollback the caller re-applies it."""
+        from osm_l2net.osm import day2
+
+        instance = await _base(self).get_instance_info(cluster_uuid, kdu_instance)
+        if not instance:
+            raise day2.AttachmentLost(f"{operation} of {kdu_instance}: the release is gone")
+        namespace = instance["namespace"]
+        paths, env = _base(self)._init_paths_env(cluster_name=cluster_uuid, create_if_not_exist=True)
+        values = await _base(self).get_values_kdu(kdu_instance, namespace, paths["kube_config"])
+        # N2VC's own 'get manifest' command line (_contains_labels): its _get_get_command adds '--output yaml',
+        # which 'helm get manifest' refuses
+        command = (f"env KUBECONFIG={shlex.quote(paths['kube_config'])} {cast(Any, self)._helm_command} get manifest "
+                   f"{shlex.quote(kdu_instance)} --namespace={shlex.quote(namespace)}")
+        manifest, _ = await _base(self)._local_async_exec(command=command, raise_exception_on_error=True, env=env)
+        lacking = (day2.values_problems(values, found.kdu, _l2net(self).settings.values_layout)
+                   + day2.manifest_problems(manifest, found.kdu))
+        if lacking and raise_on_values:
+            raise day2.AttachmentLost(
+                f"{operation} of KDU {found.kdu.key} ({kdu_instance}) left a release without its L2 attachment: "
+                f"{'; '.join(lacking)}. Expected: the chart renders the values at "
+                f"{_l2net(self).settings.values_layout.pod_labels} and {_l2net(self).settings.values_layout.pod_annotations} "
+                "into its pod templates (as at install)")
+        return lacking
+
+
+def _base(conn: Any) -> Any:
+    """OSM's connector methods below the mixin (``super()`` of Day2Operations in the connector's MRO)."""
+    return super(Day2Operations, conn)
+
+
+def _l2net(conn: Any) -> NsNetworks:
+    state: NsNetworks = conn.l2net
+    return state
 
 
 def make_connector_class(base: type) -> type:
     """A subclass of ``base`` (OSM's ``K8sHelm3Connector``, or any class with its ``install``/``uninstall``) whose
     install and uninstall also manage the NS's networks. Keeps LCM's constructor and every other method as they are."""
 
-    class L2NetK8sHelm3Connector(base):  # type: ignore[misc]
+    class L2NetK8sHelm3Connector(Day2Operations, base):  # type: ignore[misc]
         """OSM's helm 3 KDU connector, plus the NS's L2 networks (osm-l2net)."""
 
         @property

@@ -410,6 +410,40 @@ def test_workload_double_plays_port_exhaustion(kube_emulator: EmulatedCluster, a
     assert len(json.loads(pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])) == 1
 
 
+def test_workload_double_addresses_pool_pods_as_l2sm_and_never_gives_an_address_back(
+        kube_emulator: EmulatedCluster, api: client.ApiClient) -> None:
+    """L2S-M's GetNextAvailableIP: base + 1, then lastAssignedIP + 1; the last byte steps and never wraps; every pod
+    ever created keeps its address in status.assignedIPs; an exhausted range fails the webhook: no pod."""
+    kube_emulator.workloads.start()
+    net = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "L2Network", "metadata": {"name": "pool-net"},
+           "spec": {"type": "vnet", "networkCIDR": "10.0.1.0/24", "podAddressRange": "10.0.1.248/29"},
+           "status": {"internalConnectivity": "Available"}}
+    kube_emulator.call(lambda: kube_emulator.emulator.put_object(L2NETWORKS, "default", net))
+    apps = client.AppsV1Api(api)
+    apps.create_namespaced_deployment("default", _deployment("pool", 3, {"l2sm/networks": '[{"name": "pool-net"}]'}))
+
+    def addresses() -> list[str]:
+        return sorted(json.loads(p["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])[1]["ips"][0]
+                      for p in kube_emulator.list(PODS, "default"))
+
+    def scale(n: int, pods: int) -> None:
+        apps.patch_namespaced_deployment("pool", "default", {"spec": {"replicas": n}})
+        kube_emulator.wait_for(lambda: len(kube_emulator.list(PODS, "default")) == pods, what=f"{pods} pods")
+
+    kube_emulator.wait_for(lambda: len(kube_emulator.list(PODS, "default")) == 3, what="3 pods")
+    assert addresses() == ["10.0.1.249", "10.0.1.250", "10.0.1.251"], "the range's base + 1, then one by one"
+    scale(1, 1)
+    scale(3, 3)
+    assert addresses() == ["10.0.1.249", "10.0.1.252", "10.0.1.253"], "nothing given back by the scale in"
+    scale(6, 5)  # .254 and .255, then the last byte would wrap: the third new pod is refused
+    status = kube_emulator.l2network("default", "pool-net")["status"]  # type: ignore[index]
+    assert status["lastAssignedIP"] == "10.0.1.255" and len(status["assignedIPs"]) == 7
+    assert status["internalConnectivity"] == "Available", "the operator's status is kept"
+    assert kube_emulator.workloads.refusals
+    assert all(r.startswith("pod default/pool-") and r.endswith(": no IP address left in L2Network pool-net (range "
+                                                                "10.0.1.248/29)") for r in kube_emulator.workloads.refusals)
+
+
 @pytest.mark.helm
 def test_helm_release_pods_attach_to_planned_networks(kube_emulator: EmulatedCluster, tmp_path: Path) -> None:
     """What an orchestrator will do: networks first, chart second, and teardown in reverse order."""

@@ -10,7 +10,17 @@ helm-chart-v3s/<helm-chart>`` when ``fs.file_exists`` says so (else the bare nam
 atomic=True, params, db_dict={collection, filter: {_id}, path}, timeout=1800, kdu_name, namespace, kdu_instance,
 vca_id=None)`` and then ``get_services`` (written to ``vnfrs.kdur.<i>.services``); all tasks run concurrently.
 ``terminate``: ``uninstall(cluster_uuid, kdu_instance, vca_id=None, namespace)`` for every deployed KDU, concurrently.
-Not replayed (no connector call, or not reached in a helm KDU path): synchronize_repos, VCA/juju, RO, the mgmt IP.
+``action`` (day 2, ns.py ``NsLcm.action``, primitive ``upgrade`` / ``rollback`` of a KDU): the K8s entry of the
+KDU, ``db_dict`` with its index; upgrade: ``kdu_model`` from the params or the entry, ``kdu_atomic_upgrade``, the
+values mode (no ``kdu_reset_values``/``kdu_reuse_values``/``kdu_reset_then_reuse_values``: reuse; two true: refused),
+``desc_params`` = the kdur's ``additionalParams``, REPLACED by the primitive params with reset_values, else updated
+with them; rollback: ``rollback(cluster_uuid, kdu_instance, db_dict)`` (revision 0: the previous one).
+``scale`` (ns.py ``NsLcm.scale`` for a ``kdu-resource-delta`` + ``_scale_kdu``): the profile of the delta, its
+``max-number-of-instances`` (default 10) / ``min-number-of-instances`` (default 0), ``get_scale_count(resource_name,
+kdu_instance, vca_id, cluster_uuid, kdu_model)``, the new count with LCM's own limits, then ``scale(kdu_instance,
+scale, resource_name, total_timeout, vca_id, cluster_uuid, kdu_model, atomic=True, db_dict)``.
+Not replayed (no connector call, or not reached in a helm KDU path): synchronize_repos, VCA/juju, RO, the mgmt IP,
+kafka, the nslcmop records, config primitives around a scale.
 """
 
 from __future__ import annotations
@@ -31,6 +41,10 @@ def parse_yaml_strings(params: dict[str, Any] | None) -> dict[str, Any]:
         if isinstance(value, str) and value.startswith("!!yaml "):
             out[key] = yaml.safe_load(value[7:])
     return out
+
+
+class LcmException(Exception):
+    """ns.py's LcmException: LCM refuses the operation itself."""
 
 
 @dataclass
@@ -110,3 +124,99 @@ class NsLcmReplay:
         """(member-vnf-index, kdu-name) -> kdu-instance, as deploy_kdus recorded them."""
         nsr = self.db.get_one("nsrs", {"_id": nsr_id})
         return {(e["member-vnf-index"], e["kdu-name"]): e["kdu-instance"] for e in nsr["_admin"]["deployed"]["K8s"]}
+
+    # ---------------------------------------------------------------- day 2
+
+    def _deployed(self, nsr_id: str, member: str, kdu_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        nsr = self.db.get_one("nsrs", {"_id": nsr_id})
+        for index, kdu in enumerate(nsr["_admin"]["deployed"]["K8s"]):
+            if kdu_name == kdu["kdu-name"] and kdu["member-vnf-index"] == member:
+                return kdu, {"collection": "nsrs", "filter": {"_id": nsr_id}, "path": f"_admin.deployed.K8s.{index}"}
+        raise LcmException(f"KDU '{kdu_name}' for vnf '{member}' not deployed")
+
+    def _kdur(self, nsr_id: str, member: str, kdu_name: str) -> dict[str, Any]:
+        vnfr = self.db.get_one("vnfrs", {"nsr-id-ref": nsr_id, "member-vnf-index-ref": member})
+        return next(x for x in vnfr["kdur"] if x["kdu-name"] == kdu_name)
+
+    async def upgrade(self, nsr_id: str, member: str, kdu_name: str, primitive_params: dict[str, Any],
+                      timeout: int = 1800) -> Any:
+        """``action`` with primitive ``upgrade`` (ns.py NsLcm.action, the kdu_name branch)."""
+        kdu, db_dict = self._deployed(nsr_id, member, kdu_name)
+        primitive_params = dict(primitive_params)
+        desc_params = parse_yaml_strings(self._kdur(nsr_id, member, kdu_name).get("additionalParams"))
+        if primitive_params.get("kdu_model"):
+            kdu_model = primitive_params.pop("kdu_model")
+        else:
+            kdu_model = kdu.get("kdu-model")
+            if kdu_model.count("/") < 2:  # helm chart is not embedded
+                parts = kdu_model.split(sep=":")
+                kdu_model = parts[0] if len(parts) == 2 else kdu_model
+        atomic_upgrade = True
+        if primitive_params.get("kdu_atomic_upgrade"):
+            atomic_upgrade = primitive_params.pop("kdu_atomic_upgrade").lower() in ("yes", "true", "1")
+        reset_values = reuse_values = reset_then_reuse_values = False
+        if not {"kdu_reset_values", "kdu_reuse_values", "kdu_reset_then_reuse_values"} & set(primitive_params):
+            reuse_values = True
+        else:
+            if primitive_params.get("kdu_reset_values"):
+                reset_values = primitive_params.pop("kdu_reset_values").lower() in ("yes", "true", "1")
+            if primitive_params.get("kdu_reuse_values"):
+                reuse_values = primitive_params.pop("kdu_reuse_values").lower() in ("yes", "true", "1")
+            if primitive_params.get("kdu_reset_then_reuse_values"):  # ns.py: .get, the key stays in the params
+                reset_then_reuse_values = primitive_params.get("kdu_reset_then_reuse_values").lower() in (
+                    "yes", "true", "1")
+            if sum([reset_values, reuse_values, reset_then_reuse_values]) >= 2:
+                raise LcmException("Cannot upgrade the KDU simultaneously with two true options to handle values")
+        if reset_values:
+            desc_params = primitive_params
+        else:
+            desc_params.update(primitive_params)
+        return await self.connector.upgrade(
+            cluster_uuid=kdu.get("k8scluster-uuid"), kdu_instance=kdu.get("kdu-instance"), atomic=atomic_upgrade,
+            reset_values=reset_values, reuse_values=reuse_values, reset_then_reuse_values=reset_then_reuse_values,
+            kdu_model=kdu_model, params=desc_params, db_dict=db_dict, timeout=timeout)
+
+    async def rollback(self, nsr_id: str, member: str, kdu_name: str) -> Any:
+        """``action`` with primitive ``rollback``."""
+        kdu, db_dict = self._deployed(nsr_id, member, kdu_name)
+        return await self.connector.rollback(cluster_uuid=kdu.get("k8scluster-uuid"),
+                                             kdu_instance=kdu.get("kdu-instance"), db_dict=db_dict)
+
+    async def scale(self, nsr_id: str, member: str, aspect_id: str, direction: str) -> list[int]:
+        """``scale`` (SCALE_OUT / SCALE_IN) of one scaling aspect's kdu-resource-deltas; the new counts."""
+        vnfr = self.db.get_one("vnfrs", {"nsr-id-ref": nsr_id, "member-vnf-index-ref": member})
+        vnfd = self.db.get_one("vnfds", {"_id": vnfr["vnfd-id"]})
+        df = vnfd["df"][0]
+        aspect = next(a for a in df.get("scaling-aspect", []) if a["id"] == aspect_id)
+        counts = []
+        for delta in aspect["aspect-delta-details"]["deltas"]:
+            for kdu_delta in delta.get("kdu-resource-delta", {}):
+                profile = next(p for p in df.get("kdu-resource-profile", []) if p["id"] == kdu_delta["id"])
+                kdu_name, resource_name = profile["kdu-name"], profile.get("resource-name", "")
+                deployed, db_dict = self._deployed(nsr_id, member, kdu_name)
+                instance_num = await self.connector.get_scale_count(
+                    resource_name, deployed.get("kdu-instance"), vca_id=None,
+                    cluster_uuid=deployed.get("k8scluster-uuid"), kdu_model=deployed.get("kdu-model"))
+                step = kdu_delta.get("number-of-instances", 1)
+                if direction == "SCALE_OUT":
+                    high = profile.get("max-number-of-instances", 10)
+                    count = instance_num + step
+                    if count > high > instance_num:
+                        count = high
+                    if count > high:
+                        raise LcmException(f"reached the limit of {instance_num} (max-instance-count) scaling-out "
+                                           f"operations for the scaling-group-descriptor '{aspect_id}'")
+                else:
+                    low = profile.get("min-number-of-instances", 0)
+                    count = instance_num - step
+                    if count < low < instance_num:
+                        count = low
+                    if count < low:
+                        raise LcmException(f"reached the limit of {instance_num} (min-instance-count) scaling-in "
+                                           f"operations for the scaling-group-descriptor '{aspect_id}'")
+                await self.connector.scale(
+                    kdu_instance=deployed["kdu-instance"], scale=count, resource_name=resource_name,
+                    total_timeout=self.timeout, vca_id=None, cluster_uuid=deployed["k8scluster-uuid"],
+                    kdu_model=deployed.get("kdu-model"), atomic=True, db_dict=db_dict)
+                counts.append(count)
+        return counts

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import shutil
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,69 +16,15 @@ from osm_l2net import api
 from osm_l2net.core.plan import Plan
 from osm_l2net.osm.lcm import make_connector_class
 from tests.conftest import CDN_PACKAGES
-from tests.lcm_real.lcm_replay import NsLcmReplay
-from tests.support.osm_lcm_double import FsDouble, OsmDbDouble
-from tests.support.osm_records import Onboarded, create_ns, onboard
+from tests.lcm_real.lcm_world import Lcm, start_lcm
 
 pytestmark = pytest.mark.helm
-CLUSTER = "9d3f4c1e-2b6a-4e8f-a1c0-5e7d9b2a4c61"  # OSM's k8sclusters _id, also its helm-chart-v3 id (as v19 registers)
-VIM = "3c0b8f0a-6d3e-4a57-9d7e-2b1f6c9e8a01"
-L2NET = ("l2sm.l2sm.k8s.local", "v1", "l2networks")
-
-
-@dataclass
-class Lcm:
-    db: OsmDbDouble
-    fs: FsDouble
-    connector: Any
-    onboarded: Onboarded
-    served: Any
-    replay: NsLcmReplay
-
-    def new_ns(self, name: str = "vod-service") -> tuple[str, str]:
-        """An NS record (NBI's ns create) in a namespace of its own; (nsr id, namespace)."""
-        namespace = f"p-{uuid.uuid4().hex[:8]}"  # LCM's default KDU namespace is the project id
-        return create_ns(self.db, self.onboarded, name, VIM, cluster_uuid=CLUSTER, project=namespace), namespace
-
-    def networks(self, namespace: str) -> list[dict[str, Any]]:
-        return self.served.objects(*L2NET, namespace)
-
-    def pods(self, namespace: str) -> list[dict[str, Any]]:
-        return self.served.objects("", "v1", "pods", namespace)
-
-    def releases(self, namespace: str) -> list[str]:
-        secrets = self.served.objects("", "v1", "secrets", namespace)
-        return sorted(s["metadata"]["labels"]["name"] for s in secrets if s.get("type") == "helm.sh/release.v1")
-
-
-def place_charts_where_lcm_looks(fs: FsDouble, onboarded: Onboarded) -> None:
-    """LCM v19 finds a package's chart only at ``<package>/helm-chart-v3s/<chart>`` (ns.py, deploy_kdus). Packages
-    of descriptors/ that still keep it in ``charts/`` (issue 9, item 3, is moving them) get a copy there in the
-    STORED package, so this tier tests the connector, not the package layout."""
-    for record in onboarded.vnfds.values():
-        stored = Path(fs.path) / record["_admin"]["storage"]["folder"] / record["_admin"]["storage"]["pkg-dir"]
-        if not (stored / "helm-chart-v3s").is_dir() and (stored / "charts").is_dir():
-            shutil.copytree(stored / "charts", stored / "helm-chart-v3s")
 
 
 @pytest.fixture
 def lcm(n2vc: Any, served: Any, helm_wrapper: Path, kubectl: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> Lcm:
-    monkeypatch.chdir(tmp_path)  # N2VC writes each KDU's values file (-f <random>.yaml) into the working directory
-    for name, value in (("READY_TIMEOUT", "20"), ("DELETE_TIMEOUT", "20"), ("PODS_GONE_TIMEOUT", "20")):
-        monkeypatch.setenv(f"OSM_L2NET_{name}", value)
-    served.faults(None)
-    served.operator(ready_after=0.3)  # L2S-M marks a network Available 0.3 s after its finalizer
-    served.workloads(pods_ready=True)
-    db, fs = OsmDbDouble(), FsDouble(tmp_path / "storage")
-    fs.add_cluster(CLUSTER, served.kubeconfig)
-    db.create("k8sclusters", {"_id": CLUSTER, "name": "emulated", "_admin": {"helm-chart-v3": {"id": CLUSTER}}})
-    onboarded = onboard(db, fs, CDN_PACKAGES)
-    place_charts_where_lcm_looks(fs, onboarded)
-    connector_class = make_connector_class(n2vc.K8sHelm3Connector)
-    connector = connector_class(fs=fs, db=db, kubectl_command=str(kubectl), helm_command=str(helm_wrapper),
-                                log=logging.getLogger("lcm.k8s"), on_update_db=None)
-    return Lcm(db, fs, connector, onboarded, served, NsLcmReplay(db, fs, connector))
+    return start_lcm(n2vc, served, helm_wrapper, kubectl, tmp_path, monkeypatch, CDN_PACKAGES)
 
 
 def expected_plan(nsr_id: str, namespace: str) -> Plan:
@@ -279,3 +221,18 @@ def test_the_main_suites_helm3_connector_double_has_the_real_signatures(n2vc: An
     assert shape(getattr(K8sHelm3ConnectorDouble, method)) == shape(real)
     ours = getattr(make_connector_class(n2vc.K8sHelm3Connector), method)
     assert shape(ours) == shape(real), "the project's connector keeps OSM's signature"
+
+
+@pytest.mark.parametrize("method", ["upgrade", "rollback", "get_scale_count", "scale"])
+def test_the_day2_overrides_keep_the_real_signatures(n2vc: Any, method: str) -> None:
+    """LCM calls these by keyword (ns.py action, scale, _scale_kdu; k8s_helm3_conn.migrate): every real parameter,
+    in order, with its default; ``**kwargs`` added where the real one has none (passed on to it)."""
+    import inspect
+
+    def shape(fn: Any) -> list[tuple[str, Any, Any]]:
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    real = shape(getattr(n2vc.K8sHelm3Connector, method))
+    ours = shape(getattr(make_connector_class(n2vc.K8sHelm3Connector), method))
+    kwargs = ("kwargs", inspect.Parameter.VAR_KEYWORD, inspect.Parameter.empty)
+    assert ours == (real if real[-1] == kwargs else [*real, kwargs])

@@ -278,7 +278,8 @@ def test_launcher_starts_lcm_with_the_connector_in_place(tmp_path: Path) -> None
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["argv"] == ["-c", "/app/osm_lcm/lcm.cfg"], "LCM gets its own arguments untouched"
     assert out["class"] == "osm_l2net.osm.lcm.L2NetK8sHelm3Connector"
-    assert out["mro"][1] == "osm_lcm.n2vc.k8s_helm3_conn.K8sHelm3Connector"
+    assert out["mro"][1:3] == ["osm_l2net.osm.lcm.Day2Operations", "osm_lcm.n2vc.k8s_helm3_conn.K8sHelm3Connector"], \
+        "OSM's class right under the day-2 mixin"
     assert out["preloaded"], "the planner and the Kubernetes client are loaded in the background while LCM starts"
 
 

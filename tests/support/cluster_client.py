@@ -159,6 +159,10 @@ class ServedCluster:
     def violations(self) -> list[str]:
         return list(self._call("GET", "/violations"))
 
+    def refusals(self) -> list[str]:
+        """Pods the L2S-M webhook double refused: no address left in a network's range."""
+        return list(self._call("GET", "/refusals"))
+
     def errors(self) -> list[str]:
         return list(self._call("GET", "/errors"))
 

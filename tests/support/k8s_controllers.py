@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,12 @@ class WorkloadControllerDouble:
         self.port_exhaustion = False
         self.pods_ready = True
         self.violations: list[str] = []
+        self._ipam = L2smIpamDouble(cluster)
+
+    @property
+    def refusals(self) -> list[str]:
+        """Pods the L2S-M webhook refused because a network's range had no address left."""
+        return self._ipam.refusals
 
     def start(self, port_exhaustion: bool = False, pods_ready: bool = True) -> None:
         def apply() -> None:
@@ -113,7 +120,9 @@ class WorkloadControllerDouble:
         present = {p["metadata"]["name"] for p in self._owned_pods(namespace, owner)}
         for index, pod_name in enumerate(wanted):
             if pod_name not in present:
-                emu.put_object(PODS, namespace, self._pod(controller, template, pod_name, index, owner, digest))
+                pod = self._pod(controller, template, pod_name, index, owner, digest)
+                if pod is not None:  # None: the L2S-M webhook refused it (no address left)
+                    emu.put_object(PODS, namespace, pod)
         ready = sum(1 for p in self._owned_pods(namespace, owner) if _is_ready(p))
         if res == DEPLOYMENTS:
             self._set_status(REPLICASETS, controller, _replica_status(controller, replicas, ready))
@@ -159,7 +168,7 @@ class WorkloadControllerDouble:
             self._cluster.emulator.patch_object(res, meta["namespace"], meta["name"], {"status": status})
 
     def _pod(self, workload: dict[str, Any], template: dict[str, Any], name: str, index: int, owner: str,
-             digest: str) -> dict[str, Any]:
+             digest: str) -> dict[str, Any] | None:
         meta = template.get("metadata") or {}
         namespace = workload["metadata"]["namespace"]
         labels = {**(meta.get("labels") or {}), OWNER_LABEL: owner, "pod-template-hash": digest}
@@ -169,6 +178,11 @@ class WorkloadControllerDouble:
         if flavour == "l2sm" and self.port_exhaustion:
             annotations["l2sm/error"] = "No interfaces available for node node-1"
             networks = []
+        elif flavour == "l2sm":
+            addressed = self._ipam.address(namespace, name, networks)
+            if addressed is None:
+                return None
+            networks = addressed
         annotations["k8s.v1.cni.cncf.io/network-status"] = self._status(namespace, name, flavour, networks, index)
         ready = "True" if self.pods_ready else "False"
         conditions = [{"type": "PodScheduled", "status": "True"}, {"type": "Initialized", "status": "True"},
@@ -207,6 +221,57 @@ class WorkloadControllerDouble:
             if not available:
                 state = "does not exist" if not found else "is not Available"
                 self.violations.append(f"pod {namespace}/{pod} created while L2Network {network} {state}")
+
+
+class L2smIpamDouble:
+    """L2S-M's automatic addressing, as its webhook does it (internal/controller/pod_utils.go, GetNextAvailableIP),
+    for a pod's L2Networks asked for without ``ips``: only a network with ``spec.networkCIDR`` addresses pods; the
+    range is ``spec.podAddressRange`` (else the networkCIDR); the first address is the range's base + 1, every later
+    one ``status.lastAssignedIP`` + 1; only the last byte steps and it never wraps (past .255, or past the range, the
+    range is exhausted); ``status.assignedIPs`` (address -> pod) only grows: nothing is given back when a pod goes,
+    so every pod ever created used one address. The address carries the networkCIDR's mask. An exhausted range makes
+    the webhook fail, and the webhook's failure policy is Fail: the pod is not created (``refusals`` says why).
+    Networks are looked up by name in every namespace, as L2S-M does. Never kinder: no reuse, no wrap, no skip."""
+
+    def __init__(self, cluster: EmulatedCluster) -> None:
+        self._cluster = cluster
+        self.refusals: list[str] = []
+
+    def address(self, namespace: str, pod: str,
+                networks: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]] | None:
+        out: list[tuple[str, list[str]]] = []
+        for network, ips in networks:
+            if ips:
+                out.append((network, ips))
+                continue
+            found = [o for o in self._cluster.emulator.list_objects(L2NETWORKS) if o["metadata"]["name"] == network]
+            spec = (found[0].get("spec") or {}) if found else {}
+            if not spec.get("networkCIDR"):
+                out.append((network, []))  # pure L2: a random link-local address, none in the status
+                continue
+            ip = self._next(found[0], pod)
+            if ip is None:
+                self.refusals.append(f"pod {namespace}/{pod}: no IP address left in L2Network {network} (range "
+                                     f"{spec.get('podAddressRange') or spec['networkCIDR']})")
+                return None
+            out.append((network, [f"{ip}/{ipaddress.ip_network(spec['networkCIDR'], strict=False).prefixlen}"]))
+        return out
+
+    def _next(self, net: dict[str, Any], pod: str) -> str | None:
+        spec, status = net.get("spec") or {}, net.get("status") or {}
+        pool = ipaddress.ip_network(spec.get("podAddressRange") or spec["networkCIDR"], strict=False)
+        last = status.get("lastAssignedIP")
+        value = int(pool.network_address) + 1 if not last else int(ipaddress.ip_address(str(last).split("/")[0])) + 1
+        if last and value & 0xFF == 0:
+            return None  # the last byte would wrap
+        if not int(pool.network_address) <= value <= int(pool.broadcast_address):
+            return None
+        ip = str(ipaddress.ip_address(value))
+        meta = net["metadata"]
+        assigned = {**(status.get("assignedIPs") or {}), ip: pod}
+        self._cluster.emulator.patch_object(L2NETWORKS, meta["namespace"], meta["name"],
+                                            {"status": {"lastAssignedIP": ip, "assignedIPs": assigned}})
+        return ip
 
 
 def _owner_ref(owner: dict[str, Any]) -> dict[str, Any]:

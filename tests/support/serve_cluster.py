@@ -13,7 +13,7 @@ cluster_client.py`` is its client, stdlib only, importable on Python 3.10):
 - ``POST /operator`` ``{"ready_after": 0.2, ...}`` / ``POST /operator/stop``: ``L2SMOperatorDouble.start/stop``
 - ``POST /workloads`` ``{"pods_ready": true, "port_exhaustion": false}`` / ``POST /workloads/stop``
 - ``POST /faults`` ``{"seed": 1, "rate": 1.0, "kinds": [500], "match": "^POST .*/l2networks", "limit": 5}`` or ``null``
-- ``GET /log`` (every API request: seq, method, path, query, status, resource_version, fault), ``GET /violations``,
+- ``GET /log`` (every API request: seq, method, path, query, status, resource_version, fault), ``GET /violations``, ``GET /refusals`` (pods the L2S-M IPAM double refused),
   ``GET /errors`` (the emulator's own internal errors), ``GET /objects?group=&version=&plural=&namespace=`` (store
   read, no API traffic)
 """
@@ -67,6 +67,8 @@ class _Control(BaseHTTPRequestHandler):
             self._reply(200, [dataclasses.asdict(e) | {"query": dict(e.query)} for e in c.log.entries()])
         elif url.path == "/violations":
             self._reply(200, list(c.workloads.violations))
+        elif url.path == "/refusals":
+            self._reply(200, list(c.workloads.refusals))
         elif url.path == "/errors":
             self._reply(200, [repr(e) for e in c.server_errors])
         elif url.path == "/objects":
