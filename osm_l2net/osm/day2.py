@@ -16,7 +16,7 @@ Why each rule (OSM v19's code, L2S-M's Go code):
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,13 +93,9 @@ def values_problems(values_text: str, kdu: KduPlan, layout: ValuesLayout) -> lis
     return problems
 
 
-def manifest_problems(manifest_text: str, kdu: KduPlan) -> list[str]:
+def manifest_problems(documents: Sequence[Mapping[str, Any]], kdu: KduPlan) -> list[str]:
     """Whether the release's rendered manifest (``helm get manifest``) gives some workload's pod template the
     attachment's labels and annotations: the values are only what the chart was given."""
-    try:
-        documents = [d for d in yaml.safe_load_all(manifest_text or "") if isinstance(d, Mapping)]
-    except yaml.YAMLError as e:
-        return [f"its manifest is not YAML ({e})"]
     templates = [(f"{d.get('kind')} {(d.get('metadata') or {}).get('name')}", _at(d, "spec.template.metadata") or {})
                  for d in documents if d.get("kind") in WORKLOAD_KINDS]
     if not templates:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -443,13 +442,12 @@ class Day2Operations:
         if not instance:
             raise day2.AttachmentLost(f"{operation} of {kdu_instance}: the release is gone")
         namespace = instance["namespace"]
-        paths, env = _base(self)._init_paths_env(cluster_name=cluster_uuid, create_if_not_exist=True)
+        paths, _ = _base(self)._init_paths_env(cluster_name=cluster_uuid, create_if_not_exist=True)
         values = await _base(self).get_values_kdu(kdu_instance, namespace, paths["kube_config"])
-        # N2VC's own 'get manifest' command line (_contains_labels): its _get_get_command adds '--output yaml',
-        # which 'helm get manifest' refuses
-        command = (f"env KUBECONFIG={shlex.quote(paths['kube_config'])} {cast(Any, self)._helm_command} get manifest "
-                   f"{shlex.quote(kdu_instance)} --namespace={shlex.quote(namespace)}")
-        manifest, _ = await _base(self)._local_async_exec(command=command, raise_exception_on_error=True, env=env)
+        # our own helm runner (an argv list, no command string), with N2VC's helm binary and its copy of the
+        # cluster's kubeconfig: N2VC's _get_get_command adds '--output yaml', which 'helm get manifest' refuses
+        manifest = await asyncio.to_thread(_manifest, cast(Any, self)._helm_command, paths["kube_config"],
+                                           kdu_instance, namespace)
         lacking = (day2.values_problems(values, found.kdu, _l2net(self).settings.values_layout)
                    + day2.manifest_problems(manifest, found.kdu))
         if lacking and raise_on_values:
@@ -459,6 +457,13 @@ class Day2Operations:
                 f"{_l2net(self).settings.values_layout.pod_labels} and {_l2net(self).settings.values_layout.pod_annotations} "
                 "into its pod templates (as at install)")
         return lacking
+
+
+def _manifest(binary: str, kubeconfig: str, release: str, namespace: str) -> list[dict[str, Any]]:
+    """(worker thread) The release's manifests, as ``helm get manifest`` stores them."""
+    from osm_l2net.helm.runner import Helm, HelmSettings
+
+    return Helm(HelmSettings(binary=binary, kubeconfig=kubeconfig)).get_manifest(release, namespace)
 
 
 def _base(conn: Any) -> Any:

@@ -40,6 +40,7 @@ class Entry:
     status: int
     resource_version: int | None
     fault: str | None
+    at: float = 0.0  # the server's time.monotonic() when it answered
 
 
 class ServedCluster:
