@@ -132,20 +132,22 @@ def _library_args(kubeconfig: str | None, context: str | None, connect_timeout: 
 @click.option("--dry-run", "dry_run", type=click.Choice(["none", "client", "server"]), default="none",
               show_default=True,
               help="As kubectl's: show what would change, change nothing. client (also bare --dry-run): from reads "
-                   "only (our networks, helm status); server: besides, each network is sent to the API server with "
-                   "dryRun=All, so its schema, admission and RBAC checks run and nothing is stored (the namespace must "
-                   "exist). The KDUs are judged from helm status in both. Give a value as --dry-run=server.")
+                   "only (our networks, each release's helm status, values and chart); server: besides, each network "
+                   "is sent to the API server with dryRun=All, so its schema, admission and RBAC checks run and "
+                   "nothing is stored (the namespace must exist). The KDUs are compared with the plan from helm reads "
+                   "in both (install, upgrade, unchanged). Give a value as --dry-run=server.")
 @OUTPUT
 @handle_errors
 def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
           progress_interval: float, dry_run: str, fmt: str, **kwargs: Any) -> None:
-    """Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run)."""
+    """Create the NS's networks, wait until ready, then install its KDUs, or upgrade those whose values or chart changed
+    (create-or-adopt; safe to re-run)."""
     from osm_l2net.deploy import api as library
 
     source, common = _library_args(kubeconfig, context, connect_timeout, ready_timeout, progress_interval, kwargs)
     result = library.apply(source, dry_run=dry_run, **common)  # type: ignore[arg-type]
     if dry_run != "none":
-        _echo([c.as_dict() for c in result.changes], fmt, ["ACTION", "KIND", "NAME", "NAMESPACE"], "changes")
+        _echo([c.as_dict() for c in result.changes], fmt, ["ACTION", "KIND", "NAME", "NAMESPACE", "DETAIL"], "changes")
         return
     _echo_report(result.report, fmt)
 
