@@ -137,7 +137,7 @@ def test_a_new_chart_version_is_an_upgrade(env: Env, tmp_path: Path) -> None:
     lines: list[str] = []
     report = deployer(env, lines).instantiate(planned(packages=packages))
     assert report.upgraded == [cdn.release_name]
-    assert f"chart cdn-server-1.0.0 → cdn-server-1.0.1" in next(line for line in lines if line.startswith("upgrading"))
+    assert "chart cdn-server-1.0.0 → cdn-server-1.0.1" in next(line for line in lines if line.startswith("upgrading"))
     listed = {r.name: r.chart for r in env.helm().list_releases(None)}
     assert listed[cdn.release_name] == "cdn-server-1.0.1"
 
