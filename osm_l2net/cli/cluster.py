@@ -140,8 +140,7 @@ def _library_args(kubeconfig: str | None, context: str | None, connect_timeout: 
 @handle_errors
 def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
           progress_interval: float, dry_run: str, fmt: str, **kwargs: Any) -> None:
-    """Create the NS's networks, wait until ready, then install its KDUs, or upgrade those whose values or chart changed
-    (create-or-adopt; safe to re-run)."""
+    """Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run)."""
     from osm_l2net.deploy import api as library
 
     source, common = _library_args(kubeconfig, context, connect_timeout, ready_timeout, progress_interval, kwargs)

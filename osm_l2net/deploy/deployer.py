@@ -269,7 +269,8 @@ class Deployer:
             self.install_kdus(plan, report, done)
         except L2NetError as e:
             self._rollback_kdus(plan, report, done)
-            self._fail(plan, report, "KDU installation failed", e)
+            undone = f" (releases rolled back: {', '.join(sorted(report.rolled_back))})" if report.rolled_back else ""
+            self._fail(plan, report, f"KDU installation failed{undone}", e)
         self.progress(f"NS {plan.ns_name}: {len(plan.networks)} networks ready, {len(plan.kdus)} KDUs: "
                       f"{len(report.installed)} installed, {len(report.upgraded)} upgraded, "
                       f"{len(report.existing_releases)} unchanged")

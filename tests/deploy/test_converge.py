@@ -195,12 +195,39 @@ def test_a_failed_upgrade_rolls_back_the_upgrades_this_run_made_and_keeps_what_w
         deployer(env, lines, helm=atomic, concurrency=1).instantiate(planned(config))
     emulated.faults = None
     assert sorted(err.value.report.rolled_back) == sorted([cdn.release_name, router.release_name])
+    assert str(err.value).startswith(f"KDU installation failed (releases rolled back: "
+                                     f"{', '.join(sorted([cdn.release_name, router.release_name]))}): upgrade of")
     router_now = env.helm().deployed(router.release_name, router.namespace)
     assert router_now is not None and router_now.status == "deployed" and "fullnameOverride" not in router_now.config
     assert router_now.revision == 3, "upgraded to 2 by the run, then rolled back to 1's chart and values as 3"
     assert any(line.startswith("rolling back 1 release(s)") for line in lines), lines
     for net in first.networks:
         assert emulated.get(L2NETWORKS, "default", net.name) is not None
+
+
+def test_without_atomic_a_failed_upgrade_is_left_failed_and_the_next_run_upgrades_it_again(env: Env) -> None:
+    """A release whose last upgrade failed ran before: it is upgraded again, never uninstalled and installed anew
+    (a failed first install is)."""
+    emulated = env.emulator
+    env.operator()
+    first = planned()
+    env.deployer().instantiate(first)
+    cdn = kdu_of(first, "cdn-server")
+    emulated.faults = FaultPlan(seed=1, rate=1.0, kinds=(500,), limit=1,
+                                match=lambda method, path: method == "PATCH" and "/configmaps/" in path
+                                and cdn.release_name in path)
+    with pytest.raises(DeployError) as err:
+        env.deployer().instantiate(planned(cdn_config()))  # the test double's helm: --no-atomic
+    emulated.faults = None
+    assert "it is left failed at revision 2 (without --atomic); a re-run upgrades it again" in str(err.value)
+    assert err.value.report.rolled_back == []
+    lines: list[str] = []
+    again = deployer(env, lines).instantiate(planned(cdn_config()))
+    assert again.upgraded == [cdn.release_name] and again.installed == []
+    assert any("its last upgrade failed (revision 2)" in line for line in lines), lines
+    now = env.helm().deployed(cdn.release_name, cdn.namespace)
+    assert now is not None and (now.status, now.revision) == ("deployed", 3)
+    assert not [e for e in emulated.log.select("DELETE") if "sh.helm.release" in e.path], "never uninstalled"
 
 
 def test_dry_runs_show_the_upgrade_with_its_keys_and_write_nothing(env: Env) -> None:
