@@ -9,7 +9,7 @@ from typing import Any
 from osm_l2net.core.errors import ClusterError
 from osm_l2net.core.plan import NetworkPlan
 from osm_l2net.kube import state as ks
-from osm_l2net.kube.client import Client
+from osm_l2net.kube.client import Client, log
 from osm_l2net.kube.networks import alignment
 from osm_l2net.kube.state import NetworkStatus, OwnedNetwork
 
@@ -33,7 +33,8 @@ def settled(api: Client, networks: Sequence[NetworkPlan], namespace: str | None 
     for ref, ns, nets in api.groups(networks, namespace):
         try:
             live = {o["metadata"]["name"]: o for o in api.list_objects(ref, ns, ks.selector_for(nets))[0]}
-        except ClusterError:
+        except ClusterError as e:  # this list only saves writes: ensure_network's path reports what is wrong
+            log.info("%s: not known which networks are already there (%s); each goes through create-or-adopt", ns, e)
             continue
         for net in nets:
             obj, body = live.get(net.name), ks.with_namespace(net.manifest, ns)
