@@ -132,9 +132,10 @@ def _library_args(kubeconfig: str | None, context: str | None, connect_timeout: 
 @click.option("--dry-run", "dry_run", type=click.Choice(["none", "client", "server"]), default="none",
               show_default=True,
               help="As kubectl's: show what would change, change nothing. client (also bare --dry-run): from reads "
-                   "only (our networks, helm status); server: besides, each network is sent to the API server with "
-                   "dryRun=All, so its schema, admission and RBAC checks run and nothing is stored (the namespace must "
-                   "exist). The KDUs are judged from helm status in both. Give a value as --dry-run=server.")
+                   "only (our networks, each release's helm status, values and chart); server: besides, each network "
+                   "is sent to the API server with dryRun=All, so its schema, admission and RBAC checks run and "
+                   "nothing is stored (the namespace must exist). The KDUs are compared with the plan from helm reads "
+                   "in both (install, upgrade, unchanged). Give a value as --dry-run=server.")
 @OUTPUT
 @handle_errors
 def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
@@ -146,8 +147,8 @@ def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, r
     result = library.apply(source, dry_run=dry_run, **common)  # type: ignore[arg-type]
     if dry_run != "none":
         rows = [c.as_dict() for c in result.changes]
-        _echo(rows, fmt, ["ACTION", "KIND", "NAME", "NAMESPACE", *(["CLUSTER"] if any("cluster" in r for r in rows)
-                                                                    else [])], "changes")
+        _echo(rows, fmt, ["ACTION", "KIND", "NAME", "NAMESPACE", "DETAIL",
+                          *(["CLUSTER"] if any("cluster" in r for r in rows) else [])], "changes")
         return
     _echo_report(result.report, fmt)
 

@@ -24,6 +24,7 @@ from osm_l2net import api
 from osm_l2net.core.options import PlanOptions
 from osm_l2net.core.plan import Plan
 from osm_l2net.deploy import fanout
+from osm_l2net.deploy.converge import judge
 from osm_l2net.deploy.deployer import Deployer, DeploySettings, Progress, Report
 from osm_l2net.helm.runner import Helm, HelmSettings
 from osm_l2net.kube.state import NetworkStatus, RetryPolicy
@@ -41,13 +42,15 @@ DryRun = Literal["none", "client", "server"]
 
 @dataclass(frozen=True)
 class Change:
-    """What an apply would do to one object (a dry run): ``create``/``install``, ``unchanged``, or the API server's
-    judgement of a network (server dry run)."""
+    """What an apply would do to one object (a dry run): a network's ``create``, ``update`` (labels to adopt) or
+    ``unchanged``; a release's ``install``, ``upgrade`` or ``unchanged``. ``detail``: why (an upgrade names the
+    changed value key paths, never their values)."""
 
     action: str
     kind: str
     name: str
     namespace: str
+    detail: str = ""  # why: the changed key paths of an upgrade, a network's judgement
     cluster: str = ""  # an NS on several clusters: which one ("(default)" for the call's own context)
 
     def as_dict(self) -> dict[str, str]:
@@ -97,10 +100,11 @@ def apply(source: PlanSource, *, kubeconfig: PathLike | None = None, context: st
           config: Mapping[str, Any] | None = None, options: PlanOptions | None = None, kdus: bool = True,
           helm: HelmSettings | None = None, settings: DeploySettings | None = None, dry_run: DryRun = "none",
           policy: RetryPolicy | None = None, progress: Progress | None = None) -> DeployResult:
-    """Create the NS's networks, wait until they are ready, then install its KDUs (create-or-adopt; safe to re-run).
+    """Create the NS's networks, wait until they are ready, then install or upgrade its KDUs (converges; safe to re-run).
 
     ``source``: a :class:`Plan`, or the NS's package paths planned with ``ns_name``/``ns_id``/``config``/``options``.
     ``kdus`` False: networks only. ``helm``: how helm runs (kubeconfig and context default to this call's).
+    A re-run upgrades the releases whose values or chart differ from the plan and leaves the others untouched.
     ``dry_run`` ``"client"``: what would change, from reads only; ``"server"``: each network is also sent with
     dryRun=All. Nothing is changed then.
     """
@@ -232,19 +236,15 @@ def _deployer(cluster: Cluster, kubeconfig: PathLike | None, context: str | None
 
 
 def _changes(deployer: Deployer, plan: Plan, *, server: bool) -> tuple[Change, ...]:
-    """What apply would do, from one list of our networks and one helm status per KDU (no writes); ``server``: each
-    network judged by the API server instead (a dryRun=All create or update, stored nowhere)."""
-    if server:
-        actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace) for n in plan.networks}
-    else:
-        ours = {o.name for o in deployer.cluster.list_owned(plan.owner_labels, plan.namespace)}
-        actions = {n.name: "unchanged" if n.name in ours else "create" for n in plan.networks}
+    """What apply would do: each network read and judged as apply would (a spec that differs is the same conflict
+    as apply's); ``server``: its write also sent with dryRun=All. Each KDU's release compared with the plan as apply
+    would (``deploy.converge``: helm reads only)."""
+    actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace, server=server) for n in plan.networks}
     changes = [Change(actions[n.name], n.kind, n.name, plan.namespace) for n in plan.networks]
     if deployer.helm is not None:
         for k in plan.kdus:
-            state = ((deployer.helm.status(k.release_name, k.namespace) or {}).get("info") or {}).get("status")
-            changes.append(Change("unchanged" if state == "deployed" else "install", "HelmRelease", k.release_name,
-                                  k.namespace))
+            verdict = judge(deployer.helm, k, k.chart_path or k.helm_chart or "", verify=deployer.settings.verify)
+            changes.append(Change(verdict.action, "HelmRelease", k.release_name, k.namespace, verdict.why))
     return tuple(changes)
 
 

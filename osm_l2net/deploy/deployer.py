@@ -1,25 +1,29 @@
 """Instantiate and terminate an NS's networks and KDUs on a cluster, in the order L2S-M needs, idempotently.
 
-Instantiate: ensure every network (bounded concurrency) → wait until all are ready → install the KDUs (concurrently)
-→ verify each release's pod templates carry their attachment. A failure rolls back what *this run* created (never what
-it adopted) and is reported. Terminate: uninstall the KDUs → wait until the NS's pods are gone → delete the networks →
-wait until they are gone → verify nothing owned by the NS remains. Every step is idempotent, so re-running either
-after a crash converges. The async API runs the same code in a worker thread: it never blocks the event loop.
+Instantiate: ensure every network (bounded concurrency) → wait until all are ready → install the KDUs (concurrently),
+upgrade the deployed ones whose values or chart differ from the plan (``deploy.converge``), leave the others without a
+helm write → verify each release's pod templates carry their attachment. A failure rolls back what *this run* did
+(uninstalls what it installed, rolls what it upgraded back to the revision before, deletes the networks it created;
+never what it adopted or left unchanged) and is reported. Terminate: uninstall the KDUs → wait until the NS's pods
+are gone → delete the networks → wait until they are gone → verify nothing owned by the NS remains. Every step is
+idempotent, so re-running either after a crash converges. The async API runs the same code in a worker thread: it
+never blocks the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from osm_l2net.core.errors import AttachmentError, L2NetError
+from osm_l2net.core.errors import L2NetError
 from osm_l2net.core.plan import KduPlan, NetworkPlan, Plan
+from osm_l2net.deploy.converge import Verdict, judge
 from osm_l2net.deploy.removal import RemovalPolicy, remove_owned
-from osm_l2net.helm.runner import Helm, check_attachment, verify_release
+from osm_l2net.helm.runner import DeployedRelease, Helm, check_attachment, verify_release
 
 if TYPE_CHECKING:  # the kubernetes client is slow to import; LCM loads this module at start
     from osm_l2net.kube.cluster import Cluster
@@ -53,6 +57,7 @@ class Report:
     adopted: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     installed: list[str] = field(default_factory=list)
+    upgraded: list[str] = field(default_factory=list)  # deployed releases whose values or chart differed
     existing_releases: list[str] = field(default_factory=list)
     uninstalled: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
@@ -73,6 +78,37 @@ class DeployError(L2NetError):
             self.temporary = cause.temporary
 
 
+@dataclass(frozen=True)
+class Converged:
+    """What an apply did to one release: "installed", "upgraded" (``previous``: the revision it replaced, which a
+    rollback of the run restores) or "unchanged"."""
+
+    action: str
+    previous: int = 0
+
+
+_NOTHING = Converged("unchanged")
+
+
+class UpgradeFailed(L2NetError):
+    """``helm upgrade`` failed; says which revision ran before and what helm left (``restored``: --atomic rolled the
+    release back, so the previous chart and values run). Exit code and temporariness are the cause's."""
+
+    def __init__(self, kdu: KduPlan, before: int, now: DeployedRelease | None, cause: L2NetError) -> None:
+        self.restored = now is not None and now.status == "deployed"
+        if now is None:
+            after = "its state now is unknown (helm status failed)"
+        elif self.restored:
+            after = (f"helm --atomic rolled it back: revision {now.revision} runs revision {before}'s chart and "
+                     f"values")
+        else:
+            after = f"it is left {now.status} at revision {now.revision} (without --atomic); a re-run upgrades it again"
+        super().__init__(f"upgrade of {kdu.namespace}/{kdu.release_name} (KDU {kdu.key}) from revision {before} "
+                         f"failed: {cause}; {after}")
+        self.exit_code = cause.exit_code
+        self.temporary = cause.temporary
+
+
 class Deployer:
     def __init__(self, cluster: Cluster, helm: Helm | None = None, settings: DeploySettings | None = None,
                  progress: Progress | None = None) -> None:
@@ -88,9 +124,13 @@ class Deployer:
     def create_networks(self, plan: Plan, report: Report | None = None) -> Report:
         """Ensure every network and wait until all are ready; on failure delete the ones this call created, then raise."""
         report = report or Report(plan.ns_id)
-        if self.settings.create_namespace and plan.networks and self.cluster.ensure_namespace(plan.namespace):
+        # networks already as planned get no write (not even a create answered 409): a re-run writes nothing
+        settled = self.cluster.settled_networks(plan.networks, plan.namespace) if plan.networks else set()
+        todo = [n for n in plan.networks if n.name not in settled]
+        if self.settings.create_namespace and todo and self.cluster.ensure_namespace(plan.namespace):
             self.progress(f"namespace {plan.namespace} created")
-        outcomes, failures = self._each(plan.networks, lambda n: self.cluster.ensure_network(n, plan.namespace))
+        outcomes, failures = self._each(todo, lambda n: self.cluster.ensure_network(n, plan.namespace))
+        report.unchanged.extend(n.name for n in plan.networks if n.name in settled)
         for net, outcome in outcomes:
             getattr(report, outcome).append(net.name)
         if failures:
@@ -119,28 +159,37 @@ class Deployer:
 
     # ---- KDUs -------------------------------------------------------------------------------------------------------
 
-    def install_kdus(self, plan: Plan, report: Report) -> Report:
+    def install_kdus(self, plan: Plan, report: Report, done: dict[str, Converged] | None = None) -> Report:
+        """Install each KDU's release, upgrade the ones whose values or chart differ from the plan, leave the others
+        (no helm write). ``done`` receives what happened to each release, for a rollback of this run."""
         helm = self._helm()
-        done, failures = self._each(plan.kdus, lambda k: self._install(helm, k))
-        for kdu, installed in done:
-            (report.installed if installed else report.existing_releases).append(kdu.release_name)
+        outcomes, failures = self._each(plan.kdus, lambda k: self._converge(helm, k))
+        lists = {"installed": report.installed, "upgraded": report.upgraded, "unchanged": report.existing_releases}
+        for kdu, outcome in outcomes:
+            lists[outcome.action].append(kdu.release_name)
+            if done is not None:
+                done[kdu.release_name] = outcome
+        for kdu, error in failures:  # helm --atomic restored it: the report says so
+            if isinstance(error, UpgradeFailed) and error.restored:
+                report.rolled_back.append(kdu.release_name)
         if failures:
             raise failures[0][1]
         return report
 
-    def _install(self, helm: Helm, kdu: KduPlan) -> bool:
-        """Install one release (True), or leave an existing deployed one (False); failed leftovers are replaced."""
-        status = helm.status(kdu.release_name, kdu.namespace)
-        state = ((status or {}).get("info") or {}).get("status")
-        if state == "deployed":
-            try:
-                self._verify(helm, kdu)
-                return False
-            except AttachmentError:  # left by an earlier run without the attachment: replace it below
-                self.progress(f"{kdu.namespace}/{kdu.release_name} lacks its attachment: installing it again")
-        if status is not None:  # failed / pending from a crashed run, or unattached: start again
-            helm.uninstall(kdu.release_name, kdu.namespace)
+    def _converge(self, helm: Helm, kdu: KduPlan) -> Converged:
         chart = kdu.chart_path or kdu.helm_chart or ""
+        verdict = judge(helm, kdu, chart, verify=self.settings.verify)
+        if verdict.action == "unchanged":
+            return Converged("unchanged")
+        if verdict.action == "upgrade" and verdict.release is not None:
+            return self._upgrade(helm, kdu, chart, verdict)
+        if verdict.release is not None:  # failed / pending from a crashed run: start again
+            self.progress(f"{kdu.namespace}/{kdu.release_name}: {verdict.why}: installing it again")
+            helm.uninstall(kdu.release_name, kdu.namespace)
+        self._install(helm, kdu, chart)
+        return Converged("installed")
+
+    def _install(self, helm: Helm, kdu: KduPlan, chart: str) -> None:
         use_post = self._needs_post_renderer(helm, kdu, chart)
         self.progress(f"installing {kdu.key} as {kdu.namespace}/{kdu.release_name}"
                       + (" (attachment by post-renderer)" if use_post else ""))
@@ -154,7 +203,36 @@ class Deployer:
         except L2NetError:
             helm.uninstall(kdu.release_name, kdu.namespace)  # made by this run and not attached: do not leave it
             raise
-        return True
+
+    def _upgrade(self, helm: Helm, kdu: KduPlan, chart: str, verdict: Verdict) -> Converged:
+        """``helm upgrade`` with the plan's values replacing the release's (--reset-values) and the attachment as
+        install sends it; a failure is named with the state helm left (--atomic: the previous revision runs)."""
+        before = verdict.release
+        assert before is not None, "only a release that exists is upgraded"
+        use_post = self._needs_post_renderer(helm, kdu, chart)
+        self.progress(f"upgrading {kdu.key} ({kdu.namespace}/{kdu.release_name}, revision {before.revision}): "
+                      f"{verdict.why}" + (" (attachment by post-renderer)" if use_post else ""))
+        try:
+            if use_post:
+                with helm.attachment_post_renderer(kdu) as post:
+                    helm.upgrade(kdu.release_name, chart, kdu.namespace, kdu.values, post)
+            else:
+                helm.upgrade(kdu.release_name, chart, kdu.namespace, kdu.values)
+        except L2NetError as e:
+            raise UpgradeFailed(kdu, before.revision, self._state_after(helm, kdu), e) from e
+        try:
+            self._verify(helm, kdu)
+        except L2NetError:  # upgraded by this run and not attached: back to what ran before
+            helm.rollback(kdu.release_name, kdu.namespace, before.revision)
+            raise
+        return Converged("upgraded", before.revision)
+
+    def _state_after(self, helm: Helm, kdu: KduPlan) -> DeployedRelease | None:
+        try:
+            return helm.deployed(kdu.release_name, kdu.namespace)
+        except L2NetError as e:  # the failure is reported anyway; its aftermath is then unknown
+            log.warning("%s/%s: state after the failed upgrade unknown: %s", kdu.namespace, kdu.release_name, e)
+            return None
 
     def _needs_post_renderer(self, helm: Helm, kdu: KduPlan, chart: str) -> bool:
         mode = self.settings.post_renderer
@@ -186,12 +264,16 @@ class Deployer:
         report = self.create_networks(plan)
         if self.helm is None:
             return report
+        done: dict[str, Converged] = {}
         try:
-            self.install_kdus(plan, report)
+            self.install_kdus(plan, report, done)
         except L2NetError as e:
-            self._rollback_kdus(plan, report)
-            self._fail(plan, report, "KDU installation failed", e)
-        self.progress(f"NS {plan.ns_name}: {len(plan.networks)} networks ready, {len(plan.kdus)} KDUs installed")
+            self._rollback_kdus(plan, report, done)
+            undone = f" (releases rolled back: {', '.join(sorted(report.rolled_back))})" if report.rolled_back else ""
+            self._fail(plan, report, f"KDU installation failed{undone}", e)
+        self.progress(f"NS {plan.ns_name}: {len(plan.networks)} networks ready, {len(plan.kdus)} KDUs: "
+                      f"{len(report.installed)} installed, {len(report.upgraded)} upgraded, "
+                      f"{len(report.existing_releases)} unchanged")
         return report
 
     def terminate(self, plan: Plan, *, force: bool = False) -> Report:
@@ -203,11 +285,11 @@ class Deployer:
                       f"{len(report.deleted)} networks deleted")
         return report
 
-    def undo(self, plan: Plan, report: Report) -> None:
-        """Undo what ``report`` says this run did here (the releases it installed, then the networks it created; never
-        what it adopted or found), after a failure on another cluster of the same NS (:mod:`.fanout`)."""
+    def undo(self, plan: Plan, report: Report, done: Mapping[str, Converged]) -> None:
+        """Undo what this run did here (``done``: its releases, installed or upgraded; then ``report``'s networks it
+        created; never what it adopted or found), after a failure on another cluster of the same NS (:mod:`.fanout`)."""
         if self.helm is not None:
-            self._rollback_kdus(plan, report)
+            self._rollback_kdus(plan, report, done)
         created = [n for n in plan.networks if n.name in report.created and n.name not in report.rolled_back]
         if not created:
             return
@@ -253,10 +335,20 @@ class Deployer:
             self.progress(f"failed: {_label(item)}: {error}")
         return done, failures
 
-    def _rollback_kdus(self, plan: Plan, report: Report) -> None:
-        mine = [k for k in plan.kdus if k.release_name in report.installed]
-        _, failures = self._each(mine, lambda k: self._helm().uninstall(k.release_name, k.namespace))
+    def _rollback_kdus(self, plan: Plan, report: Report, done: Mapping[str, Converged]) -> None:
+        """Undo this run's helm changes: uninstall what it installed, roll what it upgraded back to the revision that
+        ran before. Releases it left unchanged are not touched; a failed upgrade was rolled back by helm --atomic."""
+        mine = [k for k in plan.kdus if done.get(k.release_name, _NOTHING).action in ("installed", "upgraded")]
+        if mine:
+            self.progress(f"rolling back {len(mine)} release(s) this run installed or upgraded")
+        _, failures = self._each(mine, lambda k: self._undo(k, done[k.release_name]))
         report.rolled_back.extend(k.release_name for k in mine if k not in [f[0] for f in failures])
+
+    def _undo(self, kdu: KduPlan, outcome: Converged) -> None:
+        if outcome.action == "upgraded":
+            self._helm().rollback(kdu.release_name, kdu.namespace, outcome.previous)
+        else:
+            self._helm().uninstall(kdu.release_name, kdu.namespace)
 
     def _fail(self, plan: Plan, report: Report, what: str, cause: Exception) -> None:
         """Delete the networks this run created (never adopted ones), then raise a DeployError chained to ``cause``.

@@ -16,11 +16,11 @@ not answer stops the run with nothing created.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from osm_l2net.core.errors import L2NetError
 from osm_l2net.core.plan import Plan
-from osm_l2net.deploy.deployer import Deployer, DeployError, Progress, Report
+from osm_l2net.deploy.deployer import Converged, Deployer, DeployError, Progress, Report
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Member:
     plan: Plan
     deployer: Deployer
     report: Report
+    done: dict[str, Converged] = field(default_factory=dict)  # release -> what this run did to it (for undo)
 
 
 def label(cluster: str) -> str:
@@ -55,7 +56,7 @@ def instantiate(parts: Sequence[Member], progress: Progress) -> None:
             continue
         progress(f"cluster {label(part.cluster)}: KDUs (the networks of all {len(parts)} clusters are ready)")
         try:
-            part.deployer.install_kdus(part.plan, part.report)
+            part.deployer.install_kdus(part.plan, part.report, part.done)
         except L2NetError as e:
             _fail(parts, parts, part, "KDU installation", e, progress)
 
@@ -88,7 +89,7 @@ def _fail(to_undo: Sequence[Member], parts: Sequence[Member], failed: Member, st
     problems: list[str] = []
     for part in to_undo:
         try:
-            part.deployer.undo(part.plan, part.report)
+            part.deployer.undo(part.plan, part.report, part.done)
         except L2NetError as e:
             problems.append(f"cluster {label(part.cluster)}: {e}")
             progress(f"rollback on cluster {label(part.cluster)} incomplete: {e}")

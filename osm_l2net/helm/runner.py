@@ -116,6 +116,20 @@ class Release:
         )
 
 
+@dataclass(frozen=True)
+class DeployedRelease:
+    """A release as it is in the cluster: what an apply compares with its plan (``config``: the user-supplied
+    values, not merged with the chart's defaults; ``chart``: ``<name>-<version>`` as ``helm list`` prints it)."""
+
+    name: str
+    namespace: str
+    revision: int
+    status: str
+    chart: str
+    config: Mapping[str, Any] = field(hash=False, repr=False)  # may hold secrets: never in a repr or a log
+    manifests: tuple[Mapping[str, Any], ...] = field(hash=False, repr=False)
+
+
 class Helm:
     def __init__(self, settings: HelmSettings | None = None) -> None:
         self.settings = settings or HelmSettings()
@@ -158,6 +172,14 @@ class Helm:
                 args.append("--create-namespace")
         return self._change(args, values, post_renderer)
 
+    def rollback(self, release: str, namespace: str, revision: int) -> None:
+        """Roll ``release`` back to ``revision`` (a new revision with that one's chart and values), waiting as
+        install does: how an apply undoes an upgrade it made when a later step of the same run fails."""
+        args = ["rollback", release, str(revision), "--namespace", namespace, "--timeout", self._timeout_flag()]
+        if self.settings.wait:
+            args.append("--wait")
+        self._run(args, timeout=self._op_timeout())
+
     def uninstall(self, release: str, namespace: str) -> bool:
         """Uninstall; True if the release existed, False if it was already absent (idempotent)."""
         args = ["uninstall", release, "--namespace", namespace, "--timeout", self._timeout_flag()]
@@ -192,6 +214,31 @@ class Helm:
             raise
         data = self._json(out, ["status", release])
         return data if isinstance(data, dict) else None
+
+    def deployed(self, release: str, namespace: str) -> DeployedRelease | None:
+        """What is deployed under ``release`` (None: no such release): from ``helm status -o json`` (state,
+        revision, the user-supplied values as ``helm get values`` prints them, the manifest) and ``helm list`` (the
+        chart: ``status`` omits it). Reads only."""
+        status = self.status(release, namespace)
+        if status is None:
+            return None
+        listed = self._run(["list", "--namespace", namespace, "--all", "--max", "0", "--output", "json",
+                            "--filter", f"^{re.escape(release)}$"])
+        rows = self._json(listed, ["list", "--filter", release])
+        chart = next((str(r.get("chart", "")) for r in rows or [] if r.get("name") == release), "")
+        config = status.get("config")
+        manifest = str(status.get("manifest") or "")
+        return DeployedRelease(release, namespace, int(status.get("version") or 0),
+                               str((status.get("info") or {}).get("status", "")), chart,
+                               config if isinstance(config, dict) else {},
+                               tuple(parse_manifests(manifest, [self.settings.binary, "status", release])))
+
+    def show_chart(self, chart: str, *, version: str | None = None) -> dict[str, Any]:
+        """The chart's metadata (its Chart.yaml), as ``helm show chart`` reads it: a folder, an archive or a repo
+        reference (the repo's index, as install would use). Does not contact the cluster."""
+        args = ["show", "chart", chart, *(["--version", version] if version else [])]
+        docs = parse_manifests(self._run(args, cluster=False), [self.settings.binary, *args])
+        return docs[0] if docs else {}
 
     def get_values(self, release: str, namespace: str, *, all_values: bool = False) -> dict[str, Any]:
         """The user-supplied values of a release (chart defaults merged in when ``all_values``)."""
@@ -246,7 +293,7 @@ class Helm:
     ) -> Release:
         with self._values_file(values) as path:
             argv = [*args, "--values", path, *_post_renderer_flags(post_renderer), *self.settings.extra_flags]
-            out = self._run(argv, timeout=self._op_timeout())
+            out = self._run(argv, timeout=self._op_timeout(self.settings.atomic))
         data = self._json(out, args[:2])
         if not isinstance(data, dict):
             raise ToolError([self.settings.binary, *args], 0, f"expected a release object, got {type(data).__name__}")
@@ -265,8 +312,10 @@ class Helm:
     def _timeout_flag(self) -> str:
         return f"{max(1, round(self.settings.timeout))}s"
 
-    def _op_timeout(self) -> float:
-        return self.settings.timeout + GRACE_SECONDS
+    def _op_timeout(self, atomic: bool = False) -> float:
+        # --atomic: after a failure helm waits for its rollback (or uninstall) as long again: it must not be stopped
+        # in the middle of restoring the release
+        return self.settings.timeout * (2 if atomic else 1) + GRACE_SECONDS
 
     def _global_flags(self) -> list[str]:
         flags = ["--kubeconfig", self.settings.kubeconfig] if self.settings.kubeconfig else []

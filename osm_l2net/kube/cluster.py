@@ -64,8 +64,8 @@ class Cluster(Client):
     def ensure_network(self, net: NetworkPlan, namespace: str | None = None) -> EnsureOutcome:
         return networks.ensure_network(self, net, namespace)
 
-    def dry_run_network(self, net: NetworkPlan, namespace: str | None = None) -> str:
-        return networks.dry_run_network(self, net, namespace)
+    def dry_run_network(self, net: NetworkPlan, namespace: str | None = None, *, server: bool = True) -> str:
+        return networks.dry_run_network(self, net, namespace, server=server)
 
     # ------------------------------------------------------------ wait
 
@@ -85,6 +85,9 @@ class Cluster(Client):
 
     def list_owned(self, owner: Mapping[str, str] | None = None, namespace: str | None = None) -> list[OwnedNetwork]:
         return status.list_owned(self, owner, namespace)
+
+    def settled_networks(self, nets: Sequence[NetworkPlan], namespace: str | None = None) -> set[str]:
+        return status.settled(self, nets, namespace)
 
     def network_status(self, nets: Sequence[NetworkPlan], namespace: str | None = None) -> list[NetworkStatus]:
         return status.network_status(self, nets, namespace)

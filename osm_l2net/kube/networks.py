@@ -96,14 +96,17 @@ def ensure_network(api: Client, net: NetworkPlan, namespace: str | None = None) 
     raise TemporaryClusterError(f"{what}: the name kept being taken and released; gave up")
 
 
-def dry_run_network(api: Client, net: NetworkPlan, namespace: str | None = None) -> str:
-    """What ensure_network would do ("create", "update", "unchanged"), its write sent with dryRun=All: the API
-    server runs its schema, admission and RBAC checks and stores nothing (kubectl's --dry-run=server)."""
+def dry_run_network(api: Client, net: NetworkPlan, namespace: str | None = None, *, server: bool = True) -> str:
+    """What ensure_network would do ("create", "update", "unchanged"), refusing what it would refuse (a foreign
+    object, our object with another spec); ``server``: its write sent with dryRun=All, so the API server runs its
+    schema, admission and RBAC checks and stores nothing (kubectl's --dry-run=server); else reads only."""
     ref, ns = ks.resource_of(net.manifest), api.ns_of(net, namespace)
     body = ks.with_namespace(net.manifest, ns)
     live = api.read(ref, ns, net.name)
     if live is not None and not ks.same_owner(live, body):
         raise _foreign(ref, ns, net.name, live, body, "apply would leave it untouched and fail")
+    if live is None and not server:
+        return "create"
     if live is None:
         what = f"create {ref.kind} {ns}/{net.name} (server dry run)"
         try:
@@ -120,7 +123,8 @@ def dry_run_network(api: Client, net: NetworkPlan, namespace: str | None = None)
     patch = alignment(live, body)
     if not patch:
         return "unchanged"
-    _patch(api, ref, ns, net.name, patch, f"update {ref.kind} {ns}/{net.name} (server dry run)", dry_run=True)
+    if server:
+        _patch(api, ref, ns, net.name, patch, f"update {ref.kind} {ns}/{net.name} (server dry run)", dry_run=True)
     return "update"
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from osm_l2net.core.errors import ClusterError
 from osm_l2net.core.plan import NetworkPlan
 from osm_l2net.kube import state as ks
-from osm_l2net.kube.client import Client
+from osm_l2net.kube.client import Client, log
+from osm_l2net.kube.networks import alignment
 from osm_l2net.kube.state import NetworkStatus, OwnedNetwork
 
 
@@ -20,6 +22,26 @@ def list_owned(api: Client, owner: Mapping[str, str] | None = None, namespace: s
         items, _ = api.list_objects(ref, namespace, ks.label_selector(owner))
         found.extend(OwnedNetwork.from_object(o) for o in items if ks.is_ours(o))
     return sorted(found, key=lambda o: (o.namespace, o.name, o.kind))
+
+
+def settled(api: Client, networks: Sequence[NetworkPlan], namespace: str | None = None) -> set[str]:
+    """The planned networks already in the cluster exactly as planned (ours, the planned spec, no label to add, not
+    being deleted): apply leaves them without a write, so a re-run with the same inputs writes nothing. One list per
+    kind and namespace. Anything else (absent, foreign, another spec, a list that fails: a namespace not created
+    yet) is not settled and goes through ``ensure_network``, which creates, adopts or refuses it and says why."""
+    found: set[str] = set()
+    for ref, ns, nets in api.groups(networks, namespace):
+        try:
+            live = {o["metadata"]["name"]: o for o in api.list_objects(ref, ns, ks.selector_for(nets))[0]}
+        except ClusterError as e:  # this list only saves writes: ensure_network's path reports what is wrong
+            log.info("%s: not known which networks are already there (%s); each goes through create-or-adopt", ns, e)
+            continue
+        for net in nets:
+            obj, body = live.get(net.name), ks.with_namespace(net.manifest, ns)
+            if (obj is not None and ks.same_owner(obj, body) and not obj["metadata"].get("deletionTimestamp")
+                    and not ks.spec_drift(obj, body) and not alignment(obj, body)):
+                found.add(net.name)
+    return found
 
 
 def network_status(api: Client, networks: Sequence[NetworkPlan], namespace: str | None = None) -> list[NetworkStatus]:

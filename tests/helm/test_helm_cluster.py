@@ -207,3 +207,30 @@ def test_uninstall_with_wait_returns_once_resources_are_gone(
     assert waiting.uninstall("cdn-1", NS) is True
     assert cluster.get(DEPLOYMENTS, NS, "cdn-1") is None
     assert waiting.uninstall("cdn-1", NS) is False
+
+
+def test_deployed_reads_state_values_chart_and_manifest_and_rollback_restores_a_revision(
+    khelm: Helm, cluster: EmulatedCluster, make_chart: ChartFactory, kdu: KduPlan
+) -> None:
+    """What apply compares with its plan, from reads only; and the undo of an upgrade a failed run made."""
+    chart = make_chart("hooked", HOOK_TEMPLATES)
+    assert khelm.deployed("cdn-1", NS) is None
+    khelm.install("cdn-1", str(chart), NS, {**kdu.values, "big": 2**60 + 1})
+    khelm.install("cdn-10", str(chart), NS, {})  # --filter is anchored: cdn-1 is not cdn-10
+    before = len(cluster.log.entries())
+    found = khelm.deployed("cdn-1", NS)
+    assert found is not None
+    assert (found.name, found.revision, found.status, found.chart) == ("cdn-1", 1, "deployed", "hooked-0.1.0")
+    assert found.config["podLabels"] == dict(kdu.pod_labels) and float(found.config["big"]) == float(2**60 + 1)
+    assert sorted(m["kind"] for m in found.manifests) == ["ConfigMap", "Deployment"]
+    assert "big" not in repr(found), "values may hold secrets: not in a repr"
+    assert [e for e in cluster.log.entries()[before:] if e.is_write] == []
+    assert khelm.show_chart(str(chart))["version"] == "0.1.0"
+
+    khelm.upgrade("cdn-1", str(chart), NS, {"podLabels": {"x": "1"}})
+    khelm.rollback("cdn-1", NS, 1)
+    back = khelm.deployed("cdn-1", NS)
+    assert back is not None and (back.revision, back.status) == (3, "deployed")
+    assert back.config["podLabels"] == dict(kdu.pod_labels)
+    meta = pod_template_meta(cluster.get(DEPLOYMENTS, NS, "cdn-1"))
+    assert meta["labels"] == {"app": "hooked", **kdu.pod_labels}
