@@ -75,6 +75,7 @@ class NetworkPlan:
     manifest: Mapping[str, Any] = field(hash=False, compare=True)
     pod_address_range: str | None = None  # the block the provider's IPAM gives multi-replica KDUs' pods
     pod_address_capacity: int | None = None  # how many pods, ever, it can address (L2S-M never frees one)
+    mtu: int | None = None  # the VLD's l2-protocol-data mtu, when the descriptor gives one (the pre-flight checks it)
 
     @property
     def kind(self) -> str:
@@ -91,6 +92,8 @@ class NetworkPlan:
         if self.pod_address_range is not None:  # only then: plans without multi-replica KDUs keep their old form
             out["podAddressRange"] = self.pod_address_range
             out["podAddressCapacity"] = self.pod_address_capacity
+        if self.mtu is not None:  # likewise: only plans whose descriptors give an MTU carry it
+            out["mtu"] = self.mtu
         out["manifest"] = plain(self.manifest) if copy else self.manifest
         return out
 
@@ -200,7 +203,7 @@ class Plan:
 
 def _network_from(n: Mapping[str, Any]) -> NetworkPlan:
     return NetworkPlan(n["vld"], n["name"], n["cidr"], n["ipVersion"], n["gatewayIp"], n["manifest"],
-                       n.get("podAddressRange"), n.get("podAddressCapacity"))
+                       n.get("podAddressRange"), n.get("podAddressCapacity"), n.get("mtu"))
 
 
 def _kdu_from(k: Mapping[str, Any], package_dirs: Mapping[str, str]) -> KduPlan:

@@ -90,18 +90,22 @@ def apply(source: PlanSource, *, kubeconfig: PathLike | None = None, context: st
           namespace: str | None = None, ns_name: str | None = None, ns_id: str | None = None,
           config: Mapping[str, Any] | None = None, options: PlanOptions | None = None, kdus: bool = True,
           helm: HelmSettings | None = None, settings: DeploySettings | None = None, dry_run: DryRun = "none",
-          policy: RetryPolicy | None = None, progress: Progress | None = None) -> DeployResult:
+          policy: RetryPolicy | None = None, progress: Progress | None = None, preflight: bool = True) -> DeployResult:
     """Create the NS's networks, wait until they are ready, then install its KDUs (create-or-adopt; safe to re-run).
 
     ``source``: a :class:`Plan`, or the NS's package paths planned with ``ns_name``/``ns_id``/``config``/``options``.
     ``kdus`` False: networks only. ``helm``: how helm runs (kubeconfig and context default to this call's).
     ``dry_run`` ``"client"``: what would change, from reads only; ``"server"``: each network is also sent with
-    dryRun=All. Nothing is changed then.
+    dryRun=All. Nothing is changed then. ``preflight`` (also in a dry run): check L2S-M first (its API version, the
+    Overlay and its ports, the webhook, per-node port capacity, the MTU) and raise
+    :class:`~osm_l2net.core.preflight.PreflightError` before anything is created; False skips it.
     """
     _check(source, namespace, ns_name, ns_id, config, options)
     say = _say(progress)
     with _connect(kubeconfig, context, namespace, policy, progress, announce=say) as cluster:
         plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        if preflight:
+            cluster.preflight(plan, say)
         deployer = _deployer(cluster, kubeconfig, context, kdus, helm, settings, say)
         if dry_run != "none":
             return DeployResult(plan, Report(plan.ns_id), _changes(deployer, plan, server=dry_run == "server"), dry_run)
