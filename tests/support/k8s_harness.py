@@ -36,7 +36,7 @@ from tests.support.k8s_emulator import (
     RequestLog,
     Resource,
 )
-from tests.support.k8s_l2sm import L2SMInstall
+from tests.support.k8s_l2sm import HEALTHY, L2SMInstall
 from tests.support.k8s_l2sm import install as install_l2sm
 
 T = TypeVar("T")
@@ -153,7 +153,7 @@ class EmulatedCluster:
     """The emulator test double served on 127.0.0.1:<ephemeral port> from a background thread, plus a kubeconfig."""
 
     def __init__(self, workdir: Path | None = None, faults: FaultPlan | None = None,
-                 namespaces: Sequence[str] = (), l2sm: L2SMInstall | None = L2SMInstall()) -> None:
+                 namespaces: Sequence[str] = (), l2sm: L2SMInstall | None = HEALTHY) -> None:
         """``l2sm``: the L2S-M installed at start (tests/support/k8s_l2sm.py; default a healthy 2.8.7 with one
         Overlay of 10 ports on node-1, which the pre-flight of every apply checks); None: no L2S-M objects."""
         self._workdir = workdir

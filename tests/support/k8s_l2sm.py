@@ -20,6 +20,7 @@ The facts, from L2S-M's repository (github.com/Networks-it-uc3m/L2S-M; our own o
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ class L2SMInstall:
     mtu: int = 1400
 
 
+HEALTHY = L2SMInstall()
+
+
 def overlay_object(name: str, namespace: str, nodes: Sequence[str], interface_number: int) -> dict[str, Any]:
     """An Overlay with what its CRD requires (spec.provider.name/domain, topology.nodes)."""
     return {"apiVersion": "l2sm.l2sm.k8s.local/v1", "kind": "Overlay",
@@ -59,7 +63,7 @@ def overlay_object(name: str, namespace: str, nodes: Sequence[str], interface_nu
             "spec": {"provider": {"name": "l2sm-controller", "domain": [f"l2sm-controller-service.{NAMESPACE}"]},
                      "interfaceNumber": interface_number,
                      "topology": {"nodes": list(nodes),
-                                  "links": [{"endpointA": a, "endpointB": b} for a, b in zip(nodes, nodes[1:])]},
+                                  "links": [{"endpointA": a, "endpointB": b} for a, b in itertools.pairwise(nodes)]},
                      "switchTemplate": {"spec": {"containers": [{"name": "l2sm-switch",
                                                                  "image": "alexdecb/l2sm-switch:2.8"}]}}}}
 
@@ -76,7 +80,7 @@ def port_object(overlay: dict[str, Any], i: int, mtu: int) -> dict[str, Any]:
             "spec": {"config": json.dumps(config)}}
 
 
-def install(cluster: EmulatedCluster, spec: L2SMInstall = L2SMInstall()) -> None:
+def install(cluster: EmulatedCluster, spec: L2SMInstall = HEALTHY) -> None:
     """Put ``spec``'s L2S-M into the store (no API traffic, nothing in the request log)."""
     if cluster.get(*_ns(NAMESPACE)) is None:
         cluster.create_namespace(NAMESPACE)
