@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from osm_l2net.core import preflight as rules
 from osm_l2net.core.errors import AccessDenied
-from osm_l2net.core.names import label_value
 from osm_l2net.core.plan import LABEL_NS_ID, Plan
 from osm_l2net.core.preflight import Finding, Observations, Operator, Overlay, Port, PreflightError
 from osm_l2net.core.providers import ANNOTATION_MULTUS_NETWORKS, NAD, ResourceRef, annotated_networks
@@ -66,7 +65,7 @@ def observe(client: Client, plan: Plan, l2sm_namespace: str = rules.L2SM_NAMESPA
     service = guard("webhook", lambda: client.read_builtin("Service", l2sm_namespace, rules.WEBHOOK_SERVICE), None)
     slices = guard("webhook", lambda: client.endpoint_slices(
         l2sm_namespace, f"kubernetes.io/service-name={rules.WEBHOOK_SERVICE}"), none) if service else none
-    pods = guard("pods", lambda: client.pods(plan.namespace, f"{LABEL_NS_ID}={label_value(plan.ns_id)}"), none)
+    pods = guard("pods", lambda: client.pods(plan.namespace, f"{LABEL_NS_ID}={plan.owner_labels[LABEL_NS_ID]}"), none)
     return Observations(l2sm_namespace=l2sm_namespace, served=served, nads_served=nads, operator=operator,
                         ports_namespace=where, overlays=tuple(_overlay(o) for o in overlays), ports=tuple(ports),
                         webhook_service=service is not None, webhook_ready=sum(_ready(s) for s in slices),
