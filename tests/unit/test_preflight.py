@@ -154,3 +154,10 @@ def test_ports_namespace_follows_the_operator_switches_namespace() -> None:
     assert ports_namespace(Operator("i", "l2sm-system"), "l2sm-system", "kdus") == "l2sm-system"
     assert ports_namespace(Operator("i", None), "l2sm-system", "kdus") == "kdus"  # unset: Multus looks in the pod's
     assert ports_namespace(None, "l2sm-system", "kdus") == "l2sm-system"
+
+
+def test_capacity_without_known_nodes() -> None:
+    no_nodes = healthy(nodes=())
+    assert "overlay topology: names no node" in errors(judge(plan(), no_nodes))[0]
+    hidden = replace(no_nodes, overlays=(), unreadable={"overlays": "HTTP 403"})
+    assert errors(judge(plan(), hidden)) == [] and len(warnings(judge(plan(), hidden))) == 1
