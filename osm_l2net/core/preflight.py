@@ -19,6 +19,8 @@ The facts, from L2S-M's own repository (github.com/Networks-it-uc3m/L2S-M, read 
   networks and the pod is admitted without any, with annotation ``l2sm/error``. ``internal/env/env.go``: without
   ``SWITCHES_NAMESPACE`` that namespace is "" (the webhook counts ports in every namespace and writes Multus references
   without a namespace, which Multus resolves in the pod's namespace): the ports must then be in the KDU's namespace.
+- ``internal/utils`` ``GetNetworkEdgeDevice``: an inter-cluster L2Network (``spec.provider.name``) needs a
+  NetworkEdgeDevice whose ``spec.provider.name`` is the same, looked up in every namespace.
 - The L2Network/Overlay/NetworkEdgeDevice API (``l2sm.l2sm.k8s.local/v1``) exists since 2.8 (October 2024); the 2023
   operator realised plain NADs (provider ``l2sm-nad``), which a 2.8 operator ignores.
 """
@@ -28,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from osm_l2net.core.errors import EXIT_FAILURE, EXIT_INPUT, L2NetError, Problem
 from osm_l2net.core.plan import Plan
@@ -88,6 +90,7 @@ class Observations:
     webhook_service: bool = False
     webhook_ready: int = 0
     held: Mapping[str, int] = field(default_factory=dict)
+    edge_providers: frozenset[str] = frozenset()  # spec.provider.name of every NetworkEdgeDevice (read when needed)
     unreadable: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -190,7 +193,7 @@ def _current(plan: Plan, obs: Observations) -> list[Finding]:
         return [_problem("provider l2sm", "the API serves no l2networks.l2sm.l2sm.k8s.local/v1: L2S-M 2.8 or later "
                          "is not installed", "L2S-M 2.8+ installed (namespace l2sm-system), or --provider l2sm-nad "
                          "for a 2023 L2S-M")]
-    found = _operator(obs, version) + _webhook(obs) + _overlay(obs)
+    found = _operator(obs, version) + _webhook(obs) + _overlay(obs) + _edge(plan, obs)
     if obs.ports:
         found += _capacity(plan, obs)
     return found
@@ -242,6 +245,22 @@ def _overlay(obs: Observations) -> list[Finding]:
                               "<overlay>-veth<N>), where the webhook looks for them: pods would get annotation "
                               "l2sm/error", f"the Overlay's ports in {ns} (the operator's SWITCHES_NAMESPACE)"))
     return found
+
+
+def edge_provider(manifest: Mapping[str, Any]) -> str | None:
+    """The inter-cluster provider an L2Network names (``spec.provider.name``), if any."""
+    provider = (manifest.get("spec") or {}).get("provider")
+    name = provider.get("name") if isinstance(provider, Mapping) else None
+    return str(name) if name else None
+
+
+def _edge(plan: Plan, obs: Observations) -> list[Finding]:
+    if "edge devices" in obs.unreadable:
+        return []
+    return [_problem(f"network {n.name} (vld {n.vld_id})", f"names inter-cluster provider {name!r}, and no "
+                     "NetworkEdgeDevice has it: the operator would never connect the network to the other clusters",
+                     f"a NetworkEdgeDevice with spec.provider.name {name!r}")
+            for n in plan.networks if (name := edge_provider(n.manifest)) and name not in obs.edge_providers]
 
 
 def _capacity(plan: Plan, obs: Observations) -> list[Finding]:

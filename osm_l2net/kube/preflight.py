@@ -22,6 +22,7 @@ from osm_l2net.kube.client import Client
 
 GROUP, VERSION = "l2sm.l2sm.k8s.local", "v1"
 OVERLAYS = ResourceRef(GROUP, VERSION, "overlays", "Overlay")
+NEDS = ResourceRef(GROUP, VERSION, "networkedgedevices", "NetworkEdgeDevice")
 T = TypeVar("T")
 
 
@@ -65,11 +66,14 @@ def observe(client: Client, plan: Plan, l2sm_namespace: str = rules.L2SM_NAMESPA
     service = guard("webhook", lambda: client.read_builtin("Service", l2sm_namespace, rules.WEBHOOK_SERVICE), None)
     slices = guard("webhook", lambda: client.endpoint_slices(
         l2sm_namespace, f"kubernetes.io/service-name={rules.WEBHOOK_SERVICE}"), none) if service else none
+    edges = guard("edge devices", lambda: client.list_objects(NEDS, None, "")[0], none) \
+        if any(rules.edge_provider(n.manifest) for n in plan.networks) else none  # inter-cluster networks only
     pods = guard("pods", lambda: client.pods(plan.namespace, f"{LABEL_NS_ID}={plan.owner_labels[LABEL_NS_ID]}"), none)
     return Observations(l2sm_namespace=l2sm_namespace, served=served, nads_served=nads, operator=operator,
                         ports_namespace=where, overlays=tuple(_overlay(o) for o in overlays), ports=tuple(ports),
                         webhook_service=service is not None, webhook_ready=sum(_ready(s) for s in slices),
-                        held=_held(pods, {p.name for p in ports}), unreadable=unreadable)
+                        held=_held(pods, {p.name for p in ports}), edge_providers=_providers(edges),
+                        unreadable=unreadable)
 
 
 def _operator(deployment: Mapping[str, Any]) -> Operator:
@@ -97,6 +101,11 @@ def _port(obj: Mapping[str, Any]) -> Port:
     except (ValueError, AttributeError):
         mtu = None
     return Port(str(meta.get("name")), str(meta.get("namespace")), used, mtu if isinstance(mtu, int) else None)
+
+
+def _providers(edge_devices: list[dict[str, Any]]) -> frozenset[str]:
+    names = (((d.get("spec") or {}).get("provider") or {}).get("name") for d in edge_devices)
+    return frozenset(str(n) for n in names if n)
 
 
 def _ready(endpoint_slice: Mapping[str, Any]) -> int:

@@ -114,3 +114,23 @@ def test_a_healthy_l2sm_passes_and_the_checks_only_read(kube_emulator: EmulatedC
     assert any("deployments/l2sm-controller-manager" in p for p in reads)
     assert any("endpointslices" in p for p in reads) and any("network-attachment-definitions" in p for p in reads)
     assert not [e for e in kube_emulator.log.writes() if "l2sm-system" in e.path]
+
+
+def test_an_inter_cluster_network_needs_a_network_edge_device(kube_emulator: EmulatedCluster) -> None:
+    from tests.support.k8s_emulator import NEDS
+
+    plan = cdn_plan()
+    first = plan.networks[0]
+    spec = {**first.manifest["spec"], "provider": {"name": "idco", "domain": ["10.0.0.1"]}}
+    inter = replace(plan, networks=(replace(first, manifest={**first.manifest, "spec": spec}), *plan.networks[1:]))
+    with pytest.raises(PreflightError) as caught:
+        library.apply(inter, kubeconfig=kube_emulator.kubeconfig, kdus=False, policy=FAST, dry_run="client")
+    assert "inter-cluster provider 'idco', and no NetworkEdgeDevice has it" in str(caught.value)
+    # a NED of that provider, in any namespace (the operator lists them all), with what its CRD requires
+    kube_emulator.put(NEDS, "default", {
+        "apiVersion": "l2sm.l2sm.k8s.local/v1", "kind": "NetworkEdgeDevice", "metadata": {"name": "ned-1"},
+        "spec": {"provider": {"name": "idco", "domain": ["10.0.0.1"]},
+                 "nodeConfig": {"nodeName": "node-1", "ipAddress": "192.0.2.10"}}})
+    done = library.apply(inter, kubeconfig=kube_emulator.kubeconfig, kdus=False, policy=FAST, dry_run="client")
+    assert {c.action for c in done.changes} == {"create"}
+    assert kube_emulator.log.writes() == []

@@ -161,3 +161,12 @@ def test_capacity_without_known_nodes() -> None:
     assert "overlay topology: names no node" in errors(judge(plan(), no_nodes))[0]
     hidden = replace(no_nodes, overlays=(), unreadable={"overlays": "HTTP 403"})
     assert errors(judge(plan(), hidden)) == [] and len(warnings(judge(plan(), hidden))) == 1
+
+
+def test_an_inter_cluster_network_needs_a_network_edge_device_of_its_provider() -> None:
+    base = plan()
+    manifest = {"kind": "L2Network", "spec": {"type": "vnet", "provider": {"name": "idco", "domain": ["10.0.0.1"]}}}
+    inter = replace(base, networks=(replace(base.networks[0], manifest=manifest), *base.networks[1:]))
+    assert "names inter-cluster provider 'idco', and no NetworkEdgeDevice has it" in errors(judge(inter, healthy()))[0]
+    assert judge(inter, healthy(edge_providers=frozenset({"idco"}))) == ()
+    assert errors(judge(inter, healthy(unreadable={"edge devices": "HTTP 403"}))) == []
