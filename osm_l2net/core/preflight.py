@@ -224,8 +224,9 @@ def _webhook(obs: Observations) -> list[Finding]:
                          "(or refused, while the webhook configuration remains)", "L2S-M's webhook installed")]
     if obs.webhook_ready <= 0:
         return [_problem(where, "has no ready endpoint: the webhook's failurePolicy is Fail, so every pod labelled "
-                         "l2sm=true would be refused", f"the operator ready: kubectl -n {obs.l2sm_namespace} get "
-                         f"deployment/{OPERATOR} endpointslices -l kubernetes.io/service-name={WEBHOOK_SERVICE}")]
+                         "l2sm=true would be refused", f"the operator ready: kubectl -n {obs.l2sm_namespace} get deployment "
+                         f"{OPERATOR}; kubectl -n {obs.l2sm_namespace} get endpointslices "
+                         f"-l kubernetes.io/service-name={WEBHOOK_SERVICE}")]
     return []
 
 
