@@ -203,7 +203,7 @@ class Plan:
 
 def _network_from(n: Mapping[str, Any]) -> NetworkPlan:
     return NetworkPlan(n["vld"], n["name"], n["cidr"], n["ipVersion"], n["gatewayIp"], n["manifest"],
-                       n.get("podAddressRange"), n.get("podAddressCapacity"), n.get("mtu"))
+                       n.get("podAddressRange"), n.get("podAddressCapacity"), mtu=n.get("mtu"))
 
 
 def _kdu_from(k: Mapping[str, Any], package_dirs: Mapping[str, str]) -> KduPlan:

@@ -170,3 +170,18 @@ def test_an_inter_cluster_network_needs_a_network_edge_device_of_its_provider() 
     assert "names inter-cluster provider 'idco', and no NetworkEdgeDevice has it" in errors(judge(inter, healthy()))[0]
     assert judge(inter, healthy(edge_providers=frozenset({"idco"}))) == ()
     assert errors(judge(inter, healthy(unreadable={"edge devices": "HTTP 403"}))) == []
+
+
+def test_the_descriptor_mtu_reaches_the_plan_and_its_json() -> None:
+    from tests.unit import cdn
+
+    nsd, vnfds = cdn.docs()
+    vlp = cdn.nsd_body(nsd)["df"][0]["virtual-link-profile"][0]
+    vlp.setdefault("virtual-link-protocol-data", {})["l2-protocol-data"] = {"mtu": 9000}
+    made = cdn.plan(nsd, vnfds)
+    net = made.network(vlp["virtual-link-desc-id"])
+    assert net is not None and net.mtu == 9000
+    assert [n.mtu for n in made.networks if n is not net] == [None] * (len(made.networks) - 1)
+    assert Plan.from_dict(made.as_dict()).network(net.vld_id).mtu == 9000  # type: ignore[union-attr]
+    assert "mtu" not in cdn.plan().as_dict()["networks"][0], "plans without an MTU keep their form"
+    assert "MTU 9000 is above" in errors(judge(made, healthy()))[0]
