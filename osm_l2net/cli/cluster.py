@@ -136,15 +136,18 @@ def _library_args(kubeconfig: str | None, context: str | None, connect_timeout: 
                    "is sent to the API server with dryRun=All, so its schema, admission and RBAC checks run and "
                    "nothing is stored (the namespace must exist). The KDUs are compared with the plan from helm reads "
                    "in both (install, upgrade, unchanged). Give a value as --dry-run=server.")
+@click.option("--skip-preflight", is_flag=True,
+              help="Do not check L2S-M before creating anything (its version, Overlay and ports, webhook endpoints, "
+                   "per-node port capacity, MTU; docs/troubleshooting.md#l2s-m-pre-flight).")
 @OUTPUT
 @handle_errors
 def apply(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
-          progress_interval: float, dry_run: str, fmt: str, **kwargs: Any) -> None:
+          progress_interval: float, dry_run: str, skip_preflight: bool, fmt: str, **kwargs: Any) -> None:
     """Create the NS's networks, wait until ready, then install its KDUs (create-or-adopt; safe to re-run)."""
     from osm_l2net.deploy import api as library
 
     source, common = _library_args(kubeconfig, context, connect_timeout, ready_timeout, progress_interval, kwargs)
-    result = library.apply(source, dry_run=dry_run, **common)  # type: ignore[arg-type]
+    result = library.apply(source, dry_run=dry_run, preflight=not skip_preflight, **common)  # type: ignore[arg-type]
     if dry_run != "none":
         rows = [c.as_dict() for c in result.changes]
         _echo(rows, fmt, ["ACTION", "KIND", "NAME", "NAMESPACE", "DETAIL",

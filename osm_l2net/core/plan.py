@@ -76,6 +76,7 @@ class NetworkPlan:
     pod_address_range: str | None = None  # the block the provider's IPAM gives multi-replica KDUs' pods
     pod_address_capacity: int | None = None  # how many pods, ever, it can address (L2S-M never frees one)
     cluster: str = ""  # the cluster this object goes to ("": the default one); a stretched link has one per cluster
+    mtu: int | None = None  # the VLD's l2-protocol-data mtu, when the descriptor gives one (the pre-flight checks it)
 
     @property
     def kind(self) -> str:
@@ -94,6 +95,8 @@ class NetworkPlan:
             out["podAddressCapacity"] = self.pod_address_capacity
         if self.cluster:  # only then: single-cluster plans keep their old form
             out["cluster"] = self.cluster
+        if self.mtu is not None:  # likewise: only plans whose descriptors give an MTU carry it
+            out["mtu"] = self.mtu
         out["manifest"] = plain(self.manifest) if copy else self.manifest
         return out
 
@@ -230,7 +233,7 @@ class Plan:
 
 def _network_from(n: Mapping[str, Any]) -> NetworkPlan:
     return NetworkPlan(n["vld"], n["name"], n["cidr"], n["ipVersion"], n["gatewayIp"], n["manifest"],
-                       n.get("podAddressRange"), n.get("podAddressCapacity"), n.get("cluster", ""))
+                       n.get("podAddressRange"), n.get("podAddressCapacity"), n.get("cluster", ""), mtu=n.get("mtu"))
 
 
 def _kdu_from(k: Mapping[str, Any], package_dirs: Mapping[str, str]) -> KduPlan:

@@ -282,10 +282,10 @@ def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
     gateway = str(link.gateway) if link.gateway else None
     pool = ctx.pools.get(link.vld_id)
     if pool is None:
-        return NetworkPlan(link.vld_id, name, cidr, link.ip_version, gateway, manifest)
+        return NetworkPlan(link.vld_id, name, cidr, link.ip_version, gateway, manifest, mtu=link.mtu)
     block = network_text(pool.block)
     return NetworkPlan(link.vld_id, name, cidr, link.ip_version, gateway,
-                       ctx.provider.with_pod_address_range(manifest, block), block, pool.capacity)
+                       ctx.provider.with_pod_address_range(manifest, block), block, pool.capacity, mtu=link.mtu)
 
 
 def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[Attachment], routes: list[TopoRoute]) -> KduPlan:

@@ -99,14 +99,16 @@ def apply(source: PlanSource, *, kubeconfig: PathLike | None = None, context: st
           namespace: str | None = None, ns_name: str | None = None, ns_id: str | None = None,
           config: Mapping[str, Any] | None = None, options: PlanOptions | None = None, kdus: bool = True,
           helm: HelmSettings | None = None, settings: DeploySettings | None = None, dry_run: DryRun = "none",
-          policy: RetryPolicy | None = None, progress: Progress | None = None) -> DeployResult:
+          policy: RetryPolicy | None = None, progress: Progress | None = None, preflight: bool = True) -> DeployResult:
     """Create the NS's networks, wait until they are ready, then install or upgrade its KDUs (converges; safe to re-run).
 
     ``source``: a :class:`Plan`, or the NS's package paths planned with ``ns_name``/``ns_id``/``config``/``options``.
     ``kdus`` False: networks only. ``helm``: how helm runs (kubeconfig and context default to this call's).
     A re-run upgrades the releases whose values or chart differ from the plan and leaves the others untouched.
     ``dry_run`` ``"client"``: what would change, from reads only; ``"server"``: each network is also sent with
-    dryRun=All. Nothing is changed then.
+    dryRun=All. Nothing is changed then. ``preflight`` (also in a dry run): check L2S-M first (its API version, the
+    Overlay and its ports, the webhook, per-node port capacity, the MTU) and raise
+    :class:`~osm_l2net.core.preflight.PreflightError` before anything is created; False skips it.
     """
     _check(source, namespace, ns_name, ns_id, config, options)
     say = _say(progress)
@@ -114,7 +116,12 @@ def apply(source: PlanSource, *, kubeconfig: PathLike | None = None, context: st
         plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
         if plan.clusters != ("",):
             with _fanned(plan, cluster, kubeconfig, context, policy, progress, say, kdus, helm, settings) as parts:
+                if preflight:  # every cluster's, before anything is written on any
+                    for part in parts:
+                        part.deployer.cluster.preflight(part.plan, say)
                 return _apply_fanned(plan, parts, dry_run, say)
+        if preflight:
+            cluster.preflight(plan, say)
         deployer = _deployer(cluster, kubeconfig, context, kdus, helm, settings, say)
         if dry_run != "none":
             return DeployResult(plan, Report(plan.ns_id), _changes(deployer, plan, server=dry_run == "server"), dry_run)

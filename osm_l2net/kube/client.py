@@ -473,6 +473,43 @@ class Client:
     def pods(self, ns: str | None, selector: str = "") -> list[dict[str, Any]]:
         return self.list_objects(PODS, ns, selector)[0]
 
+    # ------------------------------------------------------------ the pre-flight's reads (kube/preflight.py)
+
+    def served(self, group: str, version: str) -> frozenset[str]:
+        """The resource plurals the API serves in ``group/version`` (discovery, which every authenticated identity may
+        read); empty when the group/version is not served."""
+        what = f"discover {group}/{version}"
+        try:
+            body = self._api.call("get", what, self._co.get_api_resources, group, version)
+        except ApiException as e:
+            if e.status == 404:
+                return frozenset()
+            raise to_error(e, what) from e
+        return frozenset(str(r.name) for r in (body.resources or []) if "/" not in str(r.name))
+
+    def read_builtin(self, kind: str, ns: str, name: str) -> dict[str, Any] | None:
+        """A Deployment or Service as the server sent it (plain JSON, no models); None when it does not exist."""
+        fn = {"Deployment": client.AppsV1Api(self.api_client).read_namespaced_deployment,
+              "Service": self._core.read_namespaced_service}[kind]
+        what = f"read {kind} {ns}/{name}"
+        try:
+            raw = self._api.call("get", what, fn, name, ns, _preload_content=False)
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise to_error(e, what) from e
+        return dict(json.loads(raw.data))
+
+    def endpoint_slices(self, ns: str, selector: str) -> list[dict[str, Any]]:
+        """EndpointSlices (discovery.k8s.io/v1, which replaces the deprecated v1 Endpoints) matching ``selector``."""
+        what = f"list endpointslices in {ns}"
+        fn = client.DiscoveryV1Api(self.api_client).list_namespaced_endpoint_slice
+        try:
+            raw = self._api.call("list", what, fn, ns, label_selector=selector, _preload_content=False)
+        except ApiException as e:
+            raise to_error(e, what) from e
+        return list(json.loads(raw.data).get("items") or [])
+
     def events(self, ref: ResourceRef, ns: str, selector: str, rv: str,
                seconds: int) -> Generator[tuple[str, dict[str, Any]], None, None]:
         """(type, object) of a watch from ``rv`` lasting at most ``seconds``; closing the iterator stops it. A failed

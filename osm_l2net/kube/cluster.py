@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from osm_l2net.core.plan import NetworkPlan
-from osm_l2net.kube import networks, status, waits
+from osm_l2net.core.plan import NetworkPlan, Plan
+from osm_l2net.kube import networks, preflight, status, waits
 from osm_l2net.kube.client import (
     ApiFailure,
     Client,
@@ -57,6 +57,11 @@ class Cluster(Client):
         return self
 
     # ------------------------------------------------------------ create
+
+    def preflight(self, plan: Plan, progress: Notify) -> None:
+        """L2S-M's readiness for ``plan`` (kube/preflight.py): warnings to ``progress``; errors raise
+        :class:`~osm_l2net.core.preflight.PreflightError` before anything is created."""
+        preflight.run(self, plan, progress)
 
     def ensure_namespace(self, name: str) -> bool:
         return networks.ensure_namespace(self, name)

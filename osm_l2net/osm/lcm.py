@@ -161,6 +161,7 @@ class NsNetworks:
                 try:
                     plan = await asyncio.to_thread(self._plan, conn, nsr, namespace)
                     if plan is not None:  # the networks go where the plan put them: that namespace must exist
+                        await asyncio.to_thread(self._preflight, conn, cluster_uuid, plan)
                         await ensure_namespace(conn, cluster_uuid, plan.namespace)
                         await asyncio.to_thread(self._create, conn, cluster_uuid, plan)
                 except Exception as e:  # any exception: one error for the whole attempt (see the module docstring)
@@ -223,6 +224,15 @@ class NsNetworks:
         instance = records.instance_from_records(nsr, vnfrs, records.ns_namespace(nsr, namespace))
         plan = build_plan(descriptors, instance, self.settings.plan_options(instance.namespace))
         return plan if plan.networks else None
+
+    def _preflight(self, conn: Any, cluster_uuid: str, plan: Plan) -> None:
+        """(worker thread) L2S-M's readiness for the plan (kube/preflight.py), before its namespace or any network is
+        created: an error fails the attempt, once, for all of the NS's KDUs."""
+        if not self.settings.preflight:
+            return
+        log = logger_of(conn)
+        with self._cluster(conn, cluster_uuid, plan.namespace) as cluster:
+            cluster.preflight(plan, lambda message: log.warning("osm-l2net: NS %s: %s", plan.ns_id, message))
 
     def _create(self, conn: Any, cluster_uuid: str, plan: Plan) -> None:
         """(worker thread) Create the plan's networks and wait until they are ready."""

@@ -29,6 +29,7 @@ class ConnectorSettings:
     concurrency: int = 8
     interface_capacity: int = 10
     values_layout: ValuesLayout = field(default_factory=ValuesLayout)
+    preflight: bool = True  # check L2S-M before an NS's networks are created ($OSM_L2NET_SKIP_PREFLIGHT=true skips)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ConnectorSettings:
@@ -52,7 +53,7 @@ class ConnectorSettings:
                    pods_gone_timeout=_number(get, "PODS_GONE_TIMEOUT", default.pods_gone_timeout),
                    concurrency=int(_number(get, "CONCURRENCY", default.concurrency, integer=True)),
                    interface_capacity=int(_number(get, "INTERFACE_CAPACITY", default.interface_capacity, integer=True)),
-                   values_layout=layout)
+                   values_layout=layout, preflight=not _flag(get, "SKIP_PREFLIGHT"))
 
     def plan_options(self, namespace: str) -> PlanOptions:
         return PlanOptions(provider=self.provider, namespace=namespace, interface_capacity=self.interface_capacity,
@@ -79,3 +80,14 @@ def _number(get: Callable[[str], str | None], name: str, default: float, *, inte
                                 "a positive integer" if integer else "a positive number of seconds")
     return value
 
+
+
+def _flag(get: Callable[[str], str | None], name: str) -> bool:
+    raw = get(name)
+    if raw is None:
+        return False
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    if raw.lower() in ("0", "false", "no"):
+        return False
+    raise InputError.single(f"${ENV_PREFIX}{name}", "", f"'{raw}' is not a boolean", "true or false")

@@ -263,3 +263,41 @@ def test_a_foreign_exception_while_preparing_rolls_back_once_and_fails_every_kdu
     assert asyncio.run(replay.instantiate(nsr_id)) == [True, True, True], "LCM's retry is a new attempt"
     assert asyncio.run(replay.terminate(nsr_id)) == [True, True, True]
     assert owned(lcm) == []
+
+
+def test_an_unready_l2sm_webhook_fails_the_attempt_once_before_anything_is_created(lcm: Lcm) -> None:
+    from tests.support import k8s_l2sm
+    from tests.support.k8s_emulator import ENDPOINTSLICES
+
+    lcm.cluster.operator.start()
+    slice_name = f"{k8s_l2sm.WEBHOOK}-x7k2p"
+    lcm.cluster.patch(ENDPOINTSLICES, k8s_l2sm.NAMESPACE, slice_name,
+                      {"endpoints": [{"addresses": ["10.244.0.5"], "conditions": {"ready": False}}]})
+    nsr_id = create_ns(lcm.db, lcm.onboarded, "vod-service", VIM)
+    replay = lcm.replay()
+    results = asyncio.run(replay.instantiate(nsr_id))
+    assert all(isinstance(r, Exception) for r in results)
+    assert all("l2sm-webhook-service: has no ready endpoint" in str(r) for r in results)
+    assert lcm.cluster.log.writes() == [], "no namespace, network or release: nothing was created"
+    assert lcm.connector.installs == []
+    assert len(lcm.cluster.log.select("GET", "/deployments/l2sm-controller-manager")) == 1, "one check for the NS"
+    # LCM's retry, once the operator is ready again, is a new attempt and succeeds
+    lcm.cluster.patch(ENDPOINTSLICES, k8s_l2sm.NAMESPACE, slice_name,
+                      {"endpoints": [{"addresses": ["10.244.0.5"], "conditions": {"ready": True}}]})
+    assert asyncio.run(replay.instantiate(nsr_id)) == [True, True, True]
+    asyncio.run(replay.terminate(nsr_id))
+    assert owned(lcm) == []
+
+
+def test_skip_preflight_lets_the_connector_go_on(lcm: Lcm, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support import k8s_l2sm
+    from tests.support.k8s_emulator import ENDPOINTSLICES
+
+    monkeypatch.setenv("OSM_L2NET_SKIP_PREFLIGHT", "true")
+    lcm.cluster.operator.start()
+    lcm.cluster.delete(ENDPOINTSLICES, k8s_l2sm.NAMESPACE, f"{k8s_l2sm.WEBHOOK}-x7k2p")
+    nsr_id = create_ns(lcm.db, lcm.onboarded, "vod-service", VIM)
+    replay = lcm.replay()
+    assert asyncio.run(replay.instantiate(nsr_id)) == [True, True, True]
+    assert lcm.cluster.log.select("GET", "/deployments/l2sm-controller-manager") == []
+    asyncio.run(replay.terminate(nsr_id))

@@ -61,12 +61,14 @@ def test_settings_from_environment() -> None:
     assert (s.provider, s.ready_timeout, s.concurrency, s.values_layout.pod_annotations) == \
         ("multus", 12.5, 3, "pod.annotations")
     assert s.deploy_settings().ready_timeout == 12.5 and s.plan_options("ns1").namespace == "ns1"
+    assert s.preflight and not ConnectorSettings.from_env({"OSM_L2NET_SKIP_PREFLIGHT": "true"}).preflight
 
 
 @pytest.mark.parametrize(("name", "value", "expected"), [
     ("PROVIDER", "flannel", "unknown provider 'flannel'"),
     ("READY_TIMEOUT", "soon", "'soon' is not a positive number"),
     ("CONCURRENCY", "0", "'0' is not a positive integer"),
+    ("SKIP_PREFLIGHT", "maybe", "'maybe' is not a boolean"),
 ])
 def test_bad_settings_are_input_errors_naming_the_variable(name: str, value: str, expected: str) -> None:
     with pytest.raises(InputError) as err:

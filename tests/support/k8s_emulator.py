@@ -52,6 +52,12 @@ Listener = Callable[[str, Resource, dict[str, Any]], None]
 
 L2NETWORKS = Resource("l2sm.l2sm.k8s.local", "v1", "l2networks")
 NADS = Resource("k8s.cni.cncf.io", "v1", "network-attachment-definitions")
+# L2S-M's other two kinds (config/crd/bases/l2sm.l2sm.k8s.local_{overlays,networkedgedevices}.yaml: namespaced, v1,
+# status subresource); an L2S-M 2.8+ install serves all three
+OVERLAYS = Resource("l2sm.l2sm.k8s.local", "v1", "overlays")
+NEDS = Resource("l2sm.l2sm.k8s.local", "v1", "networkedgedevices")
+DEPLOYMENTS = Resource("apps", "v1", "deployments")
+ENDPOINTSLICES = Resource("discovery.k8s.io", "v1", "endpointslices")
 PODS = Resource("", "v1", "pods")
 NAMESPACES = Resource("", "v1", "namespaces")
 SECRETS = Resource("", "v1", "secrets")
@@ -62,6 +68,9 @@ _CRDS: dict[Resource, dict[str, Any]] = {
     L2NETWORKS: {"kind": "L2Network", "singular": "l2network", "shortnames": {"l2net"}, "subresources": {"status"}},
     NADS: {"kind": "NetworkAttachmentDefinition", "singular": "network-attachment-definition",
            "shortnames": {"net-attach-def"}, "subresources": set()},
+    OVERLAYS: {"kind": "Overlay", "singular": "overlay", "shortnames": set(), "subresources": {"status"}},
+    NEDS: {"kind": "NetworkEdgeDevice", "singular": "networkedgedevice", "shortnames": set(),
+           "subresources": {"status"}},
 }
 _VERBS = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 _EVENT_HISTORY = 5000

@@ -36,6 +36,8 @@ from tests.support.k8s_emulator import (
     RequestLog,
     Resource,
 )
+from tests.support.k8s_l2sm import HEALTHY, L2SMInstall
+from tests.support.k8s_l2sm import install as install_l2sm
 
 T = TypeVar("T")
 L2SM_FINALIZER = "l2sm.operator.io/finalizer"
@@ -161,8 +163,11 @@ class EmulatedCluster:
     """The emulator test double served on 127.0.0.1:<ephemeral port> from a background thread, plus a kubeconfig."""
 
     def __init__(self, workdir: Path | None = None, faults: FaultPlan | None = None,
-                 namespaces: Sequence[str] = ()) -> None:
+                 namespaces: Sequence[str] = (), l2sm: L2SMInstall | None = HEALTHY) -> None:
+        """``l2sm``: the L2S-M installed at start (tests/support/k8s_l2sm.py; default a healthy 2.8.7 with one
+        Overlay of 10 ports on node-1, which the pre-flight of every apply checks); None: no L2S-M objects."""
         self._workdir = workdir
+        self._l2sm = l2sm
         self._initial_faults = faults
         self._namespaces = tuple(namespaces)
         self._ready = threading.Event()
@@ -187,6 +192,8 @@ class EmulatedCluster:
         self.kubeconfig = self._write_kubeconfig()
         for ns in self._namespaces:
             self.create_namespace(ns)
+        if self._l2sm is not None:
+            install_l2sm(self, self._l2sm)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

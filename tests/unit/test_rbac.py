@@ -44,3 +44,26 @@ def test_rbac_matches_the_adapter_exactly() -> None:
     assert rules[("", "namespaces")] == calls["namespaces"] == {"create"}
     assert len(rules) == 4, "nothing beyond networks, pods and namespace creation"
     assert not any("*" in verbs for verbs in rules.values())
+
+
+def test_the_preflight_role_grants_exactly_its_reads_in_the_l2sm_namespace() -> None:
+    from osm_l2net.core import preflight
+    from osm_l2net.kube.preflight import OVERLAYS
+
+    docs = list(yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()))
+    role = next(d for d in docs if d["kind"] == "Role")
+    binding = next(d for d in docs if d["kind"] == "RoleBinding")
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == preflight.L2SM_NAMESPACE
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    rules = {(g, r): (set(rule["verbs"]), tuple(rule.get("resourceNames", ())))
+             for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    assert rules == {("apps", "deployments"): ({"get"}, (preflight.OPERATOR,)),
+                     ("", "services"): ({"get"}, (preflight.WEBHOOK_SERVICE,)),
+                     ("discovery.k8s.io", "endpointslices"): ({"list"}, ()),
+                     (OVERLAYS.group, OVERLAYS.plural): ({"list"}, ())}
+    source = (REPO / "osm_l2net" / "kube" / "client.py").read_text()
+    calls = set(re.findall(r"\.((?:read|list|get|create|patch|delete|watch)_[a-z_]+)", source))
+    # the reads the Role is for, and no write among the pre-flight's calls
+    assert {"read_namespaced_deployment", "read_namespaced_service", "list_namespaced_endpoint_slice"} <= calls
+    assert not {c for c in calls if "deployment" in c or "service" in c or "endpoint" in c} - {
+        "read_namespaced_deployment", "read_namespaced_service", "list_namespaced_endpoint_slice"}
