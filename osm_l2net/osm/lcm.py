@@ -39,7 +39,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from osm_l2net.core.errors import L2NetError
 from osm_l2net.core.plan import deep_merge
@@ -456,8 +456,7 @@ class Day2Operations:
         values = await _base(self).get_values_kdu(kdu_instance, namespace, paths["kube_config"])
         # our own helm runner (an argv list, no command string), with N2VC's helm binary and its copy of the
         # cluster's kubeconfig: N2VC's _get_get_command adds '--output yaml', which 'helm get manifest' refuses
-        manifest = await asyncio.to_thread(_manifest, cast(Any, self)._helm_command, paths["kube_config"],
-                                           kdu_instance, namespace)
+        manifest = await asyncio.to_thread(_manifest, self, paths["kube_config"], kdu_instance, namespace)
         lacking = (day2.values_problems(values, found.kdu, _l2net(self).settings.values_layout)
                    + day2.manifest_problems(manifest, found.kdu))
         if lacking and raise_on_values:
@@ -469,11 +468,11 @@ class Day2Operations:
         return lacking
 
 
-def _manifest(binary: str, kubeconfig: str, release: str, namespace: str) -> list[dict[str, Any]]:
-    """(worker thread) The release's manifests, as ``helm get manifest`` stores them."""
+def _manifest(conn: Any, kubeconfig: str, release: str, namespace: str) -> list[dict[str, Any]]:
+    """(worker thread) The release's manifests, as ``helm get manifest`` stores them, by the connector's helm."""
     from osm_l2net.helm.runner import Helm, HelmSettings
 
-    return Helm(HelmSettings(binary=binary, kubeconfig=kubeconfig)).get_manifest(release, namespace)
+    return Helm(HelmSettings(binary=conn._helm_command, kubeconfig=kubeconfig)).get_manifest(release, namespace)
 
 
 def _base(conn: Any) -> Any:

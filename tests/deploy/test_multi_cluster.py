@@ -22,7 +22,7 @@ from osm_l2net.deploy.deployer import DeployError, DeploySettings
 from osm_l2net.helm.runner import HelmSettings
 from tests.conftest import DESCRIPTORS
 from tests.deploy.conftest import FAST
-from tests.support.k8s_emulator import L2NETWORKS, FaultPlan
+from tests.support.k8s_emulator import L2NETWORKS, NEDS, FaultPlan
 from tests.support.k8s_harness import EmulatedCluster
 
 PLACEMENT = {"cdn-server": "edge", "router-firewall": "core", "content-server": "core"}
@@ -65,10 +65,29 @@ def merged_kubeconfig(path: Path, clusters: dict[str, EmulatedCluster]) -> Path:
 @pytest.fixture
 def two(helm_binary: str, tmp_path: Path) -> Iterator[TwoClusters]:
     with EmulatedCluster(tmp_path) as edge, EmulatedCluster() as core:
-        for cluster in (edge, core):
+        for name, cluster in (("edge", edge), ("core", core)):
             cluster.operator.start()
+            cluster.put(NEDS, "l2sm-system", ned(name))  # what the pre-flight asks of a cluster a stretched link spans
         yield TwoClusters(edge, core, merged_kubeconfig(tmp_path / "kubeconfig", {"edge": edge, "core": core}),
                           helm_binary, tmp_path)
+
+
+def ned(cluster: str) -> dict[str, object]:
+    """The cluster's NetworkEdgeDevice of provider idco (its CRD's required fields)."""
+    return {"apiVersion": "l2sm.l2sm.k8s.local/v1", "kind": "NetworkEdgeDevice", "metadata": {"name": f"ned-{cluster}"},
+            "spec": {"provider": {"name": "idco", "domain": ["10.0.0.5"]},
+                     "nodeConfig": {"nodeName": "node-1", "ipAddress": "192.0.2.10"}}}
+
+
+def test_a_cluster_without_the_providers_edge_device_stops_the_apply_before_any_write(two: TwoClusters) -> None:
+    two.edge.delete(NEDS, "l2sm-system", "ned-edge")
+    for c in (two.edge, two.core):
+        c.log.clear()
+    with pytest.raises(L2NetError) as caught:
+        osm_l2net.apply(DESCRIPTORS, ns_name="vod-service-deployment", context="core", options=OPTIONS,
+                        **two.common())
+    assert "no NetworkEdgeDevice has it" in str(caught.value)
+    assert not [e for c in (two.edge, two.core) for e in c.log.entries() if e.is_write]
 
 
 def l2networks(cluster: EmulatedCluster) -> dict[str, dict[str, object]]:

@@ -82,15 +82,20 @@ class RecordingHelm3(K8sHelm3ConnectorDouble):
     async def get_values_kdu(self, kdu_instance: str, namespace: str, kubeconfig: str) -> str:
         return yaml.safe_dump(self.revisions[kdu_instance][-1])
 
-    async def _local_async_exec(self, command: str, raise_exception_on_error: bool = False,
-                                env: dict[str, str] | None = None) -> tuple[str, int]:
-        assert " get manifest " in command, command
-        release = command.split(" get manifest ")[1].split(maxsplit=1)[0]
+    def manifest_of(self, release: str) -> list[dict[str, Any]]:
+        """What ``helm get manifest`` would give for the release's last revision (the connector's read-back)."""
         values = self.revisions[release][-1]
         meta = ({"labels": values.get("podLabels") or {}, "annotations": values.get("podAnnotations") or {}}
                 if self.renders_pod_metadata else {"labels": {"app": release}})
-        return yaml.safe_dump({"kind": "Deployment", "metadata": {"name": release},
-                               "spec": {"template": {"metadata": meta}}}), 0
+        return [{"kind": "Deployment", "metadata": {"name": release}, "spec": {"template": {"metadata": meta}}}]
+
+
+@pytest.fixture(autouse=True)
+def _manifests_from_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connector reads a release back with helm; this stand-in of OSM's connector has no cluster, so it answers."""
+    from osm_l2net.osm import lcm
+
+    monkeypatch.setattr(lcm, "_manifest", lambda conn, kubeconfig, release, namespace: conn.manifest_of(release))
 
 
 def deployed(db: OsmDbDouble, nsr_id: str, fs: FsDouble) -> dict[tuple[str, str], dict[str, Any]]:
