@@ -11,7 +11,7 @@ from typing import Any
 
 from osm_l2net.core.errors import LabError
 from osm_l2net.core.plan import Plan
-from osm_l2net.lab import names, netlink, procs, roles
+from osm_l2net.lab import names, netlink, procs, roles, wan
 from osm_l2net.lab.profile import Profile
 from osm_l2net.lab.spec import LabSpec, PodSpec, build_spec
 from osm_l2net.lab.state import DEFAULT_ROOT, LabState
@@ -58,6 +58,8 @@ class Lab:
         state.intend("netns", spec.switch)
         self.progress(f"switch {spec.switch}: {len(spec.bridges)} bridges")
         state.data["bridge_nf"] = netlink.setup_switch(spec.switch, spec.bridges)
+        if spec.clusters:  # a placed plan: ``spec.switch`` is the WAN between the clusters' switches
+            state.data["clusters_bridge_nf"] = wan.setup(spec, state.intend, self.progress)
         ctx = roles.Context(spec, plan, state.run_dir)
         existing = set(netlink.list_netns())
         waiting: Waiting = []
@@ -86,7 +88,8 @@ class Lab:
         (a rename-replace is a flush on ext4: milliseconds on a busy disk)."""
         self.progress(f"pod {pod.key}: {pod.netns} ({pod.role.role if pod.role else 'no role'})")
         state.intend("netns", pod.netns)
-        netlink.setup_pod_links(ctx.spec.switch, pod, sw)
+        switch = ctx.spec.switch_of(pod)  # its cluster's switch in a placed plan; ``sw`` is the lab's one switch
+        netlink.setup_pod_links(switch, pod, sw if switch == ctx.spec.switch else None)
         # idempotent re-up: restart the pod's daemons with current settings (a namespace made just now runs nothing)
         procs.stop(self._pod_pids(state, pod, scan=existed))
         state.data["pids"][pod.key] = []
@@ -136,7 +139,7 @@ class Lab:
         if replicas == 0:
             self.progress(f"scale {pod.key} → 0: stop its processes, delete {pod.netns}")
             procs.stop(self._pod_pids(state, pod))
-            netlink.unplug_pod(spec.switch, pod)
+            netlink.unplug_pod(spec.switch_of(pod), pod)
             netlink.delete_netns(pod.netns)
             state.data["pids"][pod.key] = []
             state.data["replicas"][pod.key] = 0
@@ -192,9 +195,20 @@ class Lab:
         state, spec, ctx = self._load()
         present = set(netlink.list_netns())
         pods = [self._pod_status(state, ctx, pod, pod.netns in present) for pod in spec.pods]
-        return {"lab": self.name, "ns_id": spec.ns_id, "switch": spec.switch, "bridge_nf": state.data.get("bridge_nf"),
-                "bridges": [{"vld": b.vld_id, "name": b.name, "mac": b.mac} for b in spec.bridges],
-                "pods": pods, "state_file": str(state.path)}
+        out = {"lab": self.name, "ns_id": spec.ns_id, "switch": spec.switch, "bridge_nf": state.data.get("bridge_nf"),
+               "bridges": [{"vld": b.vld_id, "name": b.name, "mac": b.mac} for b in spec.bridges],
+               "pods": pods, "state_file": str(state.path)}
+        if spec.clusters:  # only a placed plan's status has these: a single-cluster lab's keeps its form
+            out.update(wan.status(spec, pods, present))
+        return out
+
+    def link(self, a: str, b: str, up: bool) -> dict[str, Any]:
+        """Cut (``up=False``) or restore the inter-cluster link of clusters ``a`` and ``b``; its state, read back."""
+        procs.check_host(tools=())
+        spec = self.spec()
+        link = wan.set_link(spec, a, b, up)
+        self.progress(f"inter-cluster link {link.key}: {'restored' if up else 'cut'} in the WAN {spec.switch}")
+        return next(s for s in wan.links_status(spec) if set(s["clusters"]) == {link.a.label, link.b.label})
 
     def _pod_status(self, state: LabState, ctx: roles.Context, pod: PodSpec, up: bool) -> dict[str, Any]:
         out: dict[str, Any] = {"pod": pod.key, "netns": pod.netns, "role": pod.role.role if pod.role else "none",

@@ -10,6 +10,7 @@ from typing import Any
 
 from osm_l2net import api
 from osm_l2net.core.errors import InputError
+from osm_l2net.core.options import PlanOptions
 from osm_l2net.core.plan import Plan
 from osm_l2net.core.yamlsafe import YamlInputError
 from osm_l2net.lab.profile import Profile, load_profile
@@ -39,11 +40,18 @@ def is_plan_file(paths: Sequence[Path]) -> bool:
     return len(paths) == 1 and paths[0].is_file() and paths[0].suffix == ".json"
 
 
-def load_plan(paths: Sequence[Path], ns_name: str, ns_id: str | None = None) -> Plan:
-    """A plan JSON file as it is, or a plan made now from OSM packages / descriptor files."""
+def load_plan(paths: Sequence[Path], ns_name: str, ns_id: str | None = None,
+              options: PlanOptions | None = None) -> Plan:
+    """A plan JSON file as it is, or a plan made now from OSM packages / descriptor files (``options``: e.g. a
+    placement of the KNFs on clusters)."""
     if is_plan_file(paths):
+        if options is not None and options.placement:
+            raise InputError.single(str(paths[0]), "", "a plan file is planned already: --cluster cannot place it",
+                                    "--cluster with OSM packages or descriptors, or a plan made with "
+                                    "'osm-l2net plan --cluster … -o json'")
         return _plan_file(paths[0])
-    return api.plan([str(p) for p in paths], ns_name=ns_name, ns_id=ns_id)  # a folder of packages: the reader expands it
+    # a folder of packages: the reader expands it
+    return api.plan([str(p) for p in paths], ns_name=ns_name, ns_id=ns_id, options=options)
 
 
 def _plan_file(path: Path) -> Plan:

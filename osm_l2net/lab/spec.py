@@ -7,11 +7,15 @@ kernel would refuse is an input error at plan time, not a half-built lab.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from osm_l2net.core.errors import InputError
 from osm_l2net.core.plan import KduPlan, Plan, Route
 from osm_l2net.lab import names
 from osm_l2net.lab.profile import Member, Profile
+
+if TYPE_CHECKING:
+    from osm_l2net.lab.clusters import ClusterSpec
 
 EXTERNAL_VLD = "lab-external-user"
 
@@ -45,6 +49,7 @@ class PodSpec:
     routes: tuple[Route, ...]
     role: Member | None
     replicas: int = 1  # the plan's: 0 = planned but not started; the lab runs at most one
+    cluster: str = ""  # a placed plan's cluster of the KNF (lab/clusters.py); "" also in a single-cluster lab
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,12 @@ class LabSpec:
     switch: str
     bridges: tuple[BridgeSpec, ...]
     pods: tuple[PodSpec, ...]
+    # a placed plan: one switch per cluster, ``switch`` is then the WAN between them (lab/clusters.py)
+    clusters: tuple[ClusterSpec, ...] = ()
+
+    def switch_of(self, pod: PodSpec) -> str:
+        """The switch namespace holding the pod's bridges: its cluster's, or the lab's one switch."""
+        return next((c.switch for c in self.clusters if c.cluster == pod.cluster), self.switch)
 
     def pod(self, name: str) -> PodSpec:
         found = [p for p in self.pods if name in (p.key, p.member, p.netns)]
@@ -64,7 +75,7 @@ class LabSpec:
 
     @property
     def netns_names(self) -> tuple[str, ...]:
-        return (self.switch, *(p.netns for p in self.pods))
+        return (self.switch, *(c.switch for c in self.clusters), *(p.netns for p in self.pods))
 
 
 def build_spec(lab: str, plan: Plan, profile: Profile) -> LabSpec:
@@ -81,7 +92,10 @@ def build_spec(lab: str, plan: Plan, profile: Profile) -> LabSpec:
         bridges.append(_bridge(lab, plan.ns_id, EXTERNAL_VLD))
         pods = _with_external(lab, plan.ns_id, pods, profile)
     _check_unique([p.netns for p in pods], "pod network namespaces")
-    return LabSpec(lab, plan.ns_id, names.switch_netns(lab), tuple(bridges), tuple(pods))
+    spec = LabSpec(lab, plan.ns_id, names.switch_netns(lab), tuple(bridges), tuple(pods))
+    from osm_l2net.lab import clusters  # it builds on this module's types
+
+    return clusters.place(lab, plan, spec) if clusters.is_placed(plan) else spec
 
 
 def _bridge(lab: str, ns_id: str, vld_id: str) -> BridgeSpec:
