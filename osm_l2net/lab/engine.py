@@ -37,6 +37,10 @@ def _plug_order(pod: PodSpec) -> tuple[bool, int]:
 Waiting = list[tuple[PodSpec, list[procs.Pending]]]
 
 
+def _label(cluster: str) -> str:
+    return cluster or "(default)"
+
+
 class Lab:
     def __init__(self, name: str = "default", root: Path = DEFAULT_ROOT, progress: Progress = _quiet) -> None:
         self.name = names.check_lab_name(name)
@@ -51,6 +55,9 @@ class Lab:
         old = state.plan
         if old is not None and old.ns_id != plan.ns_id:
             raise LabError(f"lab {self.name} already runs NS {old.ns_id}; run 'lab down' first or use another --lab")
+        if old is not None and old.clusters != plan.clusters:  # another layout of switches: not a re-up
+            raise LabError(f"lab {self.name} runs NS {old.ns_id} on clusters {', '.join(map(_label, old.clusters))}, "
+                           f"not {', '.join(map(_label, plan.clusters))}; run 'lab down' first or use another --lab")
         state.set_inputs(plan, profile)  # saved with the first intent, just below
         state.intend("dir", str(state.run_dir), force=True)
         state.run_dir.mkdir(parents=True, exist_ok=True)
