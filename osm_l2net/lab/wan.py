@@ -45,6 +45,9 @@ def setup(spec: LabSpec, intend: Intend, progress: Callable[[str], None]) -> dic
             _uplink(wan, sw, c)
             for tunnel in c.tunnels:
                 _tunnel(sw, tunnel)
+    with netlink.rtnl(spec.switch) as wan:  # a re-up restores a cut link, as it brings back a pod scaled to 0
+        for link in inter_cluster_links(spec.clusters):
+            _restore(wan, link)
     return nf
 
 
@@ -98,14 +101,21 @@ def set_link(spec: LabSpec, a: str, b: str, up: bool) -> InterClusterLink:
     """Cut (``up=False``) or restore the underlay between clusters ``a`` and ``b`` in the WAN router, both ways."""
     link = find_link(spec.clusters, a, b)
     with netlink.rtnl(spec.switch) as wan:
+        if up:
+            _restore(wan, link)
+            return link
         cut = _cut_pairs(wan)
         for rule in _rules(link):
-            present = (rule["src"], rule["dst"]) in cut
-            if up and present:
-                wan.rule("del", **rule)
-            elif not up and not present:
+            if (rule["src"], rule["dst"]) not in cut:
                 wan.rule("add", **rule)
     return link
+
+
+def _restore(wan: Any, link: InterClusterLink) -> None:
+    cut = _cut_pairs(wan)
+    for rule in _rules(link):
+        if (rule["src"], rule["dst"]) in cut:
+            wan.rule("del", **rule)
 
 
 def links_status(spec: LabSpec) -> list[dict[str, Any]]:

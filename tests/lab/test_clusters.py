@@ -10,12 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
 from osm_l2net import api
+from osm_l2net.core.errors import LabError
 from osm_l2net.core.model import NsInstance
 from osm_l2net.core.options import InterClusterProvider, PlanOptions
 from osm_l2net.core.params import parse_params
@@ -210,3 +212,19 @@ def test_two_routers_on_three_clusters_route_over_two_stretched_links(lab_name: 
     assert _ping(lab, "client", dst) == 0
     lab.link("north", "west", up=True)
     assert _ping(lab, "client", dst) == 1
+
+
+def test_a_re_up_restores_a_cut_link_and_another_layout_is_refused(lab_name: str) -> None:
+    placed = _cdn_plan()
+    lab = Lab(lab_name)
+    lab.up(placed, Profile())
+    assert lab.link("core", "edge", up=False)["state"] == "cut"
+    lab.up(placed, Profile())  # as a re-up brings back a pod scaled to 0
+    assert [s["state"] for s in lab.status()["inter_cluster_links"]] == ["up"]
+    assert _ping(lab, "cdn-server", "10.0.2.10") == 1
+    single = replace(placed, networks=tuple(replace(n, cluster="") for n in placed.links()),
+                     kdus=tuple(replace(k, cluster="") for k in placed.kdus))
+    with pytest.raises(LabError, match=r"on clusters core, edge, not \(default\); run 'lab down' first"):
+        lab.up(single, Profile())
+    lab.down()
+    assert leftovers(lab_name) == {}
