@@ -36,16 +36,17 @@ def setup(spec: LabSpec, intend: Intend, progress: Callable[[str], None]) -> dic
     each namespace is made. Returns each cluster switch's bridge-nf settings."""
     netlink.write_sysctl(spec.switch, "net/ipv4/ip_forward", "1")
     nf = {}
-    for c in spec.clusters:
-        progress(f"cluster {c.label}: switch {c.switch}, {len(c.bridges)} bridges, {len(c.tunnels)} VXLAN tunnels, "
-                 f"uplink {c.address}")
-        intend("netns", c.switch)
-        nf[c.label] = netlink.setup_switch(c.switch, c.bridges)
-        with netlink.rtnl(spec.switch) as wan, netlink.rtnl(c.switch) as sw:
-            _uplink(wan, sw, c)
-            for tunnel in c.tunnels:
-                _tunnel(sw, tunnel)
-    with netlink.rtnl(spec.switch) as wan:  # a re-up restores a cut link, as it brings back a pod scaled to 0
+    with netlink.rtnl(spec.switch) as wan:
+        for c in spec.clusters:
+            progress(f"cluster {c.label}: switch {c.switch}, {len(c.bridges)} bridges, {len(c.tunnels)} VXLAN "
+                     f"tunnels, uplink {c.address}")
+            intend("netns", c.switch)
+            nf[c.label] = netlink.setup_switch(c.switch, c.bridges)
+            with netlink.rtnl(c.switch) as sw:
+                _uplink(wan, sw, c)
+                for tunnel in c.tunnels:
+                    _tunnel(sw, tunnel)
+        # a re-up restores a cut link, as it brings back a pod scaled to 0
         for link in inter_cluster_links(spec.clusters):
             _restore(wan, link)
     return nf
