@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from osm_l2net.core.errors import InputError
 from osm_l2net.core.plan import Plan
 from osm_l2net.lab import names
-from osm_l2net.lab.spec import EXTERNAL_VLD, BridgeSpec, LabSpec, PodSpec
+from osm_l2net.lab.spec import EXTERNAL_VLD, BridgeSpec, LabSpec
 
 UNDERLAY = ipaddress.ip_network("198.18.0.0/15")
 UPLINK_ROUTE = str(UNDERLAY)
@@ -124,12 +124,13 @@ def place(lab: str, plan: Plan, spec: LabSpec) -> LabSpec:
     external user on the cluster of the pod it is attached to), each bridge in its cluster's switch, the lab's own
     namespace the WAN with no bridge."""
     clusters = check_clusters(plan)
-    where = {k.key: k.cluster for k in plan.kdus}
-    by_bridge = {li.bridge: where[p.key] for p in spec.pods if p.key in where for li in p.links}
-    pods = tuple(replace(p, cluster=where.get(p.key, by_bridge.get(p.links[0].bridge, "") if p.links else ""))
+    # by member-vnf-index: a placement names KNFs, every pod of one (each KDU, each replica) runs on its cluster
+    where = {k.member_vnf_index: k.cluster for k in plan.kdus}
+    by_bridge = {li.bridge: where[p.member] for p in spec.pods if p.member in where for li in p.links}
+    pods = tuple(replace(p, cluster=where.get(p.member, by_bridge.get(p.links[0].bridge, "") if p.links else ""))
                  for p in spec.pods)
     wanted = [(n.cluster, n.vld_id) for n in plan.networks]
-    wanted += [(p.cluster, EXTERNAL_VLD) for p in pods if p.key not in where]
+    wanted += [(p.cluster, EXTERNAL_VLD) for p in pods if p.member not in where]
     bridges = {(c, vld): _bridge(lab, plan.ns_id, vld, c) for c, vld in wanted}
     return replace(spec, bridges=(), pods=pods, clusters=build(lab, plan, clusters, bridges))
 
@@ -160,10 +161,6 @@ def build(lab: str, plan: Plan, clusters: tuple[str, ...],
             WAN_PREFIX + names.short_hash(lab, plan.ns_id, "uplink", c), local, gateway,
             names.link_alias(lab, plan.ns_id, f"cluster={label(c)} uplink"), tunnels))
     return tuple(out)
-
-
-def cluster_of(spec: LabSpec, pod: PodSpec) -> ClusterSpec | None:
-    return next((c for c in spec.clusters if c.cluster == pod.cluster), None)
 
 
 def inter_cluster_links(clusters: tuple[ClusterSpec, ...]) -> tuple[InterClusterLink, ...]:
