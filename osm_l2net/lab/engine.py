@@ -63,7 +63,8 @@ class Lab:
         state.run_dir.mkdir(parents=True, exist_ok=True)
         state.run_dir.chmod(0o755)
         state.intend("netns", spec.switch)
-        self.progress(f"switch {spec.switch}: {len(spec.bridges)} bridges")
+        self.progress(f"switch {spec.switch}: {len(spec.bridges)} bridges" if not spec.clusters else
+                      f"WAN {spec.switch}: the router between {len(spec.clusters)} clusters")
         state.data["bridge_nf"] = netlink.setup_switch(spec.switch, spec.bridges)
         if spec.clusters:  # a placed plan: ``spec.switch`` is the WAN between the clusters' switches
             state.data["clusters_bridge_nf"] = wan.setup(spec, state.intend, self.progress)
