@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from osm_l2net.cli.common import CONFIG, OUTPUT, emit, handle_errors, read_config, table
+from osm_l2net.cli.types import KeyValue
+from osm_l2net.core.errors import InputError
+from osm_l2net.core.options import InterClusterProvider, PlanOptions
 from osm_l2net.core.plan import Plan
 from osm_l2net.lab.inputs import (
     DEFAULT_PACKAGES,
@@ -66,7 +69,24 @@ def _paths(opts: dict[str, Any]) -> tuple[Path, ...]:
 def _plan(opts: dict[str, Any], suffix: str = "") -> Plan:
     ns_name = (opts["ns_name"] or f"lab-{opts['lab_name']}") + suffix
     config = read_config(opts["config"])
-    return load_plan(_paths(opts), ns_name, None if suffix else opts["ns_id"], config.data, config.source)
+    return load_plan(_paths(opts), ns_name, None if suffix else opts["ns_id"], config.data, config.source,
+                     _placement(opts))
+
+
+def _placement(opts: dict[str, Any]) -> PlanOptions | None:
+    """``--cluster``/``--inter-cluster-provider`` as the plan command reads them (docs/multi-cluster.md)."""
+    placement, inter = opts.get("placement") or (), opts.get("inter_cluster")
+    if not placement:
+        if inter:
+            raise InputError.single("--inter-cluster-provider", inter[0], "given without --cluster",
+                                    "--cluster MEMBER=CLUSTER for the KNFs to place")
+        return None
+    clusters = dict(placement)
+    if len(clusters) < len(placement):
+        twice = sorted({m for m, _ in placement if sum(1 for n, _ in placement if n == m) > 1})
+        raise InputError.single("--cluster", twice[0], "names one member-vnf-index twice",
+                                "one --cluster MEMBER=CLUSTER per KNF")
+    return PlanOptions(placement=clusters, inter_cluster=InterClusterProvider(*inter) if inter else None)
 
 
 _INPUTS: list[Callable[[Any], Any]] = [
@@ -78,6 +98,11 @@ _INPUTS: list[Callable[[Any], Any]] = [
     CONFIG,
     click.option("--size", help="Override the content file size, e.g. 2MiB."),
     click.option("--rate", help="Override the content server's rate, e.g. 1600kbit or unlimited."),
+    click.option("--cluster", "placement", type=KeyValue("MEMBER", "CLUSTER"), multiple=True,
+                 help="Run KNF MEMBER on lab cluster CLUSTER (repeatable): each cluster is a switch of its own, a "
+                      "link spanning clusters is stretched over a VXLAN across the lab's WAN (docs/lab.md)."),
+    click.option("--inter-cluster-provider", "inter_cluster", type=KeyValue("NAME", "ADDRESS"), default=None,
+                 help="The inter-cluster provider a stretched link names, as for 'plan', e.g. idco=10.0.0.5."),
 ]
 
 
@@ -97,6 +122,11 @@ def up(**opts: Any) -> None:
     prof, plan = _profile(opts), _plan(opts)  # the input first: its problems need no root to be seen
     _check_host()
     spec = _lab(lab_name, progress=_say).up(plan, prof)
+    if spec.clusters:
+        bridges = sum(len(c.bridges) for c in spec.clusters)
+        click.echo(f"lab {lab_name} is up: NS {plan.ns_id}, {len(spec.pods)} pods, {bridges} bridges on "
+                   f"{len(spec.clusters)} clusters ({', '.join(c.label for c in spec.clusters)})")
+        return
     click.echo(f"lab {lab_name} is up: NS {plan.ns_id}, {len(spec.pods)} pods, {len(spec.bridges)} networks")
 
 
@@ -132,7 +162,37 @@ def _status_table(data: dict[str, Any]) -> str:
         rows.append((pod["pod"], pod["netns"], pod["role"], count, ifaces, len(pod["processes"]),
                      f"{dl.get('state', '?')} {dl['bytes']}B" if dl else ""))
     head = f"lab {data['lab']}  NS {data['ns_id']}  switch {data['switch']}  bridge-nf {data['bridge_nf']}"
+    if "clusters" in data:
+        return _clusters_table(data, rows)
     return "\n".join([head, table(["POD", "NETNS", "ROLE", "REPLICAS", "INTERFACES", "PROCS", "DOWNLOAD"], rows)])
+
+
+def _clusters_table(data: dict[str, Any], rows: list[tuple[Any, ...]]) -> str:
+    """A placed lab: each pod's cluster, then each inter-cluster link with its state."""
+    head = f"lab {data['lab']}  NS {data['ns_id']}  WAN {data['wan']}  clusters " + ", ".join(
+        f"{c['cluster']} ({c['switch']})" for c in data["clusters"])
+    pods = [(r[0], pod["cluster"], *r[1:]) for r, pod in zip(rows, data["pods"], strict=True)]
+    links = [(" <-> ".join(li["clusters"]), li["state"], ",".join(map(str, li["vni"])), " ".join(li["links"]),
+              " ".join(li["underlay"])) for li in data["inter_cluster_links"]]
+    return "\n".join([head, table(["POD", "CLUSTER", "NETNS", "ROLE", "REPLICAS", "INTERFACES", "PROCS", "DOWNLOAD"],
+                                  pods),
+                      "", table(["INTER-CLUSTER LINK", "STATE", "VNI", "LINKS", "UNDERLAY"], links)])
+
+
+@lab.command()
+@click.argument("cluster_a")
+@click.argument("cluster_b")
+@click.option("--down/--up", "cut", required=True,
+              help="--down cuts the inter-cluster link of the two clusters (their VXLAN tunnels lose the WAN), "
+                   "--up restores it.")
+@_LAB
+@OUTPUT
+@handle_errors
+def link(cluster_a: str, cluster_b: str, cut: bool, lab_name: str, fmt: str) -> None:
+    """Cut or restore the inter-cluster link between two clusters of a placed lab:  lab link edge core --down"""
+    _check_host(tools=())
+    state = _lab(lab_name, progress=_say).link(cluster_a, cluster_b, up=not cut)
+    emit(fmt, state, lambda: f"inter-cluster link {' <-> '.join(state['clusters'])}: {state['state']}")
 
 
 @lab.command()

@@ -11,7 +11,7 @@ from typing import Any
 
 from osm_l2net.core.errors import InputError, LabError
 from osm_l2net.core.plan import Plan
-from osm_l2net.lab import names, netlink, procs, roles
+from osm_l2net.lab import names, netlink, procs, roles, wan
 from osm_l2net.lab.profile import Profile
 from osm_l2net.lab.spec import (
     LabConflict,
@@ -47,6 +47,10 @@ def _plug_order(pod: PodSpec) -> tuple[bool, int]:
 Waiting = list[tuple[PodSpec, list[procs.Pending]]]
 
 
+def _label(cluster: str) -> str:
+    return cluster or "(default)"
+
+
 class Lab:
     def __init__(self, name: str = "default", root: Path = DEFAULT_ROOT, progress: Progress = _quiet) -> None:
         self.name = names.check_lab_name(name)
@@ -63,6 +67,9 @@ class Lab:
         old = state.plan
         if old is not None and old.ns_id != plan.ns_id:
             raise LabError(f"lab {self.name} already runs NS {old.ns_id}; run 'lab down' first or use another --lab")
+        if old is not None and old.clusters != plan.clusters:  # another layout of switches: not a re-up
+            raise LabError(f"lab {self.name} runs NS {old.ns_id} on clusters {', '.join(map(_label, old.clusters))}, "
+                           f"not {', '.join(map(_label, plan.clusters))}; run 'lab down' first or use another --lab")
         existing = set(netlink.list_netns())
         self._check_pools(state, [(pod, [i for i in range(1, pod.replicas + 1) if not self._addresses(state, pod, i)])
                                   for pod in spec.pods])  # before anything changes
@@ -71,8 +78,11 @@ class Lab:
         state.run_dir.mkdir(parents=True, exist_ok=True)
         state.run_dir.chmod(0o755)
         state.intend("netns", spec.switch)
-        self.progress(f"switch {spec.switch}: {len(spec.bridges)} bridges")
+        self.progress(f"switch {spec.switch}: {len(spec.bridges)} bridges" if not spec.clusters else
+                      f"WAN {spec.switch}: the router between {len(spec.clusters)} clusters")
         state.data["bridge_nf"] = netlink.setup_switch(spec.switch, spec.bridges)
+        if spec.clusters:  # a placed plan: ``spec.switch`` is the WAN between the clusters' switches
+            state.data["clusters_bridge_nf"] = wan.setup(spec, state.intend, self.progress)
         ctx = roles.Context(spec, plan, state.run_dir)
         waiting: Waiting = []
         try:
@@ -150,7 +160,7 @@ class Lab:
         gone = replica_of(self.name, spec.ns_id, pod, replica, self._addresses(state, pod, replica))
         self.progress(f"scale {pod.key}: remove replica {replica}: stop its processes, delete {gone.netns}")
         procs.stop(self._pod_pids(state, gone))
-        netlink.unplug_pod(spec.switch, gone)
+        netlink.unplug_pod(spec.switch_of(gone), gone)
         netlink.delete_netns(gone.netns)
         state.data["pids"][gone.ident] = []
         state.data["addresses"].get(pod.key, {}).pop(str(replica), None)  # its address stays used (ipam)
@@ -165,7 +175,8 @@ class Lab:
         self.progress(f"pod {pod.ident}: {pod.netns} ({pod.role.role if pod.role else 'no role'})"
                       + (f" {addresses}" if addresses else ""))
         state.intend("netns", pod.netns)
-        netlink.setup_pod_links(ctx.spec.switch, pod, sw)
+        switch = ctx.spec.switch_of(pod)  # its cluster's switch in a placed plan; ``sw`` is the lab's one switch
+        netlink.setup_pod_links(switch, pod, sw if switch == ctx.spec.switch else None)
         # idempotent re-up: restart the pod's daemons with current settings (a namespace made just now runs nothing)
         procs.stop(self._pod_pids(state, pod, scan=existed))
         state.data["pids"][pod.ident] = []
@@ -278,9 +289,20 @@ class Lab:
         present = set(netlink.list_netns())
         pods = [self._pod_status(state, ctx, replica, replica.netns in present)
                 for pod in spec.pods for replica in self._replicas(state, spec, pod, present)]
-        return {"lab": self.name, "ns_id": spec.ns_id, "switch": spec.switch, "bridge_nf": state.data.get("bridge_nf"),
-                "bridges": [{"vld": b.vld_id, "name": b.name, "mac": b.mac} for b in spec.bridges],
-                "pods": pods, "state_file": str(state.path)}
+        out = {"lab": self.name, "ns_id": spec.ns_id, "switch": spec.switch, "bridge_nf": state.data.get("bridge_nf"),
+               "bridges": [{"vld": b.vld_id, "name": b.name, "mac": b.mac} for b in spec.bridges],
+               "pods": pods, "state_file": str(state.path)}
+        if spec.clusters:  # only a placed plan's status has these: a single-cluster lab's keeps its form
+            out.update(wan.status(spec, pods, present))
+        return out
+
+    def link(self, a: str, b: str, up: bool) -> dict[str, Any]:
+        """Cut (``up=False``) or restore the inter-cluster link of clusters ``a`` and ``b``; its state, read back."""
+        procs.check_host(tools=())
+        spec = self.spec()
+        link = wan.set_link(spec, a, b, up)
+        self.progress(f"inter-cluster link {link.key}: {'restored' if up else 'cut'} in the WAN {spec.switch}")
+        return next(s for s in wan.links_status(spec) if set(s["clusters"]) == {link.a.label, link.b.label})
 
     def replicas(self, member: str) -> list[PodSpec]:
         """The replicas of ``member`` that exist, lowest first, with their addresses."""

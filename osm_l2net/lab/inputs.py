@@ -10,6 +10,7 @@ from typing import Any
 
 from osm_l2net import api
 from osm_l2net.core.errors import InputError
+from osm_l2net.core.options import PlanOptions
 from osm_l2net.core.plan import Plan
 from osm_l2net.core.yamlsafe import YamlInputError
 from osm_l2net.lab.profile import Profile, load_profile
@@ -40,16 +41,22 @@ def is_plan_file(paths: Sequence[Path]) -> bool:
 
 
 def load_plan(paths: Sequence[Path], ns_name: str, ns_id: str | None = None, config: Mapping[str, Any] | None = None,
-              config_source: str = "--config") -> Plan:
+              config_source: str = "--config", options: PlanOptions | None = None) -> Plan:
     """A plan JSON file as it is, or a plan made now from OSM packages / descriptor files with ``config``
-    (osmclient's instantiation parameters: replicaCount, ...)."""
+    (osmclient's instantiation parameters: replicaCount, ...) and ``options`` (e.g. a placement of the KNFs on
+    clusters)."""
     if is_plan_file(paths):
         if config:  # a plan already holds its parameters: planning them in again would be a silent no-op
             raise InputError.single(config_source, "", f"instantiation parameters given with the plan file {paths[0]}",
                                     "--config with descriptors or packages, or a plan made with them")
+        if options is not None and options.placement:
+            raise InputError.single(str(paths[0]), "", "a plan file is planned already: --cluster cannot place it",
+                                    "--cluster with OSM packages or descriptors, or a plan made with "
+                                    "'osm-l2net plan --cluster … -o json'")
         return _plan_file(paths[0])
     # a folder of packages: the reader expands it
-    return api.plan([str(p) for p in paths], ns_name=ns_name, ns_id=ns_id, config=config, config_source=config_source)
+    return api.plan([str(p) for p in paths], ns_name=ns_name, ns_id=ns_id, config=config, config_source=config_source,
+                    options=options)
 
 
 def _plan_file(path: Path) -> Plan:

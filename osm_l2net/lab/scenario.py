@@ -4,11 +4,13 @@ ping (3 packets, 0% loss, TTL = 64 - routers on the path), traceroute hops = the
 the firewall's verdict on a non-HTTP port from the router's values, the cut-off (scale the first router on the path
 to 0 mid-download → the transfer stalls; scale it to 1 → it resumes and completes with the content server's sha256),
 the external user's download of the cached copy, and isolation (no path while the router is gone; a second NS
-instance with the same addresses cannot reach the first).
+instance with the same addresses cannot reach the first). A placed plan whose download crosses clusters also has its
+inter-cluster link cut mid-download (the transfer stalls) and restored (it resumes).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import threading
@@ -105,6 +107,8 @@ class Scenario:
         self.lab.start_pull(self.cache.key)
         if self.routers:
             self.check_cutoff()
+        if self.wan_hop():
+            self.check_wan_cut()
         if self.profile.timings.isolation_instance:
             self.check_second_instance()
         self.check_download()
@@ -199,6 +203,49 @@ class Scenario:
         self.report.facts["resume_seconds"] = round(took, 2)
         self.check(f"scale {router.member} --replicas 1: transfer resumes", f"within {t.resume_within:g}s",
                    f"after {took:.1f}s", ok=took <= t.resume_within)
+
+    # ---- a placed plan: the inter-cluster link -------------------------------------------------------------------
+    def wan_hop(self) -> tuple[str, str] | None:
+        """The first two clusters the path from the cache to its server crosses between (None: it stays on one)."""
+        spec = self.lab.spec()
+        if not spec.clusters:
+            return None
+        labels = {c.cluster: c.label for c in spec.clusters}
+        on_path = [self.cache, *(spec.pod(k.key) for k in self.routers), self.source]
+        hops = [(labels[a.cluster], labels[b.cluster]) for a, b in itertools.pairwise(on_path) if a.cluster != b.cluster]
+        return hops[0] if hops else None
+
+    def check_wan_cut(self) -> None:
+        """Cut the inter-cluster link the download crosses: it stalls; restored, it resumes (the sha256 is checked at
+        the end, with the router's cut-off's)."""
+        hop = self.wan_hop()
+        assert hop is not None
+        t, (a, b) = self.profile.timings, hop
+        mark = int(self.member.size * (1 + t.cutoff_at) / 2)  # after the router's cut-off, before the end
+        status = self.wait_bytes(lambda s: s["bytes"] >= mark or s["complete"], t.download_timeout, "download")
+        if not self.check(f"download in progress at the cut of {a} <-> {b}", "in progress",
+                          "complete" if status["complete"] else "in progress"):
+            return
+        cut = self.lab.link(a, b, up=False)
+        self.check(f"lab link {a} {b} --down", "cut", cut["state"])
+        time.sleep(0.5)
+        before = self.progress_bytes()["bytes"]
+        reach = parse_ping(self.lab.exec(self.cache.key, ["ping", "-n", "-c", "1", "-W", "1", self.dst],
+                                         timeout=10, capture=True).stdout)
+        self.check(f"{self.cache.member} -> {self.dst} without the inter-cluster link", "unreachable",
+                   "unreachable" if reach.received == 0 else "reachable")
+        time.sleep(max(0.0, t.down_seconds - 1.0))
+        grown = self.progress_bytes()["bytes"] - before
+        self.check(f"transfer while {a} <-> {b} is cut", "stalled (+0 bytes)",
+                   "stalled (+0 bytes)" if grown == 0 else f"growing (+{grown} bytes)")
+        restored = self.lab.link(a, b, up=True)
+        started = time.monotonic()
+        after = self.progress_bytes()["bytes"]
+        self.wait_bytes(lambda s: s["bytes"] > after or s["complete"], t.resume_within + 30, "resume")
+        took = time.monotonic() - started
+        self.report.facts["wan_resume_seconds"] = round(took, 2)
+        self.check(f"lab link {a} {b} --up: transfer resumes", f"up within {t.resume_within:g}s",
+                   f"{restored['state']} after {took:.1f}s", ok=restored["state"] == "up" and took <= t.resume_within)
 
     def lab_netns(self) -> set[str]:
         return set(netlink.list_netns())

@@ -14,12 +14,15 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osm_l2net.core.errors import EXIT_CONFLICT, InputError, LabError
 from osm_l2net.core.plan import KduPlan, NetworkPlan, Plan, Route
 from osm_l2net.lab import names
 from osm_l2net.lab.profile import Member, Profile
+
+if TYPE_CHECKING:
+    from osm_l2net.lab.clusters import ClusterSpec
 
 EXTERNAL_VLD = "lab-external-user"
 
@@ -73,6 +76,7 @@ class PodSpec:
     replicas: int = 1  # the plan's: 0 = planned but not started
     name: str = ""  # the name part of netns, veths and MACs (replica 1's; replica i's is ``<name>-<i>``)
     replica: int = 1
+    cluster: str = ""  # a placed plan's cluster of the KNF (lab/clusters.py); "" also in a single-cluster lab
 
     @property
     def ident(self) -> str:
@@ -108,6 +112,12 @@ class LabSpec:
     switch: str
     bridges: tuple[BridgeSpec, ...]
     pods: tuple[PodSpec, ...]
+    # a placed plan: one switch per cluster, ``switch`` is then the WAN between them (lab/clusters.py)
+    clusters: tuple[ClusterSpec, ...] = ()
+
+    def switch_of(self, pod: PodSpec) -> str:
+        """The switch namespace holding the pod's bridges: its cluster's, or the lab's one switch."""
+        return next((c.switch for c in self.clusters if c.cluster == pod.cluster), self.switch)
 
     def pod(self, name: str) -> PodSpec:
         """The pod named by member, member/kdu or its (replica 1's) namespace."""
@@ -119,7 +129,7 @@ class LabSpec:
 
     @property
     def netns_names(self) -> tuple[str, ...]:
-        return (self.switch, *(p.netns for p in self.pods))
+        return (self.switch, *(c.switch for c in self.clusters), *(p.netns for p in self.pods))
 
 
 def build_spec(lab: str, plan: Plan, profile: Profile) -> LabSpec:
@@ -139,7 +149,10 @@ def build_spec(lab: str, plan: Plan, profile: Profile) -> LabSpec:
         pods = _with_external(lab, plan.ns_id, pods, profile)
     _check_unique([p.netns for p in pods], "pod network namespaces")
     _check_replica_names(pods)
-    return LabSpec(lab, plan.ns_id, names.switch_netns(lab), tuple(bridges), tuple(pods))
+    spec = LabSpec(lab, plan.ns_id, names.switch_netns(lab), tuple(bridges), tuple(pods))
+    from osm_l2net.lab import clusters  # it builds on this module's types
+
+    return clusters.place(lab, plan, spec) if clusters.is_placed(plan) else spec
 
 
 def _bridge(lab: str, ns_id: str, vld_id: str) -> BridgeSpec:

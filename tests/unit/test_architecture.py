@@ -21,7 +21,7 @@ from tests.conftest import REPO
 
 PACKAGE = REPO / "osm_l2net"
 PURE_ADAPTER_PARTS = ["kube/state.py", "osm/records.py", "lab/names.py", "lab/spec.py", "lab/profile.py",
-                      "lab/firewall.py", "lab/expect.py", "lab/observe.py", "lab/report_html.py"]
+                      "lab/firewall.py", "lab/expect.py", "lab/observe.py", "lab/report_html.py", "lab/clusters.py"]
 FORBIDDEN_IN_PURE = {"os", "subprocess", "socket", "shutil", "time", "asyncio", "threading", "tempfile", "urllib",
                      "http", "kubernetes", "urllib3", "requests", "pyroute2", "click"}
 # the foreign system -> the only files that may import it
