@@ -76,7 +76,7 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     topology = Topology(
         [k.member_vnf_index for k in service.knfs],
         cidrs,
-        [Edge(a.member_vnf_index, a.vld_id, bare[(a.member_vnf_index, a.cpd_id, a.vld_id)])
+        [Edge(a.member_vnf_index, a.vld_id, _topology_address(bare[_key(a)], a.vld_id in pools))
          for a in service.attachments],
         {k.member_vnf_index: k.forwarding for k in service.knfs},
     )
@@ -96,6 +96,12 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     plan = Plan(instance.ns_id, instance.ns_name, service.nsd_id, ctx.net_namespace, options.provider, networks, kdus,
                 tuple(p for p in service.problems if p.severity != "error") + tuple(route_warnings))
     return place(plan, service, options, provider)
+
+
+def _topology_address(known: str | None, pooled: bool) -> str | None:
+    """What the topology knows of an interface's address: the plan's, or "" for one the provider's IPAM gives from
+    the link's replica pool (it has an address, so its KNF gets routes, but it cannot be a next hop: no fixed one)."""
+    return "" if known is None and pooled else known
 
 
 def _key(a: Attachment) -> Key:
@@ -294,7 +300,8 @@ def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[Attachment], 
         Interface(f"net{i}", a.vld_id, ctx.names[a.vld_id], a.cpd_id, ctx.addresses[_key(a)])
         for i, a in enumerate(attachments, start=1)
     )
-    dev = {i.vld_id: i.name for i in interfaces if i.ip}
+    # a pool-addressed interface has an address too, only not one the plan knows: its routes go out through it
+    dev = {i.vld_id: i.name for i in interfaces if i.ip or i.vld_id in ctx.pools}
     kdu_routes = tuple(sorted((Route(r.to, r.via, dev[r.out_vld]) for r in routes if r.out_vld in dev),
                               key=attrgetter("to")))
     labels, annotations = ctx.provider.pod_metadata(interfaces, ctx.net_namespace) if interfaces else ({}, {})

@@ -116,8 +116,9 @@ class Topology:
         own = adj[("knf", member)]
         for out in own:
             if ip.get((member, out[1])) is not None:
+                # a next hop needs an address the plan knows ("" is a pool-addressed interface: no fixed one)
                 queue.extend((router, out[1], via, 1) for router in forwarders[out[1]]
-                             if router != member and (via := ip.get((router, out[1]))) is not None)
+                             if router != member and (via := ip.get((router, out[1]))))
         direct = {n[1] for n in own}
         visited_routers = {member}
         while queue:
@@ -138,7 +139,7 @@ class Topology:
                                             "one path, or l2net.forwarding: false on one router", "warning"))
                 if ip.get((router, vld_id)) is not None:
                     queue.extend((nxt, out_vld, via, routers + 1) for nxt in forwarders[vld_id]
-                                 if nxt != router and nxt not in visited_routers and ip.get((nxt, vld_id)) is not None)
+                                 if nxt != router and nxt not in visited_routers and ip.get((nxt, vld_id)))
         subnets = self.subnets
         routes = [TopoRoute(member, net, via, out_vld, n) for vld_id, (out_vld, via, n) in first_hop.items()
                   if (net := subnets.get(vld_id)) is not None]

@@ -149,3 +149,25 @@ def test_the_pool_is_the_same_on_every_run(n: int) -> None:
     nsd, vnfds = unpinned()
     first, second = cdn.plan(nsd, vnfds, config=scale(n)), cdn.plan(nsd, vnfds, config=scale(n))
     assert first.as_dict() == second.as_dict()
+
+
+def test_a_pool_addressed_kdu_gets_its_routes() -> None:
+    """Its address comes from the pool at run time, but its routes are the plan's: without them the replicas answer
+    their own link only (found running the two_routers example with three server replicas in the lab)."""
+    nsd, vnfds = unpinned()
+    kdu = cdn.plan(nsd, vnfds, config=scale(3)).kdu("cdn-server")
+    assert kdu is not None and kdu.interfaces[0].ip is None
+    assert [(r.to, r.via, r.dev) for r in kdu.routes] == [("10.0.2.0/24", "10.0.1.1", "net1")]
+    assert kdu.values["l2net"]["routes"] == [{"to": "10.0.2.0/24", "via": "10.0.1.1", "dev": "net1"}]
+
+
+def test_a_pool_addressed_router_is_no_next_hop() -> None:
+    """A router whose address on a link comes from the pool has no fixed address there to route through: the hosts
+    behind it get no route through it (rather than one through an address nobody knows)."""
+    from osm_l2net.core.topology import Edge, Topology
+
+    topology = Topology(["host", "router", "server"], {"a": "10.0.1.0/24", "b": "10.0.2.0/24"},
+                        [Edge("host", "a", "10.0.1.10"), Edge("router", "a", ""), Edge("router", "b", "10.0.2.1"),
+                         Edge("server", "b", "10.0.2.10")], {"router": True})
+    routes, _ = topology.routes()
+    assert {(r.member_vnf_index, r.to, r.via) for r in routes} == {("server", "10.0.1.0/24", "10.0.2.1")}
