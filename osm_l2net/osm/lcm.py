@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,7 +152,7 @@ class NsNetworks:
             raise L2NetError(f"KDU instance {kdu_instance} is not in nsrs/{nsr_id} _admin.deployed.K8s "
                              "(LCM records every KDU there before installing it)")
         key = (nsr_id, cluster_uuid)
-        async with self._lock(key):
+        async with self._lock((nsr_id, "")):  # per NS: an NS on several clusters prepares them all at once
             ready = self._ready.get(key)
             if ready is None and not records.has_data_links(nsr.get("nsd") or {}):
                 ready = self._ready[key] = _Ready(None)  # only the management network: nothing to do
@@ -160,19 +160,53 @@ class NsNetworks:
                 self._raise_earlier_failure(key, kdu_instance)
                 try:
                     plan = await asyncio.to_thread(self._plan, conn, nsr, namespace)
-                    if plan is not None:  # the networks go where the plan put them: that namespace must exist
-                        await asyncio.to_thread(self._preflight, conn, cluster_uuid, plan)
-                        await ensure_namespace(conn, cluster_uuid, plan.namespace)
-                        await asyncio.to_thread(self._create, conn, cluster_uuid, plan)
+                    clusters = [cluster_uuid] if plan is None or plan.clusters == ("",) else list(plan.clusters)
+                    if plan is not None:
+                        await self._prepare_clusters(conn, plan, clusters)
                 except Exception as e:  # any exception: one error for the whole attempt (see the module docstring)
                     failure = await self._record_failure(conn, key, e)
                     raise failure.tell(kdu_instance) from e
-                ready = self._ready[key] = _Ready(plan)
-                self._failed.pop(key, None)
+                for cluster in clusters:  # every cluster of the NS is ready now, not only this KDU's
+                    self._ready[(nsr_id, cluster)] = _Ready(plan)
+                    self._failed.pop((nsr_id, cluster), None)
+                ready = self._ready[key]
         kdu = ready.plan.kdu(entry.member_vnf_index, entry.kdu_name) if ready.plan else None
         if ready.plan is None or kdu is None or not kdu.interfaces:
             return None
         return Attached(ready.plan, kdu)
+
+    async def _prepare_clusters(self, conn: Any, plan: Plan, clusters: Sequence[str]) -> None:
+        """Every cluster's networks, before any KDU of the NS is installed on any (an NS on several clusters: a
+        stretched link is only whole once each of its clusters has its part): all pre-flights first, then each
+        cluster's namespace and networks; a failure deletes again what this attempt created on the others."""
+        def part(cluster: str) -> Plan:
+            return plan if plan.clusters == ("",) else plan.for_cluster(cluster)
+
+        for cluster in clusters:
+            await asyncio.to_thread(self._preflight, conn, cluster, part(cluster))
+        created: list[tuple[str, list[str]]] = []
+        try:
+            for cluster in clusters:  # the networks go where the plan put them: that namespace must exist
+                await ensure_namespace(conn, cluster, plan.namespace)
+                created.append((cluster, await asyncio.to_thread(self._create, conn, cluster, part(cluster))))
+        except Exception:
+            for cluster, names in created:
+                await asyncio.to_thread(self._undo, conn, cluster, part(cluster), names)
+            raise
+
+    def _undo(self, conn: Any, cluster_uuid: str, plan: Plan, names: Sequence[str]) -> None:
+        """(worker thread) Delete the networks of ``names`` that this attempt created on the cluster."""
+        from osm_l2net.osm.networks import delete_created
+
+        if not names:
+            return
+        log = logger_of(conn)
+        with self._cluster(conn, cluster_uuid, plan.namespace) as cluster:
+            try:
+                delete_created(cluster, plan, names, self.settings.deploy_settings())
+            except Exception as e:  # the attempt's own error matters more; say what is left
+                log.error("osm-l2net: NS %s: could not delete %s on cluster %s after a failure elsewhere (%s): left "
+                          "for 'osm-l2net gc'", plan.ns_id, ", ".join(names), cluster_uuid, e)
 
     async def pool_rooms(self, conn: Any, cluster_uuid: str, found: Attached) -> list[Any]:
         """What is left of each address pool the KDU's pods are addressed from, read from the networks' status."""
@@ -222,7 +256,8 @@ class NsNetworks:
         descriptors = records.descriptors_from_records(nsr["nsd"], [vnfd_record(conn.db, v) for v in vnfrs],
                                                        f"nsrs/{nsr_id}")
         instance = records.instance_from_records(nsr, vnfrs, records.ns_namespace(nsr, namespace))
-        plan = build_plan(descriptors, instance, self.settings.plan_options(instance.namespace))
+        placement = records.placement(vnfrs, _cluster_uuids(conn.db, vnfrs))
+        plan = build_plan(descriptors, instance, self.settings.plan_options(instance.namespace, placement))
         return plan if plan.networks else None
 
     def _preflight(self, conn: Any, cluster_uuid: str, plan: Plan) -> None:
@@ -234,8 +269,8 @@ class NsNetworks:
         with self._cluster(conn, cluster_uuid, plan.namespace) as cluster:
             cluster.preflight(plan, lambda message: log.warning("osm-l2net: NS %s: %s", plan.ns_id, message))
 
-    def _create(self, conn: Any, cluster_uuid: str, plan: Plan) -> None:
-        """(worker thread) Create the plan's networks and wait until they are ready."""
+    def _create(self, conn: Any, cluster_uuid: str, plan: Plan) -> list[str]:
+        """(worker thread) Create the plan's networks and wait until they are ready; the names this call created."""
         from osm_l2net.osm.networks import create_networks
 
         nsr_id, log = plan.ns_id, logger_of(conn)
@@ -245,6 +280,7 @@ class NsNetworks:
                                       lambda message: log.info("osm-l2net: NS %s: %s", nsr_id, message))
         log.info("osm-l2net: NS %s: %d networks ready in %s (%d created)", nsr_id, len(plan.networks), plan.namespace,
                  len(created))
+        return created
 
     async def detach(self, conn: Any, cluster_uuid: str, kdu_instance: str) -> None:
         """After a KDU's release is gone: when it was the NS's last one on this cluster, remove the NS's networks."""
@@ -259,7 +295,7 @@ class NsNetworks:
         if not records.has_data_links(nsr.get("nsd") or {}):
             return  # nothing of ours to remove: do not contact the cluster
         key = (str(nsr["_id"]), cluster_uuid)
-        async with self._lock(key):
+        async with self._lock((key[0], "")):
             self._ready.pop(key, None)  # terminating: a later instantiate must check the networks again
             self._failed.pop(key, None)
             gone = self._gone.setdefault(key, set())
@@ -270,7 +306,8 @@ class NsNetworks:
                 return
             await asyncio.to_thread(self._remove, conn, cluster_uuid, key[0])
             del self._gone[key]
-        self._locks.pop(key, None)
+        if not any(k[0] == key[0] for k in (*self._ready, *self._gone)):  # the NS's last cluster: its lock goes too
+            self._locks.pop((key[0], ""), None)
 
     def _remove(self, conn: Any, cluster_uuid: str, nsr_id: str) -> None:
         """(worker thread) Remove every network labelled with the NS's id from the cluster."""
@@ -298,6 +335,18 @@ class NsNetworks:
         if not kubeconfig.is_file():
             raise L2NetError(f"no kubeconfig for K8s cluster {cluster_uuid} at {kubeconfig} (is the cluster registered?)")
         return kube.Cluster(kube.ClusterAccess(kubeconfig=str(kubeconfig), namespace=namespace))
+
+
+def _cluster_uuids(db: Any, vnfrs: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """OSM's K8s cluster id (a vnfr's ``kdur[].k8s-cluster.id``) -> the uuid LCM hands its helm 3 connector for it
+    (``k8sclusters._admin.helm-chart-v3.id``, as ns.py's ``_get_cluster_id`` reads it); an id without a record maps
+    to itself."""
+    ids = {str(((k or {}).get("k8s-cluster") or {}).get("id") or "") for v in vnfrs for k in v.get("kdur") or []}
+    out: dict[str, str] = {}
+    for osm_id in sorted(ids - {""}):
+        record = db.get_one("k8sclusters", {"_id": osm_id}, fail_on_empty=False) or {}
+        out[osm_id] = str(((record.get("_admin") or {}).get("helm-chart-v3") or {}).get("id") or osm_id)
+    return out
 
 
 def _remove_by_label(cluster: Any, nsr_id: str, settings: DeploySettings, cause: Exception,

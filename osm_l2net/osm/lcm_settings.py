@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from osm_l2net.core import providers
 from osm_l2net.core.errors import InputError
-from osm_l2net.core.options import DEFAULT_PROVIDER, PlanOptions, ValuesLayout
+from osm_l2net.core.options import DEFAULT_PROVIDER, InterClusterProvider, PlanOptions, ValuesLayout
 
 if TYPE_CHECKING:
     from osm_l2net.deploy.deployer import DeploySettings
@@ -30,6 +30,8 @@ class ConnectorSettings:
     interface_capacity: int = 10
     values_layout: ValuesLayout = field(default_factory=ValuesLayout)
     preflight: bool = True  # check L2S-M before an NS's networks are created ($OSM_L2NET_SKIP_PREFLIGHT=true skips)
+    # the provider a link stretched across K8s clusters names ($OSM_L2NET_INTER_CLUSTER_PROVIDER=NAME=ADDRESS)
+    inter_cluster: InterClusterProvider | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ConnectorSettings:
@@ -53,11 +55,14 @@ class ConnectorSettings:
                    pods_gone_timeout=_number(get, "PODS_GONE_TIMEOUT", default.pods_gone_timeout),
                    concurrency=int(_number(get, "CONCURRENCY", default.concurrency, integer=True)),
                    interface_capacity=int(_number(get, "INTERFACE_CAPACITY", default.interface_capacity, integer=True)),
-                   values_layout=layout, preflight=not _flag(get, "SKIP_PREFLIGHT"))
+                   values_layout=layout, preflight=not _flag(get, "SKIP_PREFLIGHT"),
+                   inter_cluster=_inter_cluster(get("INTER_CLUSTER_PROVIDER")))
 
-    def plan_options(self, namespace: str) -> PlanOptions:
+    def plan_options(self, namespace: str, placement: Mapping[str, str] | None = None) -> PlanOptions:
+        """``placement``: member-vnf-index -> K8s cluster (N2VC's cluster uuid), for an NS on several clusters."""
         return PlanOptions(provider=self.provider, namespace=namespace, interface_capacity=self.interface_capacity,
-                           values_layout=self.values_layout)
+                           values_layout=self.values_layout, placement=dict(placement or {}),
+                           inter_cluster=self.inter_cluster)
 
     def deploy_settings(self) -> DeploySettings:
         from osm_l2net.deploy.deployer import DeploySettings
@@ -65,6 +70,16 @@ class ConnectorSettings:
         return DeploySettings(ready_timeout=self.ready_timeout, delete_timeout=self.delete_timeout,
                               pods_gone_timeout=self.pods_gone_timeout, concurrency=self.concurrency,
                               roll_back_foreign=True)
+
+
+def _inter_cluster(raw: str | None) -> InterClusterProvider | None:
+    if raw is None:
+        return None
+    name, sep, domain = raw.partition("=")
+    if not sep or not name.strip() or not domain.strip() or "," in domain:
+        raise InputError.single(f"${ENV_PREFIX}INTER_CLUSTER_PROVIDER", "", f"'{raw}' is not NAME=ADDRESS",
+                                "the provider's name and its one address, e.g. idco=10.0.0.5")
+    return InterClusterProvider(name.strip(), domain.strip())
 
 
 def _number(get: Callable[[str], str | None], name: str, default: float, *, integer: bool = False) -> float:

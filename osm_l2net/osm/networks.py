@@ -9,10 +9,10 @@ use (:func:`osm_l2net.deploy.removal.remove_owned`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from osm_l2net.core.plan import Plan, owner_labels
-from osm_l2net.deploy.deployer import Deployer, DeploySettings
+from osm_l2net.deploy.deployer import Deployer, DeploySettings, Report
 from osm_l2net.deploy.removal import RemovalPolicy, remove_owned
 from osm_l2net.kube import cluster as kube
 
@@ -24,6 +24,12 @@ def create_networks(cluster: kube.Cluster, plan: Plan, settings: DeploySettings,
     """Ensure every network of the plan, then wait until all are ready. On failure, the networks this call created
     are deleted again before the error propagates. Returns the names of the networks this call created."""
     return Deployer(cluster, settings=settings, progress=progress).create_networks(plan).created
+
+
+def delete_created(cluster: kube.Cluster, plan: Plan, names: Sequence[str], settings: DeploySettings) -> None:
+    """Delete the networks of the plan named ``names`` (ones a failed attempt created here) and wait until gone."""
+    report = Report(plan.ns_id, created=list(names))
+    Deployer(cluster, settings=settings).undo(plan, report, {})
 
 
 def remove_ns_networks(cluster: kube.Cluster, ns_id: str, settings: DeploySettings, *, force: bool = False,

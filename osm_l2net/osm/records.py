@@ -178,6 +178,19 @@ def _json_params(text: str, vnfr: Mapping[str, Any], kdu_name: str) -> Any:
                                 f"is not JSON ({e})", "the JSON text NBI writes there") from e
 
 
+def placement(vnfrs: Iterable[Mapping[str, Any]], cluster_uuid_of: Mapping[str, str]) -> dict[str, str]:
+    """member-vnf-index -> the K8s cluster its KDUs run on (the vnfr's ``kdur[].k8s-cluster.id``, which NBI chose
+    from the VNF's VIM account, as N2VC's cluster uuid through ``cluster_uuid_of``), or {} when the NS runs on one
+    cluster (it is then planned exactly as before)."""
+    out: dict[str, str] = {}
+    for vnfr in vnfrs:
+        for kdur in vnfr.get("kdur") or []:
+            osm_id = str(((kdur or {}).get("k8s-cluster") or {}).get("id") or "")
+            if osm_id:
+                out.setdefault(str(vnfr.get("member-vnf-index-ref") or ""), cluster_uuid_of.get(osm_id, osm_id))
+    return out if len(set(out.values())) > 1 else {}
+
+
 def has_data_links(nsd: Mapping[str, Any]) -> bool:
     """Whether the stored NSD has any virtual link that is not the management network (else there is nothing to do)."""
     body = nsd_document(nsd)["nsd"]

@@ -156,6 +156,7 @@ class LcmReplay:
     cluster_uuid: str = "k8s-cluster-1"
     seed: int = 0
     chart_override: dict[str, str] = field(default_factory=dict)  # kdu name -> kdu_model (e.g. a broken chart)
+    clusters: dict[str, str] = field(default_factory=dict)  # member-vnf-index -> its cluster uuid (else cluster_uuid)
 
     def deploy_entries(self, nsr_id: str) -> list[dict[str, Any]]:
         """Write ``_admin.deployed.K8s.<i>`` for every KDU of the NS, as deploy_kdus does before installing."""
@@ -165,7 +166,8 @@ class LcmReplay:
             for kdur in vnfr["kdur"]:
                 model = self.chart_override.get(kdur["kdu-name"]) or str(
                     self.onboarded.chart_dirs[(vnfr["vnfd-ref"], kdur["kdu-name"])])
-                entries.append({"kdu-instance": _release_name(kdur["helm-chart"], rng), "k8scluster-uuid": self.cluster_uuid,
+                cluster = self.clusters.get(vnfr["member-vnf-index-ref"], self.cluster_uuid)
+                entries.append({"kdu-instance": _release_name(kdur["helm-chart"], rng), "k8scluster-uuid": cluster,
                                 "k8scluster-type": "helm-chart-v3", "member-vnf-index": vnfr["member-vnf-index-ref"],
                                 "kdu-name": kdur["kdu-name"], "kdu-model": model,
                                 "namespace": kdur.get("k8s-namespace") or self.namespace,
