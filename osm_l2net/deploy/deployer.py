@@ -16,10 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from osm_l2net.core.errors import AttachmentError, L2NetError
+from osm_l2net.core.errors import AttachmentError, ConflictError, L2NetError
 from osm_l2net.core.plan import KduPlan, NetworkPlan, Plan
 from osm_l2net.deploy.removal import RemovalPolicy, remove_owned
 from osm_l2net.helm.runner import Helm, check_attachment, verify_release
+from osm_l2net.kube.state import same_nsd
 
 if TYPE_CHECKING:  # the kubernetes client is slow to import; LCM loads this module at start
     from osm_l2net.kube.cluster import Cluster
@@ -42,6 +43,9 @@ class DeploySettings:
     # client's own exception (a TypeError of a newer kubernetes client) must not leave networks behind. The CLI keeps
     # the default: a foreign exception there is a bug to see, not a failure to explain.
     roll_back_foreign: bool = False
+    # apply --replace: our network whose spec differs from the plan is deleted and created again, when no pod is
+    # attached to it (else refused, naming the pods). Off: refused with the diff. A spec is never patched in place.
+    replace: bool = False
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Report:
     ns_id: str
     created: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     installed: list[str] = field(default_factory=list)
     existing_releases: list[str] = field(default_factory=list)
@@ -88,9 +93,12 @@ class Deployer:
     def create_networks(self, plan: Plan, report: Report | None = None) -> Report:
         """Ensure every network and wait until all are ready; on failure delete the ones this call created, then raise."""
         report = report or Report(plan.ns_id)
+        self.refuse_other_nsd(plan)  # before any write, the namespace's too
         if self.settings.create_namespace and plan.networks and self.cluster.ensure_namespace(plan.namespace):
             self.progress(f"namespace {plan.namespace} created")
-        outcomes, failures = self._each(plan.networks, lambda n: self.cluster.ensure_network(n, plan.namespace))
+        replace = self.settings.replace
+        outcomes, failures = self._each(plan.networks,
+                                        lambda n: self.cluster.ensure_network(n, plan.namespace, replace=replace))
         for net, outcome in outcomes:
             getattr(report, outcome).append(net.name)
         if failures:
@@ -105,6 +113,21 @@ class Deployer:
             self._fail(plan, report, "networks did not become ready", e)
         return report
 
+    def refuse_other_nsd(self, plan: Plan) -> None:
+        """Networks of this NS id planned from another NSD belong to another NS (same --ns-name, other NSD): refused
+        before anything is written, whichever network names collide or not (one list per kind). Its KDUs' release
+        names would be shared too, so a network-by-network check would not be enough."""
+        if not plan.networks:
+            return
+        other = [o for o in self.cluster.list_owned(plan.owner_labels, plan.namespace)
+                 if not same_nsd(o.nsd_id, plan.nsd_label)]
+        if other:
+            nsds = ", ".join(sorted({o.nsd_id for o in other}))
+            raise ConflictError(
+                f"NS {plan.ns_name} (id {plan.ns_id}) already exists in {plan.namespace} from NSD {nsds}, not from this "
+                f"plan's NSD {plan.nsd_id} (its networks: {', '.join(o.name for o in other[:5])}"
+                f"{' …' if len(other) > 5 else ''}): left untouched; deploy this NSD under another NS name (--ns-name)")
+
     def remove_networks(self, plan: Plan, report: Report | None = None, *, force: bool = False) -> Report:
         """Remove the NS's networks by its ownership labels, in the plan's namespace (``removal.remove_owned``: wait
         until the NS's pods are gone unless ``force``, delete, wait until gone, verify none left)."""
@@ -113,7 +136,8 @@ class Deployer:
                       else "networks: deleting them")
         policy = RemovalPolicy(force=force, pods_timeout_s=self.settings.pods_gone_timeout,
                                gone_timeout_s=self.settings.delete_timeout)
-        removal = remove_owned(self.cluster, plan.owner_labels, plan.namespace, policy, notify=self.progress)
+        removal = remove_owned(self.cluster, plan.owner_labels, plan.namespace, policy, notify=self.progress,
+                               nsd=plan.nsd_label)
         report.deleted.extend(removal.names)
         return report
 
