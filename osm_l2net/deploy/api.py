@@ -32,8 +32,9 @@ if TYPE_CHECKING:  # the kubernetes client is slow to import: only a call that c
 log = logging.getLogger(__name__)
 PathLike = str | os.PathLike[str]
 # A plan; the paths of an NS's packages (planned in the cluster's namespace); or a function from that namespace to the
-# plan, for callers that make plans their own way (the CLI, from its flags).
-PlanSource = Plan | api.Paths | Callable[[str], Plan]
+# plan, for callers that make plans their own way (the CLI, from its flags). status and delete call the function
+# again with ``ns_id=`` and ``ns_name=`` keywords when the cluster holds the NS under another id (deploy/lookup.py).
+PlanSource = Plan | api.Paths | Callable[..., Plan]
 DryRun = Literal["none", "client", "server"]
 
 
@@ -114,11 +115,14 @@ def delete(source: PlanSource, *, kubeconfig: PathLike | None = None, context: s
            helm: HelmSettings | None = None, settings: DeploySettings | None = None, force: bool = False,
            policy: RetryPolicy | None = None, progress: Progress | None = None) -> DeployResult:
     """Uninstall the NS's KDUs, wait until its pods are gone (unless ``force``), delete its networks and wait until
-    they are gone. Arguments as :func:`apply`'s."""
+    they are gone. Arguments as :func:`apply`'s. Planned from paths, the NS is first looked for in the cluster by
+    ``ns_id`` (an NS id or OSM's nsr id), else by ``ns_name`` (deploy/lookup.py), and planned with the id and name its
+    networks carry; only networks of the plan's NSD (or of none: older versions) are removed."""
     _check(source, namespace, ns_name, ns_id, config, options)
     say = _say(progress)
     with _connect(kubeconfig, context, namespace, policy, progress, announce=say) as cluster:
-        plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        plan = _located(cluster, source, _plan(source, cluster.namespace, ns_name, ns_id, config, options), ns_name,
+                        ns_id, config, options)
         report = _deployer(cluster, kubeconfig, context, kdus, helm, settings, say).terminate(plan, force=force)
     return DeployResult(plan, report)
 
@@ -127,10 +131,12 @@ def status(source: PlanSource, *, kubeconfig: PathLike | None = None, context: s
            namespace: str | None = None, ns_name: str | None = None, ns_id: str | None = None,
            config: Mapping[str, Any] | None = None, options: PlanOptions | None = None,
            policy: RetryPolicy | None = None, progress: Progress | None = None) -> StatusResult:
-    """Per virtual link: the network's state and the pods attached (interfaces, addresses, problems). Reads only."""
+    """Per virtual link: the network's state and the pods attached (interfaces, addresses, problems). Reads only.
+    The NS is found as :func:`delete` finds it."""
     _check(source, namespace, ns_name, ns_id, config, options)
     with _connect(kubeconfig, context, namespace, policy, progress) as cluster:
-        plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        plan = _located(cluster, source, _plan(source, cluster.namespace, ns_name, ns_id, config, options), ns_name,
+                        ns_id, config, options)
         return StatusResult(plan, tuple(cluster.network_status(list(plan.networks), plan.namespace)))
 
 
@@ -157,6 +163,24 @@ def _plan(source: PlanSource, cluster_namespace: str, ns_name: str | None, ns_id
         return source(cluster_namespace)
     assert ns_name is not None, "_check refuses paths without ns_name before connecting"
     return api.plan(source, ns_name=ns_name, ns_id=ns_id, namespace=cluster_namespace, config=config, options=options)
+
+
+def _located(cluster: Cluster, source: PlanSource, plan: Plan, ns_name: str | None, ns_id: str | None,
+             config: Mapping[str, Any] | None, options: PlanOptions | None) -> Plan:
+    """The plan of the NS the cluster holds under ``ns_id`` (an NS id or OSM nsr id), else under ``ns_name``: its
+    networks' id and name may differ from those ``plan`` was made with (ns-create's random id). A Plan given is
+    used as it is."""
+    from osm_l2net.deploy.lookup import find_ns
+
+    if isinstance(source, Plan):
+        return plan
+    found = find_ns(cluster, plan, ns_id=ns_id, ns_name=None if ns_id else ns_name)
+    if found is None or (found.ns_id, found.ns_name) == (plan.ns_id, plan.ns_name):
+        return plan
+    if callable(source):
+        return source(cluster.namespace, ns_id=found.ns_id, ns_name=found.ns_name)
+    return api.plan(source, ns_name=found.ns_name, ns_id=found.ns_id, namespace=cluster.namespace, config=config,
+                    options=options)
 
 
 def _check(source: PlanSource, namespace: str | None, ns_name: str | None, ns_id: str | None,
@@ -186,11 +210,16 @@ def _deployer(cluster: Cluster, kubeconfig: PathLike | None, context: str | None
 def _changes(deployer: Deployer, plan: Plan, *, server: bool) -> tuple[Change, ...]:
     """What apply would do, from one list of our networks and one helm status per KDU (no writes); ``server``: each
     network judged by the API server instead (a dryRun=All create or update, stored nowhere)."""
+    deployer.refuse_other_nsd(plan)  # as apply: another NSD's NS under this id is refused before anything
+    replace = deployer.settings.replace
     if server:
-        actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace) for n in plan.networks}
+        actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace, replace=replace) for n in plan.networks}
     else:
         ours = {o.name for o in deployer.cluster.list_owned(plan.owner_labels, plan.namespace)}
         actions = {n.name: "unchanged" if n.name in ours else "create" for n in plan.networks}
+        if replace:  # --replace: read our networks' specs, to tell which ones apply would delete and create again
+            actions.update({n.name: deployer.cluster.dry_run_network(n, plan.namespace, replace=True, server=False)
+                            for n in plan.networks if n.name in ours})
     changes = [Change(actions[n.name], n.kind, n.name, plan.namespace) for n in plan.networks]
     if deployer.helm is not None:
         for k in plan.kdus:
