@@ -93,7 +93,6 @@ class Deployer:
     def create_networks(self, plan: Plan, report: Report | None = None) -> Report:
         """Ensure every network and wait until all are ready; on failure delete the ones this call created, then raise."""
         report = report or Report(plan.ns_id)
-        self.refuse_other_nsd(plan)  # before any write, the namespace's too
         if self.settings.create_namespace and plan.networks and self.cluster.ensure_namespace(plan.namespace):
             self.progress(f"namespace {plan.namespace} created")
         replace = self.settings.replace
@@ -116,7 +115,9 @@ class Deployer:
     def refuse_other_nsd(self, plan: Plan) -> None:
         """Networks of this NS id planned from another NSD belong to another NS (same --ns-name, other NSD): refused
         before anything is written, whichever network names collide or not (one list per kind). Its KDUs' release
-        names would be shared too, so a network-by-network check would not be enough."""
+        names would be shared too, so a network-by-network check would not be enough. Called by ``instantiate`` (apply)
+        and the dry runs, whose NS ids derive from NS names; the OSM paths call ``create_networks`` directly: an nsr id
+        (or ns-create's random plan id) is never shared, and ensure_network still refuses another NSD's network."""
         if not plan.networks:
             return
         other = [o for o in self.cluster.list_owned(plan.owner_labels, plan.namespace)
@@ -207,6 +208,7 @@ class Deployer:
     # ---- whole NS ---------------------------------------------------------------------------------------------------
 
     def instantiate(self, plan: Plan) -> Report:
+        self.refuse_other_nsd(plan)  # before any write, the namespace's too
         report = self.create_networks(plan)
         if self.helm is None:
             return report
