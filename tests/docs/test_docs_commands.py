@@ -165,7 +165,9 @@ class DocRun:
         self.lab = f"docs{os.getpid() % 10000}{uuid.uuid4().hex[:4]}"
         self.used_lab = False
         self.env = {"PATH": f"{EXE.parent}:{REPO / '.tools' / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "HOME": str(scratch / "home"), "LANG": "C.UTF-8", "OSM_L2NET_LAB": self.lab}
+                    "HOME": str(scratch / "home"), "LANG": "C.UTF-8", "OSM_L2NET_LAB": self.lab,
+                    # the checkout whose docs these are, not the one the venv's console script was installed from
+                    "PYTHONPATH": str(REPO)}
         self._nbi: object | None = None
         self.timings: list[tuple[float, str]] = []
         self._stack: list[object] = []
