@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from osm_l2net.cli.common import OUTPUT, emit, handle_errors, kube_options, namespace_option, read_config, table
-from osm_l2net.cli.main import build_plan, plan_options
+from osm_l2net.cli.main import build_plan, plan_options, require_ns
 from osm_l2net.cli.types import DryRunCommand, Duration, format_duration
 from osm_l2net.core.plan import Plan
 from osm_l2net.kube.state import RetryPolicy
@@ -83,7 +83,7 @@ def _connect(kubeconfig: str | None, context: str | None, namespace: str | None,
 
 
 def _deploy_args(ready_timeout: float, no_kdus: bool, helm_flags: tuple[str, ...], helm_timeout: float, helm_wait: bool,
-                 atomic: bool, create_namespace: bool, post_renderer: str) -> dict[str, Any]:
+                 atomic: bool, create_namespace: bool, post_renderer: str, replace: bool = False) -> dict[str, Any]:
     """The library's apply/delete arguments the flags describe (kubeconfig and context reach helm through the call)."""
     from osm_l2net.deploy.deployer import DeploySettings
     from osm_l2net.helm.runner import HelmSettings
@@ -92,7 +92,8 @@ def _deploy_args(ready_timeout: float, no_kdus: bool, helm_flags: tuple[str, ...
             "helm": HelmSettings(atomic=atomic, wait=helm_wait, timeout=helm_timeout, extra_flags=helm_flags,
                                  create_namespace=create_namespace),
             "settings": DeploySettings(ready_timeout=ready_timeout, delete_timeout=ready_timeout,
-                                       pods_gone_timeout=ready_timeout, post_renderer=post_renderer)}
+                                       pods_gone_timeout=ready_timeout, post_renderer=post_renderer,
+                                       replace=replace)}
 
 
 def _policy(connect_timeout: float, progress_interval: float = _DEFAULTS.progress_interval_s) -> RetryPolicy:
@@ -106,13 +107,24 @@ def _split(kwargs: dict[str, Any], func: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _read_inputs(kwargs: dict[str, Any]) -> None:
-    """--config read before the cluster is contacted: bad input is exit 2 whether or not a cluster answers."""
+    """The NS named, and --config read, before the cluster is contacted: bad input is exit 2 whether or not a cluster
+    answers."""
+    require_ns(kwargs["ns_name"], kwargs["ns_id"])
     kwargs["config"] = read_config(kwargs["config"])
 
 
-def _planner(kwargs: dict[str, Any]) -> Callable[[str], Plan]:
-    """The plan the flags describe, in the namespace the library settles on (kubectl's rule: -n, else the context's)."""
-    return lambda namespace: build_plan(**{**kwargs, "namespace": namespace})
+def _planner(kwargs: dict[str, Any]) -> Callable[..., Plan]:
+    """The plan the flags describe, in the namespace the library settles on (kubectl's rule: -n, else the context's);
+    status and delete plan again with the NS id and name they found the NS under in the cluster."""
+    def planner(namespace: str, **found: str) -> Plan:
+        return build_plan(**{**kwargs, "namespace": namespace, **found})
+
+    return planner
+
+
+def _lookup(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The NS status and delete look for in the cluster: by --ns-id (an NS id or OSM's nsr id), else by --ns-name."""
+    return {"ns_name": kwargs["ns_name"], "ns_id": kwargs["ns_id"]}
 
 
 def _library_args(kubeconfig: str | None, context: str | None, connect_timeout: float, ready_timeout: float,
@@ -129,6 +141,10 @@ def _library_args(kubeconfig: str | None, context: str | None, connect_timeout: 
 @plan_options
 @cluster_options
 @helm_options
+@click.option("--replace", is_flag=True,
+              help="Our network whose spec differs from the plan is deleted and created again, if no pod is attached "
+                   "to it (pods attached: refused, exit 3, naming them). Without it such a network is refused with the "
+                   "diff (exit 3). A network spec is never patched in place; --dry-run reports 'replace'.")
 @click.option("--dry-run", "dry_run", type=click.Choice(["none", "client", "server"]), default="none",
               show_default=True,
               help="As kubectl's: show what would change, change nothing. client (also bare --dry-run): from reads "
@@ -169,7 +185,7 @@ def delete(kubeconfig: str | None, context: str | None, connect_timeout: float, 
     from osm_l2net.deploy import api as library
 
     source, common = _library_args(kubeconfig, context, connect_timeout, ready_timeout, progress_interval, kwargs)
-    result = library.delete(source, force=force, **common)
+    result = library.delete(source, force=force, **_lookup(kwargs), **common)
     _echo_report(result.report, fmt)
 
 
@@ -185,7 +201,7 @@ def status(kubeconfig: str | None, context: str | None, connect_timeout: float, 
 
     _read_inputs(kwargs)
     found = library.status(_planner(kwargs), kubeconfig=kubeconfig, context=context, namespace=kwargs.get("namespace"),
-                           policy=_policy(connect_timeout), progress=_progress)
+                           policy=_policy(connect_timeout), progress=_progress, **_lookup(kwargs))
     plan, rows = found.plan, found.as_dict()["networks"]
     emit(fmt, {"ns": plan.ns_id, "networks": rows}, lambda: _status_table(rows))
     if any(r["problems"] for r in rows):

@@ -46,8 +46,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 def plan_options(func: F) -> F:
     options = [
         click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True)),
-        click.option("--ns-name", default="vod-service-deployment", show_default=True, help="NS instance name."),
-        click.option("--ns-id", default=None, help="NS instance id (OSM nsr id); default: derived from --ns-name."),
+        click.option("--ns-name", default=None,
+                     help="NS instance name (as osm ns-create --ns_name). apply, delete and status need it or --ns-id; "
+                          "plan and graph default to the NSD's id."),
+        click.option("--ns-id", default=None,
+                     help="NS instance id (status/delete: also an OSM nsr id); default: derived from --ns-name."),
         namespace_option(NAMESPACE_DEFAULT),
         click.option("--provider", type=ProviderChoice(), default=DEFAULT_PROVIDER, show_default=True),
         CONFIG,
@@ -85,12 +88,16 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def build_plan(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace: str | None, provider: str,
+def build_plan(paths: Sequence[str], ns_name: str | None, ns_id: str | None, namespace: str | None, provider: str,
                config: Config | str | None, df_id: str | None, interface_capacity: int, values_labels_path: str,
                values_annotations_path: str, placement: Sequence[tuple[str, str]] = (),
                inter_cluster: tuple[str, str] | None = None) -> api.Plan:
     """The plan the CLI's flags describe (shared by plan, graph and the cluster commands); ``config``: the --config
-    flag, or what :func:`read_config` made of it already."""
+    flag, or what :func:`read_config` made of it already.
+
+    Without --ns-name the NS is named by --ns-id, else after its NSD's id: never one name for every NSD, since the NS
+    id derives from the name and two NSDs sharing one would share their networks' owner. (The cluster commands refuse
+    to run without either: :func:`require_ns`.)"""
     from osm_l2net import api
     namespace = namespace or "default"
     clusters = dict(placement)
@@ -103,8 +110,20 @@ def build_plan(paths: Sequence[str], ns_name: str, ns_id: str | None, namespace:
                           placement=clusters,
                           inter_cluster=InterClusterProvider(*inter_cluster) if inter_cluster else None)
     params = config if isinstance(config, Config) else read_config(config)
-    return api.plan(paths, ns_name=ns_name, ns_id=ns_id, namespace=namespace, config=params.data,
+    source: api.Paths | api.Descriptors = paths
+    if ns_name is None and ns_id is None:
+        source = api.load(paths)
+        ns_name = source.nsd.id
+    return api.plan(source, ns_name=ns_name or str(ns_id), ns_id=ns_id, namespace=namespace, config=params.data,
                     config_source=params.source, options=options)
+
+
+def require_ns(ns_name: str | None, ns_id: str | None) -> None:
+    """apply, delete and status change or read one NS instance: it must be named, before any cluster is contacted.
+    osmclient requires --ns_name too; a default shared by every NSD once let two NSDs share (and delete) networks."""
+    if ns_name is None and ns_id is None:
+        raise click.UsageError("which NS instance? give --ns-name NAME (as osm ns-create --ns_name; the NS id derives "
+                               "from it) or --ns-id ID (an NS id, or OSM's nsr id for status and delete)")
 
 
 # name -> ("module:attribute", short help, module that must be importable for the command to exist). The short help

@@ -24,6 +24,14 @@ LABEL_NS_ID = "osm.etsi.org/ns-id"
 LABEL_VLD_ID = "osm-l2net.etsi.org/vld-id"
 ANNOTATION_VLD_ID = "osm-l2net.etsi.org/vld-id"
 ANNOTATION_NS_NAME = "osm-l2net.etsi.org/ns-name"
+ANNOTATION_NS_ID = "osm-l2net.etsi.org/ns-id"  # verbatim: the ns-id label is sanitised when the id is not a label value
+# Which NS a network belongs to beyond its NS id: an NS id is derived from the NS name outside OSM, so two NSDs
+# deployed under one name share it; the NSD label tells their networks apart (never adopted, never removed across
+# NSDs), the name label lets status/delete find an NS by name whatever its id (ns-create's ids are random).
+LABEL_NSD_ID = "osm-l2net.etsi.org/nsd-id"
+LABEL_NS_NAME = "osm-l2net.etsi.org/ns-name"
+# OSM's nsr id, added by ns-create once NBI has made it (the plan id is made before: see osm/workflow.py)
+LABEL_NSR_ID = "osm-l2net.etsi.org/nsr-id"
 
 
 def owner_labels(ns_id: str) -> dict[str, str]:
@@ -31,6 +39,24 @@ def owner_labels(ns_id: str) -> dict[str, str]:
     value. The planner labels what it plans with them, and every adapter selects by them (through ``Plan.owner_labels``,
     or this function where there is no plan: gc, the LCM connector's uninstall, ns-delete). Pods carry the ns-id one."""
     return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NS_ID: label_value(ns_id)}
+
+
+def identity_labels(ns_name: str, nsd_id: str) -> dict[str, str]:
+    """The labels naming which NS a network is, besides its owner labels: the NSD it was planned from and the NS
+    name (label values: sanitised and hashed when needed). Selections stay by :func:`owner_labels`, so objects made
+    before these labels existed are still found; the NSD label is compared after (see ``kube.state.same_nsd``)."""
+    return {LABEL_NSD_ID: label_value(nsd_id), LABEL_NS_NAME: label_value(ns_name)}
+
+
+def nsr_labels(nsr_id: str) -> dict[str, str]:
+    """The label ns-create adds to an NS's networks once OSM has made its nsr id (the plan id was made before)."""
+    return {LABEL_NSR_ID: label_value(nsr_id)}
+
+
+def lookup_labels(label: str, value: str) -> dict[str, str]:
+    """The selector of our networks whose ``label`` (ns-id, nsr-id or ns-name) is ``value``: how status and delete
+    find an NS by what the user knows of it."""
+    return {LABEL_MANAGED_BY: MANAGED_BY, label: label_value(value)}
 
 
 @dataclass(frozen=True)
@@ -197,6 +223,11 @@ class Plan:
         """The labels on every network this plan creates (its pods carry the ns-id one): what delete, status and the
         dry run select by. Derived from ``ns_id`` by :func:`owner_labels`, so a plan read back from JSON has them too."""
         return owner_labels(self.ns_id)
+
+    @property
+    def nsd_label(self) -> str:
+        """The NSD label value of this plan's networks: delete and adoption leave networks with another one alone."""
+        return identity_labels(self.ns_name, self.nsd_id)[LABEL_NSD_ID]
 
     def as_dict(self, copy: bool = True, absolute_charts: bool = False) -> dict[str, Any]:
         """The JSON form. ``copy=False`` shares the plan's own mappings (manifests, values) instead of copying them,

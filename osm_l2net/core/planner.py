@@ -24,6 +24,7 @@ from osm_l2net.core.names import label_value, network_name, release_name
 from osm_l2net.core.options import PlanOptions, ValuesLayout
 from osm_l2net.core.placement import place
 from osm_l2net.core.plan import (
+    ANNOTATION_NS_ID,
     ANNOTATION_NS_NAME,
     ANNOTATION_VLD_ID,
     LABEL_NS_ID,
@@ -33,6 +34,7 @@ from osm_l2net.core.plan import (
     NetworkPlan,
     Plan,
     Route,
+    identity_labels,
     owner_labels,
 )
 from osm_l2net.core.topology import Edge, Topology, TopoRoute
@@ -83,7 +85,8 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     routes, route_warnings = topology.routes()
     ctx = _Context(instance, options, provider, params, topology, addresses,
                    {vld: network_name(instance.ns_name, instance.ns_id, vld) for vld in service.links}, replicas,
-                   instance.params.k8s_namespace or options.namespace, owner_labels(instance.ns_id), pools)
+                   instance.params.k8s_namespace or options.namespace, owner_labels(instance.ns_id), pools,
+                   identity_labels(instance.ns_name, service.nsd_id))
     networks = tuple(_network(ctx, link, cidrs[vld]) for vld, link in service.links.items())
     by_kdu: dict[tuple[str, str], list[Attachment]] = defaultdict(list)
     for a in service.attachments:
@@ -277,12 +280,14 @@ class _Context:
     net_namespace: str
     owner: Mapping[str, str]  # the ownership labels of every network (and, ns-id only, every attached pod)
     pools: Mapping[str, ReplicaBlock]  # vld id -> the block its multi-replica KDUs' pods are addressed from
+    identity: Mapping[str, str]  # the NSD and NS-name labels of every network (not of pods: they are selected by id)
 
 
 def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
     instance = ctx.instance
-    labels = {**ctx.owner, LABEL_VLD_ID: label_value(link.vld_id)}
-    annotations = {ANNOTATION_VLD_ID: link.vld_id, ANNOTATION_NS_NAME: instance.ns_name}
+    labels = {**ctx.owner, **ctx.identity, LABEL_VLD_ID: label_value(link.vld_id)}
+    annotations = {ANNOTATION_VLD_ID: link.vld_id, ANNOTATION_NS_NAME: instance.ns_name,
+                   ANNOTATION_NS_ID: instance.ns_id}
     name = ctx.names[link.vld_id]
     manifest = ctx.provider.network_manifest(name, ctx.net_namespace, cidr, link.mtu, labels, annotations)
     gateway = str(link.gateway) if link.gateway else None

@@ -35,8 +35,9 @@ if TYPE_CHECKING:  # the kubernetes client is slow to import: only a call that c
 log = logging.getLogger(__name__)
 PathLike = str | os.PathLike[str]
 # A plan; the paths of an NS's packages (planned in the cluster's namespace); or a function from that namespace to the
-# plan, for callers that make plans their own way (the CLI, from its flags).
-PlanSource = Plan | api.Paths | Callable[[str], Plan]
+# plan, for callers that make plans their own way (the CLI, from its flags). status and delete call the function
+# again with ``ns_id=`` and ``ns_name=`` keywords when the cluster holds the NS under another id (deploy/lookup.py).
+PlanSource = Plan | api.Paths | Callable[..., Plan]
 DryRun = Literal["none", "client", "server"]
 
 
@@ -134,11 +135,14 @@ def delete(source: PlanSource, *, kubeconfig: PathLike | None = None, context: s
            helm: HelmSettings | None = None, settings: DeploySettings | None = None, force: bool = False,
            policy: RetryPolicy | None = None, progress: Progress | None = None) -> DeployResult:
     """Uninstall the NS's KDUs, wait until its pods are gone (unless ``force``), delete its networks and wait until
-    they are gone. Arguments as :func:`apply`'s."""
+    they are gone. Arguments as :func:`apply`'s. Planned from paths, the NS is first looked for in the cluster by
+    ``ns_id`` (an NS id or OSM's nsr id), else by ``ns_name`` (deploy/lookup.py), and planned with the id and name its
+    networks carry; only networks of the plan's NSD (or of none: older versions) are removed."""
     _check(source, namespace, ns_name, ns_id, config, options)
     say = _say(progress)
     with _connect(kubeconfig, context, namespace, policy, progress, announce=say) as cluster:
-        plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        plan = _located(cluster, source, _plan(source, cluster.namespace, ns_name, ns_id, config, options), ns_name,
+                        ns_id, config, options)
         if plan.clusters != ("",):
             with _fanned(plan, cluster, kubeconfig, context, policy, progress, say, kdus, helm, settings) as parts:
                 fanout.terminate(parts, say, force=force)
@@ -151,10 +155,12 @@ def status(source: PlanSource, *, kubeconfig: PathLike | None = None, context: s
            namespace: str | None = None, ns_name: str | None = None, ns_id: str | None = None,
            config: Mapping[str, Any] | None = None, options: PlanOptions | None = None,
            policy: RetryPolicy | None = None, progress: Progress | None = None) -> StatusResult:
-    """Per virtual link: the network's state and the pods attached (interfaces, addresses, problems). Reads only."""
+    """Per virtual link: the network's state and the pods attached (interfaces, addresses, problems). Reads only.
+    The NS is found as :func:`delete` finds it."""
     _check(source, namespace, ns_name, ns_id, config, options)
     with _connect(kubeconfig, context, namespace, policy, progress) as cluster:
-        plan = _plan(source, cluster.namespace, ns_name, ns_id, config, options)
+        plan = _located(cluster, source, _plan(source, cluster.namespace, ns_name, ns_id, config, options), ns_name,
+                        ns_id, config, options)
         if plan.clusters != ("",):
             with _fanned(plan, cluster, kubeconfig, context, policy, progress, None, False, None, None) as parts:
                 rows = [(p.cluster, s) for p in parts
@@ -218,6 +224,24 @@ def _plan(source: PlanSource, cluster_namespace: str, ns_name: str | None, ns_id
     return plan
 
 
+def _located(cluster: Cluster, source: PlanSource, plan: Plan, ns_name: str | None, ns_id: str | None,
+             config: Mapping[str, Any] | None, options: PlanOptions | None) -> Plan:
+    """The plan of the NS the cluster holds under ``ns_id`` (an NS id or OSM nsr id), else under ``ns_name``: its
+    networks' id and name may differ from those ``plan`` was made with (ns-create's random id). A Plan given is
+    used as it is."""
+    from osm_l2net.deploy.lookup import find_ns
+
+    if isinstance(source, Plan):
+        return plan
+    found = find_ns(cluster, plan, ns_id=ns_id, ns_name=None if ns_id else ns_name)
+    if found is None or (found.ns_id, found.ns_name) == (plan.ns_id, plan.ns_name):
+        return plan
+    if callable(source):
+        return source(cluster.namespace, ns_id=found.ns_id, ns_name=found.ns_name)
+    return api.plan(source, ns_name=found.ns_name, ns_id=found.ns_id, namespace=cluster.namespace, config=config,
+                    options=options)
+
+
 def _check(source: PlanSource, namespace: str | None, ns_name: str | None, ns_id: str | None,
            config: Mapping[str, Any] | None, options: PlanOptions | None) -> None:
     """Arguments that cannot go together are refused before anything connects."""
@@ -244,9 +268,12 @@ def _deployer(cluster: Cluster, kubeconfig: PathLike | None, context: str | None
 
 def _changes(deployer: Deployer, plan: Plan, *, server: bool) -> tuple[Change, ...]:
     """What apply would do: each network read and judged as apply would (a spec that differs is the same conflict
-    as apply's); ``server``: its write also sent with dryRun=All. Each KDU's release compared with the plan as apply
-    would (``deploy.converge``: helm reads only)."""
-    actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace, server=server) for n in plan.networks}
+    as apply's, unless ``--replace``); ``server``: its write also sent with dryRun=All. Each KDU's release compared
+    with the plan as apply would (``deploy.converge``: helm reads only)."""
+    deployer.refuse_other_nsd(plan)  # as apply: another NSD's NS under this id is refused before anything
+    replace = deployer.settings.replace
+    actions = {n.name: deployer.cluster.dry_run_network(n, plan.namespace, replace=replace, server=server)
+               for n in plan.networks}
     changes = [Change(actions[n.name], n.kind, n.name, plan.namespace) for n in plan.networks]
     if deployer.helm is not None:
         for k in plan.kdus:

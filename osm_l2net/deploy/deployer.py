@@ -19,11 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from osm_l2net.core.errors import L2NetError
+from osm_l2net.core.errors import ConflictError, L2NetError
 from osm_l2net.core.plan import KduPlan, NetworkPlan, Plan
 from osm_l2net.deploy.converge import Verdict, judge
 from osm_l2net.deploy.removal import RemovalPolicy, remove_owned
 from osm_l2net.helm.runner import DeployedRelease, Helm, check_attachment, verify_release
+from osm_l2net.kube.state import same_nsd
 
 if TYPE_CHECKING:  # the kubernetes client is slow to import; LCM loads this module at start
     from osm_l2net.kube.cluster import Cluster
@@ -46,6 +47,9 @@ class DeploySettings:
     # client's own exception (a TypeError of a newer kubernetes client) must not leave networks behind. The CLI keeps
     # the default: a foreign exception there is a bug to see, not a failure to explain.
     roll_back_foreign: bool = False
+    # apply --replace: our network whose spec differs from the plan is deleted and created again, when no pod is
+    # attached to it (else refused, naming the pods). Off: refused with the diff. A spec is never patched in place.
+    replace: bool = False
 
 
 @dataclass
@@ -55,6 +59,7 @@ class Report:
     ns_id: str
     created: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     installed: list[str] = field(default_factory=list)
     upgraded: list[str] = field(default_factory=list)  # deployed releases whose values or chart differed
@@ -129,7 +134,8 @@ class Deployer:
         todo = [n for n in plan.networks if n.name not in settled]
         if self.settings.create_namespace and todo and self.cluster.ensure_namespace(plan.namespace):
             self.progress(f"namespace {plan.namespace} created")
-        outcomes, failures = self._each(todo, lambda n: self.cluster.ensure_network(n, plan.namespace))
+        replace = self.settings.replace
+        outcomes, failures = self._each(todo, lambda n: self.cluster.ensure_network(n, plan.namespace, replace=replace))
         report.unchanged.extend(n.name for n in plan.networks if n.name in settled)
         for net, outcome in outcomes:
             getattr(report, outcome).append(net.name)
@@ -145,6 +151,23 @@ class Deployer:
             self._fail(plan, report, "networks did not become ready", e)
         return report
 
+    def refuse_other_nsd(self, plan: Plan) -> None:
+        """Networks of this NS id planned from another NSD belong to another NS (same --ns-name, other NSD): refused
+        before anything is written, whichever network names collide or not (one list per kind). Its KDUs' release
+        names would be shared too, so a network-by-network check would not be enough. Called by ``instantiate`` (apply)
+        and the dry runs, whose NS ids derive from NS names; the OSM paths call ``create_networks`` directly: an nsr id
+        (or ns-create's random plan id) is never shared, and ensure_network still refuses another NSD's network."""
+        if not plan.networks:
+            return
+        other = [o for o in self.cluster.list_owned(plan.owner_labels, plan.namespace)
+                 if not same_nsd(o.nsd_id, plan.nsd_label)]
+        if other:
+            nsds = ", ".join(sorted({o.nsd_id for o in other}))
+            raise ConflictError(
+                f"NS {plan.ns_name} (id {plan.ns_id}) already exists in {plan.namespace} from NSD {nsds}, not from this "
+                f"plan's NSD {plan.nsd_id} (its networks: {', '.join(o.name for o in other[:5])}"
+                f"{' …' if len(other) > 5 else ''}): left untouched; deploy this NSD under another NS name (--ns-name)")
+
     def remove_networks(self, plan: Plan, report: Report | None = None, *, force: bool = False) -> Report:
         """Remove the NS's networks by its ownership labels, in the plan's namespace (``removal.remove_owned``: wait
         until the NS's pods are gone unless ``force``, delete, wait until gone, verify none left)."""
@@ -153,7 +176,8 @@ class Deployer:
                       else "networks: deleting them")
         policy = RemovalPolicy(force=force, pods_timeout_s=self.settings.pods_gone_timeout,
                                gone_timeout_s=self.settings.delete_timeout)
-        removal = remove_owned(self.cluster, plan.owner_labels, plan.namespace, policy, notify=self.progress)
+        removal = remove_owned(self.cluster, plan.owner_labels, plan.namespace, policy, notify=self.progress,
+                               nsd=plan.nsd_label)
         report.deleted.extend(removal.names)
         return report
 
@@ -261,6 +285,7 @@ class Deployer:
     # ---- whole NS ---------------------------------------------------------------------------------------------------
 
     def instantiate(self, plan: Plan) -> Report:
+        self.refuse_other_nsd(plan)  # before any write, the namespace's too
         report = self.create_networks(plan)
         if self.helm is None:
             return report

@@ -45,6 +45,8 @@ def members(plan: Plan, deployer_for: Callable[[str], Deployer]) -> list[Member]
 
 def instantiate(parts: Sequence[Member], progress: Progress) -> None:
     """Networks on every cluster, then KDUs on every cluster; on a failure, undo this run everywhere and raise."""
+    for part in parts:  # another NSD's NS under this id, on any cluster, is refused before anything is written
+        part.deployer.refuse_other_nsd(part.plan)
     for i, part in enumerate(parts):
         progress(f"cluster {label(part.cluster)}: networks")
         try:

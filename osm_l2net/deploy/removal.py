@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from osm_l2net.core.errors import ClusterError, WaitTimeout
 from osm_l2net.core.plan import LABEL_NS_ID, owner_labels
-from osm_l2net.kube.state import GcResult, OwnedNetwork
+from osm_l2net.kube.state import GcResult, OwnedNetwork, same_nsd
 
 if TYPE_CHECKING:  # the kubernetes client is slow to import; LCM loads this module at start
     from osm_l2net.kube.cluster import Cluster
@@ -50,11 +50,13 @@ class Removal:
 
 def remove_owned(cluster: Cluster, owner: Mapping[str, str] | None, namespace: str | None = None,
                  policy: RemovalPolicy | None = None, *, spare: Collection[str] = (),
-                 notify: Notify | None = None) -> Removal:
+                 notify: Notify | None = None, nsd: str = "") -> Removal:
     """Remove the networks the ``owner`` labels mark (``Plan.owner_labels`` or ``core.plan.owner_labels``; None:
-    every NS's but those whose ns-id label is in ``spare``), in ``namespace`` or cluster-wide."""
+    every NS's but those whose ns-id label is in ``spare``), in ``namespace`` or cluster-wide. ``nsd`` (a plan's
+    ``nsd_label``): of those, only the ones of that NSD or of none (made before the label existed): a network of
+    another NSD deployed under the same NS id is another NS's. Empty (gc, the LCM connector, ns-delete): by NS id."""
     policy = policy or RemovalPolicy()
-    found = [o for o in cluster.list_owned(owner, namespace) if o.ns_id not in spare]
+    found = _select(cluster.list_owned(owner, namespace), spare, nsd)
     kept = [] if policy.force else _wait_for_pods(cluster, found, policy, notify)
     if not policy.force:
         kept += _attached(cluster, _without(found, kept))
@@ -70,8 +72,12 @@ def remove_owned(cluster: Cluster, owner: Mapping[str, str] | None, namespace: s
             kept.append((net, outcome))
     gone, stuck = _wait_gone(cluster, going, policy, notify) if policy.wait else (going, [])
     if policy.strict:
-        _check_none_left(cluster, owner, namespace, spare, policy)
+        _check_none_left(cluster, owner, namespace, spare, policy, nsd)
     return Removal(tuple(gone), tuple(kept + stuck))
+
+
+def _select(found: list[OwnedNetwork], spare: Collection[str], nsd: str) -> list[OwnedNetwork]:
+    return [o for o in found if o.ns_id not in spare and same_nsd(o.nsd_id, nsd)]
 
 
 def gc(cluster: Cluster, existing_ns_ids: Collection[str] | None, ns_id: str | None = None,
@@ -125,10 +131,9 @@ def _wait_gone(cluster: Cluster, going: list[OwnedNetwork], policy: RemovalPolic
 
 
 def _check_none_left(cluster: Cluster, owner: Mapping[str, str] | None, namespace: str | None,
-                     spare: Collection[str], policy: RemovalPolicy) -> None:
+                     spare: Collection[str], policy: RemovalPolicy, nsd: str) -> None:
     """Nothing of the NS may be left (without waiting: nothing that is not being deleted)."""
-    left = [o for o in cluster.list_owned(owner, namespace)
-            if o.ns_id not in spare and (policy.wait or not o.deleting)]
+    left = [o for o in _select(cluster.list_owned(owner, namespace), spare, nsd) if policy.wait or not o.deleting]
     if left:
         whose = f"NS {owner[LABEL_NS_ID]}" if owner and LABEL_NS_ID in owner else "the NS instances"
         raise ClusterError(f"networks of {whose} still present after delete: {[o.name for o in left]}")

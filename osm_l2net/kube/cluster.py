@@ -66,11 +66,16 @@ class Cluster(Client):
     def ensure_namespace(self, name: str) -> bool:
         return networks.ensure_namespace(self, name)
 
-    def ensure_network(self, net: NetworkPlan, namespace: str | None = None) -> EnsureOutcome:
-        return networks.ensure_network(self, net, namespace)
+    def ensure_network(self, net: NetworkPlan, namespace: str | None = None, *,
+                       replace: bool = False) -> EnsureOutcome:
+        return networks.ensure_network(self, net, namespace, replace=replace)
 
-    def dry_run_network(self, net: NetworkPlan, namespace: str | None = None, *, server: bool = True) -> str:
-        return networks.dry_run_network(self, net, namespace, server=server)
+    def dry_run_network(self, net: NetworkPlan, namespace: str | None = None, *, replace: bool = False,
+                        server: bool = True) -> str:
+        return networks.dry_run_network(self, net, namespace, replace=replace, server=server)
+
+    def add_labels(self, net: NetworkPlan, labels: Mapping[str, str], namespace: str | None = None) -> bool:
+        return networks.add_labels(self, net, labels, namespace)
 
     # ------------------------------------------------------------ wait
 

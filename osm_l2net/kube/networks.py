@@ -14,7 +14,7 @@ from osm_l2net.kube.client import ApiFailure, Client, log, to_error
 from osm_l2net.kube.state import DeleteResult, OwnedNetwork, ResourceRef
 from osm_l2net.kube.waits import wait_absent
 
-EnsureOutcome = Literal["created", "adopted", "unchanged"]
+EnsureOutcome = Literal["created", "adopted", "unchanged", "replaced"]
 NAMESPACE_LABEL = "osm-l2net.etsi.org/created-by"
 
 
@@ -55,24 +55,50 @@ def _spec_changed(ref: ResourceRef, ns: str, name: str, live: Mapping[str, Any],
     diff = "; ".join(f"{key}: {_shown(have.get(key))} → {_shown(value)}" for key, value in sorted(drift.items()))
     return ConflictError(f"{ref.kind} {ns}/{name} is this NS instance's but its spec differs from the plan "
                          f"(cluster → plan: {diff}): {consequence}; a network spec is never changed in place: delete "
-                         f"the NS first (osm-l2net delete), or deploy under another NS name (--ns-name)")
+                         f"the NS first (osm-l2net delete), or deploy under another NS name (--ns-name), or apply --replace to "
+                         f"delete and create it again (when no pod is attached)")
+
+
+def _refuse_attached(api: Client, ref: ResourceRef, ns: str, name: str, live: Mapping[str, Any],
+                     drift: Mapping[str, Any], consequence: str) -> None:
+    """--replace deletes the network: never under pods attached to it (L2S-M does not check; they would keep an
+    interface on a network that no longer exists). Pods found as delete and status find them: any pod asking for it."""
+    pods = ks.attached_pods(api.pods(ns), name)
+    if pods:
+        have = live.get("spec") or {}
+        diff = "; ".join(f"{key}: {_shown(have.get(key))} → {_shown(value)}" for key, value in sorted(drift.items()))
+        raise ConflictError(f"{ref.kind} {ns}/{name}: its spec differs from the plan ({diff}) and --replace would "
+                            f"delete and create it, but pods are attached to it: {', '.join(pods)}: {consequence}; "
+                            f"remove the KNFs first (osm-l2net delete --ns-name …, or helm uninstall), then apply again")
+
+
+def _delete_for_replace(api: Client, ref: ResourceRef, ns: str, name: str, live: Mapping[str, Any]) -> None:
+    """Delete our network as it was read (uid precondition) and wait until it is gone, for --replace."""
+    outcome = delete_one(api, ref, ns, name, str(live["metadata"]["uid"]))
+    if outcome not in ("deleted", "absent"):
+        raise ConflictError(f"{ref.kind} {ns}/{name}: not replaced: {outcome}")
+    wait_absent(api, ref, ns, [name], api.policy.total_s)
+    log.info("delete %s %s/%s: its spec differed from the plan (--replace): creating it again", ref.kind, ns, name)
 
 
 def _shown(value: object) -> str:
     return "(unset)" if value is None else str(value)
 
 
-def ensure_network(api: Client, net: NetworkPlan, namespace: str | None = None) -> EnsureOutcome:
+def ensure_network(api: Client, net: NetworkPlan, namespace: str | None = None, *,
+                   replace: bool = False) -> EnsureOutcome:
     """Create the network; if the name is taken by our own object with the planned spec, add the labels it lacks
-    ("adopted") or leave it ("unchanged"); if its spec differs, or the object is anything else's, raise
-    ``ConflictError`` and touch nothing."""
+    ("adopted") or leave it ("unchanged"); if the object is anything else's, raise ``ConflictError`` and touch nothing.
+    If its spec differs: ``replace`` and no pod attached, delete it and create it again ("replaced"); else
+    ``ConflictError`` (naming the pods attached, or the diff) and nothing touched."""
     ref, ns = ks.resource_of(net.manifest), api.ns_of(net, namespace)
     body = ks.with_namespace(net.manifest, ns)
     what = f"create {ref.kind} {ns}/{net.name}"
+    replaced = False
     for _ in range(api.policy.attempts):
         try:
             api.create(ref, ns, body, what)
-            return "created"
+            return "replaced" if replaced else "created"
         except ApiFailure as e:
             if e.code != 409:
                 raise to_error(e, what, ref) from e
@@ -85,7 +111,12 @@ def ensure_network(api: Client, net: NetworkPlan, namespace: str | None = None) 
             wait_absent(api, ref, ns, [net.name], api.policy.total_s)
             continue
         if drift := ks.spec_drift(live, body):
-            raise _spec_changed(ref, ns, net.name, live, drift, "left untouched")
+            if not replace:
+                raise _spec_changed(ref, ns, net.name, live, drift, "left untouched")
+            _refuse_attached(api, ref, ns, net.name, live, drift, "left untouched")
+            _delete_for_replace(api, ref, ns, net.name, live)
+            replaced = True
+            continue
         patch = alignment(live, body)
         if not patch:
             return "unchanged"
@@ -96,10 +127,13 @@ def ensure_network(api: Client, net: NetworkPlan, namespace: str | None = None) 
     raise TemporaryClusterError(f"{what}: the name kept being taken and released; gave up")
 
 
-def dry_run_network(api: Client, net: NetworkPlan, namespace: str | None = None, *, server: bool = True) -> str:
-    """What ensure_network would do ("create", "update", "unchanged"), refusing what it would refuse (a foreign
-    object, our object with another spec); ``server``: its write sent with dryRun=All, so the API server runs its
-    schema, admission and RBAC checks and stores nothing (kubectl's --dry-run=server); else reads only."""
+def dry_run_network(api: Client, net: NetworkPlan, namespace: str | None = None, *, replace: bool = False,
+                    server: bool = True) -> str:
+    """What ensure_network would do ("create", "update", "unchanged", "replace"), refusing what it would refuse (a
+    foreign object, our object with another spec unless ``replace``); ``server``: its write sent with dryRun=All, so
+    the API server runs its schema, admission and RBAC checks and stores nothing (kubectl's --dry-run=server); else
+    reads only. "replace" sends nothing: a delete and create of an object that exists cannot be judged by a dryRun
+    create."""
     ref, ns = ks.resource_of(net.manifest), api.ns_of(net, namespace)
     body = ks.with_namespace(net.manifest, ns)
     live = api.read(ref, ns, net.name)
@@ -119,13 +153,32 @@ def dry_run_network(api: Client, net: NetworkPlan, namespace: str | None = None,
             raise to_error(e, what, ref) from e
         return "create"
     if drift := ks.spec_drift(live, body):
-        raise _spec_changed(ref, ns, net.name, live, drift, "apply would leave it untouched and fail")
+        consequence = "apply would leave it untouched and fail"
+        if not replace:
+            raise _spec_changed(ref, ns, net.name, live, drift, consequence)
+        _refuse_attached(api, ref, ns, net.name, live, drift, consequence)
+        return "replace"
     patch = alignment(live, body)
     if not patch:
         return "unchanged"
     if server:
         _patch(api, ref, ns, net.name, patch, f"update {ref.kind} {ns}/{net.name} (server dry run)", dry_run=True)
     return "update"
+
+
+def add_labels(api: Client, net: NetworkPlan, labels: Mapping[str, str], namespace: str | None = None) -> bool:
+    """Add ``labels`` to our network ``net`` (ns-create's nsr id, known only once NBI made it): False when it is not
+    there or not this NS's (nothing is changed then). The patch carries the resourceVersion read: an object replaced
+    or changed meanwhile makes it fail (409) rather than label something else."""
+    ref, ns = ks.resource_of(net.manifest), api.ns_of(net, namespace)
+    live = api.read(ref, ns, net.name)
+    if live is None or not ks.same_owner(live, ks.with_namespace(net.manifest, ns)):
+        return False
+    missing = {k: v for k, v in labels.items() if ks.labels_of(live).get(k) != v}
+    if missing:
+        meta = {"labels": missing, "resourceVersion": live["metadata"].get("resourceVersion")}
+        _patch(api, ref, ns, net.name, {"metadata": meta}, f"label {ref.kind} {ns}/{net.name}")
+    return True
 
 
 def alignment(live: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,19 @@ from typing import Any
 
 from osm_l2net.core import providers
 from osm_l2net.core.errors import ClusterError
-from osm_l2net.core.plan import LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID, MANAGED_BY, NetworkPlan, plain
+from osm_l2net.core.plan import (
+    ANNOTATION_NS_ID,
+    ANNOTATION_NS_NAME,
+    LABEL_MANAGED_BY,
+    LABEL_NS_ID,
+    LABEL_NS_NAME,
+    LABEL_NSD_ID,
+    LABEL_NSR_ID,
+    LABEL_VLD_ID,
+    MANAGED_BY,
+    NetworkPlan,
+    plain,
+)
 from osm_l2net.core.providers import ANNOTATION_NETWORK_STATUS, ResourceRef
 
 __all__ = ["ResourceRef"]  # re-exported: the cluster adapter's name for where a kind lives in the API
@@ -103,13 +115,22 @@ def is_ours(obj: Mapping[str, Any]) -> bool:
 
 
 def same_owner(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
-    """Same managed-by and ns-id; a vld-id on both sides must agree too."""
+    """Same managed-by and ns-id; a vld-id, and an NSD id, on both sides must agree too (an NS id is derived from the
+    NS name outside OSM: a network of another NSD deployed under the same name is another NS's)."""
     have, want = labels_of(live), labels_of(wanted)
     if have.get(LABEL_MANAGED_BY) != MANAGED_BY or want.get(LABEL_MANAGED_BY) != MANAGED_BY:
         return False
     if not have.get(LABEL_NS_ID) or have.get(LABEL_NS_ID) != want.get(LABEL_NS_ID):
         return False
+    if not same_nsd(have.get(LABEL_NSD_ID, ""), want.get(LABEL_NSD_ID, "")):
+        return False
     return LABEL_VLD_ID not in have or LABEL_VLD_ID not in want or have[LABEL_VLD_ID] == want[LABEL_VLD_ID]
+
+
+def same_nsd(have: str, want: str) -> bool:
+    """Whether an NSD label ``have`` (empty: none) may be this plan's (``want``; empty: a plan that does not know):
+    objects made before the label existed carry none and stay this NS id's, to adopt and to remove."""
+    return not have or not want or have == want
 
 
 def spec_drift(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,7 +141,8 @@ def spec_drift(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, 
 
 def describe_owner(obj: Mapping[str, Any]) -> str:
     labels = labels_of(obj)
-    shown = {k: labels[k] for k in (LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_VLD_ID) if k in labels}
+    shown = {k: labels[k] for k in (LABEL_MANAGED_BY, LABEL_NS_ID, LABEL_NSD_ID, LABEL_NS_NAME, LABEL_VLD_ID)
+             if k in labels}
     return ", ".join(f"{k}={v}" for k, v in shown.items()) or "no ownership labels"
 
 
@@ -336,15 +358,22 @@ class OwnedNetwork:
     ready: bool
     deleting: bool
     finalizers: tuple[str, ...] = ()
+    nsd_id: str = ""  # the NSD label ("": made by a version without it)
+    ns_name: str = ""  # the NS name, verbatim (annotation)
+    full_ns_id: str = ""  # the NS id, verbatim (annotation; else the label)
+    nsr_id: str = ""  # OSM's nsr id label (ns-create adds it)
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> OwnedNetwork:
         meta, labels = obj.get("metadata", {}), labels_of(obj)
+        notes = dict(meta.get("annotations") or {})
         kind = str(obj.get("kind", ""))
         return cls(kind, str(meta.get("name", "")), str(meta.get("namespace", "")), labels.get(LABEL_NS_ID, ""),
                    labels.get(LABEL_VLD_ID, ""), str(meta.get("uid", "")),
                    readiness(kind, str(meta.get("name", "")), obj).ready, bool(meta.get("deletionTimestamp")),
-                   tuple(meta.get("finalizers") or ()))
+                   tuple(meta.get("finalizers") or ()), labels.get(LABEL_NSD_ID, ""),
+                   str(notes.get(ANNOTATION_NS_NAME, "")),
+                   str(notes.get(ANNOTATION_NS_ID) or labels.get(LABEL_NS_ID, "")), labels.get(LABEL_NSR_ID, ""))
 
 
 @dataclass(frozen=True)

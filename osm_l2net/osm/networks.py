@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from osm_l2net.core.plan import Plan, owner_labels
+from osm_l2net.core.errors import L2NetError
+from osm_l2net.core.plan import Plan, nsr_labels, owner_labels
 from osm_l2net.deploy.deployer import Deployer, DeploySettings, Report
 from osm_l2net.deploy.removal import RemovalPolicy, remove_owned
 from osm_l2net.kube import cluster as kube
@@ -40,3 +41,19 @@ def remove_ns_networks(cluster: kube.Cluster, ns_id: str, settings: DeploySettin
     policy = RemovalPolicy(force=force, wait=wait, pods_timeout_s=settings.pods_gone_timeout,
                            gone_timeout_s=settings.delete_timeout)
     return remove_owned(cluster, owner_labels(ns_id), None, policy, notify=progress).names
+
+
+def label_nsr(cluster: kube.Cluster, plan: Plan, nsr_id: str, progress: Progress | None = None) -> list[str]:
+    """Label the plan's networks with OSM's nsr id, once NBI has made it (after the networks: see osm/workflow.py),
+    so that ``osm-l2net status --ns-id <nsr id>`` finds them. Best effort: the NS exists in OSM by now and must not
+    be rolled back for a label; a network not labelled is still found by NS name. Returns the names labelled."""
+    labelled: list[str] = []
+    for net in plan.networks:
+        try:
+            if cluster.add_labels(net, nsr_labels(nsr_id), plan.namespace):
+                labelled.append(net.name)
+        except L2NetError as e:
+            if progress is not None:
+                progress(f"warning: network {net.name} not labelled with nsr id {nsr_id} ({e}): status finds it by "
+                         f"--ns-name")
+    return labelled

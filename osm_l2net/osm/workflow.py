@@ -37,7 +37,7 @@ from osm_l2net.deploy.deployer import DeploySettings
 from osm_l2net.kube import cluster as kube
 from osm_l2net.osm import records
 from osm_l2net.osm.nbi import NbiClient, NsOperationFailed
-from osm_l2net.osm.networks import create_networks, remove_ns_networks
+from osm_l2net.osm.networks import create_networks, label_nsr, remove_ns_networks
 
 NS_ID_PARAM = "osm_l2net_ns_id"
 LEGACY_NS_ID_PARAMS = ("osm-l2net-ns-id",)  # read, never written: NBI v19 refuses the name (see the module doc)
@@ -111,6 +111,7 @@ def ns_create(client: NbiClient, cluster: kube.Cluster, request: NsCreateRequest
         remove_ns_networks(cluster, plan_id, settings, force=True, progress=progress)
         raise
     progress(f"NS {request.ns_name}: OSM instance {ns_id}, operation {op_id}")
+    label_nsr(cluster, plan, ns_id, progress)  # status --ns-id <nsr id> finds the networks by it
     result = NsCreateResult(ns_id, plan_id, op_id, [n.name for n in plan.networks], "PROCESSING")
     if not request.wait:
         return result

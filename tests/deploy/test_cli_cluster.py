@@ -22,7 +22,9 @@ EMULATOR_HELM = ["--helm-flag=--disable-openapi-validation", "--no-wait", "--no-
 def run(env: Env, *args: str, check_code: int | None = 0) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("osm-l2net")
     # a HOME of its own: helm and the client keep caches under $HOME/.kube and $HOME/.cache
-    clean = {"PATH": f"{REPO / '.tools' / 'bin'}:/usr/bin:/bin", "HOME": str(env.scratch.parent / "home")}
+    # PYTHONPATH: the checkout under test, not whatever checkout the venv's console script was installed from
+    clean = {"PATH": f"{REPO / '.tools' / 'bin'}:/usr/bin:/bin", "HOME": str(env.scratch.parent / "home"),
+             "PYTHONPATH": str(REPO)}
     done = subprocess.run([str(exe), *args, "--kubeconfig", str(env.kubeconfig)], capture_output=True, text=True,
                           timeout=120, check=False, env=clean)
     assert "Traceback" not in done.stderr
@@ -34,12 +36,12 @@ def run(env: Env, *args: str, check_code: int | None = 0) -> subprocess.Complete
 def test_apply_status_delete_gc(env: Env) -> None:
     emulated = env.emulator
     env.operator()
-    dry = run(env, "apply", *CDN_PACKAGES, "--dry-run", *EMULATOR_HELM, "-o", "json")
+    dry = run(env, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--dry-run", *EMULATOR_HELM, "-o", "json")
     changes = json.loads(dry.stdout)["changes"]
     assert {c["action"] for c in changes} == {"create", "install"} and len(changes) == 5
     assert emulated.log.writes() == [], "--dry-run wrote nothing"
 
-    applied = run(env, "apply", *CDN_PACKAGES, "--config", str(REPO / "examples" / "cdn_vod" / "config.yaml"),
+    applied = run(env, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--config", str(REPO / "examples" / "cdn_vod" / "config.yaml"),
                   *EMULATOR_HELM, "-o", "yaml")
     report = yaml.safe_load(applied.stdout)
     assert len(report["created"]) == 2 and len(report["installed"]) == 3
@@ -47,20 +49,21 @@ def test_apply_status_delete_gc(env: Env) -> None:
     deployments = [o["metadata"]["name"] for o in emulated.list(Resource("apps", "v1", "deployments"), "default")]
     assert "router-server-knf" in deployments, deployments  # examples/cdn_vod/config.yaml names it as the PoC did
 
-    status = run(env, "status", *CDN_PACKAGES, "-o", "json")
+    status = run(env, "status", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "-o", "json")
     nets = json.loads(status.stdout)["networks"]
     assert [n["ready"] for n in nets] == [True, True]
     assert {n["vld"] for n in nets} == {"my-first-osm-net", "my-second-osm-net"}
 
     # the same inputs (the same --config): nothing would change; without it the releases' values differ (upgrade)
-    again = run(env, "apply", *CDN_PACKAGES, "--config", str(REPO / "examples" / "cdn_vod" / "config.yaml"),
+    again = run(env, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment",
+                "--config", str(REPO / "examples" / "cdn_vod" / "config.yaml"),
                 "--dry-run", *EMULATOR_HELM, "-o", "json")
     assert {c["action"] for c in json.loads(again.stdout)["changes"]} == {"unchanged"}
 
-    deleted = run(env, "delete", *CDN_PACKAGES, *EMULATOR_HELM, "-o", "json")
+    deleted = run(env, "delete", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", *EMULATOR_HELM, "-o", "json")
     assert len(json.loads(deleted.stdout)["deleted"]) == 2
 
-    gone = run(env, "status", *CDN_PACKAGES, "-o", "json", check_code=1)  # missing networks are a problem: exit 1
+    gone = run(env, "status", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "-o", "json", check_code=1)  # missing networks are a problem: exit 1
     assert all(not n["exists"] for n in json.loads(gone.stdout)["networks"])
 
 
@@ -82,8 +85,8 @@ def test_cluster_errors_are_clear(env: Env, tmp_path: Path) -> None:
     bad = tmp_path / "kubeconfig"
     bad.write_text("this: is: not: a kubeconfig")
     exe = Path(sys.executable).with_name("osm-l2net")
-    home = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    done = subprocess.run([str(exe), "status", *CDN_PACKAGES, "--kubeconfig", str(bad)], capture_output=True,
+    home = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
+    done = subprocess.run([str(exe), "status", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--kubeconfig", str(bad)], capture_output=True,
                           text=True, timeout=60, check=False, env=home)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "cannot use the cluster credentials" in done.stderr
@@ -102,8 +105,9 @@ def _osm_l2net(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedPro
 
 
 def test_kubeconfig_messages_say_where_the_path_came_from(tmp_path: Path) -> None:
-    home = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    by_env, _ = _osm_l2net("status", *CDN_PACKAGES, env={**home, "KUBECONFIG": "/nonexistent"})
+    home = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
+    by_env, _ = _osm_l2net("status", *CDN_PACKAGES, "--ns-name", "vod-service-deployment",
+                           env={**home, "KUBECONFIG": "/nonexistent"})
     assert by_env.returncode == 1, by_env.stderr
     assert "no kubeconfig: $KUBECONFIG=/nonexistent names no existing file" in by_env.stderr
     nowhere, _ = _osm_l2net("gc", "--keep", "x", env=home)
@@ -120,8 +124,8 @@ def test_a_closed_port_ends_the_command_at_once(tmp_path: Path) -> None:
         "apiVersion": "v1", "kind": "Config", "current-context": "lab",
         "clusters": [{"name": "c", "cluster": {"server": server}}], "users": [{"name": "u", "user": {"token": "t"}}],
         "contexts": [{"name": "lab", "context": {"cluster": "c", "user": "u"}}]}))
-    done, elapsed = _osm_l2net("apply", *CDN_PACKAGES, "--no-kdus", "--kubeconfig", str(kubeconfig),
-                               "--connect-timeout", "0.5", env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    done, elapsed = _osm_l2net("apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--no-kdus", "--kubeconfig", str(kubeconfig),
+                               "--connect-timeout", "0.5", env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)})
     assert done.returncode == 1, done.stderr
     assert f"error: cannot reach the Kubernetes API server {server} (context 'lab' of kubeconfig {kubeconfig}" \
            in done.stderr and "connection refused" in done.stderr
@@ -132,7 +136,7 @@ def test_a_closed_port_ends_the_command_at_once(tmp_path: Path) -> None:
 def test_apply_with_the_operator_down_says_what_it_waits_for(env: Env) -> None:
     emulated = env.emulator
     emulated.operator.start(ready_after=None)  # finalizer, never a status: the operator is "down"
-    done = run(env, "apply", *CDN_PACKAGES, "--no-kdus", "--ready-timeout", "1.5", "--progress-interval", "0.2",
+    done = run(env, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--no-kdus", "--ready-timeout", "1.5", "--progress-interval", "0.2",
                check_code=4)
     assert done.stderr.startswith(f"· cluster: {emulated.url} (context 'emulator' of kubeconfig {env.kubeconfig}, "
                                   f"chosen by --kubeconfig)\n"), "which cluster is changed, before anything else"
@@ -154,6 +158,6 @@ def test_the_cluster_commands_report_every_problem_of_bad_descriptors_as_plan_do
     assert planned.returncode == 2
     assert len(reference) == 5 and all(line.startswith("error: ") for line in reference)
     for command in ("apply", "delete", "status"):
-        done = run(env, command, *broken, check_code=2)
+        done = run(env, command, *broken, "--ns-name", "x", check_code=2)
         assert [line for line in done.stderr.splitlines() if not line.startswith("· ")] == reference, command
     assert env.emulator.log.writes() == []

@@ -18,10 +18,11 @@ from tests.support.k8s_harness import EmulatedCluster
 class BrokenSecond(Cluster):
     """A client whose second network creation fails with a foreign exception (e.g. a newer client's TypeError)."""
 
-    def ensure_network(self, net: NetworkPlan, namespace: str | None = None) -> EnsureOutcome:
+    def ensure_network(self, net: NetworkPlan, namespace: str | None = None, *,
+                       replace: bool = False) -> EnsureOutcome:
         if net.name.endswith(self.broken):
             raise TypeError("injected: the client is broken")
-        return super().ensure_network(net, namespace)
+        return super().ensure_network(net, namespace, replace=replace)
 
     broken = "never"
 

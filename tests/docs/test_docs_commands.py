@@ -166,8 +166,8 @@ class DocRun:
         self.used_lab = False
         self.env = {"PATH": f"{EXE.parent}:{REPO / '.tools' / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin",
                     "HOME": str(scratch / "home"), "LANG": "C.UTF-8", "OSM_L2NET_LAB": self.lab,
-                    # a worktree's code before the venv's editable install (PREAMBLE: PYTHONPATH=$PWD)
-                    **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}
+                    # the checkout whose docs these are, not the one the venv's console script was installed from
+                    "PYTHONPATH": str(REPO)}
         self._nbi: object | None = None
         self.timings: list[tuple[float, str]] = []
         self._stack: list[object] = []

@@ -387,3 +387,44 @@ def test_network_labels_carry_the_recorded_id(world: World) -> None:
     assert nets and {n["metadata"]["labels"][LABEL_NS_ID] for n in nets} == {label_value(recorded)}
     nsr = next(iter(world.nbi.nsrs.values()))
     assert recorded != nsr["_id"], "NBI makes its own id; the networks carry ours, recorded in the NS"
+
+
+def _status(world: World, *ns: str) -> tuple[int, dict[str, Any], str]:
+    from osm_l2net.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["status", *CDN_PACKAGES, *ns, "--kubeconfig", str(world.cluster.kubeconfig),
+                                      "-n", NAMESPACE, "-o", "json"])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, json.loads(result.stdout or "{}"), result.stderr
+
+
+def test_status_finds_an_ns_made_by_ns_create_by_name_by_nsr_id_and_by_plan_id(world: World) -> None:
+    """ns-create's networks carry a random plan id, and NBI's nsr id is another: status finds them by each, and by
+    the NS name (before, it planned with an id derived from the name and found nothing)."""
+    code, out, err = world.create("--wait")
+    assert code == 0, err
+    nsr_id = out.strip()
+    plan_id = world.nbi.bodies[0]["additionalParamsForNs"][NS_ID_PARAM]
+    names = sorted(n["metadata"]["name"] for n in world.cluster.list(L2NETWORKS, NAMESPACE))
+    for ns in (["--ns-name", "vod"], ["--ns-id", nsr_id], ["--ns-id", plan_id]):
+        code, found, err = _status(world, *ns)
+        # exit 1: the LCM double's pods have no Multus network status, a problem of the pods, not of the lookup
+        assert code == 1 and all(": pod " in p for n in found["networks"] for p in n["problems"]), (ns, found, err)
+        assert found["ns"] == plan_id and sorted(n["network"] for n in found["networks"]) == names, ns
+        assert all(n["exists"] and n["ready"] for n in found["networks"]), (ns, found)
+    code, found, _ = _status(world, "--ns-name", "not-this-one")
+    assert code == 1 and not any(n["exists"] for n in found["networks"])
+
+
+def test_ns_delete_finds_the_ns_by_its_nsr_id_too(world: World) -> None:
+    """ns-delete NAME takes the NS's name or NBI's id (osmclient's rule), found through NBI's own listing; the
+    networks go by the plan id recorded in the NS, and the nsr id label ns-create added names the same NS."""
+    code, out, err = world.create("--wait")
+    assert code == 0, err
+    nsr_id = out.strip()
+    labels = [n["metadata"]["labels"] for n in world.cluster.list(L2NETWORKS, NAMESPACE)]
+    assert labels and all(lab.get("osm-l2net.etsi.org/nsr-id") == nsr_id for lab in labels)
+    code, _, err = world.delete(nsr_id)
+    assert code == 0, err
+    assert world.owned() == [] and world.nbi.nsrs == {}

@@ -32,7 +32,8 @@ def cli(tmp_path: Path, *args: str, code: int, **env: str) -> str:
     """Run the command; check the exit code, the absence of a traceback and that the error is one line. Returns it."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    clean = {"PATH": f"{REPO / '.tools' / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home), **env}
+    clean = {"PATH": f"{REPO / '.tools' / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home),
+             "PYTHONPATH": str(REPO), **env}
     started = time.monotonic()
     done = subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=180, check=False, env=clean)
     where = f"{args[0]}: exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
@@ -56,7 +57,7 @@ def closed_port() -> int:
 def test_a_bad_kubeconfig_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "kubeconfig"
     bad.write_text("this: is: not: a kubeconfig")
-    line = cli(tmp_path, "apply", *CDN_PACKAGES, "--no-kdus", "--kubeconfig", str(bad), code=1)
+    line = cli(tmp_path, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--no-kdus", "--kubeconfig", str(bad), code=1)
     assert str(bad) in line or "kubeconfig" in line, line
 
 
@@ -68,7 +69,7 @@ def test_an_unreachable_cluster_is_one_clear_line_after_bounded_retries(tmp_path
         "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}], "users": [{"name": "u", "user": {}}]}))
     started = time.monotonic()
-    line = cli(tmp_path, "apply", *CDN_PACKAGES, "--no-kdus", "--kubeconfig", str(kubeconfig), code=1)
+    line = cli(tmp_path, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--no-kdus", "--kubeconfig", str(kubeconfig), code=1)
     assert "127.0.0.1" in line and str(port) in line and "gave up after" in line, line
     assert time.monotonic() - started < 90, "the retries are bounded"
 
@@ -110,7 +111,7 @@ def test_refused_credentials_from_the_kubernetes_api_are_exit_5(tmp_path: Path, 
                                                                 status: int) -> None:
     """The exit-code table (osm_l2net/core/errors.py): 401/403 is 5 from every adapter; here our Kubernetes client."""
     kube_emulator.faults = FaultPlan(seed=1, rate=1.0, kinds=(status,), match="l2networks")
-    line = cli(tmp_path, "apply", *CDN_PACKAGES, "--no-kdus", "--kubeconfig", str(kube_emulator.kubeconfig),
+    line = cli(tmp_path, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--no-kdus", "--kubeconfig", str(kube_emulator.kubeconfig),
                code=EXIT_ACCESS)
     assert f"HTTP {status}" in line and "credentials and RBAC" in line, line
     kube_emulator.faults = None
@@ -122,7 +123,7 @@ def test_refused_credentials_met_by_helm_are_exit_5(env: Env, tmp_path: Path, st
     """The same refusal met by helm (its release storage: secrets) is the same code, and the networks roll back."""
     env.operator()
     env.emulator.faults = FaultPlan(seed=1, rate=1.0, kinds=(status,), match="/secrets")
-    line = cli(tmp_path, "apply", *CDN_PACKAGES, "--kubeconfig", str(env.kubeconfig), *EMULATOR_HELM, code=EXIT_ACCESS)
+    line = cli(tmp_path, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--kubeconfig", str(env.kubeconfig), *EMULATOR_HELM, code=EXIT_ACCESS)
     assert "helm" in line and "credentials and RBAC" in line, line
     env.emulator.faults = None
     with Cluster(ClusterAccess(kubeconfig=str(env.kubeconfig)), policy=FAST) as cluster:
@@ -146,7 +147,7 @@ def hookless_packages(tmp_path: Path) -> list[str]:
 def hookless_apply(env: Env, tmp_path: Path, mode: str, code: int) -> tuple[str, str]:
     env.operator()
     packages = hookless_packages(tmp_path)
-    line = cli(tmp_path, "apply", *packages, "--kubeconfig", str(env.kubeconfig), *EMULATOR_HELM,
+    line = cli(tmp_path, "apply", *packages, "--ns-name", "vod-service-deployment", "--kubeconfig", str(env.kubeconfig), *EMULATOR_HELM,
                "--post-renderer", mode, code=code)
     kdu = api.plan(packages, ns_name="vod-service-deployment").kdu("content-server", "content-server")
     assert kdu is not None

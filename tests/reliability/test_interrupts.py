@@ -45,8 +45,10 @@ class Runner:
         for folder in (self.tmp, self.cache):
             folder.mkdir(parents=True, exist_ok=True)
         self.env = {"PATH": f"{REPO / '.tools' / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin",
-                    "HOME": str(home), "TMPDIR": str(self.tmp), "XDG_CACHE_HOME": str(self.cache), "LANG": "C.UTF-8"}
-        self.argv = [str(EXE), "apply", *paths, "--kubeconfig", str(env.kubeconfig), *EMULATOR_HELM]
+                    "HOME": str(home), "TMPDIR": str(self.tmp), "XDG_CACHE_HOME": str(self.cache), "LANG": "C.UTF-8",
+                    "PYTHONPATH": str(REPO)}
+        self.argv = [str(EXE), "apply", *paths, "--ns-name", "vod-service-deployment", "--kubeconfig",
+                     str(env.kubeconfig), *EMULATOR_HELM]
 
     def start(self) -> subprocess.Popen[str]:
         return subprocess.Popen(self.argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -118,7 +118,8 @@ NS_CREATE = ["ns-create", "--ns_name", "a", "--nsd_name", "b", "--vim_account", 
 
 
 @pytest.mark.parametrize("command", [["plan", *CDN_PACKAGES], ["validate", *CDN_PACKAGES], ["graph", *CDN_PACKAGES],
-                                     ["apply", *CDN_PACKAGES], ["delete", *CDN_PACKAGES], ["status", *CDN_PACKAGES],
+                                     ["apply", *CDN_PACKAGES, "--ns-name", "a"], ["delete", *CDN_PACKAGES, "--ns-id", "a"],
+                                     ["status", *CDN_PACKAGES, "--ns-name", "a"],
                                      NS_CREATE], ids=lambda c: c[0])
 @pytest.mark.parametrize("kind", ["inline", "file"])
 def test_a_bad_config_is_the_same_message_in_every_command_before_any_contact(tmp_path: Path, command: list[str],
