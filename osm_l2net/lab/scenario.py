@@ -185,21 +185,7 @@ class Scenario:
         netns_gone = router.netns not in self.lab_netns()
         self.check(f"scale {router.member} --replicas 0", "namespace gone",
                    "namespace gone" if netns_gone else "present")
-        time.sleep(0.5)
-        before = self.progress_bytes()["bytes"]
-        reach = parse_ping(self.lab.exec(self.cache.key, ["ping", "-n", "-c", "1", "-W", "1", self.dst],
-                                         timeout=10, capture=True).stdout)
-        self.check(f"{self.cache.member} -> {self.dst} without the router", "unreachable",
-                   "unreachable" if reach.received == 0 else "reachable")
-        time.sleep(max(0.0, t.down_seconds - 1.0))
-        grown = self.progress_bytes()["bytes"] - before
-        self.check(f"transfer while {router.member} is down", "stalled (+0 bytes)",
-                   "stalled (+0 bytes)" if grown == 0 else f"growing (+{grown} bytes)")
-        self.lab.scale(router.key, 1)
-        started = time.monotonic()
-        after = self.progress_bytes()["bytes"]
-        self.wait_bytes(lambda s: s["bytes"] > after or s["complete"], t.resume_within + 30, "resume")
-        took = time.monotonic() - started
+        took = self._outage("the router", f"{router.member} is down", lambda: self.lab.scale(router.key, 1))
         self.report.facts["resume_seconds"] = round(took, 2)
         self.check(f"scale {router.member} --replicas 1: transfer resumes", f"within {t.resume_within:g}s",
                    f"after {took:.1f}s", ok=took <= t.resume_within)
@@ -228,24 +214,32 @@ class Scenario:
             return
         cut = self.lab.link(a, b, up=False)
         self.check(f"lab link {a} {b} --down", "cut", cut["state"])
+        restored: dict[str, Any] = {}
+        took = self._outage("the inter-cluster link", f"{a} <-> {b} is cut",
+                            lambda: restored.update(self.lab.link(a, b, up=True)))
+        self.report.facts["wan_resume_seconds"] = round(took, 2)
+        self.check(f"lab link {a} {b} --up: transfer resumes", f"up within {t.resume_within:g}s",
+                   f"{restored['state']} after {took:.1f}s", ok=restored["state"] == "up" and took <= t.resume_within)
+
+    def _outage(self, without: str, while_: str, restore: Callable[[], object]) -> float:
+        """While a cut is in place: the server unreachable from the cache and the transfer stalled; then ``restore``
+        and the seconds until the transfer moves again (the router's cut-off and the inter-cluster link's alike)."""
+        t = self.profile.timings
         time.sleep(0.5)
         before = self.progress_bytes()["bytes"]
         reach = parse_ping(self.lab.exec(self.cache.key, ["ping", "-n", "-c", "1", "-W", "1", self.dst],
                                          timeout=10, capture=True).stdout)
-        self.check(f"{self.cache.member} -> {self.dst} without the inter-cluster link", "unreachable",
+        self.check(f"{self.cache.member} -> {self.dst} without {without}", "unreachable",
                    "unreachable" if reach.received == 0 else "reachable")
         time.sleep(max(0.0, t.down_seconds - 1.0))
         grown = self.progress_bytes()["bytes"] - before
-        self.check(f"transfer while {a} <-> {b} is cut", "stalled (+0 bytes)",
+        self.check(f"transfer while {while_}", "stalled (+0 bytes)",
                    "stalled (+0 bytes)" if grown == 0 else f"growing (+{grown} bytes)")
-        restored = self.lab.link(a, b, up=True)
+        restore()
         started = time.monotonic()
         after = self.progress_bytes()["bytes"]
         self.wait_bytes(lambda s: s["bytes"] > after or s["complete"], t.resume_within + 30, "resume")
-        took = time.monotonic() - started
-        self.report.facts["wan_resume_seconds"] = round(took, 2)
-        self.check(f"lab link {a} {b} --up: transfer resumes", f"up within {t.resume_within:g}s",
-                   f"{restored['state']} after {took:.1f}s", ok=restored["state"] == "up" and took <= t.resume_within)
+        return time.monotonic() - started
 
     def lab_netns(self) -> set[str]:
         return set(netlink.list_netns())

@@ -285,25 +285,25 @@ def run(env: Env, *args: str, check_code: int = 0) -> subprocess.CompletedProces
 def test_the_cli_reports_upgraded_and_its_client_dry_run_exits_3_with_the_drift(env: Env, tmp_path: Path) -> None:
     emulated = env.emulator
     env.operator()
-    run(env, "apply", *CDN_PACKAGES, *EMULATOR_HELM)
+    run(env, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", *EMULATOR_HELM)
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(cdn_config()))
     cdn = kdu_of(planned(), "cdn-server")
 
-    dry = run(env, "apply", *CDN_PACKAGES, "--config", str(config), "--dry-run", *EMULATOR_HELM)
+    dry = run(env, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--config", str(config), "--dry-run", *EMULATOR_HELM)
     assert any(line.split()[:2] == ["upgrade", "HelmRelease"] and line.rstrip().endswith("values added: cdn")
                for line in dry.stdout.splitlines()), dry.stdout
-    applied = run(env, "apply", *CDN_PACKAGES, "--config", str(config), *EMULATOR_HELM, "-o", "json")
+    applied = run(env, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--config", str(config), *EMULATOR_HELM, "-o", "json")
     assert json.loads(applied.stdout)["upgraded"] == [cdn.release_name]
     assert f"upgrading cdn-server/cdn-server (default/{cdn.release_name}, revision 1): values added: cdn" in applied.stderr
     assert "s3cr3t" not in applied.stdout + applied.stderr
-    table = run(env, "apply", *CDN_PACKAGES, "--config", str(config), *EMULATOR_HELM)
+    table = run(env, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--config", str(config), *EMULATOR_HELM)
     assert "upgraded" not in table.stdout and "existing_releases" in table.stdout, "unchanged now"
 
     net = planned().networks[0]
     emulated.patch(L2NETWORKS, "default", net.name, {"spec": {"networkCIDR": "10.9.0.0/24"}})
     before = len(emulated.log.entries())
-    refused = run(env, "apply", *CDN_PACKAGES, "--config", str(config), "--dry-run", *EMULATOR_HELM, check_code=3)
+    refused = run(env, "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", "--config", str(config), "--dry-run", *EMULATOR_HELM, check_code=3)
     assert f"{net.name} is this NS instance's but its spec differs" in refused.stderr
     assert "networkCIDR: 10.9.0.0/24 → " in refused.stderr
     assert [e for e in emulated.log.entries()[before:] if e.is_write] == []

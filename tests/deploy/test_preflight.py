@@ -32,7 +32,8 @@ def run(cluster: EmulatedCluster, tmp_path: Path, *args: str) -> subprocess.Comp
     env = {"PATH": f"{REPO / '.tools' / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path / "home")}
     if os.environ.get("PYTHONPATH"):  # a worktree's code under test, not the installed checkout's
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    done = subprocess.run([str(exe), "apply", *CDN_PACKAGES, *EMULATOR_HELM, *args, "--kubeconfig",
+    done = subprocess.run([str(exe), "apply", *CDN_PACKAGES, "--ns-name", "vod-service-deployment", *EMULATOR_HELM,
+                           *args, "--kubeconfig",
                            str(cluster.kubeconfig)], capture_output=True, text=True, timeout=120, check=False, env=env)
     assert "Traceback" not in done.stderr
     return done
