@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 
@@ -58,3 +61,22 @@ def alive(pids: set[int]) -> set[int]:
         if state != "Z":
             live.add(pid)
     return live
+
+
+def steps_recorded(lab: str) -> int:
+    """How many creation steps the lab's state file records (0 when it is missing or half-written)."""
+    try:
+        return len(json.loads(Path(f"/run/osm-l2net/lab/{lab}.json").read_text())["steps"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def kill_up_after(lab: str, argv: list[str], steps: int) -> None:
+    """Run ``lab up`` (``argv``) and SIGKILL it once its state records ``steps`` creation steps: a half-built lab."""
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while steps_recorded(lab) < steps and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert child.poll() is None, f"lab up ended before step {steps}: {child.communicate()[1]}"
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate()

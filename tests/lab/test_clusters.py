@@ -6,10 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +26,7 @@ from osm_l2net.lab.expect import expected_path
 from osm_l2net.lab.inputs import DEFAULT_PROFILE, REPO, default_path
 from osm_l2net.lab.observe import parse_ping, parse_traceroute
 from osm_l2net.lab.profile import Profile
-from tests.lab.leftovers import alive, leftovers, netns_of, pids_in
+from tests.lab.leftovers import alive, kill_up_after, leftovers, netns_of, pids_in
 from tests.support.descriptors import descriptors, service_docs
 
 pytestmark = pytest.mark.lab
@@ -156,13 +154,6 @@ def test_a_plan_file_cannot_be_placed_again(lab_name: str, tmp_path: Path) -> No
     assert leftovers(lab_name) == {}
 
 
-def _steps(state: Path) -> int:
-    try:
-        return len(json.loads(state.read_text())["steps"])
-    except (OSError, ValueError, KeyError):
-        return 0
-
-
 @pytest.mark.parametrize(("steps", "lose_state"), [(2, False), (3, False), (4, False), (6, False), (4, True)])
 def test_a_killed_up_of_a_placed_plan_is_cleaned_by_down(lab_name: str, tmp_path: Path, steps: int,
                                                          lose_state: bool) -> None:
@@ -171,14 +162,7 @@ def test_a_killed_up_of_a_placed_plan_is_cleaned_by_down(lab_name: str, tmp_path
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(json.dumps(_cdn_plan().as_dict()))
     state = Path(f"/run/osm-l2net/lab/{lab_name}.json")
-    child = subprocess.Popen([*CLI, "up", str(plan_file), "--lab", lab_name, "--size", "64KiB"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while _steps(state) < steps and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    assert child.poll() is None, f"lab up ended before step {steps}: {child.communicate()[1]}"
-    os.kill(child.pid, signal.SIGKILL)
-    child.communicate()
+    kill_up_after(lab_name, [*CLI, "up", str(plan_file), "--lab", lab_name, "--size", "64KiB"], steps)
     assert leftovers(lab_name), "the kill left nothing behind (otherwise this test proves nothing)"
     if steps >= 4:
         assert any("@" in n for n in netns_of(lab_name))  # a cluster switch was made

@@ -4,40 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from osm_l2net.lab import Lab
 from osm_l2net.lab.inputs import DEFAULT_PROFILE, default_path
-from tests.lab.leftovers import alive, leftovers, netns_of, pids_in
+from tests.lab.leftovers import alive, kill_up_after, leftovers, netns_of, pids_in
 from tests.lab.plans import cdn_plan
 
 pytestmark = pytest.mark.lab
 
 
-def _steps(state: Path) -> int:
-    try:
-        return len(json.loads(state.read_text())["steps"])
-    except (OSError, ValueError, KeyError):
-        return 0
-
-
 def _kill_up_after(lab: str, plan_file: Path, steps: int) -> None:
-    state = Path(f"/run/osm-l2net/lab/{lab}.json")
-    argv = [sys.executable, "-m", "osm_l2net.cli", "lab", "up", str(plan_file), "--lab", lab,
-            "--profile", str(default_path(DEFAULT_PROFILE)), "--size", "64KiB"]
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while _steps(state) < steps and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    assert child.poll() is None, f"lab up ended before step {steps}: {child.communicate()[1]}"
-    os.kill(child.pid, signal.SIGKILL)
-    child.communicate()
+    kill_up_after(lab, [sys.executable, "-m", "osm_l2net.cli", "lab", "up", str(plan_file), "--lab", lab,
+                        "--profile", str(default_path(DEFAULT_PROFILE)), "--size", "64KiB"], steps)
 
 
 @pytest.mark.parametrize(("steps", "lose_state"), [(2, False), (4, False), (7, False), (9, False), (5, True)])

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +22,7 @@ from osm_l2net.lab import Lab
 from osm_l2net.lab.inputs import REPO
 from osm_l2net.lab.profile import Profile
 from osm_l2net.lab.spec import LabConflict
-from tests.lab.leftovers import leftovers, netns_of
+from tests.lab.leftovers import kill_up_after, leftovers, netns_of
 from tests.lab.plans import replica_chain_plan
 
 pytestmark = pytest.mark.lab
@@ -202,13 +199,6 @@ def test_exec_in_a_replica(lab_name: str) -> None:
     assert missing.returncode == 1 and "no replica 3" in missing.stderr
 
 
-def _steps(lab: str) -> int:
-    try:
-        return len(json.loads(_state(lab))["steps"])
-    except (OSError, ValueError, KeyError):
-        return 0
-
-
 @pytest.mark.parametrize("steps", [6, 7])
 def test_killed_up_of_replicas_is_cleaned_by_down(lab_name: str, tmp_path: Path, steps: int) -> None:
     """SIGKILL while the server's replicas are being made (step 6: replica 1's namespace, 7: replica 2's)."""
@@ -217,13 +207,7 @@ def test_killed_up_of_replicas_is_cleaned_by_down(lab_name: str, tmp_path: Path,
     profile.write_text(EMPTY_PROFILE)
     argv = [sys.executable, "-m", "osm_l2net.cli", "lab", "up", str(plan_file), "--lab", lab_name,
             "--profile", str(profile)]
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while _steps(lab_name) < steps and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert child.poll() is None, f"lab up ended before step {steps}: {child.communicate()[1]}"
-    os.kill(child.pid, signal.SIGKILL)
-    child.communicate()
+    kill_up_after(lab_name, argv, steps)
     assert netns_of(lab_name), "the kill left a half-built lab behind (otherwise this test proves nothing)"
     Lab(lab_name).down()
     assert leftovers(lab_name) == {}
