@@ -21,10 +21,14 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @contextlib.contextmanager
-def unwinding() -> Iterator[list[int]]:
+def unwinding(*, until_exit: bool = False) -> Iterator[list[int]]:
     """SIGTERM/SIGINT raise KeyboardInterrupt in the main thread (click prints "Aborted!"), once: a later signal, in
     the clean-up, is noted, not raised, so the clean-up finishes. A process forked from us (pyroute2's helpers) gets
-    the default action back and dies as it would have. Yields the signals received, the first first."""
+    the default action back and dies as it would have. Yields the signals received, the first first.
+
+    ``until_exit`` (the console script, which leaves this block only to exit): the handlers are not given back but
+    replaced by one that ends the process with 128 + the signal, so that a signal landing while the interpreter
+    shuts down still means "interrupted" (143/130) rather than death by the default action."""
     received: list[int] = []
     owner = os.getpid()
 
@@ -45,7 +49,15 @@ def unwinding() -> Iterator[list[int]]:
         yield received
     finally:
         for signum, old in previous.items():
-            signal.signal(signum, old)
+            signal.signal(signum, _exit_now if until_exit else old)
+
+
+def _exit_now(signum: int, _frame: FrameType | None) -> None:
+    """After the command: its work and clean-ups are done; flush what it printed and end with 128 + the signal."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(EXIT_SIGNAL_BASE + signum)
 
 
 def exit_interrupted(signum: int) -> None:

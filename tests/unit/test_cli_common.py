@@ -291,3 +291,22 @@ def test_the_cli_unwinds_on_the_first_signal_and_notes_the_later_ones() -> None:
     assert received == [signal.SIGTERM, signal.SIGINT]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
 
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_after_the_command_while_python_exits_still_means_interrupted(sig: signal.Signals, code: int) -> None:
+    """The console script leaves its signal block only to exit; a signal landing in the interpreter's shutdown used
+    to meet the default action again and kill the process (-15: seen once in tests/reliability/test_interrupts.py)."""
+    import subprocess
+    import sys
+
+    script = ("import os, signal, sys, time\n"
+              "from osm_l2net.cli.signals import unwinding\n"
+              "with unwinding(until_exit=True):\n"
+              "    print('done', flush=True)\n"
+              f"os.kill(os.getpid(), {int(sig)})\n"
+              "time.sleep(5)\n"
+              "sys.exit(0)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert (done.returncode, done.stdout) == (code, "done\n"), done.stderr
