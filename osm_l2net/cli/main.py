@@ -314,7 +314,8 @@ def graph(image_format: str, out_file: str | None, **kwargs: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script. SIGTERM and SIGINT unwind the run (its ``finally`` clean-ups), then exit 128 + the signal:
     osm_l2net/cli/signals.py, the one handler of every command."""
-    with signals.unwinding(until_exit=True) as received:
+    # argv None: the console script, whose process ends with this call (a caller passing argv keeps its handlers)
+    with signals.unwinding(until_exit=argv is None) as received:
         try:
             cli.main(args=list(argv) if argv is not None else None, prog_name="osm-l2net", standalone_mode=True)
         except SystemExit:

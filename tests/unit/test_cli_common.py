@@ -310,3 +310,14 @@ def test_a_signal_after_the_command_while_python_exits_still_means_interrupted(s
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert (done.returncode, done.stdout) == (code, "done\n"), done.stderr
+
+
+def test_an_in_process_call_of_main_gives_the_handlers_back() -> None:
+    """Only the console script (no argv) keeps exiting 128 + N after the command; a program calling main(argv) gets
+    its own handlers back (a pytest run did not: a later test found the console script's)."""
+    from osm_l2net.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
