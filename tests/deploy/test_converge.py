@@ -27,6 +27,7 @@ from tests.conftest import CDN_PACKAGES, REPO
 from tests.deploy.conftest import Env, cdn_plan
 from tests.deploy.test_cli_cluster import EMULATOR_HELM
 from tests.support.k8s_emulator import L2NETWORKS, PODS, Resource
+from tests.support.k8s_harness import EmulatedCluster
 from tests.support.k8s_hooks import FaultPlan
 
 DEPLOYMENTS = Resource("apps", "v1", "deployments")
@@ -142,6 +143,19 @@ def test_a_new_chart_version_is_an_upgrade(env: Env, tmp_path: Path) -> None:
     assert listed[cdn.release_name] == "cdn-server-1.0.1"
 
 
+
+def _atomic_helm(env: Env) -> Helm:
+    """helm with --atomic --wait, as a real apply runs it (the emulator's workload double lets --wait pass)."""
+    return Helm(dataclasses.replace(env.helm().settings, atomic=True, wait=True, timeout=30))
+
+
+def _refuse_configmap_patch_once(emulated: EmulatedCluster, kdu: KduPlan) -> None:
+    """The upgrade's change of the KDU's ConfigMap (where cdn.origin goes) is refused once; helm's rollback then
+    goes through."""
+    emulated.faults = FaultPlan(seed=1, rate=1.0, kinds=(500,), limit=1,
+                                match=lambda method, path: method == "PATCH" and "/configmaps/" in path
+                                and kdu.release_name in path)
+
 def test_a_failed_upgrade_is_rolled_back_by_helm_atomic_and_nothing_else_is_removed(env: Env) -> None:
     emulated = env.emulator
     env.operator()
@@ -149,11 +163,8 @@ def test_a_failed_upgrade_is_rolled_back_by_helm_atomic_and_nothing_else_is_remo
     first = planned()
     env.deployer().instantiate(first)
     cdn = kdu_of(first, "cdn-server")
-    atomic = Helm(dataclasses.replace(env.helm().settings, atomic=True, wait=True, timeout=30))
-    # the upgrade's change of the CDN server's ConfigMap (where cdn.origin goes) is refused once; helm's rollback then goes through
-    emulated.faults = FaultPlan(seed=1, rate=1.0, kinds=(500,), limit=1,
-                                match=lambda method, path: method == "PATCH" and "/configmaps/" in path
-                                and cdn.release_name in path)
+    atomic = _atomic_helm(env)
+    _refuse_configmap_patch_once(emulated, cdn)
     lines: list[str] = []
     with pytest.raises(DeployError) as err:
         deployer(env, lines, helm=atomic).instantiate(planned(cdn_config()))
@@ -186,10 +197,8 @@ def test_a_failed_upgrade_rolls_back_the_upgrades_this_run_made_and_keeps_what_w
     config = cdn_config()
     config["additionalParamsForVnf"].append({"member-vnf-index": "router-firewall", "additionalParamsForKdu": [
         {"kdu_name": "router-firewall", "additionalParams": {"fullnameOverride": "router-server-knf"}}]})
-    atomic = Helm(dataclasses.replace(env.helm().settings, atomic=True, wait=True, timeout=30))
-    emulated.faults = FaultPlan(seed=1, rate=1.0, kinds=(500,), limit=1,
-                                match=lambda method, path: method == "PATCH" and "/configmaps/" in path
-                                and cdn.release_name in path)
+    atomic = _atomic_helm(env)
+    _refuse_configmap_patch_once(emulated, cdn)
     lines: list[str] = []
     with pytest.raises(DeployError) as err:
         deployer(env, lines, helm=atomic, concurrency=1).instantiate(planned(config))

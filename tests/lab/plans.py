@@ -1,4 +1,5 @@
-"""Plans built by hand for the lab tests (the same shape the planner produces), and generated topologies."""
+"""Plans built by hand for the lab tests (the same shape the planner produces), generated topologies, and the check
+that a lab routes as its plan says."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from ipaddress import ip_network
 from typing import Any
 
 from osm_l2net.core.plan import Interface, KduPlan, NetworkPlan, Plan, Route
+from osm_l2net.lab import Lab
+from osm_l2net.lab.expect import expected_path, expected_ttl
+from osm_l2net.lab.observe import parse_ping, parse_traceroute
 
 CDN_FIREWALL: dict[str, Any] = {
     "enabled": True,
@@ -64,3 +68,17 @@ def replica_chain_plan(replicas: int = 3, pool: str = "10.9.3.32/29", ns_id: str
     server = kdu("server", [("net-c", None)], (("10.9.0.0/16", "10.9.3.1", "net1"),), ns_id=ns_id)
     kdus = tuple(replace(server, replicas=replicas) if k.member_vnf_index == "server" else k for k in base.kdus)
     return replace(base, networks=nets, kdus=kdus)
+
+
+def check_client_reaches_server(lab: Lab, plan: Plan) -> tuple[str, list[str]]:
+    """The two-routers topology in a lab: the client pings the server 3/3 at the TTL the plan's path gives, and the
+    traceroute shows that path; returns the server's address and the path."""
+    server = plan.kdu("server")
+    assert server is not None and server.interfaces[0].address
+    dst = server.interfaces[0].address
+    path = expected_path(plan, "client", dst)
+    ping = parse_ping(lab.exec("client", ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", dst], 20, True).stdout)
+    assert (ping.received, set(ping.ttls)) == (3, {expected_ttl(path)})
+    trace = lab.exec("client", ["traceroute", "-n", "-I", "-q", "1", "-w", "2", "-m", "6", dst], 30, True).stdout
+    assert parse_traceroute(trace) == path
+    return dst, path

@@ -22,11 +22,12 @@ from osm_l2net.core.params import parse_params
 from osm_l2net.core.plan import Plan
 from osm_l2net.core.planner import build_plan
 from osm_l2net.lab import Lab
-from osm_l2net.lab.expect import expected_path
+from osm_l2net.lab.expect import expected_ttl
 from osm_l2net.lab.inputs import DEFAULT_PROFILE, REPO, default_path
-from osm_l2net.lab.observe import parse_ping, parse_traceroute
+from osm_l2net.lab.observe import parse_ping
 from osm_l2net.lab.profile import Profile
 from tests.lab.leftovers import alive, kill_up_after, leftovers, netns_of, pids_in
+from tests.lab.plans import check_client_reaches_server
 from tests.support.descriptors import descriptors, service_docs
 
 pytestmark = pytest.mark.lab
@@ -181,14 +182,8 @@ def test_two_routers_on_three_clusters_route_over_two_stretched_links(lab_name: 
         placement={"client": "east", "router-1": "east", "router-2": "west", "server": "north"}, inter_cluster=IDCO))
     lab = Lab(lab_name)
     lab.up(plan, Profile())
-    server = plan.kdu("server")
-    assert server is not None and server.interfaces[0].address
-    dst = server.interfaces[0].address
-    path = expected_path(plan, "client", dst)
-    ping = parse_ping(lab.exec("client", ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", dst], 20, True).stdout)
-    assert (ping.received, set(ping.ttls)) == (3, {62})
-    trace = lab.exec("client", ["traceroute", "-n", "-I", "-q", "1", "-w", "2", "-m", "6", dst], 30, True).stdout
-    assert parse_traceroute(trace) == path and len(path) == 3
+    dst, path = check_client_reaches_server(lab, plan)
+    assert expected_ttl(path) == 62 and len(path) == 3
     links = {tuple(s["clusters"]): (s["links"], s["vni"]) for s in lab.status()["inter_cluster_links"]}
     assert links == {("east", "west"): (["net-b"], [100]), ("west", "north"): (["net-c"], [101])}
     lab.link("north", "west", up=False)  # the server's side: the client still reaches router-2, not the server
