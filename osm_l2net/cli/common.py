@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -14,6 +14,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from osm_l2net.core.errors import InputError, L2NetError
+from osm_l2net.core.options import InterClusterProvider
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -154,3 +155,15 @@ def table(headers: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     from osm_l2net.core.render import table as render_table
 
     return render_table(list(headers), [list(r) for r in rows])
+
+
+def placement_flags(placement: Sequence[tuple[str, str]],
+                    inter_cluster: tuple[str, str] | None) -> tuple[dict[str, str], InterClusterProvider | None]:
+    """``--cluster MEMBER=CLUSTER`` (repeatable) and ``--inter-cluster-provider NAME=ADDRESS`` as the planner takes
+    them (the plan and cluster commands and the lab alike); a member named twice is refused."""
+    clusters = dict(placement)
+    if len(clusters) < len(placement):
+        twice = sorted({m for m, _ in placement if sum(1 for n, _ in placement if n == m) > 1})
+        raise InputError.single("--cluster", twice[0], "names one member-vnf-index twice",
+                                "one --cluster MEMBER=CLUSTER per KNF")
+    return clusters, InterClusterProvider(*inter_cluster) if inter_cluster else None

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from osm_l2net.cli.common import CONFIG, OUTPUT, emit, handle_errors, read_config, table
+from osm_l2net.cli.common import CONFIG, OUTPUT, emit, handle_errors, placement_flags, read_config, table
 from osm_l2net.cli.types import KeyValue
 from osm_l2net.core.errors import InputError
-from osm_l2net.core.options import InterClusterProvider, PlanOptions
+from osm_l2net.core.options import PlanOptions
 from osm_l2net.core.plan import Plan
 from osm_l2net.lab.inputs import (
     DEFAULT_PACKAGES,
@@ -81,12 +81,8 @@ def _placement(opts: dict[str, Any]) -> PlanOptions | None:
             raise InputError.single("--inter-cluster-provider", inter[0], "given without --cluster",
                                     "--cluster MEMBER=CLUSTER for the KNFs to place")
         return None
-    clusters = dict(placement)
-    if len(clusters) < len(placement):
-        twice = sorted({m for m, _ in placement if sum(1 for n, _ in placement if n == m) > 1})
-        raise InputError.single("--cluster", twice[0], "names one member-vnf-index twice",
-                                "one --cluster MEMBER=CLUSTER per KNF")
-    return PlanOptions(placement=clusters, inter_cluster=InterClusterProvider(*inter) if inter else None)
+    clusters, provider = placement_flags(placement, inter)
+    return PlanOptions(placement=clusters, inter_cluster=provider)
 
 
 _INPUTS: list[Callable[[Any], Any]] = [

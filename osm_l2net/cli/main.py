@@ -29,11 +29,12 @@ from osm_l2net.cli.common import (
     emit,
     handle_errors,
     namespace_option,
+    placement_flags,
     read_config,
 )
 from osm_l2net.cli.types import KeyValue, ProviderChoice
 from osm_l2net.core.errors import EXIT_FAILURE, InputError
-from osm_l2net.core.options import DEFAULT_PROVIDER, InterClusterProvider, PlanOptions, ValuesLayout
+from osm_l2net.core.options import DEFAULT_PROVIDER, PlanOptions, ValuesLayout
 
 if TYPE_CHECKING:
     from osm_l2net import api
@@ -100,15 +101,10 @@ def build_plan(paths: Sequence[str], ns_name: str | None, ns_id: str | None, nam
     to run without either: :func:`require_ns`.)"""
     from osm_l2net import api
     namespace = namespace or "default"
-    clusters = dict(placement)
-    if len(clusters) < len(placement):
-        twice = sorted({m for m, _ in placement if sum(1 for n, _ in placement if n == m) > 1})
-        raise InputError.single("--cluster", twice[0], "names one member-vnf-index twice",
-                                "one --cluster MEMBER=CLUSTER per KNF")
+    clusters, inter = placement_flags(placement, inter_cluster)
     options = PlanOptions(provider=provider, namespace=namespace, df_id=df_id, interface_capacity=interface_capacity,
                           values_layout=ValuesLayout(values_labels_path, values_annotations_path),
-                          placement=clusters,
-                          inter_cluster=InterClusterProvider(*inter_cluster) if inter_cluster else None)
+                          placement=clusters, inter_cluster=inter)
     params = config if isinstance(config, Config) else read_config(config)
     source: api.Paths | api.Descriptors = paths
     if ns_name is None and ns_id is None:

@@ -341,9 +341,10 @@ def _cluster_uuids(db: Any, vnfrs: Sequence[Mapping[str, Any]]) -> dict[str, str
     """OSM's K8s cluster id (a vnfr's ``kdur[].k8s-cluster.id``) -> the uuid LCM hands its helm 3 connector for it
     (``k8sclusters._admin.helm-chart-v3.id``, as ns.py's ``_get_cluster_id`` reads it); an id without a record maps
     to itself."""
-    ids = {str(((k or {}).get("k8s-cluster") or {}).get("id") or "") for v in vnfrs for k in v.get("kdur") or []}
+    from osm_l2net.osm import records
+
     out: dict[str, str] = {}
-    for osm_id in sorted(ids - {""}):
+    for osm_id in sorted(records.k8s_cluster_ids(vnfrs)):
         record = db.get_one("k8sclusters", {"_id": osm_id}, fail_on_empty=False) or {}
         out[osm_id] = str(((record.get("_admin") or {}).get("helm-chart-v3") or {}).get("id") or osm_id)
     return out

@@ -184,11 +184,19 @@ def placement(vnfrs: Iterable[Mapping[str, Any]], cluster_uuid_of: Mapping[str, 
     cluster (it is then planned exactly as before)."""
     out: dict[str, str] = {}
     for vnfr in vnfrs:
-        for kdur in vnfr.get("kdur") or []:
-            osm_id = str(((kdur or {}).get("k8s-cluster") or {}).get("id") or "")
-            if osm_id:
-                out.setdefault(str(vnfr.get("member-vnf-index-ref") or ""), cluster_uuid_of.get(osm_id, osm_id))
+        for osm_id in _k8s_cluster_ids(vnfr):
+            out.setdefault(str(vnfr.get("member-vnf-index-ref") or ""), cluster_uuid_of.get(osm_id, osm_id))
     return out if len(set(out.values())) > 1 else {}
+
+
+def k8s_cluster_ids(vnfrs: Iterable[Mapping[str, Any]]) -> set[str]:
+    """OSM's ids of the K8s clusters the NS's KDUs run on (what :func:`placement` maps to N2VC's uuids)."""
+    return {osm_id for vnfr in vnfrs for osm_id in _k8s_cluster_ids(vnfr)}
+
+
+def _k8s_cluster_ids(vnfr: Mapping[str, Any]) -> list[str]:
+    ids = (str(((kdur or {}).get("k8s-cluster") or {}).get("id") or "") for kdur in vnfr.get("kdur") or [])
+    return [i for i in ids if i]
 
 
 def has_data_links(nsd: Mapping[str, Any]) -> bool:
