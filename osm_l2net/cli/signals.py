@@ -27,8 +27,11 @@ def unwinding(*, until_exit: bool = False) -> Iterator[list[int]]:
     the default action back and dies as it would have. Yields the signals received, the first first.
 
     ``until_exit`` (the console script, which leaves this block only to exit): the handlers are not given back but
-    replaced by one that ends the process with 128 + the signal, so that a signal landing while the interpreter
-    shuts down still means "interrupted" (143/130) rather than death by the default action."""
+    set to ignore. The command's work and clean-ups are done and the process is only exiting, with the command's own
+    exit code. A Python handler cannot cover that: the interpreter's shutdown puts the default action back
+    (``_PySignal_Fini``) before the process is gone, and a signal landing then killed it (-15, which reads as
+    "killed mid-work"; seen in CI). Our executors are joined inside the command, so no thread can hold the exit up.
+    """
     received: list[int] = []
     owner = os.getpid()
 
@@ -49,15 +52,7 @@ def unwinding(*, until_exit: bool = False) -> Iterator[list[int]]:
         yield received
     finally:
         for signum, old in previous.items():
-            signal.signal(signum, _exit_now if until_exit else old)
-
-
-def _exit_now(signum: int, _frame: FrameType | None) -> None:
-    """After the command: its work and clean-ups are done; flush what it printed and end with 128 + the signal."""
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(EXIT_SIGNAL_BASE + signum)
+            signal.signal(signum, signal.SIG_IGN if until_exit else old)
 
 
 def exit_interrupted(signum: int) -> None:

@@ -253,10 +253,7 @@ class Lab:
             state = LabState(self.root, self.name)
         present = set(netlink.list_netns())
         ours = {n for n in present if names.owns_netns(self.name, n)} | (state.netns_names() & present)
-        pids = {p for ps in netlink.netns_pids(ours).values() for p in ps}
-        pids |= {p for p in state.all_pids() if str(state.run_dir) in procs.cmdline(p)}
-        pids |= procs.mentioning(f"{state.run_dir}/")
-        stopped = procs.stop(pids)
+        stopped = self._stop_all(state, ours)
         switch = names.switch_netns(self.name)
         removed = [n for n in sorted(ours, key=lambda n: n == switch) if netlink.delete_netns(n)]
         stray = netlink.host_links_with_alias(f"{names.ALIAS_PREFIX}{self.name} ")
@@ -265,6 +262,21 @@ class Lab:
         shutil.rmtree(state.run_dir, ignore_errors=True)
         state.remove()
         return {"lab": self.name, "netns": removed, "processes": sorted(stopped), "host_links": stray}
+
+    @staticmethod
+    def _stop_all(state: LabState, netns: set[str], passes: int = 5) -> list[int]:
+        """Stop the lab's processes, pass after pass until one finds none: a daemon in the middle of its double fork
+        (a ``lab up`` killed while starting it) has a child that one listing of /proc may not see yet."""
+        stopped: set[int] = set()
+        for _ in range(passes):
+            pids = {p for ps in netlink.netns_pids(netns).values() for p in ps}
+            pids |= {p for p in state.all_pids() if str(state.run_dir) in procs.cmdline(p)}
+            pids |= procs.mentioning(f"{state.run_dir}/")
+            signalled = procs.stop(pids)
+            if not signalled:
+                break
+            stopped.update(signalled)
+        return sorted(stopped)
 
     # ---- inspection -------------------------------------------------------------------------------------------
     def _load(self) -> tuple[LabState, LabSpec, roles.Context]:
