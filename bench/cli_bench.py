@@ -34,6 +34,12 @@ WORK = {
 }
 
 
+#: the floor of ``--help`` while it is written by click: a minimal click group printing its help (python's start-up,
+#: importing click, and click writing a help: textwrap, shutil for the terminal width, gettext)
+CLICK_FLOOR = ("import click\n@click.group()\ndef group():\n    'A group.'\n@group.command()\ndef command():\n"
+               "    'A command.'\ngroup(['--help'])")
+
+
 def _wall(argv: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
@@ -56,6 +62,7 @@ def compile_package() -> None:
 
 def measure(repeat: int) -> dict[str, Any]:
     argvs = {"pass": [sys.executable, "-c", "pass"], "click": [sys.executable, "-c", "import click"],
+             "floor": [sys.executable, "-c", CLICK_FLOOR],
              "help": [str(COMMAND), "--help"], "validate": [str(COMMAND), "validate", *CDN], "plan": [str(COMMAND), "plan", *CDN]}
     walls: dict[str, list[float]] = {k: [] for k in argvs}
     work: dict[str, list[float]] = {k: [] for k in WORK}
@@ -81,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         ref = base + r["work_s"].get(name, 0.0)
         print(f"osm-l2net {name:9} {1000 * r['wall_s'][name]:6.1f} ms   baseline {1000 * ref:6.1f} ms   "
               f"ratio {r['wall_s'][name] / ref:.2f}")
+    floor = r["wall_s"]["floor"]
+    print(f"click's own --help (the floor) {1000 * floor:6.1f} ms = {floor / base:.2f}x python -c pass; osm-l2net --help "
+          f"is {r['wall_s']['help'] / floor:.2f}x of it")
     print(json.dumps(r))
     return 0
 

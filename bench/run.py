@@ -87,6 +87,7 @@ def cli_rows(s: Settings) -> list[Row]:
     r = cli_bench.measure(n)
     s.raw["cli"] = r
     base, rows = r["wall_s"]["pass"], []
+    floor = r["wall_s"]["floor"]  # python -c pass + import click + click writing a help: what --help cannot go under
     for name, what in (("help", "osm-l2net --help"), ("validate", "osm-l2net validate descriptors/*"),
                        ("plan", "osm-l2net plan descriptors/*")):
         work = r["work_s"].get(name)
@@ -95,7 +96,9 @@ def cli_rows(s: Settings) -> list[Row]:
         rows.append(Row("cli", f"{what} (median of {n}) vs {against}", "ms", 1000 * r["wall_s"][name], 1000 * ref,
                         "≤ 2×", r["wall_s"][name] <= 2 * ref,
                         f"min {1000 * r['min_s'][name]:.0f}, max {1000 * r['max_s'][name]:.0f} ms; python -c pass "
-                        f"{1000 * base:.0f} ms, import click alone {1000 * r['wall_s']['click']:.0f} ms"))
+                        f"{1000 * base:.0f} ms, import click alone {1000 * r['wall_s']['click']:.0f} ms"
+                        + (f"; the floor, a minimal click group's --help: {1000 * floor:.0f} ms = {floor / base:.2f}× "
+                           f"(--help is {r['wall_s'][name] / floor:.2f}× of it)" if name == "help" else "")))
     return rows
 
 

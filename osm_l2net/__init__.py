@@ -18,17 +18,18 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from osm_l2net.core.errors import DescriptorError, InputError, L2NetError, Problem
-
 if TYPE_CHECKING:
     from osm_l2net.api import load, plan, validate, write_plan_files
+    from osm_l2net.core.errors import DescriptorError, InputError, L2NetError, Problem
     from osm_l2net.core.options import PlanOptions
     from osm_l2net.core.plan import Plan
     from osm_l2net.deploy.api import DeployResult, StatusResult, apply, delete, status
 
 # Imported on first use (PEP 562): every submodule import runs this file, and the CLI's --help, the LCM connector and
-# the lab need none of the planner (~90 ms), nor the cluster side's helm and kubernetes client.
-_LAZY = {**dict.fromkeys(("load", "plan", "validate", "write_plan_files"), "osm_l2net.api"),
+# the lab need none of the planner (~90 ms), nor the cluster side's helm and kubernetes client; --help not even the
+# errors (their Problem is a dataclass, and dataclasses is a few ms of a start-up that is all click's otherwise).
+_LAZY = {**dict.fromkeys(("DescriptorError", "InputError", "L2NetError", "Problem"), "osm_l2net.core.errors"),
+         **dict.fromkeys(("load", "plan", "validate", "write_plan_files"), "osm_l2net.api"),
          **dict.fromkeys(("apply", "delete", "status", "DeployResult", "StatusResult"), "osm_l2net.deploy.api"),
          "Plan": "osm_l2net.core.plan", "PlanOptions": "osm_l2net.core.options"}
 

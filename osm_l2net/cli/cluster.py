@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from osm_l2net.cli.common import OUTPUT, emit, handle_errors, kube_options, namespace_option, read_config, table
-from osm_l2net.cli.main import build_plan, plan_options, require_ns
+from osm_l2net.cli.planning import build_plan, plan_options, require_ns
 from osm_l2net.cli.types import DryRunCommand, Duration, format_duration
 from osm_l2net.core.plan import Plan
 from osm_l2net.kube.state import RetryPolicy

@@ -1,20 +1,21 @@
 """What every ``osm-l2net`` command shares, once: the error handler, the ``--config`` reader, the cluster options and
-the output printer. Imported at start-up by osm_l2net/cli/main.py, so only click and the core's errors and options load
-here; the rest is imported by the function that needs it (tests/unit/test_cli_startup.py)."""
+the output printer. Imported at start-up by osm_l2net/cli/main.py (for --help's option texts), so only click loads
+here: the core's errors and options (and dataclasses with them) are imported by the functions that use them, when a
+command runs (tests/unit/test_cli_startup.py)."""
 
 from __future__ import annotations
 
 import functools
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 import click
 
-from osm_l2net.core.errors import InputError, L2NetError
-from osm_l2net.core.options import InterClusterProvider
+if TYPE_CHECKING:
+    from osm_l2net.core.errors import L2NetError
+    from osm_l2net.core.options import InterClusterProvider
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +25,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def error_text(error: L2NetError) -> str:
     """What a user sees of ``error``: each problem of bad input on its own line (all of them, not the first), else one
     line."""
+    from osm_l2net.core.errors import InputError
+
     if isinstance(error, InputError):
         from osm_l2net.core.render import problems_text
 
@@ -42,6 +45,8 @@ def handle_errors(func: F) -> F:
     traceback (anything else is main()'s last line of defence)."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from osm_l2net.core.errors import L2NetError
+
         try:
             return func(*args, **kwargs)
         except L2NetError as e:
@@ -54,9 +59,9 @@ def handle_errors(func: F) -> F:
 # ---- --config -------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Config:
-    """osmclient's instantiation parameters as given, and where they came from (for the messages about them)."""
+class Config(NamedTuple):
+    """osmclient's instantiation parameters as given, and where they came from (for the messages about them). A named
+    tuple, not a dataclass: this module is imported by --help, which should not import dataclasses."""
 
     data: dict[str, Any] | None
     source: str  # the file's path, or "--config" for inline YAML
@@ -69,6 +74,8 @@ CONFIG = click.option("--config", default=None,
 def read_config(config: str | None, config_file: str | None = None) -> Config:
     """``--config`` as osmclient takes it: inline YAML or a file naming one; ``config_file``: ns-create's
     ``--config_file``. Both within the YAML limits; a YAML mapping or nothing."""
+    from osm_l2net.core.errors import InputError
+
     if config and config_file:
         raise InputError.single("--config", "", "is given together with --config_file", "one of them")
     if config_file is None and config and is_file(config):
@@ -161,6 +168,9 @@ def placement_flags(placement: Sequence[tuple[str, str]],
                     inter_cluster: tuple[str, str] | None) -> tuple[dict[str, str], InterClusterProvider | None]:
     """``--cluster MEMBER=CLUSTER`` (repeatable) and ``--inter-cluster-provider NAME=ADDRESS`` as the planner takes
     them (the plan and cluster commands and the lab alike); a member named twice is refused."""
+    from osm_l2net.core.errors import InputError
+    from osm_l2net.core.options import InterClusterProvider
+
     clusters = dict(placement)
     if len(clusters) < len(placement):
         twice = sorted({m for m, _ in placement if sum(1 for n, _ in placement if n == m) > 1})

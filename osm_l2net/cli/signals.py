@@ -15,8 +15,6 @@ from types import FrameType
 
 import click
 
-from osm_l2net.core.errors import EXIT_SIGNAL_BASE
-
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -56,5 +54,7 @@ def unwinding(*, until_exit: bool = False) -> Iterator[list[int]]:
 
 
 def exit_interrupted(signum: int) -> None:
+    from osm_l2net.core.errors import EXIT_SIGNAL_BASE  # here: every command's start-up imports this module
+
     click.echo(f"interrupted by {signal.Signals(signum).name}: stopped, temporary files removed", err=True)
     sys.exit(EXIT_SIGNAL_BASE + signum)

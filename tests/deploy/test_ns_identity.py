@@ -38,7 +38,7 @@ def test_the_cluster_commands_need_the_ns_named_before_any_contact(env: Env) -> 
 
 def test_plan_names_the_ns_after_its_nsd_without_ns_name() -> None:
     """plan/graph keep a default, but one per NSD: two NSDs planned without --ns-name get distinct NS ids."""
-    from osm_l2net.cli.main import build_plan
+    from osm_l2net.cli.planning import build_plan
 
     common = {"ns_name": None, "ns_id": None, "namespace": None, "provider": "l2sm", "config": None, "df_id": None,
               "interface_capacity": 10, "values_labels_path": "podLabels", "values_annotations_path": "podAnnotations"}

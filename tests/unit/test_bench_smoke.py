@@ -116,3 +116,5 @@ def test_cli_rows_time_the_console_script_against_the_same_runs_baseline(monkeyp
     for r in rows:
         assert r.measured is not None and math.isfinite(r.measured) and r.measured > 0, r
         assert r.goal == "≤ 2×" and r.met == (r.measured <= 2 * r.baseline)
+    assert "the floor, a minimal click group's --help" in rows[0].note  # what --help cannot go under, said where it is
+    assert raw["wall_s"]["floor"] > 0 and "floor" not in rows[1].note

@@ -18,12 +18,37 @@ from tests.conftest import CDN_PACKAGES
 HEAVY = ("pyroute2", "kubernetes", "requests", "networkx", "urllib3")
 
 
-def modules_after(*argv: str) -> set[str]:
-    """The modules a fresh interpreter holds after ``osm-l2net ARGV`` (the console script's entry point, main)."""
-    code = ("import sys, json\nfrom osm_l2net.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
-            "    pass\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)")
+def modules_of(code: str, *argv: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code`` with ``argv``."""
+    code += "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)"
     proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60, check=False)
     return set(json.loads(proc.stderr.strip().splitlines()[-1]))
+
+
+def modules_after(*argv: str) -> set[str]:
+    """The modules a fresh interpreter holds after ``osm-l2net ARGV`` (the console script's entry point, main)."""
+    return modules_of("import sys\nfrom osm_l2net.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
+                      "    pass", *argv)
+
+
+#: what a click program's --help needs anyway: click, and what its help writing imports (textwrap, shutil for the
+#: terminal width, gettext's locale)
+CLICK_HELP = ("import click\n@click.group()\ndef group() -> None:\n    'A group.'\n@group.command()\n"
+              "def command() -> None:\n    'A command.'\ntry:\n    group(['--help'])\nexcept SystemExit:\n    pass")
+#: all that `osm-l2net --help` may import beyond that: the group, the options' help texts, the signal handling
+HELP_MODULES = {"osm_l2net", "osm_l2net.cli", "osm_l2net.cli.main", "osm_l2net.cli.common", "osm_l2net.cli.signals",
+                "signal"}
+
+
+def test_help_imports_nothing_but_click_and_the_group() -> None:
+    """Start-up is click's own cost and nothing more (issue 13): no command module, none of the core (not even its
+    errors and options, whose dataclasses were a tenth of --help), no YAML; the commands are listed from the
+    LAZY_COMMANDS table."""
+    floor = modules_of(CLICK_HELP)
+    assert "click" in floor and "click.formatting" in floor  # the probe works: click wrote a help
+    loaded = modules_after("--help")
+    assert loaded - floor <= HELP_MODULES, sorted(loaded - floor - HELP_MODULES)
+    assert "osm_l2net.cli.main" in loaded and "dataclasses" not in loaded - floor
 
 
 def test_help_imports_no_adapter_library_and_not_the_core() -> None:
