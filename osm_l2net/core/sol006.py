@@ -58,12 +58,20 @@ class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[Problem] = []
+        # Whether a key may carry a module prefix, so that an absent field must be looked for as <module>:<field>.
+        # The key check clears it when every key of the document is a plain field name: most absent fields are
+        # optional ones left out, and looking for them under a prefix was a sixth of the reading.
+        self.prefixes = True
+
+    def get(self, node: Mapping[str, Any], key: str) -> Any:
+        """``_get``, for a node the key check has seen (all the parser reads)."""
+        return _get(node, key) if self.prefixes else node.get(key)
 
     def problem(self, path: str, message: str, expected: str = "", severity: str = "error") -> None:
         self.problems.append(Problem(self.source, path, message, expected, severity))
 
     def text(self, node: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str | None:
-        value = node[key] if key in node else _prefixed(node, key)  # _get, inlined: it is called for every field read
+        value = _get(node, key) if self.prefixes else node.get(key)  # self.get, inlined: called for every field read
         if type(value) is str and value:  # the common case, which the checks below would accept unchanged
             return value
         if value is None:
@@ -79,7 +87,7 @@ class _Reader:
         return str(value)
 
     def flag(self, node: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
-        value = _get(node, key)
+        value = self.get(node, key)
         if value is None:
             return default
         if isinstance(value, bool):
@@ -91,7 +99,7 @@ class _Reader:
 
     def items(self, node: Mapping[str, Any], key: str, path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """Yield (path, mapping) for each entry of a YANG list."""
-        value = _get(node, key)
+        value = self.get(node, key)
         if value is None:
             return
         if not isinstance(value, list):
@@ -106,7 +114,7 @@ class _Reader:
                 self.problem(where, f"is a {type(entry).__name__} ({entry!r})", "a mapping")
 
     def leaf_list(self, node: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
-        value = node[key] if key in node else _prefixed(node, key)  # _get, inlined: read for each cp
+        value = _get(node, key) if self.prefixes else node.get(key)  # self.get, inlined: read for each cp
         if value is None:
             return ()
         values = value if isinstance(value, list) else [value]  # OSM descriptors before 2023 use a scalar
@@ -133,16 +141,8 @@ class _Reader:
 
 def _get(node: Mapping[str, Any], key: str) -> Any:
     """A key, with or without its YANG module prefix (``kdu:k8s-cluster-net``)."""
-    return node[key] if key in node else _prefixed(node, key)
-
-
-def _prefixed(node: Mapping[str, Any], key: str) -> Any:
-    """The value of ``<module>:<key>``, for a key not written plainly (None when there is none)."""
-    try:  # most absent keys are optional fields left out: one join tells that no key has a prefix, without a loop
-        if ":" not in "".join(node):
-            return None
-    except TypeError:  # a key that is no string (YAML's 1: or true:), which the loop below skips
-        pass
+    if key in node:
+        return node[key]
     prefixed = f":{key}"  # the keys are plain YANG names, so this is "the last ':'-part is key", only cheaper
     return next((v for k, v in node.items() if isinstance(k, str) and k.endswith(prefixed)), None)
 
@@ -172,15 +172,18 @@ def _schema(kind: str, root: str) -> _Level:
 
 def check_unknown_keys(reader: _Reader, node: Mapping[Any, Any], level: _Level, path: str) -> None:
     """Reject keys the YANG model does not have at this place (what pyangbind does in OSM NBI)."""
-    if not _known_keys_only(node, level):
+    if _known_keys_only(node, level, prefixes=False):  # the common document: plain field names only
+        reader.prefixes = False
+    elif not _known_keys_only(node, level):
         _report_unknown_keys(reader, node, level, path)
 
 
-def _known_keys_only(node: Mapping[Any, Any], level: _Level) -> bool:
-    """Whether every key in and below ``node`` is a field of the model. The common answer (yes) comes from a set
-    test per mapping, without building a descriptor path: those are made only where a key is unknown."""
+def _known_keys_only(node: Mapping[Any, Any], level: _Level, prefixes: bool = True) -> bool:
+    """Whether every key in and below ``node`` is a field of the model, read by its last ':'-part unless ``prefixes``
+    is false. The common answer (yes) comes from a set test per mapping, without building a descriptor path: those
+    are made only where a key is unknown."""
     if not node.keys() <= level.fields:  # module prefixes, a key that is no string, or an unknown key
-        return _known_prefixed_keys_only(node, level)
+        return prefixes and _known_prefixed_keys_only(node, level)
     for name in node:
         child = level.nested.get(name)
         if child is None:
@@ -189,7 +192,7 @@ def _known_keys_only(node: Mapping[Any, Any], level: _Level) -> bool:
         for entry in value if isinstance(value, list) else (value,):
             # a mapping of leaves alone (a cp, a vld, l3 data: most of an NSD) needs one subset test and no call
             if isinstance(entry, _MAPPING) and not (child.leaves and entry.keys() <= child.leaves) \
-                    and not _known_keys_only(entry, child):
+                    and not _known_keys_only(entry, child, prefixes):
                 return False
     return True
 
@@ -236,7 +239,7 @@ def parse_vnfd(document: Mapping[str, Any], source: str, package_dir: str | None
     vnfd_id = reader.text(body, "id", path) or ""
     ext_cpds = tuple(_ext_cpd(reader, p, n) for p, n in reader.items(body, "ext-cpd", path))
     reader.unique([(c.path, c.id) for c in ext_cpds], "ext-cpd id")
-    cluster = _get(body, "k8s-cluster") or {}
+    cluster = reader.get(body, "k8s-cluster") or {}
     nets: list[tuple[str, str]] = []
     if isinstance(cluster, Mapping):
         nets = [(p, reader.text(n, "id", p) or "") for p, n in reader.items(cluster, "nets", f"{path}.k8s-cluster")]
@@ -302,7 +305,7 @@ def _kdu_scaling(reader: _Reader, body: Mapping[str, Any], path: str, kdu_names:
     for df_path, df in reader.items(body, "df", path):
         deltas: dict[str, str] = {}
         for a_path, aspect in reader.items(df, "scaling-aspect", df_path):
-            details = _get(aspect, "aspect-delta-details")
+            details = reader.get(aspect, "aspect-delta-details")
             if not isinstance(details, _MAPPING):
                 continue
             for d_path, delta in reader.items(details, "deltas", f"{a_path}.aspect-delta-details"):
@@ -447,9 +450,9 @@ def _ns_df(reader: _Reader, path: str, node: Mapping[str, Any]) -> NsDeploymentF
 
 
 def _vlp(reader: _Reader, path: str, node: Mapping[str, Any]) -> VirtualLinkProfile:
-    data = _get(node, "virtual-link-protocol-data") or {}
-    l3_node = _get(data, "l3-protocol-data") if isinstance(data, _MAPPING) else None
-    l2_node = _get(data, "l2-protocol-data") if isinstance(data, _MAPPING) else None
+    data = reader.get(node, "virtual-link-protocol-data") or {}
+    l3_node = reader.get(data, "l3-protocol-data") if isinstance(data, _MAPPING) else None
+    l2_node = reader.get(data, "l2-protocol-data") if isinstance(data, _MAPPING) else None
     l3 = _l3(reader, f"{path}.virtual-link-protocol-data.l3-protocol-data", l3_node) if l3_node is not None else None
     mtu = None
     if isinstance(l2_node, _MAPPING) and _get(l2_node, "mtu") is not None:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from osm_l2net.core.errors import DescriptorError
-from osm_l2net.core.sol006 import parse_nsd, parse_vnfd
+from osm_l2net.core.sol006 import _schema, parse_nsd, parse_vnfd
 from tests.conftest import MODELS, REPO
 from tests.support.descriptors import service_docs
 from tests.support.mutation import mutate
@@ -84,6 +84,31 @@ def test_a_prefixed_known_key_reads_and_a_prefixed_unknown_one_is_refused() -> N
     assert isinstance(problems, list)
     assert [p[1:3] for p in problems] == [
         ["vnfd.kdu[0].x:helm-chart-typo", "unknown field 'x:helm-chart-typo'"], ["vnfd.7", "unknown field '7'"]]
+
+
+# Every mapping the reader reads a field of, by its place in the model. The key check certifies a document free of
+# module prefixes only for the levels it walks, and the reader then reads fields without looking for prefixes.
+READ_LEVELS = {
+    "nsd": ["nsd/nsd", "nsd/nsd/virtual-link-desc", "nsd/nsd/df", "nsd/nsd/df/virtual-link-profile",
+            "nsd/nsd/df/virtual-link-profile/virtual-link-protocol-data",
+            "nsd/nsd/df/virtual-link-profile/virtual-link-protocol-data/l3-protocol-data",
+            "nsd/nsd/df/virtual-link-profile/virtual-link-protocol-data/l2-protocol-data", "nsd/nsd/df/vnf-profile",
+            "nsd/nsd/df/vnf-profile/virtual-link-connectivity",
+            "nsd/nsd/df/vnf-profile/virtual-link-connectivity/constituent-cpd-id"],
+    "vnfd": ["vnfd", "vnfd/ext-cpd", "vnfd/k8s-cluster", "vnfd/k8s-cluster/nets", "vnfd/kdu", "vnfd/kdu/service",
+             "vnfd/df", "vnfd/df/scaling-aspect", "vnfd/df/scaling-aspect/aspect-delta-details",
+             "vnfd/df/scaling-aspect/aspect-delta-details/deltas",
+             "vnfd/df/scaling-aspect/aspect-delta-details/deltas/kdu-resource-delta", "vnfd/df/kdu-resource-profile"],
+}
+
+
+@pytest.mark.parametrize(("kind", "place"), [(k, p) for k, places in READ_LEVELS.items() for p in places])
+def test_the_key_check_walks_every_mapping_the_reader_reads(kind: str, place: str) -> None:
+    root, *names = place.split("/")
+    level = _schema(kind, "nsd" if kind == "nsd" else root)
+    for name in names:
+        assert name in level.nested, f"{place}: the key check does not descend to {name}"
+        level = level.nested[name]
 
 
 def damage(document: dict[str, Any], rnd: random.Random) -> None:
