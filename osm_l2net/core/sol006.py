@@ -99,7 +99,7 @@ class _Reader:
 
     def items(self, node: Mapping[str, Any], key: str, path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """Yield (path, mapping) for each entry of a YANG list."""
-        value = self.get(node, key)
+        value = _get(node, key) if self.prefixes else node.get(key)  # self.get, inlined: called for every list
         if value is None:
             return
         if not isinstance(value, list):
