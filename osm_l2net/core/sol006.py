@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from osm_l2net.core.addressing import is_ip, network
+from osm_l2net.core.addressing import is_ip, network, network_text
 from osm_l2net.core.errors import DescriptorError, Problem
 from osm_l2net.core.model import (
     CpAttachment,
@@ -58,12 +58,20 @@ class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[Problem] = []
+        # Whether a key may carry a module prefix, so that an absent field must be looked for as <module>:<field>.
+        # The key check clears it when every key of the document is a plain field name: most absent fields are
+        # optional ones left out, and looking for them under a prefix was a sixth of the reading.
+        self.prefixes = True
+
+    def get(self, node: Mapping[str, Any], key: str) -> Any:
+        """``_get``, for a node the key check has seen (all the parser reads)."""
+        return _get(node, key) if self.prefixes else node.get(key)
 
     def problem(self, path: str, message: str, expected: str = "", severity: str = "error") -> None:
         self.problems.append(Problem(self.source, path, message, expected, severity))
 
     def text(self, node: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str | None:
-        value = _get(node, key)
+        value = _get(node, key) if self.prefixes else node.get(key)  # self.get, inlined: called for every field read
         if type(value) is str and value:  # the common case, which the checks below would accept unchanged
             return value
         if value is None:
@@ -79,7 +87,7 @@ class _Reader:
         return str(value)
 
     def flag(self, node: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
-        value = _get(node, key)
+        value = self.get(node, key)
         if value is None:
             return default
         if isinstance(value, bool):
@@ -91,21 +99,22 @@ class _Reader:
 
     def items(self, node: Mapping[str, Any], key: str, path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """Yield (path, mapping) for each entry of a YANG list."""
-        value = _get(node, key)
+        value = _get(node, key) if self.prefixes else node.get(key)  # self.get, inlined: called for every list
         if value is None:
             return
         if not isinstance(value, list):
             self.problem(f"{path}.{key}", f"is a {type(value).__name__}, not a list", "a list of entries")
             return
+        head = f"{path}.{key}["  # formatted once per list: every entry's path is kept in the model
         for i, entry in enumerate(value):
-            where = f"{path}.{key}[{i}]"
+            where = f"{head}{i}]"
             if isinstance(entry, _MAPPING):
                 yield where, entry
             else:
                 self.problem(where, f"is a {type(entry).__name__} ({entry!r})", "a mapping")
 
     def leaf_list(self, node: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
-        value = _get(node, key)
+        value = _get(node, key) if self.prefixes else node.get(key)  # self.get, inlined: read for each cp
         if value is None:
             return ()
         values = value if isinstance(value, list) else [value]  # OSM descriptors before 2023 use a scalar
@@ -138,25 +147,82 @@ def _get(node: Mapping[str, Any], key: str) -> Any:
     return next((v for k, v in node.items() if isinstance(k, str) and k.endswith(prefixed)), None)
 
 
-def check_unknown_keys(reader: _Reader, node: Any, schema_path: str, path: str, keys: Mapping[str, Mapping[str, str]]) -> None:
+class _Level:
+    """One place of the YANG tree (``nsd/nsd/df``): the fields allowed there, and the levels of those that hold fields
+    of their own (containers and lists), so that the key check descends through them without looking at leaves."""
+
+    __slots__ = ("fields", "leaves", "nested")
+
+    def __init__(self, fields: frozenset[str]) -> None:
+        self.fields = fields
+        self.nested: dict[str, _Level] = {}
+        self.leaves: frozenset[str] = fields  # when nothing here holds fields: emptied by _schema otherwise
+
+
+@cache
+def _schema(kind: str, root: str) -> _Level:
+    """The level ``root`` of the ``kind`` model, linked once to all levels below it (from the flat im_keys.json)."""
+    levels = {path: _Level(frozenset(allowed)) for path, allowed in _im_keys()[kind].items()}
+    for path, level in levels.items():
+        level.nested = {name: levels[f"{path}/{name}"] for name in sorted(level.fields) if f"{path}/{name}" in levels}
+        if level.nested:
+            level.leaves = frozenset()
+    return levels[root]
+
+
+def check_unknown_keys(reader: _Reader, node: Mapping[Any, Any], level: _Level, path: str) -> None:
     """Reject keys the YANG model does not have at this place (what pyangbind does in OSM NBI)."""
-    allowed = keys.get(schema_path)
-    if allowed is None or not isinstance(node, _MAPPING):
-        return
+    if _known_keys_only(node, level, prefixes=False):  # the common document: plain field names only
+        reader.prefixes = False
+    elif not _known_keys_only(node, level):
+        _report_unknown_keys(reader, node, level, path)
+
+
+def _known_keys_only(node: Mapping[Any, Any], level: _Level, prefixes: bool = True) -> bool:
+    """Whether every key in and below ``node`` is a field of the model, read by its last ':'-part unless ``prefixes``
+    is false. The common answer (yes) comes from a set test per mapping, without building a descriptor path: those
+    are made only where a key is unknown."""
+    if not node.keys() <= level.fields:  # module prefixes, a key that is no string, or an unknown key
+        return prefixes and _known_prefixed_keys_only(node, level)
+    for name in node:
+        child = level.nested.get(name)
+        if child is None:
+            continue
+        value = node[name]
+        for entry in value if isinstance(value, list) else (value,):
+            # a mapping of leaves alone (a cp, a vld, l3 data: most of an NSD) needs one subset test and no call
+            if isinstance(entry, _MAPPING) and not (child.leaves and entry.keys() <= child.leaves) \
+                    and not _known_keys_only(entry, child, prefixes):
+                return False
+    return True
+
+
+def _known_prefixed_keys_only(node: Mapping[Any, Any], level: _Level) -> bool:
+    """_known_keys_only for keys read by their last ':'-part (``kdu:k8s-cluster-net``), as the reporter reads them."""
+    fields = [(str(k).rpartition(":")[2], v) for k, v in node.items()]
+    if any(name not in level.fields for name, _ in fields):
+        return False
+    # one mapping per key: two keys may name the same field (id and x:id), and both values are checked
+    return all(_known_keys_only({name: value}, level) for name, value in fields)
+
+
+def _report_unknown_keys(reader: _Reader, node: Mapping[Any, Any], level: _Level, path: str) -> None:
+    """Name each unknown key in and below ``node``, in document order; descends only where one is."""
     for raw_key, value in node.items():
         key = str(raw_key).rpartition(":")[2]
-        if key not in allowed:
-            near = ", ".join(sorted(allowed)[:12])
+        if key not in level.fields:
+            near = ", ".join(sorted(level.fields)[:12])
             reader.problem(f"{path}.{raw_key}", f"unknown field '{raw_key}'", f"one of the model's fields here: {near}…")
             continue
-        # only containers and lists of them have fields to check: leaves are skipped without building their paths
+        child = level.nested.get(key)
+        if child is None:
+            continue
         if isinstance(value, list):
-            child = f"{schema_path}/{key}"
             for i, entry in enumerate(value):
-                if isinstance(entry, _MAPPING):
-                    check_unknown_keys(reader, entry, child, f"{path}.{raw_key}[{i}]", keys)
-        elif isinstance(value, _MAPPING):
-            check_unknown_keys(reader, value, f"{schema_path}/{key}", f"{path}.{raw_key}", keys)
+                if isinstance(entry, _MAPPING) and not _known_keys_only(entry, child):
+                    _report_unknown_keys(reader, entry, child, f"{path}.{raw_key}[{i}]")
+        elif isinstance(value, _MAPPING) and not _known_keys_only(value, child):
+            _report_unknown_keys(reader, value, child, f"{path}.{raw_key}")
 
 
 # ---- VNFD ----------------------------------------------------------------------------------------------------------
@@ -169,11 +235,11 @@ def parse_vnfd(document: Mapping[str, Any], source: str, package_dir: str | None
     if not isinstance(body, Mapping):
         raise DescriptorError.single(source, "vnfd", "is not a mapping", "a VNFD: 'vnfd:' with id, ext-cpd, kdu, …")
     path = "vnfd"
-    check_unknown_keys(reader, body, "vnfd", path, _im_keys()["vnfd"])
+    check_unknown_keys(reader, body, _schema("vnfd", "vnfd"), path)
     vnfd_id = reader.text(body, "id", path) or ""
     ext_cpds = tuple(_ext_cpd(reader, p, n) for p, n in reader.items(body, "ext-cpd", path))
     reader.unique([(c.path, c.id) for c in ext_cpds], "ext-cpd id")
-    cluster = _get(body, "k8s-cluster") or {}
+    cluster = reader.get(body, "k8s-cluster") or {}
     nets: list[tuple[str, str]] = []
     if isinstance(cluster, Mapping):
         nets = [(p, reader.text(n, "id", p) or "") for p, n in reader.items(cluster, "nets", f"{path}.k8s-cluster")]
@@ -239,7 +305,7 @@ def _kdu_scaling(reader: _Reader, body: Mapping[str, Any], path: str, kdu_names:
     for df_path, df in reader.items(body, "df", path):
         deltas: dict[str, str] = {}
         for a_path, aspect in reader.items(df, "scaling-aspect", df_path):
-            details = _get(aspect, "aspect-delta-details")
+            details = reader.get(aspect, "aspect-delta-details")
             if not isinstance(details, _MAPPING):
                 continue
             for d_path, delta in reader.items(details, "deltas", f"{a_path}.aspect-delta-details"):
@@ -338,10 +404,10 @@ def _parse_nsd(document: Mapping[str, Any], source: str) -> Nsd:
         if len(entries) != 1 or not isinstance(entries[0], Mapping):
             raise DescriptorError.single(source, "nsd.nsd", f"holds {len(entries)} entries", "exactly one NSD mapping")
         body: Mapping[str, Any] = entries[0]
-        check_unknown_keys(reader, outer, "nsd", "nsd", _im_keys()["nsd"])
+        check_unknown_keys(reader, outer, _schema("nsd", "nsd"), "nsd")
     elif isinstance(outer, Mapping):
         body = outer
-        check_unknown_keys(reader, body, "nsd/nsd", "nsd[0]", _im_keys()["nsd"])
+        check_unknown_keys(reader, body, _schema("nsd", "nsd/nsd"), "nsd[0]")
     else:
         raise DescriptorError.single(source, "nsd", "is not a mapping", "an NSD: 'nsd: {nsd: [<nsd>]}'")
     path = "nsd[0]"
@@ -384,9 +450,9 @@ def _ns_df(reader: _Reader, path: str, node: Mapping[str, Any]) -> NsDeploymentF
 
 
 def _vlp(reader: _Reader, path: str, node: Mapping[str, Any]) -> VirtualLinkProfile:
-    data = _get(node, "virtual-link-protocol-data") or {}
-    l3_node = _get(data, "l3-protocol-data") if isinstance(data, _MAPPING) else None
-    l2_node = _get(data, "l2-protocol-data") if isinstance(data, _MAPPING) else None
+    data = reader.get(node, "virtual-link-protocol-data") or {}
+    l3_node = reader.get(data, "l3-protocol-data") if isinstance(data, _MAPPING) else None
+    l2_node = reader.get(data, "l2-protocol-data") if isinstance(data, _MAPPING) else None
     l3 = _l3(reader, f"{path}.virtual-link-protocol-data.l3-protocol-data", l3_node) if l3_node is not None else None
     mtu = None
     if isinstance(l2_node, _MAPPING) and _get(l2_node, "mtu") is not None:
@@ -432,7 +498,7 @@ def _check_cidr(reader: _Reader, path: str, cidr: str, version: str) -> str | No
                        "cannot be planned because its IP version is ambiguous",
                        f"an IPv{version[-1]} network")
         return None
-    return str(net)
+    return network_text(net)
 
 
 
@@ -442,16 +508,26 @@ def _vnf_profile(reader: _Reader, path: str, node: Mapping[str, Any]) -> VnfProf
     for vlc_path, vlc in reader.items(node, "virtual-link-connectivity", path):
         vld_id = reader.text(vlc, "virtual-link-profile-id", vlc_path) or ""
         for cp_path, cp in reader.items(vlc, "constituent-cpd-id", vlc_path):
-            ips = reader.leaf_list(cp, "ip-address", cp_path)
-            for i, ip in enumerate(ips):
-                if not is_ip(ip):
-                    where = f"{cp_path}.ip-address" + (f"[{i}]" if isinstance(_get(cp, "ip-address"), list) else "")
-                    reader.problem(where, f"'{ip}' is not an IP address", "an IPv4 or IPv6 address (inet:ip-address)")
+            ips = _cp_addresses(reader, cp, cp_path)  # first: its problems come before those of the fields below
             attachments.append(CpAttachment(
                 member_vnf_index=reader.text(cp, "constituent-base-element-id", cp_path) or "",
                 cpd_id=reader.text(cp, "constituent-cpd-id", cp_path) or "",
                 vld_id=vld_id,
-                ip_addresses=tuple(ip for ip in ips if is_ip(ip)),
+                ip_addresses=ips,
                 path=cp_path,
             ))
     return VnfProfile(member, reader.text(node, "vnfd-id", path) or "", tuple(attachments), path)
+
+
+def _cp_addresses(reader: _Reader, cp: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    """The cp's ip-address values that are addresses; each other one is a problem."""
+    ips = reader.leaf_list(cp, "ip-address", path)
+    if not ips:
+        return ips
+    valid = tuple(ip for ip in ips if is_ip(ip))
+    if len(valid) < len(ips):
+        for i, ip in enumerate(ips):
+            if not is_ip(ip):
+                where = f"{path}.ip-address" + (f"[{i}]" if isinstance(_get(cp, "ip-address"), list) else "")
+                reader.problem(where, f"'{ip}' is not an IP address", "an IPv4 or IPv6 address (inet:ip-address)")
+    return valid

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osm_l2net.core.addressing import Allocator, ip_text, network_text, parse_pool, usable
+from osm_l2net.core.addressing import Allocator, address, ip_text, network, network_text, parse_pool, usable
 
 
 def take_all(net: str, taken: list[str] = [], pools: list[str] = []) -> list[str]:  # noqa: B006 - read only
@@ -53,3 +54,45 @@ def test_ip_text_is_str(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> No
 def test_network_text_is_str(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, prefix: int) -> None:
     net = ipaddress.ip_network(f"{ip}/{min(prefix, ip.max_prefixlen)}", strict=False)
     assert network_text(net) == str(net)
+
+
+def _parsed(parse: Any, text: str) -> tuple[str, str]:
+    """What a parser gives for a text: its result's type and text, or its error's type and message."""
+    try:
+        result = parse(text)
+    except ValueError as e:
+        return type(e).__name__, str(e)
+    return type(result).__name__, str(result)
+
+
+OCTETS = st.one_of(st.integers(0, 300).map(str), st.sampled_from(["00", "01", "010", "0x1", "+1", "-1", " 1", "1 ",
+                                                                  "\u0661", "", "1\n", "256", "999", "0001"]))
+V4_TEXTS = st.builds(".".join, st.lists(OCTETS, min_size=3, max_size=5))
+PREFIXES = st.one_of(st.integers(0, 40).map(str), st.sampled_from(["00", "024", "", " 24", "24\n", "0x18", "255.255.255.0"]))
+
+
+@settings(max_examples=500)
+@given(V4_TEXTS)
+def test_address_parses_as_ipaddress_does(text: str) -> None:
+    """The IPv4 fast path of address(): the same address, or ipaddress's own error, for every text."""
+    assert _parsed(address.__wrapped__, text) == _parsed(ipaddress.ip_address, text)
+
+
+@settings(max_examples=500)
+@given(st.one_of(st.builds(lambda a, p: f"{a}/{p}", V4_TEXTS, PREFIXES),
+                 st.builds(lambda a, p: f"{a}/{p}", st.ip_addresses(v=4).map(str), st.integers(0, 33))))
+def test_network_parses_as_ipaddress_does(text: str) -> None:
+    """The IPv4 fast path of network(): the same strict network (host bits refused), or ipaddress's own error."""
+    assert _parsed(network.__wrapped__, text) == _parsed(lambda t: ipaddress.ip_network(t, strict=True), text)
+
+
+@pytest.mark.parametrize("text", ["10.0.1.0/24", "0.0.0.0/0", "255.255.255.255/32", "10.0.1.1/24", "fd00::/64"])
+def test_network_keeps_ipaddress_s_attributes(text: str) -> None:
+    try:
+        expected = ipaddress.ip_network(text)
+    except ValueError:
+        return
+    got = network.__wrapped__(text)
+    assert (type(got), got, got.netmask, got.broadcast_address, got.prefixlen, next(iter(got.hosts()), None)) == (
+        type(expected), expected, expected.netmask, expected.broadcast_address, expected.prefixlen,
+        next(iter(expected.hosts()), None))
