@@ -171,9 +171,10 @@ class Topology:
 
         for member, links in self._adj.items():
             if member[0] == "knf" and self.forwarding.get(member[1]) and links:
-                first, *rest = (root(link[1]) for link in links)
+                first, *rest = (link[1] for link in links)
+                f = root(first)  # stays the root: every other link's root is hung under it
                 for other in rest:
-                    if (r := root(other)) != (f := root(first)):
+                    if (r := root(other)) != f:
                         parent[r] = f
         groups: dict[str, list[str]] = {}
         for vld_id in parent:
