@@ -51,11 +51,27 @@ def ip_text(ip: IPAddress) -> str:
     return str(ip)
 
 
+def int_text(value: int, version: int) -> str:
+    """``str()`` of the address ``value`` of IP ``version``, without making an address object for IPv4: the planner
+    formats every address it allocates."""
+    if version == 4:
+        return f"{_OCTETS[value >> 24]}.{_OCTETS[value >> 16 & 255]}.{_OCTETS[value >> 8 & 255]}.{_OCTETS[value & 255]}"
+    return str(ipaddress.IPv6Address(value))
+
+
 def network_text(net: IPNetwork) -> str:
     """``str(net)`` (``<network address>/<prefix length>``), faster for IPv4: planning formats one per link."""
     if type(net) is ipaddress.IPv4Network:
         return f"{ip_text(net.network_address)}/{net.prefixlen}"
     return str(net)
+
+
+def bounds(net: IPNetwork) -> tuple[int, int]:
+    """The first and last address of ``net`` as integers. Not ``net.broadcast_address``: its first read on each
+    network object goes through two cached_property lookups (the hostmask's too), which on a freshly loaded
+    10,000-link NS cost more than the whole overlap check."""
+    first = int(net.network_address)
+    return first, first | ((1 << (net.max_prefixlen - net.prefixlen)) - 1)
 
 
 def is_ip(text: str) -> bool:
@@ -82,12 +98,14 @@ def parse_pool(pool: str) -> tuple[IPAddress, IPAddress]:
 
 def usable(net: IPNetwork, address: IPAddress) -> bool:
     """Inside the network and not its network or (IPv4) broadcast address, except on /31, /32 (RFC 3021)."""
-    if address not in net:
+    first, last = bounds(net)
+    value = int(address)
+    if address.version != net.version or not first <= value <= last:
         return False
     if net.version == 4 and net.prefixlen < 31:
-        return address not in (net.network_address, net.broadcast_address)
+        return value not in (first, last)
     if net.version == 6 and net.prefixlen < 127:
-        return address != net.network_address  # the subnet-router anycast address
+        return value != first  # the subnet-router anycast address
     return True
 
 
@@ -101,22 +119,24 @@ class Allocator:
 
     def __init__(self, net: IPNetwork, taken: Iterable[IPAddress], pools: Iterable[tuple[IPAddress, IPAddress]] = ()):
         self._net = net
+        self.version = net.version
         self._taken = {int(t) for t in taken}
-        self._pools = [(int(a), int(b)) for a, b in pools] or [(int(net.network_address), int(net.broadcast_address))]
-        self._excluded = self._reserved(net)
+        self._bounds = bounds(net)
+        self._pools = [(int(a), int(b)) for a, b in pools] or [self._bounds]
+        self._excluded = self._reserved(net, *self._bounds)
         self._candidates = self._iterate()
 
     @staticmethod
-    def _reserved(net: IPNetwork) -> set[int]:
+    def _reserved(net: IPNetwork, low: int, high: int) -> set[int]:
         """The network (and IPv4 broadcast) address, as :func:`usable` says."""
         if net.version == 4 and net.prefixlen < 31:
-            return {int(net.network_address), int(net.broadcast_address)}
+            return {low, high}
         if net.version == 6 and net.prefixlen < 127:
-            return {int(net.network_address)}
+            return {low}
         return set()
 
     def _iterate(self) -> Iterator[int]:
-        low, high = int(self._net.network_address), int(self._net.broadcast_address)
+        low, high = self._bounds
         for first, last in self._pools:
             for value in range(max(first, low), min(last, high) + 1):
                 if value not in self._taken and value not in self._excluded:
@@ -124,11 +144,17 @@ class Allocator:
 
     def next(self) -> IPAddress | None:
         """The next free address, or None when the link is full."""
-        value = next(self._candidates, None)
+        value = self.next_value()
         if value is None:
             return None
-        self._taken.add(value)
-        return ipaddress.IPv4Address(value) if self._net.version == 4 else ipaddress.IPv6Address(value)
+        return ipaddress.IPv4Address(value) if self.version == 4 else ipaddress.IPv6Address(value)
+
+    def next_value(self) -> int | None:
+        """:meth:`next` as an integer (for :func:`int_text`), or None when the link is full."""
+        value = next(self._candidates, None)
+        if value is not None:
+            self._taken.add(value)
+        return value
 
 
 #: Host bits of the largest replica block: L2S-M's IPAM steps only an address's last byte, so a block must fit in one

@@ -10,24 +10,23 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from osm_l2net.core.errors import Problem
 
 Node = tuple[str, str]  # ("knf", member-vnf-index) or ("vl", vld id)
 
 
-@dataclass(frozen=True)
-class Edge:
+# NamedTuples, not frozen dataclasses: one Edge per attachment and one TopoRoute per route, and a frozen dataclass's
+# __init__ costs several times a tuple's (each field set through object.__setattr__).
+class Edge(NamedTuple):
     member_vnf_index: str
     vld_id: str
     ip: str | None  # the KNF's address on the link (addresses are compared as canonical strings)
 
 
-@dataclass(frozen=True)
-class TopoRoute:
+class TopoRoute(NamedTuple):
     member_vnf_index: str
     to: str  # subnet in CIDR form
     via: str
@@ -50,7 +49,7 @@ class Topology:
         # Plain dicts for the traversals (networkx's views cost more than the BFS itself on large NSs). A node's
         # neighbours are the keys of a dict: insertion (descriptor) order, a repeated edge once, as in a networkx Graph.
         self._adj: dict[Node, dict[Node, None]] = {knf(m): {} for m in members}
-        self._adj.update((vl(vld_id), {}) for vld_id in self.subnets)
+        self._adj.update({("vl", vld_id): {} for vld_id in self.subnets})  # vl() inlined: once per link
         self._ip: dict[tuple[str, str], str | None] = {}
         adj, ips = self._adj, self._ip
         for e in edges:  # node tuples inlined (knf()/vl()): this loop runs once per attachment
@@ -172,9 +171,10 @@ class Topology:
 
         for member, links in self._adj.items():
             if member[0] == "knf" and self.forwarding.get(member[1]) and links:
-                first, *rest = (root(link[1]) for link in links)
+                first, *rest = (link[1] for link in links)
+                f = root(first)  # stays the root: every other link's root is hung under it
                 for other in rest:
-                    if (r := root(other)) != (f := root(first)):
+                    if (r := root(other)) != f:
                         parent[r] = f
         groups: dict[str, list[str]] = {}
         for vld_id in parent:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osm_l2net.core.addressing import Allocator, address, ip_text, network, network_text, parse_pool, usable
+from osm_l2net.core.addressing import Allocator, address, bounds, int_text, ip_text, network, network_text, parse_pool, usable
 
 
 def take_all(net: str, taken: list[str] = [], pools: list[str] = []) -> list[str]:  # noqa: B006 - read only
@@ -96,3 +96,35 @@ def test_network_keeps_ipaddress_s_attributes(text: str) -> None:
     assert (type(got), got, got.netmask, got.broadcast_address, got.prefixlen, next(iter(got.hosts()), None)) == (
         type(expected), expected, expected.netmask, expected.broadcast_address, expected.prefixlen,
         next(iter(expected.hosts()), None))
+
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)))
+def test_int_text_is_str(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    assert int_text(int(ip), ip.version) == str(ip)
+
+
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)), st.integers(0, 128))
+def test_bounds_are_the_network_and_broadcast_addresses(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                                                        prefix: int) -> None:
+    net = ipaddress.ip_network(f"{ip}/{min(prefix, ip.max_prefixlen)}", strict=False)
+    assert bounds(net) == (int(net.network_address), int(net.broadcast_address))
+
+
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)), st.integers(0, 128),
+       st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)))
+def test_usable_is_the_rfc_rule(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, prefix: int,
+                                other: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    """usable() on integers says what ipaddress's own membership and network/broadcast addresses say."""
+    net = ipaddress.ip_network(f"{ip}/{min(prefix, ip.max_prefixlen)}", strict=False)
+    for candidate in (other, net.network_address, net.broadcast_address, ip):
+        reserved = ({net.network_address, net.broadcast_address} if net.version == 4 and net.prefixlen < 31 else
+                    {net.network_address} if net.version == 6 and net.prefixlen < 127 else set())
+        assert usable(net, candidate) == (candidate in net and candidate not in reserved)
+
+
+def test_next_value_is_next_as_an_integer() -> None:
+    net = ipaddress.ip_network("10.0.0.0/30")
+    by_value, by_address = Allocator(net, []), Allocator(net, [])
+    values = [by_value.next_value() for _ in range(3)]
+    addresses = [by_address.next() for _ in range(3)]
+    assert values == [int(ipaddress.ip_address("10.0.0.1")), int(ipaddress.ip_address("10.0.0.2")), None]
+    assert addresses == [ipaddress.ip_address("10.0.0.1"), ipaddress.ip_address("10.0.0.2"), None]
