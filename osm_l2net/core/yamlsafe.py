@@ -11,10 +11,20 @@ again); before any Python object is built, one walk over that graph bounds
   anchors and aliases are allowed, as OSM allows them, but cannot make a document much bigger than its text. A 1 KB
   "billion laughs" file would expand to 10⁹ nodes and is refused at once.
 
-Most input (descriptors without anchors, aliases or tags) never gets a node graph: the objects are built straight
-from libyaml's events, with the same resolver and constructors, the same limits counted on the way, in a fifth of the
-time and a quarter of the memory for a big NSD. Whatever that path does not handle sends the whole text down the
-composed-graph path above, so both give the same data and the same errors.
+Most input never gets a node graph. Three readers are tried in turn, each handing the whole text to the next when it
+meets anything it does not handle, so all give the same data, the same limits and the same errors (every error is
+the composed path's):
+
+1. the line reader (``_from_lines``): block YAML of the strict subset descriptors are written in (``key: value``,
+   ``- ...`` entries incl. ``- key: value``, one-line plain and quoted scalars without escapes, ``{}``/``[]``,
+   comments, ``---``/``...``), read line by line in pure Python with PyYAML's resolver and constructors: a third of
+   the events' time for a big NSD;
+2. libyaml's events (``_from_events``): objects built straight from them, with the same resolver and constructors,
+   the limits counted on the way, in a fifth of the time and a quarter of the memory of the graph (flow
+   collections, block scalars, escapes...);
+3. the composed graph (anchors, aliases, tags, timestamps, merge keys, complex keys, a limit passed, an error).
+
+:func:`reader_path` says which one reads a text.
 
 The text itself is bounded by ``max_bytes`` (callers that read files check the size before reading, see
 :func:`check_size`). Errors are :class:`YamlInputError`: where (line, column), what, what was expected; callers turn
@@ -121,6 +131,11 @@ def load_all(text: str | bytes, limits: YamlLimits = DEFAULT_LIMITS, *, keep_emp
 
 
 def _documents(text: str, limits: YamlLimits, keep_empty: bool) -> Iterator[Any]:
+    try:
+        yield from _from_lines(text, limits, keep_empty)
+        return
+    except _Unusual:
+        pass
     if _LOADER is not yaml.SafeLoader:  # libyaml's events cost C time only; the pure-Python parser gains nothing
         try:
             yield from _from_events(text, limits, keep_empty)
@@ -130,8 +145,335 @@ def _documents(text: str, limits: YamlLimits, keep_empty: bool) -> Iterator[Any]
     yield from _composed(text, limits, keep_empty)
 
 
+def reader_path(text: str, limits: YamlLimits = DEFAULT_LIMITS) -> str:
+    """Which reader :func:`load_all` uses for ``text``: "lines" (the line reader), "events" (libyaml's events) or
+    "composed" (the node graph: anything unusual, and every error). For tests and benchmarks; it reads the text."""
+    try:
+        _from_lines(text, limits, True)
+        return "lines"
+    except _Unusual:
+        pass
+    if _LOADER is not yaml.SafeLoader:
+        try:
+            _from_events(text, limits, True)
+            return "events"
+        except _Unusual:
+            pass
+    return "composed"
+
+
 class _Unusual(Exception):
     """The text holds something the event path leaves to the composed graph: the whole text is read again that way."""
+
+
+# The line reader: most input (every descriptor the project and OSM write, the NSDs generators write) is block YAML of
+# a strict subset, one node per line. Read line by line with two caches (the start of a line up to ': ' -> its
+# indentation, '-' entries and key; the text after it -> the value), a 10,000-link NSD costs a third of libyaml's
+# events: 171,000 lines but only 29 different starts. Anything outside the subset (flow collections, block scalars,
+# a scalar over more than one line, anchors, aliases, tags, '?' keys, escapes, tabs, odd characters, a second
+# '---' after '...', ...) raises _Unusual, and libyaml reads the whole text: same data, same errors, same limits.
+class _Mark:
+    """A value that is not a scalar: one type, so the loop tells them from scalars with one test."""
+
+
+_EMPTY = _Mark()  # 'key:' or '-' ending a line: None, or the node that the next, deeper, lines hold
+_NEW_MAP, _NEW_LIST = _Mark(), _Mark()  # '{}' and '[]' (helm's values.yaml): a new one each time, never shared
+_NOKEY: Any = object()  # a line without a key: a list entry
+_MISSING: Any = object()
+_SKIP = (-1, False, (), _NOKEY, None)  # a blank or comment line (the shape of a line: see _shape)
+_DOC_START, _DOC_END = (-2, False, (), _NOKEY, None), (-3, False, (), _NOKEY, None)  # '---' and '...' alone
+_WHOLE = (-4, False, (), _NOKEY, None)  # its first ': ' is inside quotes ("- 'a: b'"): the line is read whole
+_NO_SLOT = 1 << 62  # the column of the open slot when there is none: no line is deeper
+# what a plain scalar cannot start with ('-', '?' and ':' can when a non-space follows: -1, ?x, :x)
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_QUOTES = ("'", '"')
+
+
+def _from_lines(text: str, limits: YamlLimits, keep_empty: bool) -> list[Any]:
+    """The documents of ``text`` if it is all in the line reader's subset; _Unusual if not."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")  # a lone CR is refused: only printable characters are read
+    # the written-out size (what measure bounds) of this subset is at most 2 characters per character of text plus
+    # one (each scalar 1 + its length, each collection 1, each null 1, and each comes with its own ':', '-' or
+    # text); a smaller max_expanded is checked by the event path
+    if limits.expanded_limit < 2 * len(text) + 2:
+        raise _Unusual
+    loader = _LOADER("")
+    try:
+        if loader.yaml_path_resolvers:
+            raise _Unusual
+        return _read_lines(text.split("\n"), _plain_reader(loader), limits.max_depth, keep_empty)
+    except _Unusual:
+        raise
+    except Exception as e:  # whatever this reader did not expect: the other paths decide
+        raise _Unusual from e
+    finally:
+        loader.dispose()
+
+
+def _read_lines(lines: list[str], plain: Any, max_depth: int, keep_empty: bool) -> list[Any]:  # noqa: C901, PLR0912, PLR0915
+    """Build the documents of ``lines``. One function, locals only: this loop runs once per line (171,000 times for
+    a 10,000-link NSD), and each call or attribute it saved is ~5 % of the time. The stack holds (container,
+    column, is a mapping) of every open collection under the current one; the slot is where the node of deeper
+    lines would go (after 'key:' or '-' ending a line): (container, key or index, column, is a key)."""
+    starts: dict[str, tuple[int, bool, tuple[tuple[int, bool], ...], Any, Any]] = {}
+    bare: dict[str, tuple[int, bool, tuple[tuple[int, bool], ...], Any, Any]] = {}
+    values: dict[str, Any] = {}
+    docs: list[Any] = []
+    holder: list[Any] = [None]  # the document's root goes in holder[0]
+    stack: list[tuple[Any, int, Any]] = []
+    cur: Any = None  # the innermost open collection (None: none yet, column -1 below any line)
+    ccol, cmap = -1, None
+    slot: Any = holder
+    slot_at: Any = 0
+    slot_col, slot_key = -1, False  # column -1: the root
+    depth, started = 0, False
+    for line in lines:
+        head, sep, rest = line.partition(": ")
+        if sep:
+            shape = starts.get(head)
+            if shape is None:
+                shape = starts[head] = _key_line(head, plain)
+            col, dash, opens, key, val = shape
+            if col >= 0:
+                val = values.get(rest, _MISSING)
+                if val is _MISSING:
+                    val = values[rest] = _value(rest, plain)
+            elif col == -1:
+                continue  # a comment
+            else:
+                sep = ""  # _WHOLE
+        if not sep:
+            shape = bare.get(line)
+            if shape is None:
+                shape = bare[line] = _bare_line(line, plain)
+            col, dash, opens, key, val = shape
+            if col < 0:
+                if col == -1:
+                    continue
+                if started:
+                    if holder[0] is not None or keep_empty:
+                        docs.append(holder[0])
+                elif col == -3:
+                    raise _Unusual  # '...' ending no document
+                started = col == -2
+                holder, stack, cur, ccol, cmap, depth = [None], [], None, -1, None, 0
+                slot, slot_at, slot_col, slot_key = holder, 0, (-1 if started else _NO_SLOT), False
+                continue
+            if key is _NOKEY and not dash:  # a scalar alone on its line: a document, or text going on from above
+                if slot_col != -1:
+                    raise _Unusual
+                holder[0] = ({} if val is _NEW_MAP else []) if type(val) is _Mark else val
+                slot_col, started = _NO_SLOT, True
+                continue
+        if col > slot_col or (col == slot_col and dash and slot_key):  # the node of the open slot starts here
+            if depth >= max_depth:
+                raise _Unusual
+            new: Any = [] if dash else {}
+            slot[slot_at] = new
+            stack.append((cur, ccol, cmap))
+            cur, ccol, cmap, started = new, col, not dash, True
+            depth += 1
+        else:
+            while ccol > col:
+                cur, ccol, cmap = stack.pop()
+                depth -= 1
+            if cmap is dash:  # a key meets a list: the list under a key of the same column ends (else an error)
+                if cmap or ccol != col:
+                    raise _Unusual
+                cur, ccol, cmap = stack.pop()
+                depth -= 1
+            if ccol != col:
+                raise _Unusual  # deeper than its collection (text going on, or an error), or a key meets a list
+        slot_col = _NO_SLOT
+        for ocol, omap in opens:  # '- - x', '- key: x': lists and a mapping opened on this line
+            if depth >= max_depth:
+                raise _Unusual
+            new = {} if omap else []
+            cur.append(new)
+            stack.append((cur, ccol, cmap))
+            cur, ccol, cmap = new, ocol, omap
+            depth += 1
+        if type(val) is _Mark:
+            if val is _EMPTY:
+                val = None
+                slot, slot_at, slot_col, slot_key = cur, (len(cur) if key is _NOKEY else key), ccol, key is not _NOKEY
+            elif depth >= max_depth:
+                raise _Unusual
+            else:
+                val = {} if val is _NEW_MAP else []
+        if key is _NOKEY:
+            cur.append(val)
+        else:
+            cur[key] = val
+    if started and (holder[0] is not None or keep_empty):
+        docs.append(holder[0])
+    return docs
+
+
+def _key_line(head: str, plain: Any) -> tuple[int, bool, tuple[tuple[int, bool], ...], Any, Any]:
+    """The shape of a line ``head: ...``: it ends with a key."""
+    if not head.isprintable():
+        raise _Unusual
+    col, dashes, i = _line_start(head)
+    if i == len(head) or (col == 0 and head.startswith(("---", "..."))):
+        raise _Unusual  # ': x' (an empty key), '- : x', or a document marker going on
+    if head[i] == "#":
+        if dashes:
+            raise _Unusual  # '- # c: x': an entry whose comment holds ': '
+        return _SKIP
+    try:
+        key = _key(head[i:].rstrip(" "), plain)
+    except _Unusual:
+        if head.startswith(_QUOTES, i):
+            return _WHOLE
+        raise
+    return _shape(col, dashes, i, key, None)
+
+
+def _bare_line(line: str, plain: Any) -> tuple[int, bool, tuple[tuple[int, bool], ...], Any, Any]:
+    """The shape of a line without ': ' (or with one in quotes): blank, a comment, a marker, 'key:', '- x', a scalar
+    alone; its value is in the shape."""
+    if not line.isprintable():
+        raise _Unusual
+    text = line.rstrip(" ")
+    if not text:
+        return _SKIP
+    col, dashes, i = _line_start(text)
+    if i == len(text) or text[i] == "#":  # '-' ending its line, or a comment
+        return _shape(col, dashes, i, _NOKEY, _EMPTY) if dashes else _SKIP
+    if col == 0 and text.startswith(("---", "...")):
+        if text in ("---", "..."):
+            return _DOC_START if text == "---" else _DOC_END
+        raise _Unusual  # '--- x', '--- # c', '---x': libyaml's
+    key, value = _bare_rest(text[i:], plain)
+    return _shape(col, dashes, i, key, value)
+
+
+def _bare_rest(rest: str, plain: Any) -> tuple[Any, Any]:
+    """(key, value) of the rest of a line without ': ' after its '-' entries: ('key', _EMPTY) for 'key:', else
+    (_NOKEY, the scalar)."""
+    if rest.startswith(_QUOTES):
+        value, after = _quoted(rest)
+        if after == ":" or after.startswith(": "):  # a quoted key ("'a: b': c" comes here whole)
+            return _key(rest[:len(rest) - len(after)], plain), _value(after[2:], plain) if after[1:] else _EMPTY
+        return _NOKEY, _after_quoted(value, after)
+    body = _plain_body(rest)
+    if body.endswith(":"):
+        return _key(body[:-1].rstrip(" "), plain), _EMPTY
+    return _NOKEY, _plain(body, plain)
+
+
+def _line_start(text: str) -> tuple[int, list[int], int]:
+    """(indentation, the columns of the '-' entries that start the line, where the rest starts)."""
+    size = len(text)
+    i = size - len(text.lstrip(" "))
+    col, dashes = i, []
+    while text.startswith("-", i) and (i + 1 == size or text[i + 1] == " "):
+        dashes.append(i)
+        i = size - len(text[i + 1:].lstrip(" "))
+    return col, dashes, i
+
+
+def _shape(col: int, dashes: list[int], at: int, key: Any, value: Any) -> tuple[int, bool, tuple[tuple[int, bool], ...],
+                                                                               Any, Any]:
+    """(column of the line's first node, starts with '-', the collections it opens after that (column, is a
+    mapping), its key or _NOKEY, its value, _EMPTY, or None when the value follows ': ')."""
+    opens = [(d, False) for d in dashes[1:]]
+    if dashes and key is not _NOKEY:
+        opens.append((at, True))
+    return col, bool(dashes), tuple(opens), key, value
+
+
+def _key(text: str, plain: Any) -> Any:
+    if not text or len(text) > 1000:  # libyaml's simple keys end within 1024 characters
+        raise _Unusual
+    if text.startswith(_QUOTES):
+        value, after = _quoted(text)
+        if after:
+            raise _Unusual
+        return value
+    if " #" in text:
+        raise _Unusual  # 'a #b: c' is 'a' and a comment
+    key = _plain(text, plain)
+    if type(key) is _Mark:
+        raise _Unusual  # '{}: x': a mapping as a key
+    return key
+
+
+def _value(rest: str, plain: Any) -> Any:
+    """The value of a line's text after its first ': ': _EMPTY when there is none."""
+    if not rest.isprintable():
+        raise _Unusual
+    text = rest.lstrip(" ")
+    if not text or text[0] == "#":
+        return _EMPTY
+    if text.startswith(_QUOTES):
+        return _after_quoted(*_quoted(text))
+    return _plain(_plain_body(text), plain)
+
+
+def _quoted(text: str) -> tuple[str, str]:
+    """(the value, what follows the closing quote) of the quoted scalar that starts ``text``, on this line."""
+    if text[0] == '"':
+        end = text.find('"', 1)
+        if end < 0 or "\\" in text[1:end]:
+            raise _Unusual  # escapes, or a scalar going on to the next line
+        return text[1:end], text[end + 1:]
+    end = 1
+    while True:
+        end = text.find("'", end)
+        if end < 0:
+            raise _Unusual
+        if not text.startswith("'", end + 1):
+            return text[1:end].replace("''", "'"), text[end + 1:]
+        end += 2
+
+
+def _after_quoted(value: str, after: str) -> str:
+    """``value``, if only spaces and a comment follow its closing quote ('"a"#c', '"a" "b"': libyaml's)."""
+    comment = after.lstrip(" ")
+    if after and not (after[0] == " " and (not comment or comment[0] == "#")):
+        raise _Unusual
+    return value
+
+
+def _plain_body(text: str) -> str:
+    """A plain scalar's text: up to a comment, without trailing spaces."""
+    cut = text.find(" #")
+    return (text[:cut] if cut >= 0 else text).rstrip(" ")
+
+
+def _plain(text: str, plain: Any) -> Any:
+    """A plain scalar's value ('{}' and '[]' too, the only flow collections read here)."""
+    if text in ("{}", "[]"):
+        return _NEW_MAP if text == "{}" else _NEW_LIST
+    first = text[:1]
+    if first in _INDICATORS and (first not in "-?:" or text[1:2] in ("", " ")):
+        raise _Unusual  # an alias, tag, anchor, flow collection, block scalar... or an error
+    if ": " in text or text.endswith(":"):
+        raise _Unusual  # 'a: b: c', 'a: b:': libyaml's errors
+    return plain(text)
+
+
+def _plain_reader(loader: Any) -> Any:
+    """A plain scalar's text to its value: the loader's resolver and SafeConstructor's functions, as _scalar_reader."""
+    resolve, node = loader.resolve, yaml.ScalarNode
+    converters = {tag: getattr(loader, name) for tag, name in _CONVERTED.items()}
+    implicit = (True, False)
+
+    def plain(text: str) -> Any:
+        tag = resolve(node, text, implicit)
+        if tag == _STR:
+            return text
+        if tag == _NULL:
+            return None
+        convert = converters.get(tag)
+        if convert is None:
+            raise _Unusual
+        return convert(node(tag, text))
+
+    return plain
 
 
 _TAG = "tag:yaml.org,2002:"
