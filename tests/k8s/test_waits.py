@@ -122,6 +122,28 @@ def test_server_that_never_answers_fails_after_the_short_timeout(tmp_path: Path,
     assert elapsed < 15, f"bounded by the first-contact timeout, not by minutes of request retries ({elapsed:.1f}s)"
 
 
+def test_the_defaults_bound_first_contact_in_seconds_and_speak_during_waits() -> None:
+    """The tests above use QUICK; these are what a user gets: the first contact is on (3 short tries), so a server
+    that never answers ends within attempts x timeout + backoff (about 13 s; it was 41 s of request retries), and a
+    wait says something every few seconds, not once before a 5-minute deadline. The CLI's flags default to these."""
+    import click
+
+    from osm_l2net.cli.main import cli
+    from osm_l2net.cli.types import parse_duration
+
+    policy = RetryPolicy()
+    assert policy.first_contact_attempts >= 1
+    worst = policy.first_contact_attempts * policy.first_contact_timeout_s + sum(
+        min(policy.max_delay_s, policy.base_delay_s * 2.0 ** (a - 1)) for a in range(1, policy.first_contact_attempts))
+    assert worst <= 15, worst
+    assert policy.progress_interval_s <= 10
+    apply = cli.get_command(click.Context(cli), "apply")
+    assert apply is not None
+    defaults = {p.name: p.default for p in apply.params}
+    assert parse_duration(str(defaults["connect_timeout"])) == policy.first_contact_timeout_s
+    assert parse_duration(str(defaults["progress_interval"])) == policy.progress_interval_s
+
+
 def test_first_contact_is_one_get_of_version_and_not_counted_as_the_ns_cost(kube_emulator: EmulatedCluster) -> None:
     with Cluster(ClusterAccess(kubeconfig=str(kube_emulator.kubeconfig)), policy=QUICK) as c:
         assert c.stats["probe"] == 1 and c.stats["total"] == 0

@@ -56,3 +56,46 @@ def test_a_daemon_that_fails_is_a_tool_error_with_its_log(netns: str, tmp_path: 
 def test_a_missing_namespace_is_a_tool_error(tmp_path: Path) -> None:
     with pytest.raises(ToolError, match="no network namespace l2n-never-there"):
         procs.run("l2n-never-there", ["true"])
+
+
+# ---- waits on events, not polls (issue 13, Why 3: 20 ms pid-file polls; Popen.wait(timeout) sleeps in steps) ------
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every time.sleep of this process (subprocess's own polling included), recorded and kept short."""
+    import time
+
+    seen: list[float] = []
+    real = time.sleep
+
+    def recording(seconds: float) -> None:
+        seen.append(seconds)
+        real(min(seconds, 0.001))
+
+    monkeypatch.setattr(time, "sleep", recording)
+    return seen
+
+
+def test_a_daemons_detach_is_awaited_on_the_kernels_word_not_by_sleeping(sleeps: list[float]) -> None:
+    import subprocess
+
+    with subprocess.Popen(["sh", "-c", "exit 3"]) as done, subprocess.Popen(["sleep", "30"]) as stays:
+        assert procs.wait_exit(done, 10) == 3
+        assert procs.wait_exit(stays, 0.3) is None  # the timeout: a poll(2) on the pidfd, no sleep steps
+        stays.kill()
+    assert sleeps == []
+
+
+def test_a_pid_file_written_before_the_detach_is_read_at_once(netns: str, tmp_path: Path, sleeps: list[float]) -> None:
+    pidfile = tmp_path / "x.pid"
+    assert procs.start_daemon(netns, ["sh", "-c", f"echo 4242 > {pidfile}"], pidfile, tmp_path / "s.log") == 4242
+    assert sleeps == []
+
+
+def test_a_late_pid_file_is_polled_from_1_ms_up(netns: str, tmp_path: Path, sleeps: list[float]) -> None:
+    """The daemon writes its pid file just after it detached: the first look again comes within a millisecond (it
+    was 20 ms each), backing off for a slow daemon."""
+    pidfile = tmp_path / "x.pid"
+    argv = ["sh", "-c", f"(sleep 0.2; echo 4242 > {pidfile}) >/dev/null 2>&1 & exit 0"]
+    assert procs.start_daemon(netns, argv, pidfile, tmp_path / "s.log") == 4242
+    assert sleeps and sleeps[0] <= 0.001 and sleeps == sorted(sleeps) and max(sleeps) <= 0.05, sleeps

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -109,3 +110,34 @@ def test_up_and_down_fork_no_helper_per_namespace(lab_name: str, monkeypatch: py
         pod.key: pod.role is not None and pod.role.role != "router" for pod in spec.pods}
     lab.down()
     assert leftovers(lab_name) == {}
+
+
+def test_up_starts_only_the_knfs_programs_each_directly_in_its_namespace(lab_name: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What lab up runs (issue 13, Why 5: 13x the plain ``ip`` script for the CDN service): no ``ip`` or ``ip netns
+    exec`` per object or per daemon (namespaces, links, addresses and routes are netlink calls from this process, the
+    daemons start from a thread inside the namespace), and the cache agent by its path under ``python -I -S`` (``-m
+    osm_l2net.lab.agent`` imported the whole package first). Each program once per pod that has it."""
+    import sys
+
+    from osm_l2net.lab import roles
+
+    started: list[list[str]] = []
+    real = subprocess.Popen.__init__
+
+    def recording(self: subprocess.Popen[bytes], args: list[str], *rest: Any, **kwargs: Any) -> None:
+        started.append([str(a) for a in args])
+        real(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", recording)
+    lab = Lab(lab_name)
+    profile = load_profile_file(default_path(DEFAULT_PROFILE)).with_content(size=64 * 1024)
+    spec = lab.up(cdn_plan(), profile)
+    monkeypatch.undo()
+    programs = sorted(os.path.basename(argv[0]) for argv in started)
+    assert not [argv for argv in started if os.path.basename(argv[0]) in ("ip", "nsenter", "tc", "sysctl")], started
+    agents = [argv for argv in started if argv[0] == sys.executable]
+    assert agents and all(argv[:4] == list(roles.AGENT) for argv in agents), agents
+    assert set(programs) <= {"nginx", "nft", os.path.basename(sys.executable)}, programs
+    assert len(started) <= 2 * len(spec.pods), started  # per pod, not per namespace, link or address
+    lab.down()
