@@ -96,7 +96,7 @@ def real_measure(repeat: int, ready_after: float) -> dict[str, Any]:
 
     from tests.lcm_real import real_n2vc
     from tests.lcm_real.lcm_replay import NsLcmReplay
-    from tests.lcm_real.test_real_connector import place_charts_where_lcm_looks
+    from tests.lcm_real.lcm_world import place_charts_where_lcm_looks
     from tests.support.cluster_client import ServedCluster
 
     logging.getLogger("lcm.k8s").setLevel(logging.WARNING)
