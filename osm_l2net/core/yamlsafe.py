@@ -456,6 +456,18 @@ def _plain(text: str, plain: Any) -> Any:
     return plain(text)
 
 
+def _typed(tag: str, text: str, converters: dict[str, Any]) -> Any:
+    """A scalar's value from its resolved tag, by SafeConstructor's own function for the tag (both fast readers)."""
+    if tag == _STR:
+        return text
+    if tag == _NULL:
+        return None
+    convert = converters.get(tag)
+    if convert is None:  # timestamp, merge key, value key, a resolver some caller added
+        raise _Unusual
+    return convert(yaml.ScalarNode(tag, text))
+
+
 def _plain_reader(loader: Any) -> Any:
     """A plain scalar's text to its value: the loader's resolver and SafeConstructor's functions, as _scalar_reader."""
     resolve, node = loader.resolve, yaml.ScalarNode
@@ -463,15 +475,7 @@ def _plain_reader(loader: Any) -> Any:
     implicit = (True, False)
 
     def plain(text: str) -> Any:
-        tag = resolve(node, text, implicit)
-        if tag == _STR:
-            return text
-        if tag == _NULL:
-            return None
-        convert = converters.get(tag)
-        if convert is None:
-            raise _Unusual
-        return convert(node(tag, text))
+        return _typed(resolve(node, text, implicit), text, converters)
 
     return plain
 
@@ -565,14 +569,7 @@ def _scalar_reader(loader: Any) -> Any:
                 tag = plain[value] = resolve(node, value, implicit)
         else:
             tag = resolve(node, value, implicit)
-        if tag == _STR:
-            return value
-        if tag == _NULL:
-            return None
-        convert = converters.get(tag)
-        if convert is None:  # timestamp, merge key, value key, a resolver some caller added
-            raise _Unusual
-        return convert(node(tag, value))
+        return _typed(tag, value, converters)
 
     return scalar
 
