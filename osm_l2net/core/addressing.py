@@ -98,15 +98,18 @@ def parse_pool(pool: str) -> tuple[IPAddress, IPAddress]:
 
 def usable(net: IPNetwork, address: IPAddress) -> bool:
     """Inside the network and not its network or (IPv4) broadcast address, except on /31, /32 (RFC 3021)."""
+    low, high = host_range(net)
+    return address.version == net.version and low <= int(address) <= high
+
+
+def host_range(net: IPNetwork) -> tuple[int, int]:
+    """The lowest and highest address of ``net`` that :func:`usable` accepts, as integers."""
     first, last = bounds(net)
-    value = int(address)
-    if address.version != net.version or not first <= value <= last:
-        return False
     if net.version == 4 and net.prefixlen < 31:
-        return value not in (first, last)
+        return first + 1, last - 1  # not the network or broadcast address
     if net.version == 6 and net.prefixlen < 127:
-        return value != first  # the subnet-router anycast address
-    return True
+        return first + 1, last  # not the subnet-router anycast address
+    return first, last
 
 
 class Allocator:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
-from osm_l2net.core.addressing import IPAddress, IPNetwork, address, bounds, network, parse_pool, usable
+from osm_l2net.core.addressing import IPAddress, IPNetwork, address, bounds, host_range, network, parse_pool, usable
 from osm_l2net.core.errors import Problem
 from osm_l2net.core.model import (
     CpAttachment,
@@ -311,19 +311,27 @@ def _forwarding_override(c: _Check, profile: VnfProfile) -> bool | None:
 
 
 def _addresses(c: _Check) -> None:
-    taken: dict[tuple[str, IPAddress], Attachment] = {}
+    """Each pinned address usable on its link and given once. Keyed by integers, each link's usable range worked out
+    once: an address's own hash and version are Python-level (a big NS pins thousands)."""
+    taken: dict[tuple[str, int, int], Attachment] = {}  # (vld id, IP version, address)
+    hosts: dict[str, tuple[int, int, int]] = {}  # vld id -> (IP version, lowest, highest usable address)
+    links = c.service.links
     for a in c.service.attachments:
-        if a.ip is None:
+        ip = a.ip
+        if ip is None:
             continue
-        cidr = c.service.links[a.vld_id].cidr
-        key = (a.vld_id, a.ip)
-        if cidr is None or a.ip.version != cidr.version or not usable(cidr, a.ip) or key in taken:
-            _address_problem(c, a, a.ip, cidr, taken)
+        cidr = links[a.vld_id].cidr
+        key = (a.vld_id, ip.version, int(ip))
+        span = None if cidr is None else hosts.get(a.vld_id)
+        if cidr is not None and span is None:
+            span = hosts[a.vld_id] = (cidr.version, *host_range(cidr))
+        if span is None or key[1] != span[0] or not span[1] <= key[2] <= span[2] or key in taken:
+            _address_problem(c, a, ip, cidr, taken)
         taken.setdefault(key, a)
 
 
 def _address_problem(c: _Check, a: Attachment, ip: IPAddress, cidr: IPNetwork | None,
-                     taken: dict[tuple[str, IPAddress], Attachment]) -> None:
+                     taken: dict[tuple[str, int, int], Attachment]) -> None:
     source, path = a.ip_source, a.ip_path
     if cidr is None:
         c.error(source, path, f"{ip} is given but '{a.vld_id}' has no cidr: the interface cannot be planned because an "
@@ -339,7 +347,7 @@ def _address_problem(c: _Check, a: Attachment, ip: IPAddress, cidr: IPNetwork | 
         c.error(source, path, f"{ip} is the network or broadcast address of {cidr}: the interface cannot be planned "
                 "because no host can use it", "a host address")
     else:
-        first = taken[(a.vld_id, ip)]
+        first = taken[(a.vld_id, ip.version, int(ip))]
         c.error(source, path, f"{ip} is also given to '{first.member_vnf_index}' ({first.ip_source}: {first.ip_path}): "
                 "the interface cannot be planned because two interfaces on one link cannot share an address",
                 "a unique address per link")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Iterable
 from functools import lru_cache
 
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -36,6 +37,20 @@ def network_name(ns_name: str, ns_id: str, vld_id: str) -> str:
     the same NSD must never produce the same name: the hash covers the NS instance id.
     """
     return f"{slug(ns_name, 24)}-{slug(vld_id, 29)}-{short_hash(ns_id, vld_id)}"
+
+
+def network_names(ns_name: str, ns_id: str, vld_ids: Iterable[str]) -> dict[str, str]:
+    """:func:`network_name` of each of ``vld_ids``, the NS's part of the name and of the hash worked out once: a big
+    NS names thousands of networks (and more than ``slug``'s cache holds, so each VLD's slug is made once here)."""
+    prefix = f"{slug(ns_name, 24)}-"
+    seed = hashlib.sha256(f"{ns_id}\x1f".encode())
+    out: dict[str, str] = {}
+    for vld_id in vld_ids:
+        digest = seed.copy()
+        digest.update(vld_id.encode())
+        part = vld_id if len(vld_id) <= 29 and _SLUG.fullmatch(vld_id) else slug(vld_id, 29)
+        out[vld_id] = f"{prefix}{part}-{digest.hexdigest()[:8]}"
+    return out
 
 
 def release_name(ns_id: str, member_vnf_index: str, kdu_name: str) -> str:

@@ -29,7 +29,7 @@ from osm_l2net.core.addressing import (
 from osm_l2net.core.checks import Attachment, Knf, Link, Service, first_by, resolve
 from osm_l2net.core.errors import InputError, Problem
 from osm_l2net.core.model import Descriptors, Kdu, KduParams, KduScaling, NsInstance, VnfParams
-from osm_l2net.core.names import label_value, network_name, release_name
+from osm_l2net.core.names import label_value, network_names, release_name
 from osm_l2net.core.options import PlanOptions
 from osm_l2net.core.placement import place
 from osm_l2net.core.plan import (
@@ -47,8 +47,6 @@ from osm_l2net.core.plan import (
     owner_labels,
 )
 from osm_l2net.core.topology import Edge, Topology, TopoRoute
-
-Key = tuple[str, str, str]  # (member-vnf-index, cpd id, vld id)
 
 
 def build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOptions | None = None) -> Plan:
@@ -71,8 +69,7 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     params = _UserParams.of(instance)
     replicas = {(k.member_vnf_index, kdu.name): _replicas(params.kdus.get((k.member_vnf_index, kdu.name)))
                 for k in service.knfs for kdu in k.vnfd.kdus}
-    scaling = {(k.member_vnf_index, kdu.name): k.vnfd.max_instances(kdu.name) for k in service.knfs
-               for kdu in k.vnfd.kdus}
+    scaling = _scaling(service)
     # the most pods a KDU may ever run at once: its replicaCount, or what OSM's scale may grow it to
     most = {key: max(n, scaling[key][0]) for key, n in replicas.items()}
     _check_replicas(service, replicas, provider)
@@ -87,24 +84,23 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     topology = Topology(
         [k.member_vnf_index for k in service.knfs],
         cidrs,
-        [Edge(a.member_vnf_index, a.vld_id,
-              _topology_address(bare[(a.member_vnf_index, a.cpd_id, a.vld_id)], a.vld_id in pools))
-         for a in service.attachments],
+        [Edge(a.member_vnf_index, a.vld_id, _topology_address(known, a.vld_id in pools) if pools else known)
+         for a, known in zip(service.attachments, bare, strict=True)],
         {k.member_vnf_index: k.forwarding for k in service.knfs},
     )
     routes, route_warnings = topology.routes()
     owner = owner_labels(instance.ns_id)
     layout = options.values_layout
-    ctx = _Context(instance, options, provider, params, topology, addresses,
-                   {vld: network_name(instance.ns_name, instance.ns_id, vld) for vld in service.links}, replicas,
+    ctx = _Context(instance, options, provider, params, topology,
+                   network_names(instance.ns_name, instance.ns_id, service.links), replicas,
                    instance.params.k8s_namespace or options.namespace, owner, pools,
                    {**owner, **identity_labels(instance.ns_name, service.nsd_id)},
                    {ANNOTATION_NS_NAME: instance.ns_name, ANNOTATION_NS_ID: instance.ns_id},
                    tuple(path.split(".") for path in (layout.pod_labels, layout.pod_annotations, layout.l2net)))
     networks = tuple(_network(ctx, link, cidrs[vld]) for vld, link in service.links.items())
-    by_kdu: dict[tuple[str, str], list[Attachment]] = defaultdict(list)
-    for a in service.attachments:
-        by_kdu[(a.member_vnf_index, a.kdu_name)].append(a)
+    by_kdu: dict[tuple[str, str], list[tuple[Attachment, str | None]]] = defaultdict(list)
+    for a, ip in zip(service.attachments, addresses, strict=True):
+        by_kdu[(a.member_vnf_index, a.kdu_name)].append((a, ip))
     by_member: dict[str, list[TopoRoute]] = defaultdict(list)
     for r in routes:
         by_member[r.member_vnf_index].append(r)
@@ -115,14 +111,23 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     return place(plan, service, options, provider)
 
 
+def _scaling(service: Service) -> dict[tuple[str, str], tuple[int, KduScaling | None]]:
+    """Each KDU's :meth:`Vnfd.max_instances`, worked out once per VNFD: thousands of KNFs share a few VNFDs."""
+    per_vnfd: dict[int, list[tuple[str, tuple[int, KduScaling | None]]]] = {}  # by id(vnfd): a Vnfd is not hashable
+    out: dict[tuple[str, str], tuple[int, KduScaling | None]] = {}
+    for k in service.knfs:
+        kdus = per_vnfd.get(id(k.vnfd))
+        if kdus is None:
+            kdus = per_vnfd[id(k.vnfd)] = [(kdu.name, k.vnfd.max_instances(kdu.name)) for kdu in k.vnfd.kdus]
+        for name, most in kdus:
+            out[(k.member_vnf_index, name)] = most
+    return out
+
+
 def _topology_address(known: str | None, pooled: bool) -> str | None:
     """What the topology knows of an interface's address: the plan's, or "" for one the provider's IPAM gives from
     the link's replica pool (it has an address, so its KNF gets routes, but it cannot be a next hop: no fixed one)."""
     return "" if known is None and pooled else known
-
-
-def _key(a: Attachment) -> Key:
-    return (a.member_vnf_index, a.cpd_id, a.vld_id)
 
 
 @dataclass(frozen=True)
@@ -209,7 +214,7 @@ def _replicas_fix() -> str:
 
 
 def _replica_pools(service: Service, replicas: Mapping[tuple[str, str], int], provider: providers.Provider,
-                   bare: Mapping[Key, str | None], asked: Mapping[tuple[str, str], int]) -> dict[str, ReplicaBlock]:
+                   bare: list[str | None], asked: Mapping[tuple[str, str], int]) -> dict[str, ReplicaBlock]:
     """One address block per link that multi-replica KDUs attach to unpinned, for a provider that takes one.
 
     A network has one ``podAddressRange``, so KDUs sharing a link share its block: their replica counts add up and
@@ -226,9 +231,9 @@ def _replica_pools(service: Service, replicas: Mapping[tuple[str, str], int], pr
     if not users:
         return {}
     taken: dict[str, list[IPAddress]] = defaultdict(list)
-    for (_, _, vld), text in bare.items():
-        if text is not None and vld in users:
-            taken[vld].append(address(text))
+    for a, text in zip(service.attachments, bare, strict=True):
+        if text is not None and a.vld_id in users:
+            taken[a.vld_id].append(address(text))
     pools: dict[str, ReplicaBlock] = {}
     for vld, kdus in users.items():
         link = service.links[vld]
@@ -252,11 +257,11 @@ def _replica_pools(service: Service, replicas: Mapping[tuple[str, str], int], pr
     return pools
 
 
-def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tuple[dict[Key, str | None],
-                                                                                 dict[Key, str | None]]:
+def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tuple[list[str | None], list[str | None]]:
     """Pinned addresses first; then one address per single-replica interface, in descriptor order, from the cidr.
 
-    Returns each interface's address with its prefix length (``10.0.1.10/24``) and without it (for the topology),
+    Returns each attachment's address with its prefix length (``10.0.1.10/24``) and without it (for the topology), in
+    ``service.attachments`` order (lists, not dicts keyed by attachment: no key tuple to build and hash per interface),
     each formatted once here: this runs once per attachment. Allocated addresses stay integers until formatted.
     """
     pinned: dict[str, list[IPAddress]] = defaultdict(list)
@@ -265,11 +270,10 @@ def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tup
             pinned[a.vld_id].append(a.ip)
     allocators: dict[str, Allocator] = {}  # made at a link's first address to allocate: many links need none
     suffix = {vld: f"/{link.cidr.prefixlen}" for vld, link in service.links.items() if link.cidr is not None}
-    out: dict[Key, str | None] = {}
-    bare: dict[Key, str | None] = {}
+    out: list[str | None] = []
+    bare: list[str | None] = []
     for a in service.attachments:
-        vld_id, ip = a.vld_id, a.ip
-        key, text = (a.member_vnf_index, a.cpd_id, vld_id), None
+        vld_id, ip, text = a.vld_id, a.ip, None
         if vld_id not in suffix:  # no cidr: pure L2, nothing to address
             pass
         elif ip is not None:
@@ -280,10 +284,8 @@ def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tup
                 allocator = allocators[vld_id] = _allocator(service.links[vld_id], pinned[vld_id])
             value = allocator.next_value()
             text = None if value is None else int_text(value, allocator.version)
-        if text is None:
-            out[key] = bare[key] = None
-        else:
-            out[key], bare[key] = text + suffix[vld_id], text
+        bare.append(text)
+        out.append(None if text is None else text + suffix[vld_id])
     return out, bare
 
 
@@ -301,7 +303,6 @@ class _Context:
     provider: providers.Provider
     params: _UserParams
     topology: Topology
-    addresses: Mapping[Key, str | None]
     names: Mapping[str, str]
     replicas: Mapping[tuple[str, str], int]
     net_namespace: str
@@ -328,12 +329,12 @@ def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
                        ctx.provider.with_pod_address_range(manifest, block), block, pool.capacity, mtu=link.mtu)
 
 
-def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[Attachment], routes: list[TopoRoute]) -> KduPlan:
-    member, instance, names, addresses = knf.member_vnf_index, ctx.instance, ctx.names, ctx.addresses
-    interfaces = tuple(
-        Interface(f"net{i}", a.vld_id, names[a.vld_id], a.cpd_id, addresses[(a.member_vnf_index, a.cpd_id, a.vld_id)])
-        for i, a in enumerate(attachments, start=1)  # _key() inlined: once per attachment
-    )
+def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[tuple[Attachment, str | None]],
+              routes: list[TopoRoute]) -> KduPlan:
+    """``attachments``: the KDU's, each with its address (with the prefix length)."""
+    member, instance, names = knf.member_vnf_index, ctx.instance, ctx.names
+    interfaces = tuple(Interface(f"net{i}", a.vld_id, names[a.vld_id], a.cpd_id, ip)
+                       for i, (a, ip) in enumerate(attachments, start=1))
     # a pool-addressed interface has an address too, only not one the plan knows: its routes go out through it
     dev = {i.vld_id: i.name for i in interfaces if i.ip or i.vld_id in ctx.pools}
     kdu_routes = tuple(sorted((Route(r.to, r.via, dev[r.out_vld]) for r in routes if r.out_vld in dev),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from osm_l2net import api
+from osm_l2net.core.names import network_name, network_names
 from osm_l2net.core.plan import Plan
 from osm_l2net.core.providers.l2sm_nad import CONFIG
 from osm_l2net.core.routing import Unreachable, expected_path, expected_ttl
@@ -97,6 +98,13 @@ def test_long_ids_still_give_valid_names() -> None:
     for n in plan.networks:
         assert DNS1123.fullmatch(n.name) and len(n.name) <= 63
         assert len(n.manifest["metadata"]["labels"]["osm.etsi.org/ns-id"]) <= 63
+
+
+def test_network_names_match_network_name_for_each_vld() -> None:
+    # the planner names a big NS's networks in one batch (prefixes worked out once): the same names, one by one
+    ids = ["g1-l0", "A_b--c", "x" * 40, "-a-", "Ünï", "", "data.1"]
+    for ns_name, ns_id in [("bench", "bench"), ("My NS_" + "A" * 30, "id-1")]:
+        assert network_names(ns_name, ns_id, ids) == {v: network_name(ns_name, ns_id, v) for v in ids}
 
 
 def test_l2sm_pod_metadata_and_values() -> None:

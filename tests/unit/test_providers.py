@@ -21,7 +21,9 @@ from osm_l2net.cli.main import cli
 from osm_l2net.cli.types import ProviderChoice
 from osm_l2net.core import providers
 from osm_l2net.core.errors import InputError
-from osm_l2net.core.plan import LABEL_NS_ID, Plan
+from osm_l2net.core.plan import LABEL_NS_ID, Interface, Plan
+from osm_l2net.core.providers.l2sm import ANNOTATION_NETWORKS
+from osm_l2net.core.providers.l2sm import PROVIDER as L2SM
 from osm_l2net.kube import state as ks
 from tests.conftest import CDN_PACKAGES, REPO
 from tests.unit import cdn
@@ -247,3 +249,13 @@ def test_an_l2sm_pod_is_read_by_l2sm_although_its_webhook_adds_the_multus_annota
                                                        "l2sm/error": "not ours to read"}}}
     att = ks.attachment(plain, "net-c")
     assert att is not None and not any("l2sm/error" in p for p in att.problems), "a Multus pod has no l2sm/error"
+
+
+def test_l2sm_networks_annotation_is_what_the_compact_encoder_gives() -> None:
+    # pod_metadata writes the JSON text itself (for speed): byte for byte the encoder's, escapes included
+    interfaces = [Interface("net1", "a", "net-a", "cp1", "10.0.0.1/24"), Interface("net2", "b", 'q"\\ü\n', "cp2", None),
+                  Interface("net3", "c", "net-c", "cp3", "")]
+    _, annotations = L2SM.pod_metadata(interfaces, "ns")
+    expected = [{"name": "net-a", "ips": ["10.0.0.1/24"]}, {"name": 'q"\\ü\n'}, {"name": "net-c"}]
+    assert annotations[ANNOTATION_NETWORKS] == providers.COMPACT_JSON.encode(expected)
+    assert L2SM.pod_metadata([], "ns")[1][ANNOTATION_NETWORKS] == "[]"
