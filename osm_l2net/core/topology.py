@@ -43,8 +43,11 @@ def vl(vld_id: str) -> Node:
 
 
 class Topology:
-    def __init__(self, members: Iterable[str], subnets: Mapping[str, str | None], edges: Iterable[Edge],
+    def __init__(self, members: Iterable[str], subnets: Mapping[str, str | None],
+                 edges: Iterable[Edge | tuple[str, str, str | None]],
                  forwarding_override: Mapping[str, bool | None] | None = None) -> None:
+        """``edges``: :class:`Edge` s or plain (member-vnf-index, vld id, ip) triples (what the planner passes: one per
+        attachment, and a NamedTuple costs a Python call to make)."""
         self.subnets = dict(subnets)
         # Plain dicts for the traversals (networkx's views cost more than the BFS itself on large NSs). A node's
         # neighbours are the keys of a dict: insertion (descriptor) order, a repeated edge once, as in a networkx Graph.
@@ -52,8 +55,7 @@ class Topology:
         self._adj.update({("vl", vld_id): {} for vld_id in self.subnets})  # vl() inlined: once per link
         self._ip: dict[tuple[str, str], str | None] = {}
         adj, ips = self._adj, self._ip
-        for e in edges:  # node tuples inlined (knf()/vl()): this loop runs once per attachment
-            member, vld_id = e.member_vnf_index, e.vld_id
+        for member, vld_id, ip in edges:  # node tuples inlined (knf()/vl()): this loop runs once per attachment
             a, b = ("knf", member), ("vl", vld_id)
             if a not in adj:
                 adj[a] = {}
@@ -61,7 +63,7 @@ class Topology:
                 adj[b] = {}
             adj[a][b] = None
             adj[b][a] = None
-            ips[(member, vld_id)] = e.ip
+            ips[(member, vld_id)] = ip
         override = forwarding_override or {}
         subnets = self.subnets
         self.forwarding = {
