@@ -142,7 +142,8 @@ class Topology:
                     queue.extend((nxt, out_vld, via, routers + 1) for nxt in forwarders[vld_id]
                                  if nxt != router and nxt not in visited_routers and ip.get((nxt, vld_id)))
         subnets = self.subnets
-        routes = [TopoRoute(member, net, via, out_vld, n) for vld_id, (out_vld, via, n) in first_hop.items()
+        new = tuple.__new__  # not TopoRoute(): its __new__ is a Python function that only hands its arguments on to it
+        routes = [new(TopoRoute, (member, net, via, out_vld, n)) for vld_id, (out_vld, via, n) in first_hop.items()
                   if (net := subnets.get(vld_id)) is not None]
         return routes, warnings
 
@@ -171,14 +172,16 @@ class Topology:
                 vld_id = up
             return vld_id
 
+        forwarding = self.forwarding
         for member, links in self._adj.items():
-            if member[0] == "knf" and self.forwarding.get(member[1]) and links:
-                first, *rest = (link[1] for link in links)
-                f = root(first)  # stays the root: every other link's root is hung under it
-                for other in rest:
-                    if (r := root(other)) != f:
+            if member[0] == "knf" and forwarding.get(member[1]) and links:
+                nodes = iter(links)
+                f = root(next(nodes)[1])  # stays the root: every other link's root is hung under it
+                for other in nodes:
+                    if (r := root(other[1])) != f:
                         parent[r] = f
         groups: dict[str, list[str]] = {}
-        for vld_id in parent:
-            groups.setdefault(root(vld_id), []).append(vld_id)
+        for vld_id, up in parent.items():  # root() changes values only, never the keys: safe while iterating
+            # most links hang right under their root by now: that case found without a call to root()
+            groups.setdefault(up if parent[up] == up else root(vld_id), []).append(vld_id)
         return [sorted(g) for g in groups.values()]
