@@ -67,8 +67,7 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     provider = _provider(options.provider)
     service = resolve(descriptors, instance, options)
     params = _UserParams.of(instance)
-    replicas = {(k.member_vnf_index, kdu.name): _replicas(params.kdus.get((k.member_vnf_index, kdu.name)))
-                for k in service.knfs for kdu in k.vnfd.kdus}
+    replicas = _replica_counts(service, params)
     scaling = _scaling(service)
     # the most pods a KDU may ever run at once: its replicaCount, or what OSM's scale may grow it to
     most = {key: max(n, scaling[key][0]) for key, n in replicas.items()}
@@ -143,6 +142,13 @@ class _UserParams:
         kdus = {(member, name): kdu for member, vnf in vnfs.items()
                 for name, kdu in first_by(vnf.kdus, lambda k: k.kdu_name).items()}
         return cls(vnfs, kdus)
+
+
+def _replica_counts(service: Service, params: _UserParams) -> dict[tuple[str, str], int]:
+    """Each KDU's replicaCount, by (member-vnf-index, kdu name); without KDU parameters (the common case) all are 1,
+    found without a lookup per KDU."""
+    keys = [(k.member_vnf_index, kdu.name) for k in service.knfs for kdu in k.vnfd.kdus]
+    return {key: _replicas(params.kdus.get(key)) for key in keys} if params.kdus else dict.fromkeys(keys, 1)
 
 
 def _replicas(params: KduParams | None) -> int:

@@ -108,18 +108,13 @@ class Topology:
     def _routes_from(self, member: str) -> tuple[list[TopoRoute], list[Problem]]:
         """BFS from a KNF; a path may cross a KNF only if it forwards. Remembers the first hop of each reached link.
 
-        Node tuples and the forwarders' lookups are inlined: this runs once per KNF, its inner loop once per link a
-        router reaches."""
+        Node tuples and the forwarders' lookups are inlined, and the queue is fed by plain loops, not generators
+        (one made per link reached): this runs once per KNF, its inner loop once per link a router reaches."""
         ip, adj, forwarders = self._ip, self._adj, self._forwarders
         first_hop: dict[str, tuple[str, str, int]] = {}  # vld -> (out vld, via, routers)
         warnings: list[Problem] = []
-        queue: deque[tuple[str, str, str, int]] = deque()  # (router member, out vld, via, routers so far)
         own = adj[("knf", member)]
-        for out in own:
-            if ip.get((member, out[1])) is not None:
-                # a next hop needs an address the plan knows ("" is a pool-addressed interface: no fixed one)
-                queue.extend((router, out[1], via, 1) for router in forwarders[out[1]]
-                             if router != member and (via := ip.get((router, out[1]))))
+        queue = self._first_routers(member, own)
         direct = {n[1] for n in own}
         visited_routers = {member}
         while queue:
@@ -139,13 +134,27 @@ class Topology:
                                             f"two routers are equally near: {known[1]} (chosen) and {via}",
                                             "one path, or l2net.forwarding: false on one router", "warning"))
                 if ip.get((router, vld_id)) is not None:
-                    queue.extend((nxt, out_vld, via, routers + 1) for nxt in forwarders[vld_id]
-                                 if nxt != router and nxt not in visited_routers and ip.get((nxt, vld_id)))
+                    for nxt in forwarders[vld_id]:
+                        if nxt != router and nxt not in visited_routers and ip.get((nxt, vld_id)):
+                            queue.append((nxt, out_vld, via, routers + 1))
         subnets = self.subnets
         new = tuple.__new__  # not TopoRoute(): its __new__ is a Python function that only hands its arguments on to it
         routes = [new(TopoRoute, (member, net, via, out_vld, n)) for vld_id, (out_vld, via, n) in first_hop.items()
                   if (net := subnets.get(vld_id)) is not None]
         return routes, warnings
+
+    def _first_routers(self, member: str, own: Mapping[Node, None]) -> deque[tuple[str, str, str, int]]:
+        """The BFS's start: (router, out vld, via, 1) for each forwarding neighbour on ``member``'s own links."""
+        ip, forwarders = self._ip, self._forwarders
+        queue: deque[tuple[str, str, str, int]] = deque()  # (router member, out vld, via, routers so far)
+        for out in own:
+            out_vld = out[1]
+            if ip.get((member, out_vld)) is not None:
+                for router in forwarders[out_vld]:
+                    # a next hop needs an address the plan knows ("" is a pool-addressed interface: no fixed one)
+                    if router != member and (via := ip.get((router, out_vld))):
+                        queue.append((router, out_vld, via, 1))
+        return queue
 
     def _islands(self) -> list[Problem]:
         """Groups of KNFs that cannot reach each other over the NS's L2 links (only the cluster network joins them)."""
