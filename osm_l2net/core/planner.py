@@ -96,15 +96,15 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
                    {**owner, **identity_labels(instance.ns_name, service.nsd_id)},
                    {ANNOTATION_NS_NAME: instance.ns_name, ANNOTATION_NS_ID: instance.ns_id},
                    tuple(path.split(".") for path in (layout.pod_labels, layout.pod_annotations, layout.l2net)))
-    networks = tuple(_network(ctx, link, cidrs[vld]) for vld, link in service.links.items())
+    networks = tuple([_network(ctx, link, cidrs[vld]) for vld, link in service.links.items()])
     by_kdu: dict[tuple[str, str], list[tuple[Attachment, str | None]]] = defaultdict(list)
     for a, ip in zip(service.attachments, addresses, strict=True):
         by_kdu[(a.member_vnf_index, a.kdu_name)].append((a, ip))
     by_member: dict[str, list[TopoRoute]] = defaultdict(list)
     for r in routes:
         by_member[r.member_vnf_index].append(r)
-    kdus = tuple(_kdu_plan(ctx, knf, kdu, by_kdu[(knf.member_vnf_index, kdu.name)], by_member[knf.member_vnf_index])
-                 for knf in service.knfs for kdu in knf.vnfd.kdus)
+    kdus = tuple([_kdu_plan(ctx, knf, kdu, by_kdu[(knf.member_vnf_index, kdu.name)], by_member[knf.member_vnf_index])
+                  for knf in service.knfs for kdu in knf.vnfd.kdus])
     plan = Plan(instance.ns_id, instance.ns_name, service.nsd_id, ctx.net_namespace, options.provider, networks, kdus,
                 tuple(p for p in service.problems if p.severity != "error") + tuple(route_warnings))
     return place(plan, service, options, provider)
@@ -166,7 +166,7 @@ def _provider(name: str) -> providers.Provider:
 
 def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], provider: providers.Provider) -> None:
     """A pinned address on a KDU with several replicas would be given to every replica (the Multus static-IPAM trap)."""
-    if all(n <= 1 for n in replicas.values()):
+    if max(replicas.values(), default=0) <= 1:  # max(): no generator resumed per KDU
         return  # the common case, found without a look at each attachment
     for a in service.attachments:
         n = replicas.get((a.member_vnf_index, a.kdu_name), 1)
@@ -227,7 +227,7 @@ def _replica_pools(service: Service, replicas: Mapping[tuple[str, str], int], pr
     must fit its capacity together (refusing the sharing would forbid a common topology for no gain). The block holds
     none of the plan's own addresses (pinned, allocated, gateway), so the IPAM never duplicates one.
     """
-    if not provider.pod_address_ranges or all(n <= 1 for n in replicas.values()):
+    if not provider.pod_address_ranges or max(replicas.values(), default=0) <= 1:
         return {}
     users: dict[str, list[tuple[Attachment, int]]] = defaultdict(list)
     for a in service.attachments:
@@ -278,7 +278,7 @@ def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tup
     suffix = {vld: f"/{link.cidr.prefixlen}" for vld, link in service.links.items() if link.cidr is not None}
     out: list[str | None] = []
     bare: list[str | None] = []
-    single = all(n == 1 for n in replicas.values())  # the common case: no key made and looked up per interface
+    single = set(replicas.values()) <= {1}  # the common case: no key made and looked up per interface
     for a in service.attachments:
         vld_id, ip, text = a.vld_id, a.ip, None
         if vld_id not in suffix:  # no cidr: pure L2, nothing to address
@@ -339,14 +339,18 @@ def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
 def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[tuple[Attachment, str | None]],
               routes: list[TopoRoute]) -> KduPlan:
     """``attachments``: the KDU's, each with its address (with the prefix length)."""
-    member, instance, names = knf.member_vnf_index, ctx.instance, ctx.names
-    # list comprehensions, not generators into tuple(): no generator frame resumed per item (5,000 KDUs)
-    interfaces = tuple([Interface(f"net{i}", a.vld_id, names[a.vld_id], a.cpd_id, ip)
-                        for i, (a, ip) in enumerate(attachments, start=1)])
-    # a pool-addressed interface has an address too, only not one the plan knows: its routes go out through it
-    dev = {i.vld_id: i.name for i in interfaces if i.ip or i.vld_id in ctx.pools}
+    member, instance, names, pools = knf.member_vnf_index, ctx.instance, ctx.names, ctx.pools
+    # one loop for the interfaces and the route devices, no comprehension (each a call) per KDU: 5,000 of them
+    made: list[Interface] = []
+    dev: dict[str, str] = {}  # vld id -> the interface its routes leave through
+    for n, (a, ip) in enumerate(attachments, start=1):
+        interface = Interface(f"net{n}", a.vld_id, names[a.vld_id], a.cpd_id, ip)
+        made.append(interface)
+        if ip or a.vld_id in pools:  # a pool-addressed interface has an address too, only not one the plan knows
+            dev[a.vld_id] = interface.name
+    interfaces = tuple(made)
     kdu_routes = tuple(sorted([Route(r.to, r.via, dev[r.out_vld]) for r in routes if r.out_vld in dev],
-                              key=attrgetter("to")))
+                              key=attrgetter("to"))) if routes else ()
     labels, annotations = ctx.provider.pod_metadata(interfaces, ctx.net_namespace) if interfaces else ({}, {})
     if interfaces:
         labels = {**labels, LABEL_NS_ID: ctx.owner[LABEL_NS_ID]}

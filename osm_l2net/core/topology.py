@@ -54,27 +54,31 @@ class Topology:
         self._adj: dict[Node, dict[Node, None]] = {knf(m): {} for m in members}
         self._adj.update({("vl", vld_id): {} for vld_id in self.subnets})  # vl() inlined: once per link
         self._ip: dict[tuple[str, str], str | None] = {}
-        adj, ips = self._adj, self._ip
+        adj, ips, subnets = self._adj, self._ip, self.subnets
+        addressed: dict[str, int] = {}  # member -> how many of its links have a cidr, counted here: no pass per KNF
         for member, vld_id, ip in edges:  # node tuples inlined (knf()/vl()): this loop runs once per attachment
             a, b = ("knf", member), ("vl", vld_id)
             if a not in adj:
                 adj[a] = {}
             if b not in adj:
                 adj[b] = {}
-            adj[a][b] = None
+            links = adj[a]
+            if b not in links and subnets.get(vld_id) is not None:
+                addressed[member] = addressed.get(member, 0) + 1
+            links[b] = None
             adj[b][a] = None
             ips[(member, vld_id)] = ip
         override = forwarding_override or {}
-        subnets = self.subnets
-        self.forwarding = {
-            m: (o if (o := override.get(m)) is not None
-                else sum(1 for n in adj[("knf", m)] if subnets.get(n[1]) is not None) >= 2)
-            for m in members
-        }
+        self.forwarding = {m: (o if (o := override.get(m)) is not None else addressed.get(m, 0) >= 2) for m in members}
         forwarding = self.forwarding
-        self._forwarders: dict[str, list[str]] = {  # vld id -> its forwarding KNFs, in neighbour order
-            n[1]: [m[1] for m in nbrs if forwarding.get(m[1])] for n, nbrs in adj.items() if n[0] == "vl"
-        }
+        self._forwarders: dict[str, list[str]] = {}  # vld id -> its forwarding KNFs, in neighbour order
+        for n, nbrs in adj.items():  # loops, not a comprehension (a call) per link
+            if n[0] == "vl":
+                routers: list[str] = []
+                for m in nbrs:
+                    if forwarding.get(m[1]):
+                        routers.append(m[1])
+                self._forwarders[n[1]] = routers
 
     @cached_property
     def graph(self) -> Any:
