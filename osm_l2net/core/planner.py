@@ -342,10 +342,12 @@ def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[tuple[Attachm
     member, instance, names, pools = knf.member_vnf_index, ctx.instance, ctx.names, ctx.pools
     # one loop for the interfaces and the route devices, no comprehension (each a call) per KDU: 5,000 of them
     made: list[Interface] = []
+    forms: list[dict[str, Any]] = []  # their as_dict(), for the values
     dev: dict[str, str] = {}  # vld id -> the interface its routes leave through
     for n, (a, ip) in enumerate(attachments, start=1):
         interface = Interface(f"net{n}", a.vld_id, names[a.vld_id], a.cpd_id, ip)
         made.append(interface)
+        forms.append(interface.as_dict())
         if ip or a.vld_id in pools:  # a pool-addressed interface has an address too, only not one the plan knows
             dev[a.vld_id] = interface.name
     interfaces = tuple(made)
@@ -359,7 +361,7 @@ def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[tuple[Attachm
     forwarding = bool(ctx.topology.forwarding.get(member)) and len(interfaces) >= 1
     values = _values(ctx.layout, kdu_params.additional_params if kdu_params else {}, labels, annotations,
                      {"nsId": instance.ns_id, "forwarding": forwarding,
-                      "interfaces": [i.as_dict() for i in interfaces], "routes": [r.as_dict() for r in kdu_routes]},
+                      "interfaces": forms, "routes": [r.as_dict() for r in kdu_routes] if kdu_routes else []},
                      inject=bool(interfaces))
     namespace = ((kdu_params.k8s_namespace if kdu_params else None) or (vnf.k8s_namespace if vnf else None)
                  or ctx.net_namespace)

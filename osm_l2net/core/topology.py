@@ -118,8 +118,7 @@ class Topology:
         first_hop: dict[str, tuple[str, str, int]] = {}  # vld -> (out vld, via, routers)
         warnings: list[Problem] = []
         own = adj[("knf", member)]
-        queue = self._first_routers(member, own)
-        direct = {n[1] for n in own}
+        queue, direct = self._first_routers(member, own)
         visited_routers = {member}
         while queue:
             router, out_vld, via, routers = queue.popleft()
@@ -147,18 +146,21 @@ class Topology:
                   if (net := subnets.get(vld_id)) is not None]
         return routes, warnings
 
-    def _first_routers(self, member: str, own: Mapping[Node, None]) -> deque[tuple[str, str, str, int]]:
-        """The BFS's start: (router, out vld, via, 1) for each forwarding neighbour on ``member``'s own links."""
+    def _first_routers(self, member: str, own: Mapping[Node, None]) -> tuple[deque[tuple[str, str, str, int]], set[str]]:
+        """The BFS's start: (router, out vld, via, 1) for each forwarding neighbour on ``member``'s own links; and
+        those links' ids (gathered in the same loop)."""
         ip, forwarders = self._ip, self._forwarders
         queue: deque[tuple[str, str, str, int]] = deque()  # (router member, out vld, via, routers so far)
+        direct: set[str] = set()
         for out in own:
             out_vld = out[1]
+            direct.add(out_vld)
             if ip.get((member, out_vld)) is not None:
                 for router in forwarders[out_vld]:
                     # a next hop needs an address the plan knows ("" is a pool-addressed interface: no fixed one)
                     if router != member and (via := ip.get((router, out_vld))):
                         queue.append((router, out_vld, via, 1))
-        return queue
+        return queue, direct
 
     def _islands(self) -> list[Problem]:
         """Groups of KNFs that cannot reach each other over the NS's L2 links (only the cluster network joins them)."""
