@@ -46,8 +46,8 @@ _OCTETS = tuple(str(i) for i in range(256))
 def ip_text(ip: IPAddress) -> str:
     """``str(ip)``, for IPv4 in a third of the time: planning formats one address per interface."""
     if type(ip) is ipaddress.IPv4Address:
-        b = ip.packed
-        return f"{_OCTETS[b[0]]}.{_OCTETS[b[1]]}.{_OCTETS[b[2]]}.{_OCTETS[b[3]]}"
+        v = int(ip)  # one Python-level call (__int__); ``.packed`` is two and a bytes object
+        return f"{_OCTETS[v >> 24]}.{_OCTETS[v >> 16 & 255]}.{_OCTETS[v >> 8 & 255]}.{_OCTETS[v & 255]}"
     return str(ip)
 
 
@@ -121,20 +121,23 @@ class Allocator:
     """
 
     def __init__(self, net: IPNetwork, taken: Iterable[IPAddress], pools: Iterable[tuple[IPAddress, IPAddress]] = ()):
+        # the network's properties read once each (Python-level: a 10,000-link NS makes thousands of allocators)
+        version, length = net.version, net.prefixlen
         self._net = net
-        self.version = net.version
+        self.version = version
         self._taken = {int(t) for t in taken}
-        self._bounds = bounds(net)
+        low = int(net.network_address)
+        self._bounds = (low, low | ((1 << (net.max_prefixlen - length)) - 1))  # bounds(net)
         self._pools = [(int(a), int(b)) for a, b in pools] or [self._bounds]
-        self._excluded = self._reserved(net, *self._bounds)
+        self._excluded = self._reserved(version, length, *self._bounds)
         self._candidates = self._iterate()
 
     @staticmethod
-    def _reserved(net: IPNetwork, low: int, high: int) -> set[int]:
+    def _reserved(version: int, length: int, low: int, high: int) -> set[int]:
         """The network (and IPv4 broadcast) address, as :func:`usable` says."""
-        if net.version == 4 and net.prefixlen < 31:
+        if version == 4 and length < 31:
             return {low, high}
-        if net.version == 6 and net.prefixlen < 127:
+        if version == 6 and length < 127:
             return {low}
         return set()
 

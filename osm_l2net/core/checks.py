@@ -30,7 +30,9 @@ T = TypeVar("T")
 
 # Link, Attachment and Knf are NamedTuples, not frozen dataclasses: the planner makes one per link, attachment and
 # KNF (27,500 on a 10,000-link NS), and a frozen dataclass's __init__ sets each field through object.__setattr__,
-# several times the cost of a tuple. They are as immutable, and used inside the core only.
+# several times the cost of a tuple. They are as immutable, and used inside the core only. Made through tuple.__new__
+# (with the fields in order), not through the class: its __new__ is a Python function that only hands its arguments on
+# to tuple.__new__, a call more per object.
 class Link(NamedTuple):
     """A data (non-management) virtual link of the NS with its effective L3 settings."""
 
@@ -185,7 +187,7 @@ def _link(c: _Check, vld_id: str, vlp: VirtualLinkProfile | None, vld_path: str)
                     "its addresses come from its pools", "a range inside the cidr")
             continue
         pools.append((first, last))
-    return Link(vld_id, cidr, version, gateway, tuple(pools), vlp.mtu if vlp else None, path)
+    return tuple.__new__(Link, (vld_id, cidr, version, gateway, tuple(pools), vlp.mtu if vlp else None, path))
 
 
 def _overlaps(c: _Check) -> None:
@@ -217,7 +219,7 @@ def _vnf_profile(c: _Check, profile: VnfProfile, mgmt: set[str]) -> None:
         c.warn(vnfd.source, "vnfd.kdu", f"VNFD '{vnfd.id}' has no KDU: not a KNF, its connection points are ignored",
                "KNF VNFDs with kdu[]")
         return
-    c.service.knfs.append(Knf(profile.id, vnfd, _forwarding_override(c, profile), profile.path))
+    c.service.knfs.append(tuple.__new__(Knf, (profile.id, vnfd, _forwarding_override(c, profile), profile.path)))
     seen: set[tuple[str, str]] = set()
     count: dict[str, int] = {}
     cpd_kdus = c.cpd_kdus(vnfd)
@@ -258,8 +260,10 @@ def _attachment(c: _Check, profile: VnfProfile, vnfd: Vnfd, cpd_kdus: dict[str, 
         return None
     seen.add((cp.cpd_id, cp.vld_id))
     ip, ip_source, ip_path = _pinned_ip(c, cp)
-    return Attachment(profile.id, cp.cpd_id, cp.vld_id, _kdu_for(c, vnfd, cp, cpd_kdus[cp.cpd_id]), ip, cp.path,
-                      ip_source, ip_path)
+    named = cpd_kdus[cp.cpd_id]  # the common case, without a call: a KDU's service names the connection point
+    return tuple.__new__(Attachment, (profile.id, cp.cpd_id, cp.vld_id,
+                                      named if named is not None else _kdu_for(c, vnfd, cp, None), ip, cp.path,
+                                      ip_source, ip_path))
 
 
 def _base_element_mismatch(c: _Check, profile: VnfProfile, cp: CpAttachment, on_mgmt: bool) -> None:

@@ -46,7 +46,7 @@ from osm_l2net.core.plan import (
     identity_labels,
     owner_labels,
 )
-from osm_l2net.core.topology import Edge, Topology, TopoRoute
+from osm_l2net.core.topology import Topology, TopoRoute
 
 
 def build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOptions | None = None) -> Plan:
@@ -67,8 +67,7 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     provider = _provider(options.provider)
     service = resolve(descriptors, instance, options)
     params = _UserParams.of(instance)
-    replicas = {(k.member_vnf_index, kdu.name): _replicas(params.kdus.get((k.member_vnf_index, kdu.name)))
-                for k in service.knfs for kdu in k.vnfd.kdus}
+    replicas = _replica_counts(service, params)
     scaling = _scaling(service)
     # the most pods a KDU may ever run at once: its replicaCount, or what OSM's scale may grow it to
     most = {key: max(n, scaling[key][0]) for key, n in replicas.items()}
@@ -84,7 +83,7 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     topology = Topology(
         [k.member_vnf_index for k in service.knfs],
         cidrs,
-        [Edge(a.member_vnf_index, a.vld_id, _topology_address(known, a.vld_id in pools) if pools else known)
+        [(a.member_vnf_index, a.vld_id, _topology_address(known, a.vld_id in pools) if pools else known)
          for a, known in zip(service.attachments, bare, strict=True)],
         {k.member_vnf_index: k.forwarding for k in service.knfs},
     )
@@ -97,15 +96,15 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
                    {**owner, **identity_labels(instance.ns_name, service.nsd_id)},
                    {ANNOTATION_NS_NAME: instance.ns_name, ANNOTATION_NS_ID: instance.ns_id},
                    tuple(path.split(".") for path in (layout.pod_labels, layout.pod_annotations, layout.l2net)))
-    networks = tuple(_network(ctx, link, cidrs[vld]) for vld, link in service.links.items())
+    networks = tuple([_network(ctx, link, cidrs[vld]) for vld, link in service.links.items()])
     by_kdu: dict[tuple[str, str], list[tuple[Attachment, str | None]]] = defaultdict(list)
     for a, ip in zip(service.attachments, addresses, strict=True):
         by_kdu[(a.member_vnf_index, a.kdu_name)].append((a, ip))
     by_member: dict[str, list[TopoRoute]] = defaultdict(list)
     for r in routes:
         by_member[r.member_vnf_index].append(r)
-    kdus = tuple(_kdu_plan(ctx, knf, kdu, by_kdu[(knf.member_vnf_index, kdu.name)], by_member[knf.member_vnf_index])
-                 for knf in service.knfs for kdu in knf.vnfd.kdus)
+    kdus = tuple([_kdu_plan(ctx, knf, kdu, by_kdu[(knf.member_vnf_index, kdu.name)], by_member[knf.member_vnf_index])
+                  for knf in service.knfs for kdu in knf.vnfd.kdus])
     plan = Plan(instance.ns_id, instance.ns_name, service.nsd_id, ctx.net_namespace, options.provider, networks, kdus,
                 tuple(p for p in service.problems if p.severity != "error") + tuple(route_warnings))
     return place(plan, service, options, provider)
@@ -145,6 +144,13 @@ class _UserParams:
         return cls(vnfs, kdus)
 
 
+def _replica_counts(service: Service, params: _UserParams) -> dict[tuple[str, str], int]:
+    """Each KDU's replicaCount, by (member-vnf-index, kdu name); without KDU parameters (the common case) all are 1,
+    found without a lookup per KDU."""
+    keys = [(k.member_vnf_index, kdu.name) for k in service.knfs for kdu in k.vnfd.kdus]
+    return {key: _replicas(params.kdus.get(key)) for key in keys} if params.kdus else dict.fromkeys(keys, 1)
+
+
 def _replicas(params: KduParams | None) -> int:
     value = params.additional_params.get("replicaCount", 1) if params else 1
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
@@ -160,7 +166,7 @@ def _provider(name: str) -> providers.Provider:
 
 def _check_replicas(service: Service, replicas: Mapping[tuple[str, str], int], provider: providers.Provider) -> None:
     """A pinned address on a KDU with several replicas would be given to every replica (the Multus static-IPAM trap)."""
-    if all(n <= 1 for n in replicas.values()):
+    if max(replicas.values(), default=0) <= 1:  # max(): no generator resumed per KDU
         return  # the common case, found without a look at each attachment
     for a in service.attachments:
         n = replicas.get((a.member_vnf_index, a.kdu_name), 1)
@@ -221,7 +227,7 @@ def _replica_pools(service: Service, replicas: Mapping[tuple[str, str], int], pr
     must fit its capacity together (refusing the sharing would forbid a common topology for no gain). The block holds
     none of the plan's own addresses (pinned, allocated, gateway), so the IPAM never duplicates one.
     """
-    if not provider.pod_address_ranges or all(n <= 1 for n in replicas.values()):
+    if not provider.pod_address_ranges or max(replicas.values(), default=0) <= 1:
         return {}
     users: dict[str, list[tuple[Attachment, int]]] = defaultdict(list)
     for a in service.attachments:
@@ -272,13 +278,14 @@ def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tup
     suffix = {vld: f"/{link.cidr.prefixlen}" for vld, link in service.links.items() if link.cidr is not None}
     out: list[str | None] = []
     bare: list[str | None] = []
+    single = set(replicas.values()) <= {1}  # the common case: no key made and looked up per interface
     for a in service.attachments:
         vld_id, ip, text = a.vld_id, a.ip, None
         if vld_id not in suffix:  # no cidr: pure L2, nothing to address
             pass
         elif ip is not None:
             text = ip_text(ip)  # a third of str()'s time for IPv4, which is twice as fast as an f-string's format()
-        elif replicas.get((a.member_vnf_index, a.kdu_name), 1) == 1:
+        elif single or replicas.get((a.member_vnf_index, a.kdu_name), 1) == 1:
             allocator = allocators.get(vld_id)
             if allocator is None:
                 allocator = allocators[vld_id] = _allocator(service.links[vld_id], pinned[vld_id])
@@ -332,13 +339,20 @@ def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
 def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[tuple[Attachment, str | None]],
               routes: list[TopoRoute]) -> KduPlan:
     """``attachments``: the KDU's, each with its address (with the prefix length)."""
-    member, instance, names = knf.member_vnf_index, ctx.instance, ctx.names
-    interfaces = tuple(Interface(f"net{i}", a.vld_id, names[a.vld_id], a.cpd_id, ip)
-                       for i, (a, ip) in enumerate(attachments, start=1))
-    # a pool-addressed interface has an address too, only not one the plan knows: its routes go out through it
-    dev = {i.vld_id: i.name for i in interfaces if i.ip or i.vld_id in ctx.pools}
-    kdu_routes = tuple(sorted((Route(r.to, r.via, dev[r.out_vld]) for r in routes if r.out_vld in dev),
-                              key=attrgetter("to")))
+    member, instance, names, pools = knf.member_vnf_index, ctx.instance, ctx.names, ctx.pools
+    # one loop for the interfaces and the route devices, no comprehension (each a call) per KDU: 5,000 of them
+    made: list[Interface] = []
+    forms: list[dict[str, Any]] = []  # their as_dict(), for the values
+    dev: dict[str, str] = {}  # vld id -> the interface its routes leave through
+    for n, (a, ip) in enumerate(attachments, start=1):
+        interface = Interface(f"net{n}", a.vld_id, names[a.vld_id], a.cpd_id, ip)
+        made.append(interface)
+        forms.append(interface.as_dict())
+        if ip or a.vld_id in pools:  # a pool-addressed interface has an address too, only not one the plan knows
+            dev[a.vld_id] = interface.name
+    interfaces = tuple(made)
+    kdu_routes = tuple(sorted([Route(r.to, r.via, dev[r.out_vld]) for r in routes if r.out_vld in dev],
+                              key=attrgetter("to"))) if routes else ()
     labels, annotations = ctx.provider.pod_metadata(interfaces, ctx.net_namespace) if interfaces else ({}, {})
     if interfaces:
         labels = {**labels, LABEL_NS_ID: ctx.owner[LABEL_NS_ID]}
@@ -347,7 +361,7 @@ def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[tuple[Attachm
     forwarding = bool(ctx.topology.forwarding.get(member)) and len(interfaces) >= 1
     values = _values(ctx.layout, kdu_params.additional_params if kdu_params else {}, labels, annotations,
                      {"nsId": instance.ns_id, "forwarding": forwarding,
-                      "interfaces": [i.as_dict() for i in interfaces], "routes": [r.as_dict() for r in kdu_routes]},
+                      "interfaces": forms, "routes": [r.as_dict() for r in kdu_routes] if kdu_routes else []},
                      inject=bool(interfaces))
     namespace = ((kdu_params.k8s_namespace if kdu_params else None) or (vnf.k8s_namespace if vnf else None)
                  or ctx.net_namespace)

@@ -43,36 +43,42 @@ def vl(vld_id: str) -> Node:
 
 
 class Topology:
-    def __init__(self, members: Iterable[str], subnets: Mapping[str, str | None], edges: Iterable[Edge],
+    def __init__(self, members: Iterable[str], subnets: Mapping[str, str | None],
+                 edges: Iterable[Edge | tuple[str, str, str | None]],
                  forwarding_override: Mapping[str, bool | None] | None = None) -> None:
+        """``edges``: :class:`Edge` s or plain (member-vnf-index, vld id, ip) triples (what the planner passes: one per
+        attachment, and a NamedTuple costs a Python call to make)."""
         self.subnets = dict(subnets)
         # Plain dicts for the traversals (networkx's views cost more than the BFS itself on large NSs). A node's
         # neighbours are the keys of a dict: insertion (descriptor) order, a repeated edge once, as in a networkx Graph.
         self._adj: dict[Node, dict[Node, None]] = {knf(m): {} for m in members}
         self._adj.update({("vl", vld_id): {} for vld_id in self.subnets})  # vl() inlined: once per link
         self._ip: dict[tuple[str, str], str | None] = {}
-        adj, ips = self._adj, self._ip
-        for e in edges:  # node tuples inlined (knf()/vl()): this loop runs once per attachment
-            member, vld_id = e.member_vnf_index, e.vld_id
+        adj, ips, subnets = self._adj, self._ip, self.subnets
+        addressed: dict[str, int] = {}  # member -> how many of its links have a cidr, counted here: no pass per KNF
+        for member, vld_id, ip in edges:  # node tuples inlined (knf()/vl()): this loop runs once per attachment
             a, b = ("knf", member), ("vl", vld_id)
             if a not in adj:
                 adj[a] = {}
             if b not in adj:
                 adj[b] = {}
-            adj[a][b] = None
+            links = adj[a]
+            if b not in links and subnets.get(vld_id) is not None:
+                addressed[member] = addressed.get(member, 0) + 1
+            links[b] = None
             adj[b][a] = None
-            ips[(member, vld_id)] = e.ip
+            ips[(member, vld_id)] = ip
         override = forwarding_override or {}
-        subnets = self.subnets
-        self.forwarding = {
-            m: (o if (o := override.get(m)) is not None
-                else sum(1 for n in adj[("knf", m)] if subnets.get(n[1]) is not None) >= 2)
-            for m in members
-        }
+        self.forwarding = {m: (o if (o := override.get(m)) is not None else addressed.get(m, 0) >= 2) for m in members}
         forwarding = self.forwarding
-        self._forwarders: dict[str, list[str]] = {  # vld id -> its forwarding KNFs, in neighbour order
-            n[1]: [m[1] for m in nbrs if forwarding.get(m[1])] for n, nbrs in adj.items() if n[0] == "vl"
-        }
+        self._forwarders: dict[str, list[str]] = {}  # vld id -> its forwarding KNFs, in neighbour order
+        for n, nbrs in adj.items():  # loops, not a comprehension (a call) per link
+            if n[0] == "vl":
+                routers: list[str] = []
+                for m in nbrs:
+                    if forwarding.get(m[1]):
+                        routers.append(m[1])
+                self._forwarders[n[1]] = routers
 
     @cached_property
     def graph(self) -> Any:
@@ -106,19 +112,13 @@ class Topology:
     def _routes_from(self, member: str) -> tuple[list[TopoRoute], list[Problem]]:
         """BFS from a KNF; a path may cross a KNF only if it forwards. Remembers the first hop of each reached link.
 
-        Node tuples and the forwarders' lookups are inlined: this runs once per KNF, its inner loop once per link a
-        router reaches."""
+        Node tuples and the forwarders' lookups are inlined, and the queue is fed by plain loops, not generators
+        (one made per link reached): this runs once per KNF, its inner loop once per link a router reaches."""
         ip, adj, forwarders = self._ip, self._adj, self._forwarders
         first_hop: dict[str, tuple[str, str, int]] = {}  # vld -> (out vld, via, routers)
         warnings: list[Problem] = []
-        queue: deque[tuple[str, str, str, int]] = deque()  # (router member, out vld, via, routers so far)
         own = adj[("knf", member)]
-        for out in own:
-            if ip.get((member, out[1])) is not None:
-                # a next hop needs an address the plan knows ("" is a pool-addressed interface: no fixed one)
-                queue.extend((router, out[1], via, 1) for router in forwarders[out[1]]
-                             if router != member and (via := ip.get((router, out[1]))))
-        direct = {n[1] for n in own}
+        queue, direct = self._first_routers(member, own)
         visited_routers = {member}
         while queue:
             router, out_vld, via, routers = queue.popleft()
@@ -137,12 +137,30 @@ class Topology:
                                             f"two routers are equally near: {known[1]} (chosen) and {via}",
                                             "one path, or l2net.forwarding: false on one router", "warning"))
                 if ip.get((router, vld_id)) is not None:
-                    queue.extend((nxt, out_vld, via, routers + 1) for nxt in forwarders[vld_id]
-                                 if nxt != router and nxt not in visited_routers and ip.get((nxt, vld_id)))
+                    for nxt in forwarders[vld_id]:
+                        if nxt != router and nxt not in visited_routers and ip.get((nxt, vld_id)):
+                            queue.append((nxt, out_vld, via, routers + 1))
         subnets = self.subnets
-        routes = [TopoRoute(member, net, via, out_vld, n) for vld_id, (out_vld, via, n) in first_hop.items()
+        new = tuple.__new__  # not TopoRoute(): its __new__ is a Python function that only hands its arguments on to it
+        routes = [new(TopoRoute, (member, net, via, out_vld, n)) for vld_id, (out_vld, via, n) in first_hop.items()
                   if (net := subnets.get(vld_id)) is not None]
         return routes, warnings
+
+    def _first_routers(self, member: str, own: Mapping[Node, None]) -> tuple[deque[tuple[str, str, str, int]], set[str]]:
+        """The BFS's start: (router, out vld, via, 1) for each forwarding neighbour on ``member``'s own links; and
+        those links' ids (gathered in the same loop)."""
+        ip, forwarders = self._ip, self._forwarders
+        queue: deque[tuple[str, str, str, int]] = deque()  # (router member, out vld, via, routers so far)
+        direct: set[str] = set()
+        for out in own:
+            out_vld = out[1]
+            direct.add(out_vld)
+            if ip.get((member, out_vld)) is not None:
+                for router in forwarders[out_vld]:
+                    # a next hop needs an address the plan knows ("" is a pool-addressed interface: no fixed one)
+                    if router != member and (via := ip.get((router, out_vld))):
+                        queue.append((router, out_vld, via, 1))
+        return queue, direct
 
     def _islands(self) -> list[Problem]:
         """Groups of KNFs that cannot reach each other over the NS's L2 links (only the cluster network joins them)."""
@@ -169,14 +187,16 @@ class Topology:
                 vld_id = up
             return vld_id
 
+        forwarding = self.forwarding
         for member, links in self._adj.items():
-            if member[0] == "knf" and self.forwarding.get(member[1]) and links:
-                first, *rest = (link[1] for link in links)
-                f = root(first)  # stays the root: every other link's root is hung under it
-                for other in rest:
-                    if (r := root(other)) != f:
+            if member[0] == "knf" and forwarding.get(member[1]) and links:
+                nodes = iter(links)
+                f = root(next(nodes)[1])  # stays the root: every other link's root is hung under it
+                for other in nodes:
+                    if (r := root(other[1])) != f:
                         parent[r] = f
         groups: dict[str, list[str]] = {}
-        for vld_id in parent:
-            groups.setdefault(root(vld_id), []).append(vld_id)
+        for vld_id, up in parent.items():  # root() changes values only, never the keys: safe while iterating
+            # most links hang right under their root by now: that case found without a call to root()
+            groups.setdefault(up if parent[up] == up else root(vld_id), []).append(vld_id)
         return [sorted(g) for g in groups.values()]

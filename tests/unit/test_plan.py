@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import os
+import pickle
 import re
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import pytest
 
 from osm_l2net import api
 from osm_l2net.core.names import network_name, network_names
-from osm_l2net.core.plan import Plan
+from osm_l2net.core.plan import Interface, KduPlan, NetworkPlan, Plan, Route
 from osm_l2net.core.providers.l2sm_nad import CONFIG
 from osm_l2net.core.routing import Unreachable, expected_path, expected_ttl
 from tests.conftest import CDN_PACKAGES, REPO
@@ -215,3 +218,19 @@ def test_local_charts_are_found_in_the_packages() -> None:
     for kdu in plan.kdus:
         if kdu.chart_path is not None:
             assert (Path(kdu.chart_path) / "Chart.yaml").is_file()
+
+
+@pytest.mark.parametrize("cls", [Route, Interface, NetworkPlan, KduPlan])
+def test_hand_written_inits_take_the_fields_in_order_and_keep_the_dataclass_behaviour(cls: type) -> None:
+    # these __init__s are written out (speed: see plan.py); they must stay the dataclass's own signature
+    fields = dataclasses.fields(cls)
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert [(p.name, p.default) for p in params] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default) for f in fields]
+    values = [f"v{i}" for i in range(len(fields))]
+    one, same = cls(*values), cls(**{f.name: v for f, v in zip(fields, values, strict=True)})
+    assert one == same and hash(one) == hash(same) and repr(one) == repr(same)
+    assert repr(one).startswith(f"{cls.__name__}({fields[0].name}='v0'")
+    assert pickle.loads(pickle.dumps(one)) == one and dataclasses.replace(one, **{fields[0].name: "x"}) != one
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(one, fields[0].name, "x")
