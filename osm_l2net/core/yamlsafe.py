@@ -239,8 +239,10 @@ def _read_lines(lines: list[str], plain: Any, max_depth: int, keep_empty: bool) 
                 val = values.get(rest, _MISSING)
                 if val is _MISSING:
                     val = values[rest] = _value(rest, plain)
-            elif col == -1:
-                continue  # a comment
+            elif col == -1:  # a comment: PyYAML refuses an odd character anywhere in the stream, comments too
+                if not rest.isprintable():
+                    raise _Unusual
+                continue
             else:
                 sep = ""  # _WHOLE
         if not sep:
