@@ -126,8 +126,7 @@ class Allocator:
         self._net = net
         self.version = version
         self._taken = {int(t) for t in taken}
-        low = int(net.network_address)
-        self._bounds = (low, low | ((1 << (net.max_prefixlen - length)) - 1))  # bounds(net)
+        self._bounds = bounds(net)
         self._pools = [(int(a), int(b)) for a, b in pools] or [self._bounds]
         self._excluded = self._reserved(version, length, *self._bounds)
         self._candidates = self._iterate()

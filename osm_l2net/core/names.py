@@ -31,26 +31,20 @@ def short_hash(*parts: str, length: int = 8) -> str:
 
 
 def network_name(ns_name: str, ns_id: str, vld_id: str) -> str:
-    """``<ns>-<vld>-<hash(ns id, vld id)>``: readable, ≤ 63 chars, DNS-1123, unique per NS instance and VLD.
-
-    L2S-M looks networks up by name across namespaces and uses the name as the SDN network id, so two NS instances of
-    the same NSD must never produce the same name: the hash covers the NS instance id.
-    """
-    return f"{slug(ns_name, 24)}-{slug(vld_id, 29)}-{short_hash(ns_id, vld_id)}"
+    """One name of :func:`network_names`."""
+    return network_names(ns_name, ns_id, (vld_id,))[vld_id]
 
 
 def network_names(ns_name: str, ns_id: str, vld_ids: Iterable[str]) -> dict[str, str]:
-    """:func:`network_name` of each of ``vld_ids``, the NS's part of the name and of the hash worked out once: a big
-    NS names thousands of networks (and more than ``slug``'s cache holds, so each VLD's slug is made once here)."""
-    prefix = f"{slug(ns_name, 24)}-"
-    seed = hashlib.sha256(f"{ns_id}\x1f".encode())
-    out: dict[str, str] = {}
-    for vld_id in vld_ids:
-        digest = seed.copy()
-        digest.update(vld_id.encode())
-        part = vld_id if len(vld_id) <= 29 and _SLUG.fullmatch(vld_id) else slug(vld_id, 29)
-        out[vld_id] = f"{prefix}{part}-{digest.hexdigest()[:8]}"
-    return out
+    """``<ns>-<vld>-<hash(ns id, vld id)>`` for each of ``vld_ids``: readable, ≤ 63 chars, DNS-1123, unique per NS
+    instance and VLD.
+
+    L2S-M looks networks up by name across namespaces and uses the name as the SDN network id, so two NS instances of
+    the same NSD must never produce the same name: the hash covers the NS instance id. The VLD ids are slugged
+    without ``slug``'s cache: a big NS has more of them than it holds, and each would only evict another.
+    """
+    ns_part, vld_part = slug(ns_name, 24), slug.__wrapped__
+    return {vld_id: f"{ns_part}-{vld_part(vld_id, 29)}-{short_hash(ns_id, vld_id)}" for vld_id in vld_ids}
 
 
 def release_name(ns_id: str, member_vnf_index: str, kdu_name: str) -> str:
