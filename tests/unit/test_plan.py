@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from osm_l2net import api
-from osm_l2net.core.names import network_name, network_names
+from osm_l2net.core.names import network_name, network_names, short_hash, slug
 from osm_l2net.core.plan import Interface, KduPlan, NetworkPlan, Plan, Route
 from osm_l2net.core.providers.l2sm_nad import CONFIG
 from osm_l2net.core.routing import Unreachable, expected_path, expected_ttl
@@ -103,11 +103,14 @@ def test_long_ids_still_give_valid_names() -> None:
         assert len(n.manifest["metadata"]["labels"]["osm.etsi.org/ns-id"]) <= 63
 
 
-def test_network_names_match_network_name_for_each_vld() -> None:
-    # the planner names a big NS's networks in one batch (prefixes worked out once): the same names, one by one
+def test_network_names_are_the_documented_rule_for_each_vld() -> None:
+    # the planner names a big NS's networks in one batch (VLD ids slugged without slug's cache): each name is
+    # <slug(ns name, 24)>-<slug(vld id, 29)>-<short_hash(ns id, vld id)>, and network_name gives the same one by one
     ids = ["g1-l0", "A_b--c", "x" * 40, "-a-", "Ünï", "", "data.1"]
     for ns_name, ns_id in [("bench", "bench"), ("My NS_" + "A" * 30, "id-1")]:
-        assert network_names(ns_name, ns_id, ids) == {v: network_name(ns_name, ns_id, v) for v in ids}
+        rule = {v: f"{slug(ns_name, 24)}-{slug(v, 29)}-{short_hash(ns_id, v)}" for v in ids}
+        assert network_names(ns_name, ns_id, ids) == rule
+        assert {v: network_name(ns_name, ns_id, v) for v in ids} == rule
 
 
 def test_l2sm_pod_metadata_and_values() -> None:
