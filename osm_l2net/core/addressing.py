@@ -40,14 +40,14 @@ def network(text: str) -> IPNetwork:
     return ipaddress.IPv4Network((int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d), int(length)), strict=True)
 
 
-_OCTETS = tuple(str(i) for i in range(256))
+OCTETS = tuple(str(i) for i in range(256))  # an address byte's text, by value
 
 
 def ip_text(ip: IPAddress) -> str:
     """``str(ip)``, for IPv4 in a third of the time: planning formats one address per interface."""
     if type(ip) is ipaddress.IPv4Address:
         v = int(ip)  # one Python-level call (__int__); ``.packed`` is two and a bytes object
-        return f"{_OCTETS[v >> 24]}.{_OCTETS[v >> 16 & 255]}.{_OCTETS[v >> 8 & 255]}.{_OCTETS[v & 255]}"
+        return f"{OCTETS[v >> 24]}.{OCTETS[v >> 16 & 255]}.{OCTETS[v >> 8 & 255]}.{OCTETS[v & 255]}"
     return str(ip)
 
 
@@ -55,7 +55,7 @@ def int_text(value: int, version: int) -> str:
     """``str()`` of the address ``value`` of IP ``version``, without making an address object for IPv4: the planner
     formats every address it allocates."""
     if version == 4:
-        return f"{_OCTETS[value >> 24]}.{_OCTETS[value >> 16 & 255]}.{_OCTETS[value >> 8 & 255]}.{_OCTETS[value & 255]}"
+        return f"{OCTETS[value >> 24]}.{OCTETS[value >> 16 & 255]}.{OCTETS[value >> 8 & 255]}.{OCTETS[value & 255]}"
     return str(ipaddress.IPv6Address(value))
 
 

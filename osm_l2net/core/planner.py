@@ -17,10 +17,12 @@ from typing import Any
 
 from osm_l2net.core import providers
 from osm_l2net.core.addressing import (
+    OCTETS,
     Allocator,
     IPAddress,
     ReplicaBlock,
     address,
+    host_range,
     int_text,
     ip_text,
     network_text,
@@ -30,7 +32,7 @@ from osm_l2net.core.checks import Attachment, Knf, Link, Service, first_by, reso
 from osm_l2net.core.errors import InputError, Problem
 from osm_l2net.core.model import Descriptors, Kdu, KduParams, KduScaling, NsInstance, VnfParams
 from osm_l2net.core.names import label_value, network_names, release_name
-from osm_l2net.core.options import PlanOptions
+from osm_l2net.core.options import PlanOptions, ValuesLayout
 from osm_l2net.core.placement import place
 from osm_l2net.core.plan import (
     ANNOTATION_NS_ID,
@@ -95,7 +97,7 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
                    instance.params.k8s_namespace or options.namespace, owner, pools,
                    {**owner, **identity_labels(instance.ns_name, service.nsd_id)},
                    {ANNOTATION_NS_NAME: instance.ns_name, ANNOTATION_NS_ID: instance.ns_id},
-                   tuple(path.split(".") for path in (layout.pod_labels, layout.pod_annotations, layout.l2net)))
+                   _layout(layout))
     networks = tuple([_network(ctx, link, cidrs[vld]) for vld, link in service.links.items()])
     by_kdu: dict[tuple[str, str], list[tuple[Attachment, str | None]]] = defaultdict(list)
     for a, ip in zip(service.attachments, addresses, strict=True):
@@ -274,11 +276,14 @@ def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tup
     for a in service.attachments:
         if a.ip is not None:
             pinned[a.vld_id].append(a.ip)
-    allocators: dict[str, Allocator] = {}  # made at a link's first address to allocate: many links need none
+    # per link, made at its first address to allocate (many links need none): an Allocator, or for a link without
+    # ip-allocation-pools (nearly all) a cursor [next candidate, last usable, taken values, IP version], stepped inline
+    cursors: dict[str, list[Any] | Allocator] = {}
     suffix = {vld: f"/{link.cidr.prefixlen}" for vld, link in service.links.items() if link.cidr is not None}
     out: list[str | None] = []
     bare: list[str | None] = []
     single = set(replicas.values()) <= {1}  # the common case: no key made and looked up per interface
+    octets = OCTETS
     for a in service.attachments:
         vld_id, ip, text = a.vld_id, a.ip, None
         if vld_id not in suffix:  # no cidr: pure L2, nothing to address
@@ -286,19 +291,34 @@ def _addresses(service: Service, replicas: Mapping[tuple[str, str], int]) -> tup
         elif ip is not None:
             text = ip_text(ip)  # a third of str()'s time for IPv4, which is twice as fast as an f-string's format()
         elif single or replicas.get((a.member_vnf_index, a.kdu_name), 1) == 1:
-            allocator = allocators.get(vld_id)
-            if allocator is None:
-                allocator = allocators[vld_id] = _allocator(service.links[vld_id], pinned[vld_id])
-            value = allocator.next_value()
-            text = None if value is None else int_text(value, allocator.version)
+            cursor = cursors.get(vld_id)
+            if cursor is None:
+                cursor = cursors[vld_id] = _cursor(service.links[vld_id], pinned.get(vld_id, []))
+            if isinstance(cursor, Allocator):
+                value = cursor.next_value()
+                text = None if value is None else int_text(value, cursor.version)
+            else:
+                value, last, taken, version = cursor
+                while value in taken:
+                    value += 1
+                if value <= last:
+                    cursor[0] = value + 1
+                    text = (f"{octets[value >> 24]}.{octets[value >> 16 & 255]}.{octets[value >> 8 & 255]}."
+                            f"{octets[value & 255]}" if version == 4 else int_text(value, version))
         bare.append(text)
         out.append(None if text is None else text + suffix[vld_id])
     return out, bare
 
 
-def _allocator(link: Link, pinned: list[IPAddress]) -> Allocator:
+def _cursor(link: Link, pinned: list[IPAddress]) -> list[Any] | Allocator:
+    """What allocates ``link``'s addresses: the usable range stepped upward past the taken ones (the pinned addresses
+    and the gateway), as :class:`Allocator` does; an Allocator itself for a link with ip-allocation-pools."""
     assert link.cidr is not None  # only links with a cidr allocate
-    return Allocator(link.cidr, pinned + ([link.gateway] if link.gateway else []), link.pools)
+    taken = [*pinned, link.gateway] if link.gateway else pinned
+    if link.pools:
+        return Allocator(link.cidr, taken, link.pools)
+    low, high = host_range(link.cidr)
+    return [low, high, {int(t) for t in taken}, link.cidr.version]
 
 
 @dataclass(frozen=True)
@@ -339,51 +359,76 @@ def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
 def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[tuple[Attachment, str | None]],
               routes: list[TopoRoute]) -> KduPlan:
     """``attachments``: the KDU's, each with its address (with the prefix length)."""
-    member, instance, names, pools = knf.member_vnf_index, ctx.instance, ctx.names, ctx.pools
+    member, names, pools = knf.member_vnf_index, ctx.names, ctx.pools
     # one loop for the interfaces and the route devices, no comprehension (each a call) per KDU: 5,000 of them
     made: list[Interface] = []
     forms: list[dict[str, Any]] = []  # their as_dict(), for the values
     dev: dict[str, str] = {}  # vld id -> the interface its routes leave through
-    for n, (a, ip) in enumerate(attachments, start=1):
-        interface = Interface(f"net{n}", a.vld_id, names[a.vld_id], a.cpd_id, ip)
+    n = 0
+    for a, ip in attachments:
+        n += 1
+        vld_id = a.vld_id
+        interface = Interface(f"net{n}", vld_id, names[vld_id], a.cpd_id, ip)
         made.append(interface)
         forms.append(interface.as_dict())
-        if ip or a.vld_id in pools:  # a pool-addressed interface has an address too, only not one the plan knows
-            dev[a.vld_id] = interface.name
+        if ip or vld_id in pools:  # a pool-addressed interface has an address too, only not one the plan knows
+            dev[vld_id] = interface.name
     interfaces = tuple(made)
     kdu_routes = tuple(sorted([Route(r.to, r.via, dev[r.out_vld]) for r in routes if r.out_vld in dev],
-                              key=attrgetter("to"))) if routes else ()
-    labels, annotations = ctx.provider.pod_metadata(interfaces, ctx.net_namespace) if interfaces else ({}, {})
+                              key=_TO)) if routes else ()
+    kdu_params = ctx.params.kdus.get((member, kdu.name)) if ctx.params.kdus else None
+    forwarding = n >= 1 and bool(ctx.topology.forwarding.get(member))
+    user = kdu_params.additional_params if kdu_params else None
     if interfaces:
-        labels = {**labels, LABEL_NS_ID: ctx.owner[LABEL_NS_ID]}
-    vnf = ctx.params.vnfs.get(member)
-    kdu_params = ctx.params.kdus.get((member, kdu.name))
-    forwarding = bool(ctx.topology.forwarding.get(member)) and len(interfaces) >= 1
-    values = _values(ctx.layout, kdu_params.additional_params if kdu_params else {}, labels, annotations,
-                     {"nsId": instance.ns_id, "forwarding": forwarding,
-                      "interfaces": forms, "routes": [r.as_dict() for r in kdu_routes] if kdu_routes else []},
-                     inject=bool(interfaces))
-    namespace = ((kdu_params.k8s_namespace if kdu_params else None) or (vnf.k8s_namespace if vnf else None)
-                 or ctx.net_namespace)
+        labels, annotations = ctx.provider.pod_metadata(interfaces, ctx.net_namespace)
+        labels[LABEL_NS_ID] = ctx.owner[LABEL_NS_ID]
+        l2net = {"nsId": ctx.instance.ns_id, "forwarding": forwarding, "interfaces": forms,
+                 "routes": [r.as_dict() for r in kdu_routes] if kdu_routes else []}
+        values = _values(ctx.layout, user, labels, annotations, l2net)
+    else:
+        labels, annotations = {}, {}
+        values = copy.deepcopy(dict(user)) if user else {}
     return KduPlan(
         member_vnf_index=member, vnfd_id=knf.vnfd.id, kdu_name=kdu.name, helm_chart=kdu.helm_chart,
         chart_path=knf.vnfd.local_charts.get(kdu.helm_chart or ""),
         release_name=(kdu_params.kdu_deployment_name if kdu_params else None)
-        or release_name(instance.ns_id, member, kdu.name), namespace=namespace,
+        or release_name(ctx.instance.ns_id, member, kdu.name), namespace=_kdu_namespace(ctx, member, kdu_params),
         replicas=ctx.replicas.get((member, kdu.name), 1), forwarding=forwarding, interfaces=interfaces, routes=kdu_routes,
         pod_labels=labels, pod_annotations=annotations, values=values,
     )
 
 
-def _values(layout: tuple[list[str], ...], user: Mapping[str, Any], labels: Mapping[str, str],
-            annotations: Mapping[str, str], l2net: Mapping[str, Any], inject: bool) -> dict[str, Any]:
+_TO = attrgetter("to")
+
+
+def _kdu_namespace(ctx: _Context, member: str, kdu_params: KduParams | None) -> str:
+    """The KDU's own k8s-namespace parameter, else its VNF's, else the NS's."""
+    if kdu_params and kdu_params.k8s_namespace:
+        return kdu_params.k8s_namespace
+    vnf = ctx.params.vnfs.get(member) if ctx.params.vnfs else None
+    return (vnf.k8s_namespace if vnf else None) or ctx.net_namespace
+
+
+def _values(layout: tuple[list[str], ...], user: Mapping[str, Any] | None, labels: Mapping[str, str],
+            annotations: Mapping[str, str], l2net: dict[str, Any]) -> dict[str, Any]:
     """The user's KDU params with the attachment merged in at the layout's paths (ours win on our own keys)."""
+    if not user and layout is _FLAT_LAYOUT:
+        # nothing to merge into, at the default paths: what the merges below would build (l2net is made afresh)
+        return {"podLabels": dict(labels), "podAnnotations": dict(annotations), "l2net": l2net}
     values: dict[str, Any] = copy.deepcopy(dict(user)) if user else {}
-    if not inject:
-        return values
     for path, data in zip(layout, (labels, annotations, l2net), strict=True):
         _merge_at(values, path, data)
     return values
+
+
+#: the default ValuesLayout, split: three distinct top-level keys
+_FLAT_LAYOUT = (["podLabels"], ["podAnnotations"], ["l2net"])
+
+
+def _layout(layout: ValuesLayout) -> tuple[list[str], ...]:
+    """The layout's paths split once; the default one as :data:`_FLAT_LAYOUT` itself, which :func:`_values` knows."""
+    split = tuple(path.split(".") for path in (layout.pod_labels, layout.pod_annotations, layout.l2net))
+    return _FLAT_LAYOUT if split == _FLAT_LAYOUT else split
 
 
 def _merge_at(values: dict[str, Any], parts: list[str], data: Mapping[str, Any]) -> None:

@@ -49,36 +49,49 @@ class Topology:
         """``edges``: :class:`Edge` s or plain (member-vnf-index, vld id, ip) triples (what the planner passes: one per
         attachment, and a NamedTuple costs a Python call to make)."""
         self.subnets = dict(subnets)
-        # Plain dicts for the traversals (networkx's views cost more than the BFS itself on large NSs). A node's
-        # neighbours are the keys of a dict: insertion (descriptor) order, a repeated edge once, as in a networkx Graph.
-        self._adj: dict[Node, dict[Node, None]] = {knf(m): {} for m in members}
-        self._adj.update({("vl", vld_id): {} for vld_id in self.subnets})  # vl() inlined: once per link
-        self._ip: dict[tuple[str, str], str | None] = {}
-        adj, ips, subnets = self._adj, self._ip, self.subnets
+        # Plain dicts for the traversals (networkx's views cost more than the BFS itself on large NSs), one per kind
+        # of node and keyed by id: a (kind, id) node tuple per lookup would be made and hashed each time. A KNF's
+        # links map to its address on each, a link's KNFs to theirs; the keys keep insertion (descriptor) order and a
+        # repeated edge once (its last address), as in a networkx Graph.
+        links_of: dict[str, dict[str, str | None]] = {m: {} for m in members}
+        members_of: dict[str, dict[str, str | None]] = {vld_id: {} for vld_id in self.subnets}
+        self._links, self._members = links_of, members_of
+        self._extra: list[Node] = []  # nodes that only an edge named, in the order networkx would have added them
+        self._pairs: list[tuple[str, str]] = []  # each (member, vld id) once, first given first: for the graph only
+        subnets = self.subnets
         addressed: dict[str, int] = {}  # member -> how many of its links have a cidr, counted here: no pass per KNF
-        for member, vld_id, ip in edges:  # node tuples inlined (knf()/vl()): this loop runs once per attachment
-            a, b = ("knf", member), ("vl", vld_id)
-            if a not in adj:
-                adj[a] = {}
-            if b not in adj:
-                adj[b] = {}
-            links = adj[a]
-            if b not in links and subnets.get(vld_id) is not None:
-                addressed[member] = addressed.get(member, 0) + 1
-            links[b] = None
-            adj[b][a] = None
-            ips[(member, vld_id)] = ip
+        for member, vld_id, ip in edges:  # runs once per attachment
+            links = links_of.get(member)
+            if links is None:
+                links = links_of[member] = {}
+                self._extra.append(("knf", member))
+            knfs = members_of.get(vld_id)
+            if knfs is None:
+                knfs = members_of[vld_id] = {}
+                self._extra.append(("vl", vld_id))
+            if vld_id not in links:
+                self._pairs.append((member, vld_id))
+                if subnets.get(vld_id) is not None:
+                    addressed[member] = addressed.get(member, 0) + 1
+            links[vld_id] = ip
+            knfs[member] = ip
         override = forwarding_override or {}
-        self.forwarding = {m: (o if (o := override.get(m)) is not None else addressed.get(m, 0) >= 2) for m in members}
+        self.forwarding = {m: (o if (o := override.get(m)) is not None else addressed.get(m, 0) >= 2)
+                           for m in dict.fromkeys(members)}
         forwarding = self.forwarding
-        self._forwarders: dict[str, list[str]] = {}  # vld id -> its forwarding KNFs, in neighbour order
-        for n, nbrs in adj.items():  # loops, not a comprehension (a call) per link
-            if n[0] == "vl":
-                routers: list[str] = []
-                for m in nbrs:
-                    if forwarding.get(m[1]):
-                        routers.append(m[1])
-                self._forwarders[n[1]] = routers
+        # vld id -> its forwarding KNFs with their address on it, in neighbour order
+        self._forwarders: dict[str, list[tuple[str, str | None]]] = {}
+        for vld_id, knfs in members_of.items():  # loops, not a comprehension (a call) per link
+            routers: list[tuple[str, str | None]] = []
+            for m, ip in knfs.items():
+                if forwarding.get(m):
+                    routers.append((m, ip))
+            self._forwarders[vld_id] = routers
+
+    def _nodes(self) -> list[Node]:
+        """Every node in networkx's order: the members and links given, then the ones edges added."""
+        declared = [knf(m) for m in self.forwarding] + [vl(v) for v in self.subnets]
+        return declared + self._extra
 
     @cached_property
     def graph(self) -> Any:
@@ -86,48 +99,54 @@ class Topology:
         import networkx as nx  # half a second to import: loaded only when wanted, not when LCM imports the connector
 
         graph = nx.Graph()
-        graph.add_nodes_from(self._adj)
-        graph.add_edges_from((knf(m), vl(vld_id), {"ip": ip}) for (m, vld_id), ip in self._ip.items())
+        graph.add_nodes_from(self._nodes())
+        graph.add_edges_from(self._edges_in_order())
         return graph
+
+    def _edges_in_order(self) -> list[tuple[Node, Node, dict[str, str | None]]]:
+        """Each edge once, in the order first given (which orders every node's neighbours), with its last address."""
+        return [(knf(m), vl(vld_id), {"ip": self._links[m][vld_id]}) for m, vld_id in self._pairs]
 
     def neighbours(self, node: Node) -> list[Node]:
         """Neighbours in insertion (descriptor) order, which makes every traversal deterministic."""
-        return list(self._adj[node])
+        kind, name = node
+        if kind == "knf":
+            return [vl(v) for v in self._links[name]]
+        return [knf(m) for m in self._members[name]]
 
     def ip_on(self, member: str, vld_id: str) -> str | None:
-        return self._ip.get((member, vld_id))
+        links = self._links.get(member)
+        return links.get(vld_id) if links else None
 
     def routes(self) -> tuple[list[TopoRoute], list[Problem]]:
         """Static routes for every KNF, plus warnings for ambiguous choices and isolated groups of links."""
         routes: list[TopoRoute] = []
         warnings: list[Problem] = []
-        for node in self._adj:
-            if node[0] == "knf":
-                found, ambiguous = self._routes_from(node[1])
-                routes.extend(found)
-                warnings.extend(ambiguous)
+        for member in self._links:
+            found, ambiguous = self._routes_from(member)
+            routes.extend(found)
+            warnings.extend(ambiguous)
         warnings.extend(self._islands())
         return routes, warnings
 
     def _routes_from(self, member: str) -> tuple[list[TopoRoute], list[Problem]]:
         """BFS from a KNF; a path may cross a KNF only if it forwards. Remembers the first hop of each reached link.
 
-        Node tuples and the forwarders' lookups are inlined, and the queue is fed by plain loops, not generators
-        (one made per link reached): this runs once per KNF, its inner loop once per link a router reaches."""
-        ip, adj, forwarders = self._ip, self._adj, self._forwarders
+        The forwarders carry their addresses and the queue is fed by plain loops, not generators (one made per link
+        reached): this runs once per KNF, its inner loop once per link a router reaches."""
+        links_of, forwarders = self._links, self._forwarders
         first_hop: dict[str, tuple[str, str, int]] = {}  # vld -> (out vld, via, routers)
         warnings: list[Problem] = []
-        own = adj[("knf", member)]
-        queue, direct = self._first_routers(member, own)
+        own = links_of[member]  # also the links reached directly: no route to them
+        queue = self._first_routers(member, own)
         visited_routers = {member}
         while queue:
             router, out_vld, via, routers = queue.popleft()
             if router in visited_routers:
                 continue
             visited_routers.add(router)
-            for link in adj[("knf", router)]:
-                vld_id = link[1]
-                if vld_id in direct:
+            for vld_id, router_ip in links_of[router].items():
+                if vld_id in own:
                     continue
                 known = first_hop.get(vld_id)
                 if known is None:
@@ -136,9 +155,9 @@ class Topology:
                     warnings.append(Problem("topology", f"knf '{member}' → '{vld_id}'",
                                             f"two routers are equally near: {known[1]} (chosen) and {via}",
                                             "one path, or l2net.forwarding: false on one router", "warning"))
-                if ip.get((router, vld_id)) is not None:
-                    for nxt in forwarders[vld_id]:
-                        if nxt != router and nxt not in visited_routers and ip.get((nxt, vld_id)):
+                if router_ip is not None:
+                    for nxt, nxt_ip in forwarders[vld_id]:
+                        if nxt_ip and nxt != router and nxt not in visited_routers:
                             queue.append((nxt, out_vld, via, routers + 1))
         subnets = self.subnets
         new = tuple.__new__  # not TopoRoute(): its __new__ is a Python function that only hands its arguments on to it
@@ -146,21 +165,17 @@ class Topology:
                   if (net := subnets.get(vld_id)) is not None]
         return routes, warnings
 
-    def _first_routers(self, member: str, own: Mapping[Node, None]) -> tuple[deque[tuple[str, str, str, int]], set[str]]:
-        """The BFS's start: (router, out vld, via, 1) for each forwarding neighbour on ``member``'s own links; and
-        those links' ids (gathered in the same loop)."""
-        ip, forwarders = self._ip, self._forwarders
+    def _first_routers(self, member: str, own: Mapping[str, str | None]) -> deque[tuple[str, str, str, int]]:
+        """The BFS's start: (router, out vld, via, 1) for each forwarding neighbour on ``member``'s own links."""
+        forwarders = self._forwarders
         queue: deque[tuple[str, str, str, int]] = deque()  # (router member, out vld, via, routers so far)
-        direct: set[str] = set()
-        for out in own:
-            out_vld = out[1]
-            direct.add(out_vld)
-            if ip.get((member, out_vld)) is not None:
-                for router in forwarders[out_vld]:
+        for out_vld, my_ip in own.items():
+            if my_ip is not None:
+                for router, via in forwarders[out_vld]:
                     # a next hop needs an address the plan knows ("" is a pool-addressed interface: no fixed one)
-                    if router != member and (via := ip.get((router, out_vld))):
+                    if via and router != member:
                         queue.append((router, out_vld, via, 1))
-        return queue, direct
+        return queue
 
     def _islands(self) -> list[Problem]:
         """Groups of KNFs that cannot reach each other over the NS's L2 links (only the cluster network joins them)."""
@@ -179,7 +194,7 @@ class Topology:
         A union-find over plain dicts: networkx's components gave the same groups, but its graph cost a quarter of the
         planning time of a 10,000-link NS, and its import an eighth of a second at every ``osm-l2net plan``.
         """
-        parent: dict[str, str] = {n[1]: n[1] for n, nbrs in self._adj.items() if n[0] == "vl" and nbrs}
+        parent: dict[str, str] = {vld_id: vld_id for vld_id, knfs in self._members.items() if knfs}
 
         def root(vld_id: str) -> str:
             while (up := parent[vld_id]) != vld_id:
@@ -188,12 +203,12 @@ class Topology:
             return vld_id
 
         forwarding = self.forwarding
-        for member, links in self._adj.items():
-            if member[0] == "knf" and forwarding.get(member[1]) and links:
+        for member, links in self._links.items():
+            if forwarding.get(member) and links:
                 nodes = iter(links)
-                f = root(next(nodes)[1])  # stays the root: every other link's root is hung under it
+                f = root(next(nodes))  # stays the root: every other link's root is hung under it
                 for other in nodes:
-                    if (r := root(other[1])) != f:
+                    if (r := root(other)) != f:
                         parent[r] = f
         groups: dict[str, list[str]] = {}
         for vld_id, up in parent.items():  # root() changes values only, never the keys: safe while iterating

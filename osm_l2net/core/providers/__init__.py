@@ -102,7 +102,8 @@ class Provider(Protocol):
                          labels: Mapping[str, str], annotations: Mapping[str, str]) -> dict[str, Any]: ...
 
     def pod_metadata(self, interfaces: Sequence[Interface], namespace: str) -> tuple[dict[str, str], dict[str, str]]:
-        """(labels, annotations) that attach a pod to ``interfaces``' networks."""
+        """(labels, annotations) that attach a pod to ``interfaces``' networks: new dicts at each call (the planner
+        adds its own label to them)."""
         ...
 
     def judge(self, obj: Mapping[str, Any]) -> Judgement:
