@@ -224,6 +224,8 @@ def _vnf_profile(c: _Check, profile: VnfProfile, mgmt: set[str]) -> None:
     count: dict[str, int] = {}
     cpd_kdus = c.cpd_kdus(vnfd)
     for cp in profile.attachments:
+        if cp.vld_id in mgmt and cp.cpd_id in cpd_kdus and cp.member_vnf_index == profile.id:
+            continue  # a management link, nothing to check or attach: found without the call below (one per KNF)
         attachment = _attachment(c, profile, vnfd, cpd_kdus, cp, mgmt, seen)
         if attachment is not None:
             c.service.attachments.append(attachment)

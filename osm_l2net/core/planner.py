@@ -342,8 +342,12 @@ class _Context:
     layout: tuple[list[str], ...]  # the values layout's pod labels, pod annotations and l2net paths, split once
 
 
+# uncached: a big NS has more VLD ids than label_value's cache holds, and each would only evict another
+_vld_label = label_value.__wrapped__
+
+
 def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
-    labels = {**ctx.network_labels, LABEL_VLD_ID: label_value(link.vld_id)}
+    labels = {**ctx.network_labels, LABEL_VLD_ID: _vld_label(link.vld_id)}
     annotations = {ANNOTATION_VLD_ID: link.vld_id, **ctx.network_annotations}
     name = ctx.names[link.vld_id]
     manifest = ctx.provider.network_manifest(name, ctx.net_namespace, cidr, link.mtu, labels, annotations)

@@ -60,13 +60,15 @@ class Topology:
         self._pairs: list[tuple[str, str]] = []  # each (member, vld id) once, first given first: for the graph only
         subnets = self.subnets
         addressed: dict[str, int] = {}  # member -> how many of its links have a cidr, counted here: no pass per KNF
-        for member, vld_id, ip in edges:  # runs once per attachment
-            links = links_of.get(member)
-            if links is None:
+        for member, vld_id, ip in edges:  # runs once per attachment; subscripts, not get(): a method call each
+            try:
+                links = links_of[member]
+            except KeyError:
                 links = links_of[member] = {}
                 self._extra.append(("knf", member))
-            knfs = members_of.get(vld_id)
-            if knfs is None:
+            try:
+                knfs = members_of[vld_id]
+            except KeyError:
                 knfs = members_of[vld_id] = {}
                 self._extra.append(("vl", vld_id))
             if vld_id not in links:
