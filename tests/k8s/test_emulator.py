@@ -278,6 +278,24 @@ def test_label_selectors(selector: str, labels: dict[str, str], expected: bool) 
     assert wire.labels_match(reqs, {"metadata": {"labels": labels}}) is expected
 
 
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, False), ("0", False), ("false", False), ("False", False), ("FALSE", False),
+    ("true", True), ("True", True), ("1", True), ("", True), ("yes", True),
+])
+def test_boolean_query_parameters_are_read_as_kube_apiserver_reads_them(value: str | None, expected: bool) -> None:
+    assert wire.query_bool(value) is expected
+
+
+def test_watch_True_from_older_clients_is_a_watch(kube_emulator: EmulatedCluster) -> None:
+    """kubernetes client 33.1 (LCM v19's pin) sends watch=True: a stream, as kube-apiserver answers it."""
+    url = f"{kube_emulator.url}/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}?watch=True&timeoutSeconds=1"
+    started = time.monotonic()
+    with urllib.request.urlopen(url, timeout=10) as response:  # the emulator listens on loopback only
+        body = response.read()
+    assert body == b"" and time.monotonic() - started >= 0.9, "answered with a list instead of a 1 s watch"
+    assert [e.query["watch"] for e in kube_emulator.log.select("GET", PLURAL, watch=True)] == ["True"]
+
+
 def test_bad_label_selector_is_a_400() -> None:
     with pytest.raises(wire.ApiError) as bad:
         wire.parse_label_selector("a in 1")

@@ -370,7 +370,7 @@ class KubernetesAPIEmulator(kmock.KubernetesEmulator):
             return await self._discovery(request, target, method), None
         res = target.resource
         self.info(res)
-        if method == "GET" and query.get("watch") in ("true", "1"):
+        if method == "GET" and wire.query_bool(query.get("watch")):
             return await self._watch(request, target, query, record), self._rv
         if target.subresource not in (None, "status"):
             raise ApiError(404, "NotFound", f"the emulator does not serve subresource {target.subresource!r}")

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from tests.support import k8s_wire as wire
 from tests.support.k8s_wire import ApiError
 
 
@@ -66,7 +67,7 @@ class RequestLog:
                 continue
             if isinstance(path, re.Pattern) and not path.search(e.path):
                 continue
-            if watch is not None and (e.query.get("watch") in ("true", "1")) != watch:
+            if watch is not None and wire.query_bool(e.query.get("watch")) != watch:
                 continue
             out.append(e)
         return out

@@ -64,6 +64,13 @@ class Requirement:
         return not present or value not in self.values  # "!=" and "notin" match absent keys, as in kube
 
 
+def query_bool(value: str | None) -> bool:
+    """A boolean query parameter as kube-apiserver reads it (apimachinery's Convert_Slice_string_To_bool): false only
+    when absent, "0" or "false" in any case; anything else, "True" (what kubernetes client 33.1, LCM v19's pin,
+    sends for watch=True) and the empty string included, is true."""
+    return value is not None and value != "0" and value.lower() != "false"
+
+
 def _split_terms(text: str) -> list[str]:
     terms, depth, current = [], 0, ""
     for ch in text:
