@@ -351,7 +351,7 @@ def _network(ctx: _Context, link: Link, cidr: str | None) -> NetworkPlan:
     annotations = {ANNOTATION_VLD_ID: link.vld_id, **ctx.network_annotations}
     name = ctx.names[link.vld_id]
     manifest = ctx.provider.network_manifest(name, ctx.net_namespace, cidr, link.mtu, labels, annotations)
-    gateway = str(link.gateway) if link.gateway else None
+    gateway = ip_text(link.gateway) if link.gateway else None
     pool = ctx.pools.get(link.vld_id)
     if pool is None:
         return NetworkPlan(link.vld_id, name, cidr, link.ip_version, gateway, manifest, mtu=link.mtu)

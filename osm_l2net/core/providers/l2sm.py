@@ -45,7 +45,7 @@ class L2smProvider(ProviderBase):
     finalizer_hints = MappingProxyType({FINALIZER: f"the L2S-M operator removes it: is it running? {OPERATOR_CHECK}"})
 
     def network_manifest(self, name: str, namespace: str, cidr: str | None, mtu: int | None,
-                         labels: Mapping[str, str], annotations: Mapping[str, str]) -> dict[str, Any]:
+                         labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
         spec: dict[str, Any] = {"type": "vnet"}
         if cidr:
             spec["networkCIDR"] = cidr  # its mask is applied to the pods' addresses

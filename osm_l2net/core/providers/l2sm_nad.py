@@ -7,7 +7,7 @@ so the chart sets addresses and routes itself from the ``l2net`` values block. A
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from osm_l2net.core.plan import Interface
@@ -23,7 +23,7 @@ class L2smNadProvider(ProviderBase):
     assigns_addresses = False
 
     def network_manifest(self, name: str, namespace: str, cidr: str | None, mtu: int | None,
-                         labels: Mapping[str, str], annotations: Mapping[str, str]) -> dict[str, Any]:
+                         labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
         return self.network_object(name, namespace, labels, annotations, {"config": CONFIG})
 
     def pod_metadata(self, interfaces: Sequence[Interface], namespace: str) -> tuple[dict[str, str], dict[str, str]]:

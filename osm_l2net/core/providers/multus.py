@@ -8,7 +8,7 @@ A NAD is ready once created.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from osm_l2net.core.names import short_hash
@@ -31,7 +31,7 @@ class MultusProvider(ProviderBase):
     assigns_addresses = False  # static IPAM gives every replica the same address
 
     def network_manifest(self, name: str, namespace: str, cidr: str | None, mtu: int | None,
-                         labels: Mapping[str, str], annotations: Mapping[str, str]) -> dict[str, Any]:
+                         labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
         config: dict[str, Any] = {
             "cniVersion": "0.3.1",
             "name": name,
