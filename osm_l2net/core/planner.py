@@ -69,10 +69,11 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
     provider = _provider(options.provider)
     service = resolve(descriptors, instance, options)
     params = _UserParams.of(instance)
+    # sparse, by (member-vnf-index, kdu name): a KDU absent from them has 1 replica and does not scale, as nearly all
     replicas = _replica_counts(service, params)
     scaling = _scaling(service)
     # the most pods a KDU may ever run at once: its replicaCount, or what OSM's scale may grow it to
-    most = {key: max(n, scaling[key][0]) for key, n in replicas.items()}
+    most = {key: max(replicas.get(key, 1), scaling.get(key, (1, None))[0]) for key in dict.fromkeys([*replicas, *scaling])}
     _check_replicas(service, replicas, provider)
     _check_scaling(service, replicas, scaling, provider)
     if not service.ok:
@@ -113,13 +114,15 @@ def _build_plan(descriptors: Descriptors, instance: NsInstance, options: PlanOpt
 
 
 def _scaling(service: Service) -> dict[tuple[str, str], tuple[int, KduScaling | None]]:
-    """Each KDU's :meth:`Vnfd.max_instances`, worked out once per VNFD: thousands of KNFs share a few VNFDs."""
+    """The :meth:`Vnfd.max_instances` of each KDU that OSM may scale beyond 1, worked out once per VNFD: thousands of
+    KNFs share a few VNFDs."""
     per_vnfd: dict[int, list[tuple[str, tuple[int, KduScaling | None]]]] = {}  # by id(vnfd): a Vnfd is not hashable
     out: dict[tuple[str, str], tuple[int, KduScaling | None]] = {}
     for k in service.knfs:
         kdus = per_vnfd.get(id(k.vnfd))
         if kdus is None:
-            kdus = per_vnfd[id(k.vnfd)] = [(kdu.name, k.vnfd.max_instances(kdu.name)) for kdu in k.vnfd.kdus]
+            kdus = per_vnfd[id(k.vnfd)] = [(kdu.name, most) for kdu in k.vnfd.kdus
+                                           if (most := k.vnfd.max_instances(kdu.name))[0] > 1]
         for name, most in kdus:
             out[(k.member_vnf_index, name)] = most
     return out
@@ -147,10 +150,12 @@ class _UserParams:
 
 
 def _replica_counts(service: Service, params: _UserParams) -> dict[tuple[str, str], int]:
-    """Each KDU's replicaCount, by (member-vnf-index, kdu name); without KDU parameters (the common case) all are 1,
-    found without a lookup per KDU."""
+    """The replicaCount of each KDU whose parameters set one other than 1, by (member-vnf-index, kdu name); without
+    KDU parameters (the common case) none, found without a key made per KDU."""
+    if not params.kdus:
+        return {}
     keys = [(k.member_vnf_index, kdu.name) for k in service.knfs for kdu in k.vnfd.kdus]
-    return {key: _replicas(params.kdus.get(key)) for key in keys} if params.kdus else dict.fromkeys(keys, 1)
+    return {key: n for key in keys if (n := _replicas(params.kdus.get(key))) != 1}
 
 
 def _replicas(params: KduParams | None) -> int:
@@ -331,7 +336,7 @@ class _Context:
     params: _UserParams
     topology: Topology
     names: Mapping[str, str]
-    replicas: Mapping[tuple[str, str], int]
+    replicas: Mapping[tuple[str, str], int]  # sparse: a KDU not in it has 1
     net_namespace: str
     owner: Mapping[str, str]  # the ownership labels of every network (and, ns-id only, every attached pod)
     pools: Mapping[str, ReplicaBlock]  # vld id -> the block its multi-replica KDUs' pods are addressed from
