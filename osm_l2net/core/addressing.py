@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,14 +40,14 @@ def network(text: str) -> IPNetwork:
     return ipaddress.IPv4Network((int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d), int(length)), strict=True)
 
 
-OCTETS = tuple(str(i) for i in range(256))  # an address byte's text, by value
+_OCTETS = tuple(str(i) for i in range(256))
 
 
 def ip_text(ip: IPAddress) -> str:
     """``str(ip)``, for IPv4 in a third of the time: planning formats one address per interface."""
     if type(ip) is ipaddress.IPv4Address:
         v = int(ip)  # one Python-level call (__int__); ``.packed`` is two and a bytes object
-        return f"{OCTETS[v >> 24]}.{OCTETS[v >> 16 & 255]}.{OCTETS[v >> 8 & 255]}.{OCTETS[v & 255]}"
+        return f"{_OCTETS[v >> 24]}.{_OCTETS[v >> 16 & 255]}.{_OCTETS[v >> 8 & 255]}.{_OCTETS[v & 255]}"
     return str(ip)
 
 
@@ -55,7 +55,7 @@ def int_text(value: int, version: int) -> str:
     """``str()`` of the address ``value`` of IP ``version``, without making an address object for IPv4: the planner
     formats every address it allocates."""
     if version == 4:
-        return f"{OCTETS[value >> 24]}.{OCTETS[value >> 16 & 255]}.{OCTETS[value >> 8 & 255]}.{OCTETS[value & 255]}"
+        return f"{_OCTETS[value >> 24]}.{_OCTETS[value >> 16 & 255]}.{_OCTETS[value >> 8 & 255]}.{_OCTETS[value & 255]}"
     return str(ipaddress.IPv6Address(value))
 
 
@@ -115,37 +115,20 @@ def host_range(net: IPNetwork) -> tuple[int, int]:
 class Allocator:
     """Hands out addresses of one link in ascending order, skipping taken ones; deterministic for the same input.
 
-    Candidates come from the link's ``ip-allocation-pools`` when given, else from the whole CIDR. Addresses pinned by
-    descriptors or parameters, and the gateway, are marked taken first, so an allocated address never collides.
-    Works on integers: a 10,000-link NS allocates without building an address object per candidate.
+    Candidates come from the link's ``ip-allocation-pools`` when given, else from the whole CIDR, and only the ones
+    :func:`usable` accepts. Addresses pinned by descriptors or parameters, and the gateway, are marked taken first, so
+    an allocated address never collides. Works on integers, a cursor stepping through each range: a 10,000-link NS
+    makes thousands of allocators, most of which hand out one or two addresses.
     """
 
     def __init__(self, net: IPNetwork, taken: Iterable[IPAddress], pools: Iterable[tuple[IPAddress, IPAddress]] = ()):
-        # the network's properties read once each (Python-level: a 10,000-link NS makes thousands of allocators)
-        version, length = net.version, net.prefixlen
-        self._net = net
-        self.version = version
+        low, high = host_range(net)
+        self.version = net.version
         self._taken = {int(t) for t in taken}
-        self._bounds = bounds(net)
-        self._pools = [(int(a), int(b)) for a, b in pools] or [self._bounds]
-        self._excluded = self._reserved(version, length, *self._bounds)
-        self._candidates = self._iterate()
-
-    @staticmethod
-    def _reserved(version: int, length: int, low: int, high: int) -> set[int]:
-        """The network (and IPv4 broadcast) address, as :func:`usable` says."""
-        if version == 4 and length < 31:
-            return {low, high}
-        if version == 6 and length < 127:
-            return {low}
-        return set()
-
-    def _iterate(self) -> Iterator[int]:
-        low, high = self._bounds
-        for first, last in self._pools:
-            for value in range(max(first, low), min(last, high) + 1):
-                if value not in self._taken and value not in self._excluded:
-                    yield value
+        # each pool clipped to the usable range; pools may overlap: what one gave is taken for the next
+        self._ranges = [(max(int(a), low), min(int(b), high)) for a, b in pools] or [(low, high)]
+        self._range = 0
+        self._next = self._ranges[0][0]
 
     def next(self) -> IPAddress | None:
         """The next free address, or None when the link is full."""
@@ -156,10 +139,19 @@ class Allocator:
 
     def next_value(self) -> int | None:
         """:meth:`next` as an integer (for :func:`int_text`), or None when the link is full."""
-        value = next(self._candidates, None)
-        if value is not None:
-            self._taken.add(value)
-        return value
+        taken, ranges = self._taken, self._ranges
+        while self._range < len(ranges):
+            value, last = self._next, ranges[self._range][1]
+            while value <= last and value in taken:
+                value += 1
+            if value <= last:
+                taken.add(value)
+                self._next = value + 1
+                return value
+            self._range += 1
+            if self._range < len(ranges):
+                self._next = ranges[self._range][0]
+        return None
 
 
 #: Host bits of the largest replica block: L2S-M's IPAM steps only an address's last byte, so a block must fit in one

@@ -1,5 +1,5 @@
-"""The planner's fast paths against the general code they stand in for: the inline address cursor against
-:class:`Allocator`, and the values of the default layout against the path-by-path merge."""
+"""The planner's addresses and the allocator's cursor against a brute-force reading of the rules, and the values of
+the default layout (a fast path) against the path-by-path merge."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import ipaddress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osm_l2net.core.addressing import Allocator, IPAddress, network
+from osm_l2net.core.addressing import Allocator, IPAddress, network, usable
 from osm_l2net.core.checks import Attachment, Link, Service
 from osm_l2net.core.options import ValuesLayout
 from osm_l2net.core.planner import _FLAT_LAYOUT, _addresses, _layout, _values
@@ -39,9 +39,21 @@ def services(draw: st.DrawFn) -> tuple[Service, dict[tuple[str, str], int]]:
     return service, {(a.member_vnf_index, a.kdu_name): 1 for a in attachments}
 
 
-def by_allocator(service: Service) -> list[str | None]:
-    """What each attachment gets when every link allocates through an Allocator (pinned and gateway taken first)."""
-    allocators: dict[str, Allocator] = {}
+def candidates(link: Link) -> list[int]:
+    """Every address the link may hand out, in order, as the rules say it: its pools (else its whole cidr), in pool
+    order, each address once and only the ones :func:`usable` accepts."""
+    assert link.cidr is not None
+    spans = [(int(a), int(b)) for a, b in link.pools] or [(int(link.cidr[0]), int(link.cidr[-1]))]
+    found = dict.fromkeys(v for first, last in spans for v in range(first, last + 1)
+                          if usable(link.cidr, ipaddress.ip_address(v) if link.cidr.version == 4
+                                    else ipaddress.IPv6Address(v)))
+    return list(found)
+
+
+def by_rules(service: Service) -> list[str | None]:
+    """What each attachment gets: its pinned address, else the first candidate that no pinned address, the gateway
+    or an earlier attachment took."""
+    taken: dict[str, set[int]] = {}
     out: list[str | None] = []
     for a in service.attachments:
         link = service.links[a.vld_id]
@@ -51,21 +63,43 @@ def by_allocator(service: Service) -> list[str | None]:
         if a.ip is not None:
             out.append(f"{a.ip}/{link.cidr.prefixlen}")
             continue
-        if a.vld_id not in allocators:
-            taken = [p.ip for p in service.attachments if p.vld_id == a.vld_id and p.ip is not None]
-            allocators[a.vld_id] = Allocator(link.cidr, taken + ([link.gateway] if link.gateway else []), link.pools)
-        ip = allocators[a.vld_id].next()
-        out.append(None if ip is None else f"{ip}/{link.cidr.prefixlen}")
+        if a.vld_id not in taken:
+            taken[a.vld_id] = {int(p.ip) for p in service.attachments if p.vld_id == a.vld_id and p.ip is not None}
+            taken[a.vld_id] |= {int(link.gateway)} if link.gateway else set()
+        free = [v for v in candidates(link) if v not in taken[a.vld_id]]
+        if not free:
+            out.append(None)
+            continue
+        taken[a.vld_id].add(free[0])
+        ip = ipaddress.IPv4Address(free[0]) if link.cidr.version == 4 else ipaddress.IPv6Address(free[0])
+        out.append(f"{ip}/{link.cidr.prefixlen}")
     return out
 
 
 @settings(max_examples=400, deadline=None)
 @given(services())
-def test_the_cursor_allocates_what_the_allocator_allocates(case: tuple[Service, dict[tuple[str, str], int]]) -> None:
+def test_the_planner_allocates_what_the_rules_say(case: tuple[Service, dict[tuple[str, str], int]]) -> None:
     service, replicas = case
     with_prefix, bare = _addresses(service, replicas)
-    assert with_prefix == by_allocator(service)
+    assert with_prefix == by_rules(service)
     assert bare == [None if t is None else t.split("/")[0] for t in with_prefix]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CIDRS), st.data())
+def test_the_allocator_hands_out_every_candidate_once_in_order(text: str, data: st.DataObject) -> None:
+    cidr = network(text)
+    hosts = list(cidr)
+    taken = data.draw(st.lists(st.sampled_from(hosts), max_size=4))
+    pools = data.draw(st.lists(st.tuples(st.sampled_from(hosts), st.sampled_from(hosts)).map(sorted).map(tuple),
+                               max_size=3))  # overlapping pools included
+    link = Link("v", cidr, f"ipv{cidr.version}", None, tuple(pools), None, "vld[0]")
+    allocator = Allocator(cidr, taken, pools)
+    given_out = []
+    while (value := allocator.next_value()) is not None:
+        given_out.append(value)
+    assert given_out == [v for v in candidates(link) if v not in {int(t) for t in taken}]
+    assert allocator.next_value() is None  # a full link stays full
 
 
 def test_a_full_link_gives_no_address_and_an_ipv6_link_low_in_the_space_is_written_as_ipv6() -> None:
