@@ -332,12 +332,12 @@ def _addresses(c: _Check) -> None:
         if cidr is not None and span is None:
             span = hosts[a.vld_id] = (cidr.version, *host_range(cidr))
         if span is None or key[1] != span[0] or not span[1] <= key[2] <= span[2] or key in taken:
-            _address_problem(c, a, ip, cidr, taken)
+            _address_problem(c, a, ip, cidr, taken.get(key))
         taken.setdefault(key, a)
 
 
-def _address_problem(c: _Check, a: Attachment, ip: IPAddress, cidr: IPNetwork | None,
-                     taken: dict[tuple[str, int, int], Attachment]) -> None:
+def _address_problem(c: _Check, a: Attachment, ip: IPAddress, cidr: IPNetwork | None, first: Attachment | None) -> None:
+    """Why ``ip`` cannot be ``a``'s; ``first``: the attachment given it before on the link, if any."""
     source, path = a.ip_source, a.ip_path
     if cidr is None:
         c.error(source, path, f"{ip} is given but '{a.vld_id}' has no cidr: the interface cannot be planned because an "
@@ -353,7 +353,7 @@ def _address_problem(c: _Check, a: Attachment, ip: IPAddress, cidr: IPNetwork | 
         c.error(source, path, f"{ip} is the network or broadcast address of {cidr}: the interface cannot be planned "
                 "because no host can use it", "a host address")
     else:
-        first = taken[(a.vld_id, ip.version, int(ip))]
+        assert first is not None  # usable, on its link: refused only for being taken already
         c.error(source, path, f"{ip} is also given to '{first.member_vnf_index}' ({first.ip_source}: {first.ip_path}): "
                 "the interface cannot be planned because two interfaces on one link cannot share an address",
                 "a unique address per link")

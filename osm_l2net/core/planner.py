@@ -376,7 +376,7 @@ def _kdu_plan(ctx: _Context, knf: Knf, kdu: Kdu, attachments: list[tuple[Attachm
         values = _values(ctx.layout, user, labels, annotations, l2net)
     else:
         labels, annotations = {}, {}
-        values = copy.deepcopy(dict(user)) if user else {}
+        values = _user_values(user)
     return KduPlan(
         member_vnf_index=member, vnfd_id=knf.vnfd.id, kdu_name=kdu.name, helm_chart=kdu.helm_chart,
         chart_path=knf.vnfd.local_charts.get(kdu.helm_chart or ""),
@@ -404,10 +404,15 @@ def _values(layout: tuple[list[str], ...], user: Mapping[str, Any] | None, label
     if not user and layout is _FLAT_LAYOUT:
         # nothing to merge into, at the default paths: what the merges below would build (l2net is made afresh)
         return {"podLabels": dict(labels), "podAnnotations": dict(annotations), "l2net": l2net}
-    values: dict[str, Any] = copy.deepcopy(dict(user)) if user else {}
+    values = _user_values(user)
     for path, data in zip(layout, (labels, annotations, l2net), strict=True):
         _merge_at(values, path, data)
     return values
+
+
+def _user_values(user: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of the user's KDU params, the values' start: the plan never shares the caller's dicts."""
+    return copy.deepcopy(dict(user)) if user else {}
 
 
 #: the default ValuesLayout, split: three distinct top-level keys

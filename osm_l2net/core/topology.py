@@ -53,6 +53,7 @@ class Topology:
         # of node and keyed by id: a (kind, id) node tuple per lookup would be made and hashed each time. A KNF's
         # links map to its address on each, a link's KNFs to theirs; the keys keep insertion (descriptor) order and a
         # repeated edge once (its last address), as in a networkx Graph.
+        members = list(members)  # read twice: for the adjacency and for who forwards
         links_of: dict[str, dict[str, str | None]] = {m: {} for m in members}
         members_of: dict[str, dict[str, str | None]] = {vld_id: {} for vld_id in self.subnets}
         self._links, self._members = links_of, members_of
@@ -79,7 +80,7 @@ class Topology:
             knfs[member] = ip
         override = forwarding_override or {}
         self.forwarding = {m: (o if (o := override.get(m)) is not None else addressed.get(m, 0) >= 2)
-                           for m in dict.fromkeys(members)}
+                           for m in members}
         forwarding = self.forwarding
         # vld id -> its forwarding KNFs with their address on it, in neighbour order
         self._forwarders: dict[str, list[tuple[str, str | None]]] = {}
