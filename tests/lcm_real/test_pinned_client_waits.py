@@ -21,6 +21,7 @@ from osm_l2net.deploy.deployer import DeploySettings
 from osm_l2net.kube import cluster as kube
 from osm_l2net.osm.networks import create_networks, remove_ns_networks
 from tests.support.descriptors import descriptors, service_docs
+from tests.support.k8s_wire import query_bool
 
 READY_AFTER = 0.4
 
@@ -55,12 +56,12 @@ def test_network_ready_wait_is_one_list_and_one_watch_and_ends_with_the_operator
     try:
         created = create_networks(cluster, plan, DeploySettings())
         took = time.monotonic() - started
-        calls = [e for e in served.select("GET", "l2networks", since=since)]
+        calls = served.select("GET", "l2networks", since=since)
     finally:
         remove_ns_networks(cluster, plan.ns_id, DeploySettings())
     assert sorted(created) == sorted(n.name for n in plan.networks)
-    watches = [e for e in calls if e.query.get("watch")]
-    lists = [e for e in calls if not e.query.get("watch")]
+    watches = [e for e in calls if query_bool(e.query.get("watch"))]  # as the server tells them apart
+    lists = [e for e in calls if not query_bool(e.query.get("watch"))]
     assert len(watches) == 1 and watches[0].query["watch"] == "True", [e.query for e in calls]
     assert len(lists) == 2, [e.query for e in calls]  # the settled-networks read, then the wait's one list
     assert took < READY_AFTER + 0.35, f"{took:.2f} s: the wait did not end when the operator marked the networks"
